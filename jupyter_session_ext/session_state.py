@@ -1,0 +1,384 @@
+"""What a kernel's own messages say about it: status, busy/idle timers,
+execution queue and the cached kernel_info.
+
+Plain Python: no tornado, no ZMQ, no jupyter_server. The traffic observers
+(`kernel_traffic.py`) feed it deserialized Jupyter messages; the tests feed it
+recorded ones. Time comes from injectable clocks so timers are testable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+# Status values of the spec, §3.
+UNINITIALIZED = "uninitialized"
+STARTING = "starting"
+READY = "ready"
+IDLE = "idle"
+BUSY = "busy"
+OFFLINE = "offline"
+EXITED = "exited"
+STATUSES = (UNINITIALIZED, STARTING, READY, IDLE, BUSY, OFFLINE, EXITED)
+
+# jupyter_server's default `MappingKernelManager.untracked_message_types`. The
+# registry passes the server's own `track_message_type` so both APIs agree even
+# when an admin changes that list; this default serves pure-logic use and tests.
+DEFAULT_UNTRACKED_MESSAGE_TYPES = frozenset(
+    {
+        "comm_info_request",
+        "comm_info_reply",
+        "kernel_info_request",
+        "kernel_info_reply",
+        "shutdown_request",
+        "shutdown_reply",
+        "interrupt_request",
+        "interrupt_reply",
+        "debug_request",
+        "debug_reply",
+        "stream",
+        "display_data",
+        "update_display_data",
+        "execute_input",
+        "execute_result",
+        "error",
+        "status",
+        "clear_output",
+        "debug_event",
+        "input_request",
+        "input_reply",
+    }
+)
+
+# IOPub message types whose content the state machine reads; observers may skip
+# unpacking the content of every other type (it is most of the traffic).
+IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input"})
+
+
+def default_track_message_type(msg_type: str | None) -> bool:
+    return msg_type not in DEFAULT_UNTRACKED_MESSAGE_TYPES
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def isoformat(dt: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, as jupyter_server writes its timestamps."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class QueueEntry:
+    """One execute_request: pending until the kernel starts it, then active."""
+
+    msg_id: str
+    code: str
+    code_truncated: bool = False
+    cell_id: str | None = None
+    client_session_id: str | None = None
+    username: str | None = None
+    submitted: datetime = field(default_factory=utcnow)
+    started: datetime | None = None
+    execution_count: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "msg_id": self.msg_id,
+            "code": self.code,
+            "code_truncated": self.code_truncated,
+            "cell_id": self.cell_id,
+            "client_session_id": self.client_session_id,
+            "username": self.username,
+            "submitted": isoformat(self.submitted),
+            "started": isoformat(self.started),
+            "execution_count": self.execution_count,
+        }
+
+
+def preview(code: str, limit: int) -> tuple[str, bool]:
+    """Cut code to `limit` characters (0 or less: keep it whole)."""
+    if limit > 0 and len(code) > limit:
+        return code[:limit], True
+    return code, False
+
+
+class ExecutionQueue:
+    """The reference semantics: `active` is what the kernel runs, `pending` the
+    requests sent and not yet started, in order; `length` counts pending only.
+
+    Finished requests are dropped at once, so memory does not grow with the
+    number of executions.
+    """
+
+    def __init__(self) -> None:
+        self.active: QueueEntry | None = None
+        self._pending: OrderedDict[str, QueueEntry] = OrderedDict()
+
+    @property
+    def pending(self) -> list[QueueEntry]:
+        return list(self._pending.values())
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def submit(self, entry: QueueEntry) -> None:
+        """A request was sent to the kernel (seen on its way in)."""
+        if self.active is not None and self.active.msg_id == entry.msg_id:
+            return
+        self._pending[entry.msg_id] = entry
+
+    def start(
+        self,
+        msg_id: str,
+        *,
+        now: datetime,
+        code: str | None = None,
+        execution_count: int | None = None,
+        fallback: Callable[[], QueueEntry] | None = None,
+    ) -> QueueEntry | None:
+        """The kernel began `msg_id`. A request nobody saw submitted (a client
+        talking to the kernel directly) is built by `fallback`."""
+        entry = self._pending.pop(msg_id, None)
+        if entry is None and self.active is not None and self.active.msg_id == msg_id:
+            entry = self.active
+        if entry is None:
+            if fallback is None:
+                return None
+            entry = fallback()
+        # The kernel handles requests in order: anything submitted before this
+        # one and still pending was skipped (aborted) by the kernel.
+        if self._pending and entry.msg_id not in self._pending:
+            self._drop_submitted_before(entry)
+        if entry.started is None:
+            entry.started = now
+        if execution_count is not None:
+            entry.execution_count = execution_count
+        self.active = entry
+        return entry
+
+    def _drop_submitted_before(self, entry: QueueEntry) -> None:
+        for msg_id, other in list(self._pending.items()):
+            if other.submitted <= entry.submitted and other is not entry:
+                del self._pending[msg_id]
+
+    def finish(self, msg_id: str) -> bool:
+        """The kernel finished `msg_id` (or replied to it): it leaves the queue."""
+        if self.active is not None and self.active.msg_id == msg_id:
+            self.active = None
+            return True
+        return self._pending.pop(msg_id, None) is not None
+
+    def clear(self) -> bool:
+        changed = self.active is not None or bool(self._pending)
+        self.active = None
+        self._pending.clear()
+        return changed
+
+    def to_json(self, max_pending: int | None = None) -> dict[str, Any]:
+        pending = self.pending if max_pending is None else self.pending[:max_pending]
+        return {
+            "active": self.active.to_json() if self.active else None,
+            "pending": [e.to_json() for e in pending],
+            "length": len(self._pending),
+        }
+
+
+class SessionState:
+    """The status machine of one kernel (spec §3) with its timers and queue.
+
+    Every `on_*` method returns True when something visible changed, so the
+    owner can emit one event per change.
+    """
+
+    def __init__(
+        self,
+        *,
+        track_message_type: Callable[[str | None], bool] = default_track_message_type,
+        code_preview_length: int = 1000,
+        monotonic: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.track_message_type = track_message_type
+        self.code_preview_length = code_preview_length
+        self._monotonic = monotonic
+        self._wallclock = wallclock
+        self.status = UNINITIALIZED
+        self.queue = ExecutionQueue()
+        self.kernel_info: dict[str, Any] = {}
+        self.execution_count: int | None = None
+        self.awaiting_input: dict[str, Any] | None = None
+        self.last_activity: datetime = wallclock()
+        # Monotonic instants of the last transition into busy / into idle-or-ready.
+        self._busy_since: float | None = None
+        self._idle_since: float | None = None
+        self._status_before_offline: str | None = None
+
+    # -- timers -----------------------------------------------------------
+
+    def busy_seconds(self) -> int:
+        if self.status != BUSY or self._busy_since is None:
+            return 0
+        return max(0, int(self._monotonic() - self._busy_since))
+
+    def idle_seconds(self) -> int:
+        if self.status not in (IDLE, READY) or self._idle_since is None:
+            return 0
+        return max(0, int(self._monotonic() - self._idle_since))
+
+    @property
+    def busy_since(self) -> float | None:
+        return self._busy_since if self.status == BUSY else None
+
+    @property
+    def idle_since(self) -> float | None:
+        return self._idle_since if self.status in (IDLE, READY) else None
+
+    def _set_status(self, status: str) -> bool:
+        if status == self.status:
+            return False
+        now = self._monotonic()
+        if status == BUSY:
+            self._busy_since = now
+        elif status in (IDLE, READY) and self.status not in (IDLE, READY):
+            self._idle_since = now
+        self.status = status
+        return True
+
+    # -- lifecycle --------------------------------------------------------
+
+    def on_launch(self) -> bool:
+        """A kernel process was (re)started: nothing it ran before survives."""
+        self.kernel_info = {}
+        self.execution_count = None
+        self.awaiting_input = None
+        self.queue.clear()
+        self._status_before_offline = None
+        return self._set_status(STARTING)
+
+    def on_kernel_info_reply(self, content: dict[str, Any]) -> bool:
+        self.kernel_info = content
+        self.last_activity = self._wallclock()
+        if self.status == OFFLINE:
+            return self._leave_offline() or True
+        if self.status in (UNINITIALIZED, STARTING):
+            return self._set_status(READY) or True
+        return True
+
+    def on_unresponsive(self) -> bool:
+        """The process is alive but did not answer in time."""
+        if self.status in (OFFLINE, EXITED):
+            return False
+        self._status_before_offline = self.status
+        return self._set_status(OFFLINE)
+
+    def _leave_offline(self) -> bool:
+        previous = self._status_before_offline or IDLE
+        self._status_before_offline = None
+        if previous in (UNINITIALIZED, STARTING):
+            previous = READY if self.kernel_info else STARTING
+        return self._set_status(previous)
+
+    def on_exit(self) -> bool:
+        """The process is gone: what was queued will never run."""
+        self.awaiting_input = None
+        self.queue.clear()
+        return self._set_status(EXITED)
+
+    # -- traffic ------------------------------------------------------------
+
+    def on_iopub(self, msg: dict[str, Any]) -> bool:
+        """Feed one IOPub message (header, parent_header, content)."""
+        header = msg.get("header") or {}
+        parent = msg.get("parent_header") or {}
+        msg_type = header.get("msg_type")
+        parent_type = parent.get("msg_type")
+        changed = False
+        if self.status == OFFLINE:
+            changed = self._leave_offline()
+        if (
+            self.track_message_type(msg_type)
+            or self.track_message_type(parent_type)
+            or self.status == BUSY
+        ):
+            self.last_activity = self._wallclock()
+        if msg_type == "status":
+            changed = self._on_status(msg.get("content") or {}, parent) or changed
+        elif msg_type == "execute_input":
+            changed = self._on_execute_input(msg.get("content") or {}, parent) or changed
+        return changed
+
+    def _on_status(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
+        state = content.get("execution_state")
+        parent_type = parent.get("msg_type")
+        if state == "starting":
+            return self.on_launch()
+        if not self.track_message_type(parent_type):
+            # Status for kernel_info, comm_info...: not user activity.
+            return False
+        if state == "busy":
+            changed = self._set_status(BUSY)
+            if parent_type == "execute_request" and parent.get("msg_id"):
+                started = self.queue.start(
+                    parent["msg_id"],
+                    now=self._wallclock(),
+                    fallback=lambda: self._entry_from_parent(parent, ""),
+                )
+                changed = changed or started is not None
+            return changed
+        if state == "idle":
+            changed = self._set_status(IDLE)
+            if parent.get("msg_id"):
+                changed = self.queue.finish(parent["msg_id"]) or changed
+            if self.awaiting_input is not None:
+                self.awaiting_input = None
+                changed = True
+            return changed
+        return False
+
+    def _on_execute_input(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
+        msg_id = parent.get("msg_id")
+        count = content.get("execution_count")
+        if isinstance(count, int):
+            self.execution_count = count
+        if not msg_id:
+            return False
+        code = content.get("code")
+        code = code if isinstance(code, str) else ""
+        entry = self.queue.start(
+            msg_id,
+            now=self._wallclock(),
+            execution_count=count if isinstance(count, int) else None,
+            fallback=lambda: self._entry_from_parent(parent, code),
+        )
+        if entry is not None and not entry.code and code:
+            entry.code, entry.code_truncated = preview(code, self.code_preview_length)
+        return True
+
+    def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
+        text, truncated = preview(code, self.code_preview_length)
+        return QueueEntry(
+            msg_id=parent["msg_id"],
+            code=text,
+            code_truncated=truncated,
+            client_session_id=parent.get("session") or None,
+            username=parent.get("username") or None,
+            submitted=_parse_date(parent.get("date")) or self._wallclock(),
+        )
+
+
+def _parse_date(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None

@@ -9,7 +9,7 @@ recorded ones. Time comes from injectable clocks so timers are testable.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -116,9 +116,15 @@ class ExecutionQueue:
     number of executions.
     """
 
+    # How many finished msg_ids to remember: a reply on shell can overtake the
+    # request's `busy` on IOPub, which must not bring the request back.
+    FINISHED_MEMORY = 256
+
     def __init__(self) -> None:
         self.active: QueueEntry | None = None
         self._pending: OrderedDict[str, QueueEntry] = OrderedDict()
+        self._finished_order: deque[str] = deque()
+        self._finished: set[str] = set()
 
     @property
     def pending(self) -> list[QueueEntry]:
@@ -129,6 +135,8 @@ class ExecutionQueue:
 
     def submit(self, entry: QueueEntry) -> None:
         """A request was sent to the kernel (seen on its way in)."""
+        if entry.msg_id in self._finished:
+            return
         if self.active is not None and self.active.msg_id == entry.msg_id:
             return
         self._pending[entry.msg_id] = entry
@@ -144,6 +152,8 @@ class ExecutionQueue:
     ) -> QueueEntry | None:
         """The kernel began `msg_id`. A request nobody saw submitted (a client
         talking to the kernel directly) is built by `fallback`."""
+        if msg_id in self._finished:
+            return None
         entry = self._pending.pop(msg_id, None)
         if entry is None and self.active is not None and self.active.msg_id == msg_id:
             entry = self.active
@@ -169,15 +179,26 @@ class ExecutionQueue:
 
     def finish(self, msg_id: str) -> bool:
         """The kernel finished `msg_id` (or replied to it): it leaves the queue."""
+        self._remember_finished(msg_id)
         if self.active is not None and self.active.msg_id == msg_id:
             self.active = None
             return True
         return self._pending.pop(msg_id, None) is not None
 
+    def _remember_finished(self, msg_id: str) -> None:
+        if msg_id in self._finished:
+            return
+        self._finished.add(msg_id)
+        self._finished_order.append(msg_id)
+        if len(self._finished_order) > self.FINISHED_MEMORY:
+            self._finished.discard(self._finished_order.popleft())
+
     def clear(self) -> bool:
         changed = self.active is not None or bool(self._pending)
         self.active = None
         self._pending.clear()
+        self._finished.clear()
+        self._finished_order.clear()
         return changed
 
     def to_json(self, max_pending: int | None = None) -> dict[str, Any]:
@@ -312,6 +333,41 @@ class SessionState:
         elif msg_type == "execute_input":
             changed = self._on_execute_input(msg.get("content") or {}, parent) or changed
         return changed
+
+    def on_execute_request(self, msg: dict[str, Any]) -> bool:
+        """An execute_request on its way to the kernel: pending until it starts."""
+        header = msg.get("header") or {}
+        msg_id = header.get("msg_id")
+        if not isinstance(msg_id, str) or not msg_id:
+            return False
+        content = msg.get("content") or {}
+        metadata = msg.get("metadata") or {}
+        code = content.get("code") if isinstance(content.get("code"), str) else ""
+        text, truncated = preview(code, self.code_preview_length)
+        cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+        before = len(self.queue)
+        self.queue.submit(
+            QueueEntry(
+                msg_id=msg_id,
+                code=text,
+                code_truncated=truncated,
+                cell_id=cell_id if isinstance(cell_id, str) else None,
+                client_session_id=header.get("session") or None,
+                username=header.get("username") or None,
+                submitted=self._wallclock(),
+            )
+        )
+        return len(self.queue) != before
+
+    def on_execute_reply(self, msg: dict[str, Any]) -> bool:
+        """The kernel answered an execute_request (ok, error or aborted)."""
+        parent = msg.get("parent_header") or {}
+        content = msg.get("content") or {}
+        count = content.get("execution_count")
+        if isinstance(count, int) and content.get("status") == "ok":
+            self.execution_count = count
+        msg_id = parent.get("msg_id")
+        return bool(msg_id) and self.queue.finish(msg_id)
 
     def _on_status(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
         state = content.get("execution_state")

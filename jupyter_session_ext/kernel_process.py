@@ -1,0 +1,173 @@
+"""What only the operating system knows about a kernel process: its pid,
+command line, owner, start time, launch environment and current directory.
+
+Read through psutil from the process jupyter_client's provisioner launched.
+Remote kernels (gateway) have no local process: every reader returns None and
+the registry falls back to what the server knows.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+import psutil
+
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class ProcessSnapshot:
+    """Facts fixed for one incarnation of a kernel process (a restart makes a
+    new snapshot)."""
+
+    pid: int | None
+    argv: list[str]
+    username: str
+    started: datetime
+    launch_cwd: str
+    # Already redacted: raw secret values are never kept past the snapshot.
+    initial_env: dict[str, str] | None
+
+
+def launched_process(km: Any) -> Any | None:
+    """The Popen of a local kernel, or None (remote kernel, not launched)."""
+    provisioner = getattr(km, "provisioner", None)
+    return getattr(provisioner, "process", None)
+
+
+def kernel_pid(km: Any) -> int | None:
+    process = launched_process(km)
+    pid = getattr(process, "pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def is_running(km: Any) -> bool | None:
+    """True/False for a local kernel process, None when there is none to ask.
+
+    Uses Popen.poll() (as jupyter_client's own restarter does) so a dead
+    kernel is reaped, not left as a zombie that psutil would call alive.
+    """
+    process = launched_process(km)
+    if process is None:
+        return None
+    try:
+        return process.poll() is None
+    except Exception:  # a broken handle means the process is not ours to ask
+        return False
+
+
+def compile_redaction(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    parts = [p for p in patterns if p]
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+def redact_env(env: Mapping[str, str], secret_names: re.Pattern[str] | None) -> dict[str, str]:
+    if secret_names is None:
+        return dict(env)
+    return {k: (REDACTED if secret_names.search(k) else v) for k, v in env.items()}
+
+
+def env_beyond(env: Mapping[str, str], server_env: Mapping[str, str]) -> dict[str, str]:
+    """Variables that were set for the kernel: absent from, or different in,
+    the server's own environment."""
+    return {k: v for k, v in env.items() if server_env.get(k) != v}
+
+
+def _launch_env(km: Any) -> dict[str, str]:
+    launch_args = getattr(km, "_launch_args", None) or {}
+    env = launch_args.get("env") if isinstance(launch_args, dict) else None
+    return dict(env) if isinstance(env, dict) else {}
+
+
+def launch_argv(km: Any) -> list[str]:
+    process = launched_process(km)
+    args = getattr(process, "args", None)
+    if isinstance(args, (list, tuple)) and args:
+        return [str(a) for a in args]
+    try:
+        return [str(a) for a in km.format_kernel_cmd()]
+    except Exception:  # remote kernels have no command line we can know
+        return []
+
+
+def _launch_cwd(km: Any) -> str:
+    process = launched_process(km)
+    cwd = getattr(process, "cwd", None) or (getattr(km, "_launch_args", None) or {}).get("cwd")
+    return str(cwd) if cwd else os.getcwd()
+
+
+def _start_time(proc: psutil.Process) -> datetime:
+    """When the process started, to the clock tick.
+
+    psutil derives it from the boot time, which Linux gives in whole seconds
+    (up to a second off). On Linux, take the start in ticks since boot and the
+    same clock (CLOCK_BOOTTIME) now instead.
+    """
+    try:
+        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - since_boot
+        return datetime.fromtimestamp(time.time() - age, tz=timezone.utc)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return datetime.fromtimestamp(proc.create_time(), tz=timezone.utc)
+
+
+def snapshot(
+    km: Any,
+    *,
+    server_env: Mapping[str, str],
+    secret_names: re.Pattern[str] | None,
+    include_env: bool = True,
+) -> ProcessSnapshot:
+    """Describe the process `km` launched, as the OS sees it right now."""
+    pid = kernel_pid(km)
+    argv = launch_argv(km)
+    username: str | None = None
+    started: datetime | None = None
+    env: dict[str, str] | None = None
+    if pid is not None:
+        try:
+            proc = psutil.Process(pid)
+            with proc.oneshot():
+                username = proc.username()
+                started = _start_time(proc)
+                if include_env:
+                    # /proc/<pid>/environ is the block the process was started
+                    # with: exactly "the environment set at launch".
+                    env = proc.environ()
+        except (psutil.Error, OSError):
+            pass
+    if include_env and env is None:
+        env = _launch_env(km)
+    initial_env = (
+        redact_env(env_beyond(env, server_env), secret_names)
+        if include_env and env is not None
+        else None
+    )
+    return ProcessSnapshot(
+        pid=pid,
+        argv=argv,
+        username=username or getpass.getuser(),
+        started=started or datetime.now(timezone.utc),
+        launch_cwd=_launch_cwd(km),
+        initial_env=initial_env,
+    )
+
+
+def current_cwd(pid: int | None) -> str | None:
+    """The process's current working directory, or None if unreadable."""
+    if pid is None:
+        return None
+    try:
+        return psutil.Process(pid).cwd()
+    except (psutil.Error, OSError):
+        return None

@@ -1,0 +1,101 @@
+"""Where kernel traffic is observed: the kernel's IOPub stream, and the
+kernel_info request the registry sends on a shell socket of its own.
+
+IOPub is subscribed per kernel the way jupyter_server's own activity watcher
+(`MappingKernelManager.start_watching_activity`) does, so executions from every
+client are seen, including clients that bypass this server's websockets.
+Nothing here raises into the event loop: a kernel that sends garbage is logged
+and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from jupyter_client.session import Session
+
+from .session_state import IOPUB_CONTENT_TYPES
+
+MessageCallback = Callable[[dict[str, Any]], None]
+
+
+def _signing_session(km: Any) -> Session:
+    # Same config and key as the kernel's session: messages are verified, and
+    # the key never leaves this object.
+    return Session(config=km.session.config, key=km.session.key)
+
+
+class IOPubObserver:
+    """Subscribes to one kernel's IOPub and hands each message to a callback.
+
+    Content is unpacked only for the message types the state machine reads;
+    everything else (most of the traffic: streams, display data) costs one
+    header parse.
+    """
+
+    def __init__(self, km: Any, on_message: MessageCallback, log: logging.Logger) -> None:
+        self._on_message = on_message
+        self._log = log
+        self._session = _signing_session(km)
+        self._stream = km.connect_iopub()
+        self._stream.on_recv(self._receive)
+
+    def _receive(self, msg_list: list[bytes]) -> None:
+        try:
+            _idents, fed = self._session.feed_identities(msg_list)
+            msg = self._session.deserialize(fed, content=False)
+            if msg["header"].get("msg_type") in IOPUB_CONTENT_TYPES:
+                msg["content"] = self._session.unpack(msg["content"])
+            else:
+                msg["content"] = {}
+        except Exception:
+            self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
+            return
+        try:
+            self._on_message(msg)
+        except Exception:
+            self._log.exception("Active sessions: failed to handle an IOPub message")
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None and not stream.closed():
+            stream.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._stream is None
+
+
+async def request_kernel_info(km: Any, timeout: float) -> dict[str, Any]:
+    """Send `kernel_info_request` on a fresh shell socket and wait for the
+    reply's content without blocking the event loop.
+
+    Raises TimeoutError if the kernel does not answer in `timeout` seconds.
+    """
+    session = _signing_session(km)
+    stream = km.connect_shell()
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+    def on_recv(msg_list: list[bytes]) -> None:
+        if reply.done():
+            return
+        try:
+            _idents, fed = session.feed_identities(msg_list)
+            msg = session.deserialize(fed, content=True)
+        except Exception as err:
+            reply.set_exception(err)
+            return
+        if msg["header"].get("msg_type") == "kernel_info_reply":
+            content = msg.get("content")
+            reply.set_result(content if isinstance(content, dict) else {})
+
+    try:
+        stream.on_recv(on_recv)
+        session.send(stream, "kernel_info_request")
+        return await asyncio.wait_for(reply, timeout)
+    finally:
+        if not stream.closed():
+            stream.close()

@@ -1,0 +1,463 @@
+"""Where every session's state lives: one `TrackedKernel` per kernel of the
+server's kernel manager, owned by the `SessionRegistry`.
+
+The registry follows the kernel manager (it never starts kernels itself): it
+reconciles with `kernel_manager.list_kernel_ids()` on the server's kernel
+action events, on a periodic tick and before answering a request, notices
+restarts by a change of process, and feeds IOPub traffic to each kernel's
+`SessionState`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from tornado.ioloop import PeriodicCallback
+from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from . import kernel_process
+from .kernel_process import ProcessSnapshot
+from .kernel_traffic import IOPubObserver, request_kernel_info
+from .session_state import BUSY, EXITED, IDLE, OFFLINE, STARTING, SessionState
+
+KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+DEFAULT_SECRET_PATTERNS = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"]
+
+
+class UnknownSession(KeyError):
+    """No kernel with this id is known to the registry."""
+
+
+class TrackedKernel:
+    """Everything known about one kernel. Only the registry mutates it."""
+
+    def __init__(self, kernel_id: str, km: Any, state: SessionState) -> None:
+        self.kernel_id = kernel_id
+        self.km = km
+        self.state = state
+        self.process: ProcessSnapshot | None = None
+        self.working_directory: str = ""
+        self.restart_count = 0
+        # PATCHed values; a missing key means "the default".
+        self.overrides: dict[str, str] = {}
+        self.iopub: IOPubObserver | None = None
+        self.kernel_info_task: asyncio.Task[None] | None = None
+        # Set once the current process has answered kernel_info.
+        self.ready = asyncio.Event()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def spec(self) -> Any:
+        try:
+            return self.km.kernel_spec
+        except Exception:  # a spec removed after launch is not our failure
+            return None
+
+    @property
+    def kernel_name(self) -> str:
+        return str(getattr(self.km, "kernel_name", "") or "")
+
+    @property
+    def language(self) -> str:
+        info = self.state.kernel_info.get("language_info")
+        if isinstance(info, dict) and isinstance(info.get("name"), str) and info["name"]:
+            return info["name"]
+        return str(getattr(self.spec, "language", "") or "")
+
+    @property
+    def default_display_name(self) -> str:
+        return str(getattr(self.spec, "display_name", "") or self.kernel_name)
+
+    @property
+    def display_name(self) -> str:
+        return self.overrides.get("display_name") or self.default_display_name
+
+    @property
+    def interrupt_mode(self) -> str:
+        mode = getattr(self.spec, "interrupt_mode", None)
+        return "message" if mode == "message" else "signal"
+
+
+class SessionRegistry(LoggingConfigurable):
+    """Tracks an ActiveSession for every kernel of the server's kernel manager."""
+
+    prompts = Dict(
+        value_trait=List(Unicode(), minlen=2, maxlen=2),
+        default_value={
+            "python": [">>> ", "... "],
+            "r": ["> ", "+ "],
+            "julia": ["julia> ", "       "],
+        },
+        help="""Default [input_prompt, continuation_prompt] per kernel language
+        (lower-case language name, as in kernel_info's language_info.name or the
+        kernelspec). Languages not listed use default_input_prompt and
+        default_continuation_prompt. A PATCH on a session overrides these.""",
+    ).tag(config=True)
+
+    default_input_prompt = Unicode(
+        "> ", help="Input prompt for languages not listed in `prompts`."
+    ).tag(config=True)
+
+    default_continuation_prompt = Unicode(
+        "+ ", help="Continuation prompt for languages not listed in `prompts`."
+    ).tag(config=True)
+
+    code_preview_length = Integer(
+        1000,
+        help="""Characters of code kept in each execution-queue entry; longer code
+        is cut and marked `code_truncated`. 0 keeps code whole.""",
+    ).tag(config=True)
+
+    kernel_info_timeout = Float(
+        10.0,
+        help="""Seconds to wait for a kernel's kernel_info_reply after it starts or
+        restarts. A live process that does not answer in time is `offline`.""",
+    ).tag(config=True)
+
+    poll_interval = Float(
+        1.0,
+        help="""Seconds between background checks of every kernel (new or removed
+        kernels, restarts, dead processes, unanswered kernel_info). Kernel
+        actions through the server are seen at once regardless.""",
+    ).tag(config=True)
+
+    show_initial_env = Bool(
+        True,
+        help="""Report `initial_env` (variables set for the kernel beyond the
+        server's own environment). When False, `initial_env` is null.""",
+    ).tag(config=True)
+
+    secret_env_patterns = List(
+        Unicode(),
+        default_value=DEFAULT_SECRET_PATTERNS,
+        help="""Regular expressions (case-insensitive, matched anywhere in the
+        name) of environment variable names whose values `initial_env` shows as
+        "<redacted>".""",
+    ).tag(config=True)
+
+    kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
+    session_manager = Instance(
+        "jupyter_server.services.sessions.sessionmanager.SessionManager", allow_none=True
+    )
+    event_logger = Instance("jupyter_events.EventLogger", allow_none=True)
+
+    server_env = Dict(help="The server's own environment, against which initial_env is taken.")
+
+    @default("server_env")
+    def _server_env_default(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._kernels: dict[str, TrackedKernel] = {}
+        self._ticker: PeriodicCallback | None = None
+        self._listening = False
+        self._stopped = False
+        self._secret_names = kernel_process.compile_redaction(self.secret_env_patterns)
+        # Server-wide busy/idle (spec §4): ids of busy kernels, and the monotonic
+        # instants at which the server as a whole became busy / idle.
+        self._busy_ids: set[str] = set()
+        self._server_busy_since: float | None = None
+        self._server_idle_since: float = time.monotonic()
+
+    # -- lifecycle of the registry ------------------------------------------------
+
+    def start(self) -> None:
+        """Begin following the kernel manager. Needs the running event loop;
+        idempotent, so handlers may call it too (tests never run the server's
+        start hooks)."""
+        if self._stopped:
+            return
+        if not self._listening and self.event_logger is not None:
+            self.event_logger.add_listener(
+                schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
+            )
+            self._listening = True
+        if self._ticker is None:
+            self._ticker = PeriodicCallback(self._tick, max(0.05, self.poll_interval) * 1000)
+            self._ticker.start()
+        self.sync()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        if self._listening and self.event_logger is not None:
+            self.event_logger.remove_listener(
+                schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
+            )
+            self._listening = False
+        for kernel_id in list(self._kernels):
+            self._remove(kernel_id)
+
+    async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        # start/restart/shutdown/interrupt through the server: follow at once.
+        # (A kernel's "start" event fires just before the kernel manager lists
+        # it; the next sync catches it.)
+        self.sync()
+        if data.get("action") == "start":
+            await asyncio.sleep(0)
+            self.sync()
+
+    def _tick(self) -> None:
+        try:
+            self.sync()
+            self._retry_kernel_info()
+        except Exception:
+            self.log.exception("Active sessions: periodic check failed")
+
+    # -- following the kernel manager ------------------------------------------------
+
+    def sync(self) -> None:
+        """Reconcile with the kernel manager: add new kernels, drop removed ones,
+        notice restarts (new process) and deaths."""
+        if self._stopped:
+            return
+        live = set(self.kernel_manager.list_kernel_ids())
+        for kernel_id in list(self._kernels):
+            if kernel_id not in live:
+                self._remove(kernel_id)
+        for kernel_id in live:
+            try:
+                km = self.kernel_manager.get_kernel(kernel_id)
+            except KeyError:
+                continue
+            tracked = self._kernels.get(kernel_id)
+            if tracked is None or tracked.km is not km:
+                if tracked is not None:
+                    self._remove(kernel_id)
+                self._add(kernel_id, km)
+            else:
+                self._check_process(tracked)
+
+    def _add(self, kernel_id: str, km: Any) -> None:
+        state = SessionState(
+            track_message_type=getattr(self.kernel_manager, "track_message_type", None)
+            or (lambda t: True),
+            code_preview_length=self.code_preview_length,
+        )
+        tracked = TrackedKernel(kernel_id, km, state)
+        self._kernels[kernel_id] = tracked
+        self.log.debug("Active sessions: tracking kernel %s", kernel_id)
+        self._on_process_launched(tracked)
+
+    def _remove(self, kernel_id: str) -> None:
+        tracked = self._kernels.pop(kernel_id, None)
+        if tracked is None:
+            return
+        self._close_channels(tracked)
+        self._status_changed(tracked, removed=True)
+        self.log.debug("Active sessions: kernel %s removed", kernel_id)
+
+    def _close_channels(self, tracked: TrackedKernel) -> None:
+        if tracked.iopub is not None:
+            tracked.iopub.close()
+            tracked.iopub = None
+        task, tracked.kernel_info_task = tracked.kernel_info_task, None
+        if task is not None and not task.done():
+            task.cancel()
+
+    def _check_process(self, tracked: TrackedKernel) -> None:
+        running = kernel_process.is_running(tracked.km)
+        pid = kernel_process.kernel_pid(tracked.km)
+        if running and pid is not None and pid != tracked.pid:
+            # A new process for the same kernel id: restarted (by a client or
+            # by jupyter_client's auto-restarter after a crash).
+            tracked.restart_count += 1
+            self._on_process_launched(tracked)
+        elif running is False and tracked.state.status != EXITED:
+            self._close_channels(tracked)
+            tracked.ready.clear()
+            if tracked.state.on_exit():
+                self._status_changed(tracked)
+
+    def _on_process_launched(self, tracked: TrackedKernel) -> None:
+        self._close_channels(tracked)
+        tracked.ready.clear()
+        tracked.process = kernel_process.snapshot(
+            tracked.km,
+            server_env=self.server_env,
+            secret_names=self._secret_names,
+            include_env=self.show_initial_env,
+        )
+        tracked.working_directory = (
+            kernel_process.current_cwd(tracked.pid) or tracked.process.launch_cwd
+        )
+        tracked.state.on_launch()
+        self._status_changed(tracked)
+        if kernel_process.is_running(tracked.km) is False:
+            tracked.state.on_exit()
+            self._status_changed(tracked)
+            return
+        try:
+            tracked.iopub = IOPubObserver(
+                tracked.km, lambda msg, t=tracked: self._on_iopub(t, msg), self.log
+            )
+        except Exception:
+            self.log.warning(
+                "Active sessions: cannot subscribe to IOPub of kernel %s",
+                tracked.kernel_id,
+                exc_info=True,
+            )
+        self._request_kernel_info(tracked)
+
+    # -- kernel_info ---------------------------------------------------------------
+
+    def _request_kernel_info(self, tracked: TrackedKernel) -> None:
+        if tracked.kernel_info_task is not None and not tracked.kernel_info_task.done():
+            return
+        tracked.kernel_info_task = asyncio.ensure_future(self._fetch_kernel_info(tracked))
+
+    async def _fetch_kernel_info(self, tracked: TrackedKernel) -> None:
+        pid = tracked.pid
+        try:
+            content = await request_kernel_info(tracked.km, self.kernel_info_timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            if tracked.pid == pid and kernel_process.is_running(tracked.km) is not False:
+                # Busy kernels answer shell requests only after the running cell;
+                # that is not being offline.
+                if tracked.state.status != BUSY and tracked.state.on_unresponsive():
+                    self._status_changed(tracked)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.log.warning(
+                "Active sessions: kernel_info request to %s failed",
+                tracked.kernel_id,
+                exc_info=True,
+            )
+            return
+        if tracked.pid != pid or self._kernels.get(tracked.kernel_id) is not tracked:
+            return  # answer from a process that has since been replaced
+        tracked.state.on_kernel_info_reply(content)
+        tracked.ready.set()
+        self._status_changed(tracked)
+
+    def _retry_kernel_info(self) -> None:
+        for tracked in self._kernels.values():
+            if tracked.state.status in (STARTING, OFFLINE) and tracked.iopub is not None:
+                self._request_kernel_info(tracked)
+
+    # -- traffic -------------------------------------------------------------------
+
+    def _on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
+        before = tracked.state.status
+        if not tracked.state.on_iopub(msg):
+            return
+        if before == BUSY and tracked.state.status == IDLE:
+            # An execution finished: the cell may have changed directory.
+            cwd = kernel_process.current_cwd(tracked.pid)
+            if cwd:
+                tracked.working_directory = cwd
+        self._status_changed(tracked)
+
+    def _status_changed(self, tracked: TrackedKernel, removed: bool = False) -> None:
+        """Single point every visible change passes through."""
+        if not removed and tracked.state.status == BUSY:
+            self._busy_ids.add(tracked.kernel_id)
+        else:
+            self._busy_ids.discard(tracked.kernel_id)
+        now = time.monotonic()
+        if self._busy_ids and self._server_busy_since is None:
+            self._server_busy_since = now
+        elif not self._busy_ids and self._server_busy_since is not None:
+            self._server_busy_since = None
+            self._server_idle_since = now
+
+    # -- queries ---------------------------------------------------------------------
+
+    def get(self, kernel_id: str) -> TrackedKernel:
+        self.start()
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            raise UnknownSession(kernel_id)
+        return tracked
+
+    def all(self) -> list[TrackedKernel]:
+        self.start()
+        return sorted(self._kernels.values(), key=lambda t: (t.process.started, t.kernel_id))
+
+    def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]:
+        defaults = self.prompts.get(tracked.language.lower())
+        if defaults is None:
+            defaults = [self.default_input_prompt, self.default_continuation_prompt]
+        return (
+            tracked.overrides.get("input_prompt", defaults[0]),
+            tracked.overrides.get("continuation_prompt", defaults[1]),
+        )
+
+    async def bound_sessions(self) -> dict[str, list[dict[str, Any]]]:
+        """Jupyter sessions (notebooks, consoles) per kernel id."""
+        bound: dict[str, list[dict[str, Any]]] = {}
+        if self.session_manager is None:
+            return bound
+        for model in await ensure_async(self.session_manager.list_sessions()):
+            kernel = model.get("kernel") or {}
+            if kernel.get("id"):
+                bound.setdefault(kernel["id"], []).append(model)
+        return bound
+
+    @property
+    def server_busy(self) -> bool:
+        return bool(self._busy_ids)
+
+    def server_busy_seconds(self) -> int:
+        if self._server_busy_since is None:
+            return 0
+        return int(time.monotonic() - self._server_busy_since)
+
+    def server_idle_seconds(self) -> int:
+        if self._server_busy_since is not None:
+            return 0
+        return int(time.monotonic() - self._server_idle_since)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def update(self, kernel_id: str, changes: dict[str, str | None]) -> TrackedKernel:
+        """Apply validated PATCH changes; None resets a field to its default."""
+        tracked = self.get(kernel_id)
+        for name, value in changes.items():
+            if value is None:
+                tracked.overrides.pop(name, None)
+            else:
+                tracked.overrides[name] = value
+        return tracked
+
+    async def interrupt(self, kernel_id: str) -> TrackedKernel:
+        tracked = self.get(kernel_id)
+        # jupyter_client honours the kernelspec's interrupt_mode (signal/message).
+        await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
+        return tracked
+
+    async def restart(self, kernel_id: str) -> TrackedKernel:
+        """Restart through the kernel manager and return once the new process
+        has answered kernel_info (or the timeout passed)."""
+        self.get(kernel_id)
+        await ensure_async(self.kernel_manager.restart_kernel(kernel_id))
+        self.sync()
+        tracked = self.get(kernel_id)
+        try:
+            await asyncio.wait_for(tracked.ready.wait(), self.kernel_info_timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            pass
+        return tracked
+
+    async def shutdown(self, kernel_id: str) -> None:
+        """Shut the kernel down; the Jupyter sessions bound to it go with it."""
+        self.get(kernel_id)
+        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
+        if self.session_manager is not None:
+            # Rows of kernels that are gone are purged when sessions are listed.
+            await ensure_async(self.session_manager.list_sessions())
+        self.sync()

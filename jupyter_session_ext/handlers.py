@@ -1,0 +1,141 @@
+"""Where HTTP enters: thin tornado handlers over the SessionRegistry.
+
+Each handler authenticates, authorizes (resource `kernels`: read for GET,
+write otherwise), parses, calls the registry and serializes. Errors are JSON
+`{"message": ...}` through jupyter_server's APIHandler.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from . import serialize, validation
+from ._version import __version__
+from .registry import SessionRegistry, TrackedKernel, UnknownSession
+
+AUTH_RESOURCE = "kernels"
+# Anything up to the next slash, so a malformed id gets our JSON 404 rather
+# than tornado's HTML one.
+SESSION_ID = r"(?P<session_id>[^/]+)"
+
+
+class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    def initialize(self, registry: SessionRegistry, name: str | None = None) -> None:
+        super().initialize(name=name)
+        self.registry = registry
+
+    def tracked(self, session_id: str) -> TrackedKernel:
+        try:
+            return self.registry.get(session_id)
+        except UnknownSession:
+            raise web.HTTPError(404, f"No active session with id {session_id!r}.") from None
+
+    async def session_json(self, tracked: TrackedKernel) -> dict[str, Any]:
+        bound = await self.registry.bound_sessions()
+        return serialize.active_session(
+            self.registry, tracked, bound.get(tracked.kernel_id, []), self.serverapp.root_dir
+        )
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def body_changes(self) -> dict[str, str | None]:
+        try:
+            return validation.session_patch(self.request.body)
+        except validation.BadRequest as err:
+            raise web.HTTPError(400, str(err)) from None
+
+
+class SessionListHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.registry.sync()
+        bound = await self.registry.bound_sessions()
+        root = self.serverapp.root_dir
+        sessions = [
+            serialize.active_session(self.registry, t, bound.get(t.kernel_id, []), root)
+            for t in self.registry.all()
+        ]
+        self.write_json({"total": len(sessions), "sessions": sessions})
+
+
+class ServerStatusHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.registry.sync()
+        self.write_json(
+            serialize.server_status(
+                self.registry,
+                self.registry.all(),
+                version=__version__,
+                started=self.settings["started"],
+            )
+        )
+
+
+class SessionHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.registry.sync()
+        self.write_json(await self.session_json(self.tracked(session_id)))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, session_id: str) -> None:
+        tracked = self.tracked(session_id)
+        changes = self.body_changes()
+        self.registry.update(tracked.kernel_id, changes)
+        self.write_json(await self.session_json(tracked))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        tracked = self.tracked(session_id)
+        await self.registry.shutdown(tracked.kernel_id)
+        self.set_status(204)
+        self.finish()
+
+
+class InterruptHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        tracked = await self.registry.interrupt(self.tracked(session_id).kernel_id)
+        self.write_json(await self.session_json(tracked))
+
+
+class RestartHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        tracked = self.tracked(session_id)
+        try:
+            tracked = await self.registry.restart(tracked.kernel_id)
+        except UnknownSession:
+            raise web.HTTPError(404, f"Session {session_id!r} went away while restarting.") from None
+        self.write_json(await self.session_json(tracked))
+
+
+def routes(registry: SessionRegistry) -> list[tuple[str, type, dict[str, Any]]]:
+    """URL patterns relative to base_url. `status` precedes the id route."""
+    kwargs = {"registry": registry}
+    base = r"/api/active-sessions"
+    return [
+        (base + r"/?", SessionListHandler, kwargs),
+        (base + r"/status/?", ServerStatusHandler, kwargs),
+        (base + rf"/{SESSION_ID}/interrupt/?", InterruptHandler, kwargs),
+        (base + rf"/{SESSION_ID}/restart/?", RestartHandler, kwargs),
+        (base + rf"/{SESSION_ID}/?", SessionHandler, kwargs),
+    ]

@@ -1,0 +1,91 @@
+"""A real jupyter_server (pytest-jupyter) with this extension enabled, behind
+authentication, running real ipykernel kernels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_session_ext": True},
+            # Every route must be refused without credentials.
+            "allow_unauthenticated_access": False,
+        },
+        # Check the kernels often so tests see deaths and restarts quickly.
+        "SessionRegistry": {"poll_interval": 0.2},
+    }
+
+
+class Api:
+    """JSON over jp_fetch: returns (status code, decoded body or None)."""
+
+    def __init__(self, fetch: Callable[..., Awaitable[Any]]) -> None:
+        self._fetch = fetch
+
+    async def call(
+        self, method: str, *parts: str, body: Any = None, raw: bytes | None = None, **kw: Any
+    ) -> tuple[int, Any]:
+        if raw is None and body is not None:
+            raw = json.dumps(body).encode()
+        if raw is None and method in ("POST", "PATCH", "PUT"):
+            raw = b"{}" if method != "PATCH" else b""
+        resp = await self._fetch(*parts, method=method, body=raw, raise_error=False, **kw)
+        text = resp.body.decode() if resp.body else ""
+        return resp.code, (json.loads(text) if text else None)
+
+    async def get(self, *parts: str, **kw: Any) -> Any:
+        code, data = await self.call("GET", *parts, **kw)
+        assert code == 200, (code, data)
+        return data
+
+    async def start_kernel(self, **body: Any) -> str:
+        code, data = await self.call("POST", "api", "kernels", body={"name": "python3", **body})
+        assert code == 201, (code, data)
+        return data["id"]
+
+    async def start_session(self, path: str, type: str, name: str | None = None) -> dict[str, Any]:
+        code, data = await self.call(
+            "POST",
+            "api",
+            "sessions",
+            body={"path": path, "type": type, "name": name or path, "kernel": {"name": "python3"}},
+        )
+        assert code == 201, (code, data)
+        return data
+
+    async def session(self, kernel_id: str) -> dict[str, Any]:
+        return await self.get("api", "active-sessions", kernel_id)
+
+    async def wait_session(
+        self, kernel_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        """Poll one session until `until` holds (the state has been reached)."""
+        return await poll(lambda: self.session(kernel_id), until, timeout)
+
+
+async def poll(
+    read: Callable[[], Awaitable[Any]], until: Callable[[Any], bool], timeout: float = 30
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await read()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"state not reached in {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def api(jp_fetch) -> Api:
+    return Api(jp_fetch)

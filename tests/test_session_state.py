@@ -1,0 +1,233 @@
+"""The state machine alone, fed recorded kernel traffic: no server, no ZMQ.
+
+The recordings in tests/recorded/ come from a real ipykernel (see
+record_iopub.py there)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from jupyter_session_ext.session_state import (
+    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, ExecutionQueue, QueueEntry,
+    SessionState, isoformat, preview,
+)
+
+RECORDED = Path(__file__).parent / "recorded"
+
+
+class Clock:
+    """A hand-driven clock for monotonic time and wall time together."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.epoch = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wall(self) -> datetime:
+        return self.epoch + timedelta(seconds=self.t)
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def state(clock: Clock) -> SessionState:
+    s = SessionState(monotonic=clock.monotonic, wallclock=clock.wall, code_preview_length=12)
+    s.on_launch()
+    s.on_kernel_info_reply({"status": "ok", "language_info": {"name": "python"}})
+    return s
+
+
+def replay(state: SessionState, events: list[dict], clock: Clock | None = None):
+    """Feed each recorded message to the state; yield (event, state) after each."""
+    for event in events:
+        if event["channel"] == "iopub":
+            state.on_iopub(event)
+        elif event["header"]["msg_type"] == "execute_request":
+            state.on_execute_request(event)
+        elif event["header"]["msg_type"] == "execute_reply":
+            state.on_execute_reply(event)
+        if clock:
+            clock.advance(0.1)
+        yield event, state
+
+
+def load(name: str) -> list[dict]:
+    return json.loads((RECORDED / f"{name}.json").read_text())
+
+
+def iopub_only(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["channel"] == "iopub"]
+
+
+def test_lifecycle_statuses():
+    s = SessionState()
+    assert s.status == UNINITIALIZED
+    assert s.on_launch() and s.status == STARTING
+    assert s.on_kernel_info_reply({"status": "ok"}) and s.status == READY
+    assert s.on_unresponsive() and s.status == OFFLINE
+    assert not s.on_unresponsive()
+    assert s.on_kernel_info_reply({"status": "ok"}) and s.status == READY
+    assert s.on_exit() and s.status == EXITED
+    assert not s.on_unresponsive() and s.status == EXITED
+    assert s.on_launch() and s.status == STARTING and s.kernel_info == {}
+
+
+def test_queued_cells_replayed_from_iopub_only(state, clock):
+    """A client this server does not see: IOPub alone gives active + count."""
+    events = load("queued_cells")
+    requests = [e for e in events if e["header"]["msg_type"] == "execute_request"]
+    seen_active = []
+    for event, s in replay(state, iopub_only(events), clock):
+        if s.queue.active:
+            seen_active.append(s.queue.active.msg_id)
+        if event["header"]["msg_type"] == "execute_input":
+            assert s.status == BUSY
+            assert s.queue.active.msg_id == event["parent_header"]["msg_id"]
+            assert s.queue.active.code == event["content"]["code"][:12]
+    assert list(dict.fromkeys(seen_active)) == [r["header"]["msg_id"] for r in requests]
+    assert state.status == IDLE and state.queue.active is None and len(state.queue) == 0
+    assert state.execution_count == 3
+
+
+def test_queued_cells_with_requests_seen(state, clock):
+    """Requests seen on their way in are pending, in order, with cell ids."""
+    events = load("queued_cells")
+    requests = [e["header"]["msg_id"] for e in events if e["header"]["msg_type"] == "execute_request"]
+    for event, s in replay(state, events, clock):
+        if event["header"]["msg_type"] == "execute_input" and event["content"]["execution_count"] == 1:
+            q = s.queue.to_json()
+            assert q["active"]["msg_id"] == requests[0]
+            assert q["active"]["cell_id"] == "cell-a"
+            assert q["active"]["code"] == "import time;" and q["active"]["code_truncated"]
+            assert q["active"]["execution_count"] == 1
+            assert [p["msg_id"] for p in q["pending"]] == requests[1:]
+            assert [p["cell_id"] for p in q["pending"]] == ["cell-b", "cell-c"]
+            assert q["length"] == 2
+    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+    assert state.status == IDLE
+
+
+def test_error_with_stop_on_error_empties_the_queue(state, clock):
+    events = load("error_aborts_queue")
+    for event, s in replay(state, events, clock):
+        if event["header"]["msg_type"] == "execute_input":
+            assert s.queue.active.code == "raise ValueE"
+            assert [p.cell_id for p in s.queue.pending] == ["cell-b", "cell-c"]
+    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+    assert state.status == IDLE
+    assert state.execution_count == 1  # aborted requests never ran
+
+
+def test_aborted_requests_do_not_come_back_after_their_reply(state, clock):
+    events = load("error_aborts_queue")
+    requests = [e for e in events if e["header"]["msg_type"] == "execute_request"]
+    aborted = requests[1]["header"]["msg_id"]
+    for e in requests:
+        state.on_execute_request(e)
+    reply = next(e for e in events if e["header"]["msg_type"] == "execute_reply"
+                 and e["parent_header"]["msg_id"] == aborted)
+    assert state.on_execute_reply(reply)
+    busy = next(e for e in events if e["header"]["msg_type"] == "status"
+                and e["parent_header"]["msg_id"] == aborted
+                and e["content"]["execution_state"] == "busy")
+    state.on_iopub(busy)
+    assert state.queue.active is None or state.queue.active.msg_id != aborted
+    assert aborted not in [p.msg_id for p in state.queue.pending]
+
+
+def test_busy_and_idle_timers(state, clock):
+    events = iopub_only(load("queued_cells"))
+    busy = next(e for e in events if e["content"].get("execution_state") == "busy")
+    idle = next(e for e in events if e["content"].get("execution_state") == "idle")
+    clock.advance(5.5)
+    assert (state.idle_seconds(), state.busy_seconds()) == (5, 0)  # ready counts as idle
+    state.on_iopub(busy)
+    clock.advance(2.2)
+    assert (state.idle_seconds(), state.busy_seconds()) == (0, 2)
+    state.on_iopub(idle)
+    assert (state.idle_seconds(), state.busy_seconds()) == (0, 0)
+    clock.advance(3.9)
+    assert (state.idle_seconds(), state.busy_seconds()) == (3, 0)
+
+
+def test_untracked_requests_do_not_make_the_kernel_busy(state):
+    for parent_type in ("kernel_info_request", "comm_info_request"):
+        for execution_state in ("busy", "idle"):
+            changed = state.on_iopub({
+                "header": {"msg_type": "status"},
+                "parent_header": {"msg_type": parent_type, "msg_id": "x"},
+                "content": {"execution_state": execution_state},
+            })
+            assert not changed
+    assert state.status == READY
+
+
+def test_server_track_message_type_is_honoured(clock):
+    s = SessionState(track_message_type=lambda t: t == "execute_request", monotonic=clock.monotonic)
+    s.on_launch()
+    s.on_kernel_info_reply({})
+    s.on_iopub({"header": {"msg_type": "status"},
+                "parent_header": {"msg_type": "inspect_request", "msg_id": "i"},
+                "content": {"execution_state": "busy"}})
+    assert s.status == READY
+
+
+def test_starting_status_means_a_new_process(state):
+    state.on_execute_request({"header": {"msg_id": "m1", "msg_type": "execute_request"},
+                              "content": {"code": "1"}})
+    state.on_iopub({"header": {"msg_type": "status"}, "parent_header": {},
+                    "content": {"execution_state": "starting"}})
+    assert state.status == STARTING and state.kernel_info == {} and len(state.queue) == 0
+
+
+def test_exit_clears_the_queue(state):
+    state.on_execute_request({"header": {"msg_id": "m1"}, "content": {"code": "1"}})
+    assert len(state.queue) == 1
+    assert state.on_exit()
+    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+
+
+def test_any_message_brings_an_offline_kernel_back(state):
+    state.on_unresponsive()
+    state.on_iopub({"header": {"msg_type": "stream"}, "parent_header": {}, "content": {}})
+    assert state.status == READY
+
+
+def test_garbage_messages_change_nothing(state):
+    for msg in ({}, {"header": None}, {"header": {"msg_type": "status"}, "content": None},
+                {"header": {"msg_type": "execute_input"}, "parent_header": {"msg_id": 5}}):
+        state.on_iopub(msg)
+    assert not state.on_execute_request({"header": {}})
+    assert not state.on_execute_reply({})
+    assert state.status == READY and len(state.queue) == 0
+
+
+def test_queue_memory_does_not_grow_with_executions():
+    q = ExecutionQueue()
+    now = datetime.now(timezone.utc)
+    for i in range(10_000):
+        q.submit(QueueEntry(msg_id=str(i), code="1"))
+        q.start(str(i), now=now)
+        q.finish(str(i))
+    assert q.active is None and len(q) == 0
+    assert len(q._finished) <= ExecutionQueue.FINISHED_MEMORY
+
+
+def test_preview_and_isoformat():
+    assert preview("abcdef", 3) == ("abc", True)
+    assert preview("abc", 3) == ("abc", False)
+    assert preview("abcdef", 0) == ("abcdef", False)
+    assert isoformat(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "2026-01-02T03:04:05Z"
+    assert isoformat(None) is None

@@ -22,7 +22,7 @@ from traitlets.config import LoggingConfigurable
 
 from . import kernel_process
 from .kernel_process import ProcessSnapshot
-from .kernel_traffic import IOPubObserver, request_kernel_info
+from .iopub_traffic import IOPubObserver, request_kernel_info
 from .session_state import BUSY, EXITED, IDLE, OFFLINE, STARTING, SessionState
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"

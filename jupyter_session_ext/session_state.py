@@ -2,7 +2,7 @@
 execution queue and the cached kernel_info.
 
 Plain Python: no tornado, no ZMQ, no jupyter_server. The traffic observers
-(`kernel_traffic.py`) feed it deserialized Jupyter messages; the tests feed it
+(`iopub_traffic.py`, `websocket_traffic.py`) feed it deserialized Jupyter messages; the tests feed it
 recorded ones. Time comes from injectable clocks so timers are testable.
 """
 

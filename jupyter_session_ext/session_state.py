@@ -125,6 +125,8 @@ class ExecutionQueue:
         self._pending: OrderedDict[str, QueueEntry] = OrderedDict()
         self._finished_order: deque[str] = deque()
         self._finished: set[str] = set()
+        # Bumped on every change a client could see, so observers compare one int.
+        self.version = 0
 
     @property
     def pending(self) -> list[QueueEntry]:
@@ -140,6 +142,7 @@ class ExecutionQueue:
         if self.active is not None and self.active.msg_id == entry.msg_id:
             return
         self._pending[entry.msg_id] = entry
+        self.version += 1
 
     def start(
         self,
@@ -161,29 +164,38 @@ class ExecutionQueue:
             if fallback is None:
                 return None
             entry = fallback()
-        # The kernel handles requests in order: anything submitted before this
-        # one and still pending was skipped (aborted) by the kernel.
-        if self._pending and entry.msg_id not in self._pending:
+        # One client's requests run in the order sent: its requests sent before
+        # this one and still pending were skipped (a missed abort reply).
+        if self._pending and entry.client_session_id:
             self._drop_submitted_before(entry)
         if entry.started is None:
             entry.started = now
         if execution_count is not None:
             entry.execution_count = execution_count
         self.active = entry
+        self.version += 1
         return entry
 
     def _drop_submitted_before(self, entry: QueueEntry) -> None:
-        for msg_id, other in list(self._pending.items()):
-            if other.submitted <= entry.submitted and other is not entry:
-                del self._pending[msg_id]
+        stale = []
+        for msg_id, other in self._pending.items():  # in the order submitted
+            if other.submitted > entry.submitted:
+                break
+            if other.client_session_id == entry.client_session_id:
+                stale.append(msg_id)
+        for msg_id in stale:
+            self._remember_finished(msg_id)
+            del self._pending[msg_id]
 
     def finish(self, msg_id: str) -> bool:
         """The kernel finished `msg_id` (or replied to it): it leaves the queue."""
         self._remember_finished(msg_id)
         if self.active is not None and self.active.msg_id == msg_id:
             self.active = None
-            return True
-        return self._pending.pop(msg_id, None) is not None
+        elif self._pending.pop(msg_id, None) is None:
+            return False
+        self.version += 1
+        return True
 
     def _remember_finished(self, msg_id: str) -> None:
         if msg_id in self._finished:
@@ -195,6 +207,8 @@ class ExecutionQueue:
 
     def clear(self) -> bool:
         changed = self.active is not None or bool(self._pending)
+        if changed:
+            self.version += 1
         self.active = None
         self._pending.clear()
         self._finished.clear()
@@ -334,8 +348,9 @@ class SessionState:
             changed = self._on_execute_input(msg.get("content") or {}, parent) or changed
         return changed
 
-    def on_execute_request(self, msg: dict[str, Any]) -> bool:
-        """An execute_request on its way to the kernel: pending until it starts."""
+    def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
+        """An execute_request on its way to the kernel: pending until it starts.
+        `username` is the authenticated user who sent it, when known."""
         header = msg.get("header") or {}
         msg_id = header.get("msg_id")
         if not isinstance(msg_id, str) or not msg_id:
@@ -353,7 +368,7 @@ class SessionState:
                 code_truncated=truncated,
                 cell_id=cell_id if isinstance(cell_id, str) else None,
                 client_session_id=header.get("session") or None,
-                username=header.get("username") or None,
+                username=username or header.get("username") or None,
                 submitted=self._wallclock(),
             )
         )
@@ -368,6 +383,23 @@ class SessionState:
             self.execution_count = count
         msg_id = parent.get("msg_id")
         return bool(msg_id) and self.queue.finish(msg_id)
+
+    def on_input_request(self, msg: dict[str, Any]) -> bool:
+        """The kernel waits on stdin (`input()`, `getpass()`)."""
+        content = msg.get("content") or {}
+        prompt = content.get("prompt")
+        self.awaiting_input = {
+            "prompt": prompt if isinstance(prompt, str) else "",
+            "password": bool(content.get("password")),
+        }
+        return True
+
+    def on_input_reply(self) -> bool:
+        """A client answered the kernel's input_request."""
+        if self.awaiting_input is None:
+            return False
+        self.awaiting_input = None
+        return True
 
     def _on_status(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
         state = content.get("execution_state")

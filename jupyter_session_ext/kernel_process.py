@@ -171,3 +171,55 @@ def current_cwd(pid: int | None) -> str | None:
         return psutil.Process(pid).cwd()
     except (psutil.Error, OSError):
         return None
+
+
+class ResourceSampler:
+    """CPU, memory and threads of kernel processes and their children.
+
+    Keeps the psutil.Process objects between samples: cpu_percent is measured
+    over the time since the previous sample of the same process. Called from a
+    worker thread, one sample at a time; never on the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._procs: dict[int, psutil.Process] = {}
+
+    def _process(self, pid: int) -> psutil.Process:
+        proc = self._procs.get(pid)
+        if proc is None or not proc.is_running():  # is_running also catches pid reuse
+            proc = psutil.Process(pid)
+            proc.cpu_percent(None)  # the first call only sets the baseline
+            self._procs[pid] = proc
+        return proc
+
+    def sample(self, pids: list[int]) -> dict[int, dict[str, Any]]:
+        seen: set[int] = set()
+        result: dict[int, dict[str, Any]] = {}
+        for pid in pids:
+            try:
+                root = self._process(pid)
+                family = [root, *root.children(recursive=True)]
+            except (psutil.Error, OSError):
+                continue
+            cpu = 0.0
+            memory = threads = 0
+            for member in family:
+                try:
+                    proc = self._process(member.pid)
+                    with proc.oneshot():
+                        cpu += proc.cpu_percent(None)
+                        memory += proc.memory_info().rss
+                        threads += proc.num_threads()
+                    seen.add(member.pid)
+                except (psutil.Error, OSError):
+                    continue  # a child that ended meanwhile
+            result[pid] = {
+                "cpu_percent": round(cpu, 1),
+                "memory_bytes": memory,
+                "thread_count": threads,
+            }
+        # Forget processes that are no longer part of any kernel.
+        for pid in list(self._procs):
+            if pid not in seen:
+                del self._procs[pid]
+        return result

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
+from . import websocket_traffic
 from .handlers import routes
 from .registry import SessionRegistry
+from .session_events import SessionEvents
 
 
 class ActiveSessionsApp(ExtensionApp):
     name = "jupyter_session_ext"
     description = "Active sessions: a live record of every running kernel."
     # Listed so `jupyter server --help-all` documents the registry's options.
-    classes = [SessionRegistry]
+    classes = [SessionRegistry, SessionEvents]
     load_other_extensions = True
 
     def initialize_settings(self) -> None:
@@ -24,6 +26,8 @@ class ActiveSessionsApp(ExtensionApp):
             session_manager=serverapp.session_manager,
             event_logger=getattr(serverapp, "event_logger", None),
         )
+        # Pending executions and stdin are only seen on the kernel websocket.
+        websocket_traffic.install(serverapp, self.registry, self.log)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.registry))

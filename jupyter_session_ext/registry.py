@@ -11,9 +11,12 @@ restarts by a change of process, and feeds IOPub traffic to each kernel's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
 
 from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
@@ -21,13 +24,28 @@ from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, defau
 from traitlets.config import LoggingConfigurable
 
 from . import kernel_process
-from .kernel_process import ProcessSnapshot
 from .iopub_traffic import IOPubObserver, request_kernel_info
-from .session_state import BUSY, EXITED, IDLE, OFFLINE, STARTING, SessionState
+from .kernel_process import ProcessSnapshot, ResourceSampler
+from .session_events import SessionEvents
+from .session_state import BUSY, EXITED, IDLE, OFFLINE, STARTING, SessionState, isoformat
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
 DEFAULT_SECRET_PATTERNS = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"]
+
+
+@dataclass(frozen=True)
+class _Visible:
+    """The parts of a session's state whose change is an event of its own."""
+
+    status: str
+    queue_version: int
+    awaiting_input: Any
+
+    @classmethod
+    def of(cls, tracked: "TrackedKernel") -> "_Visible":
+        state = tracked.state
+        return cls(state.status, state.queue.version, state.awaiting_input)
 
 
 class UnknownSession(KeyError):
@@ -47,6 +65,7 @@ class TrackedKernel:
         # PATCHed values; a missing key means "the default".
         self.overrides: dict[str, str] = {}
         self.iopub: IOPubObserver | None = None
+        self.resource_usage: dict[str, Any] | None = None
         self.kernel_info_task: asyncio.Task[None] | None = None
         # Set once the current process has answered kernel_info.
         self.ready = asyncio.Event()
@@ -144,6 +163,13 @@ class SessionRegistry(LoggingConfigurable):
         "<redacted>".""",
     ).tag(config=True)
 
+    resource_sampling_interval = Float(
+        5.0,
+        help="""Seconds between background samples of each kernel's CPU, memory
+        and threads (the kernel process and its children). 0 turns sampling off
+        (`resource_usage` is then null).""",
+    ).tag(config=True)
+
     kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
     session_manager = Instance(
         "jupyter_server.services.sessions.sessionmanager.SessionManager", allow_none=True
@@ -160,6 +186,9 @@ class SessionRegistry(LoggingConfigurable):
         super().__init__(**kwargs)
         self._kernels: dict[str, TrackedKernel] = {}
         self._ticker: PeriodicCallback | None = None
+        self._sampler_task: asyncio.Task[None] | None = None
+        self._sampler = ResourceSampler()
+        self.events = SessionEvents(self.describe, parent=self, event_logger=self.event_logger)
         self._listening = False
         self._stopped = False
         self._secret_names = kernel_process.compile_redaction(self.secret_env_patterns)
@@ -185,6 +214,8 @@ class SessionRegistry(LoggingConfigurable):
         if self._ticker is None:
             self._ticker = PeriodicCallback(self._tick, max(0.05, self.poll_interval) * 1000)
             self._ticker.start()
+        if self._sampler_task is None and self.resource_sampling_interval > 0:
+            self._sampler_task = asyncio.ensure_future(self._sample_resources())
         self.sync()
 
     def stop(self) -> None:
@@ -192,6 +223,9 @@ class SessionRegistry(LoggingConfigurable):
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+        if self._sampler_task is not None:
+            self._sampler_task.cancel()
+            self._sampler_task = None
         if self._listening and self.event_logger is not None:
             self.event_logger.remove_listener(
                 schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
@@ -199,6 +233,7 @@ class SessionRegistry(LoggingConfigurable):
             self._listening = False
         for kernel_id in list(self._kernels):
             self._remove(kernel_id)
+        self.events.close()
 
     async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         # start/restart/shutdown/interrupt through the server: follow at once.
@@ -249,14 +284,14 @@ class SessionRegistry(LoggingConfigurable):
         tracked = TrackedKernel(kernel_id, km, state)
         self._kernels[kernel_id] = tracked
         self.log.debug("Active sessions: tracking kernel %s", kernel_id)
-        self._on_process_launched(tracked)
+        self._on_process_launched(tracked, "added")
 
     def _remove(self, kernel_id: str) -> None:
         tracked = self._kernels.pop(kernel_id, None)
         if tracked is None:
             return
         self._close_channels(tracked)
-        self._status_changed(tracked, removed=True)
+        self._changed(tracked, "removed")
         self.log.debug("Active sessions: kernel %s removed", kernel_id)
 
     def _close_channels(self, tracked: TrackedKernel) -> None:
@@ -274,14 +309,15 @@ class SessionRegistry(LoggingConfigurable):
             # A new process for the same kernel id: restarted (by a client or
             # by jupyter_client's auto-restarter after a crash).
             tracked.restart_count += 1
-            self._on_process_launched(tracked)
+            self._on_process_launched(tracked, "restarted")
         elif running is False and tracked.state.status != EXITED:
             self._close_channels(tracked)
             tracked.ready.clear()
+            tracked.resource_usage = None
             if tracked.state.on_exit():
-                self._status_changed(tracked)
+                self._changed(tracked, "exited")
 
-    def _on_process_launched(self, tracked: TrackedKernel) -> None:
+    def _on_process_launched(self, tracked: TrackedKernel, action: str) -> None:
         self._close_channels(tracked)
         tracked.ready.clear()
         tracked.process = kernel_process.snapshot(
@@ -293,11 +329,12 @@ class SessionRegistry(LoggingConfigurable):
         tracked.working_directory = (
             kernel_process.current_cwd(tracked.pid) or tracked.process.launch_cwd
         )
+        tracked.resource_usage = None
         tracked.state.on_launch()
-        self._status_changed(tracked)
+        self._changed(tracked, action)
         if kernel_process.is_running(tracked.km) is False:
             tracked.state.on_exit()
-            self._status_changed(tracked)
+            self._changed(tracked, "exited")
             return
         try:
             tracked.iopub = IOPubObserver(
@@ -327,7 +364,7 @@ class SessionRegistry(LoggingConfigurable):
                 # Busy kernels answer shell requests only after the running cell;
                 # that is not being offline.
                 if tracked.state.status != BUSY and tracked.state.on_unresponsive():
-                    self._status_changed(tracked)
+                    self._changed(tracked, "status")
             return
         except asyncio.CancelledError:
             raise
@@ -340,9 +377,10 @@ class SessionRegistry(LoggingConfigurable):
             return
         if tracked.pid != pid or self._kernels.get(tracked.kernel_id) is not tracked:
             return  # answer from a process that has since been replaced
-        tracked.state.on_kernel_info_reply(content)
+        with self._watch(tracked):
+            tracked.state.on_kernel_info_reply(content)
         tracked.ready.set()
-        self._status_changed(tracked)
+        self._changed(tracked, "kernel_info")
 
     def _retry_kernel_info(self) -> None:
         for tracked in self._kernels.values():
@@ -352,19 +390,68 @@ class SessionRegistry(LoggingConfigurable):
     # -- traffic -------------------------------------------------------------------
 
     def _on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
-        before = tracked.state.status
-        if not tracked.state.on_iopub(msg):
-            return
-        if before == BUSY and tracked.state.status == IDLE:
+        with self._watch(tracked) as before:
+            if not tracked.state.on_iopub(msg):
+                return
+        if before.status == BUSY and tracked.state.status == IDLE:
             # An execution finished: the cell may have changed directory.
             cwd = kernel_process.current_cwd(tracked.pid)
-            if cwd:
+            if cwd and cwd != tracked.working_directory:
                 tracked.working_directory = cwd
-        self._status_changed(tracked)
+                self._changed(tracked, "working_directory")
 
-    def _status_changed(self, tracked: TrackedKernel, removed: bool = False) -> None:
+    # websocket traffic (websocket_traffic.py) -------------------------------------
+
+    def on_client_message(
+        self, kernel_id: str, channel: str | None, msg: dict[str, Any], username: str | None
+    ) -> None:
+        """A client sent `execute_request` (shell) or `input_reply` (stdin)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        msg_type = (msg.get("header") or {}).get("msg_type")
+        with self._watch(tracked):
+            if channel == "shell" and msg_type == "execute_request":
+                tracked.state.on_execute_request(msg, username=username)
+            elif channel == "stdin" and msg_type == "input_reply":
+                tracked.state.on_input_reply()
+
+    def on_kernel_message(self, kernel_id: str, channel: str, msg: dict[str, Any]) -> None:
+        """The kernel sent `execute_reply` (shell) or `input_request` (stdin)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        msg_type = msg["header"].get("msg_type")
+        with self._watch(tracked):
+            if channel == "shell" and msg_type == "execute_reply":
+                tracked.state.on_execute_reply(msg)
+            elif channel == "stdin" and msg_type == "input_request":
+                tracked.state.on_input_request(msg)
+
+    def on_connections_changed(self, kernel_id: str) -> None:
+        tracked = self._kernels.get(kernel_id)
+        if tracked is not None:
+            self._changed(tracked, "connected")
+
+    # -- changes ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _watch(self, tracked: TrackedKernel) -> Iterator[_Visible]:
+        """Compare what clients can see before and after a state update and
+        report each kind of change once."""
+        before = _Visible.of(tracked)
+        yield before
+        after = _Visible.of(tracked)
+        if after.status != before.status:
+            self._changed(tracked, "status")
+        if after.queue_version != before.queue_version:
+            self._changed(tracked, "queue")
+        if after.awaiting_input != before.awaiting_input:
+            self._changed(tracked, "awaiting_input")
+
+    def _changed(self, tracked: TrackedKernel, action: str) -> None:
         """Single point every visible change passes through."""
-        if not removed and tracked.state.status == BUSY:
+        if action != "removed" and tracked.state.status == BUSY:
             self._busy_ids.add(tracked.kernel_id)
         else:
             self._busy_ids.discard(tracked.kernel_id)
@@ -374,6 +461,65 @@ class SessionRegistry(LoggingConfigurable):
         elif not self._busy_ids and self._server_busy_since is not None:
             self._server_busy_since = None
             self._server_idle_since = now
+        self.events.changed(tracked, action)
+
+    def describe(self, tracked: TrackedKernel) -> dict[str, Any]:
+        """The state an event carries (see event_schemas/active_session_v1.yaml)."""
+        state = tracked.state
+        active = state.queue.active
+        return {
+            "session_id": tracked.kernel_id,
+            "status": state.status,
+            "busy_seconds": state.busy_seconds(),
+            "idle_seconds": state.idle_seconds(),
+            "queue_length": len(state.queue),
+            "active_msg_id": active.msg_id if active else None,
+            "active_cell_id": active.cell_id if active else None,
+            "execution_count": state.execution_count,
+            "connections": self.connections(tracked.kernel_id),
+            "working_directory": tracked.working_directory,
+            "awaiting_input": state.awaiting_input,
+            "process_id": tracked.pid if state.status != EXITED else None,
+            "restart_count": tracked.restart_count,
+        }
+
+    def connections(self, kernel_id: str) -> int:
+        try:
+            return int(self.kernel_manager.kernel_model(kernel_id).get("connections", 0))
+        except Exception:  # removed meanwhile, or a manager without counts
+            return 0
+
+    # -- resources -------------------------------------------------------------------
+
+    async def _sample_resources(self) -> None:
+        """Sample CPU/memory/threads of every local kernel off the event loop."""
+        loop = asyncio.get_running_loop()
+        while not self._stopped:
+            interval = self.resource_sampling_interval
+            if interval <= 0:
+                return
+            pids = {
+                t.kernel_id: t.pid
+                for t in self._kernels.values()
+                if t.pid is not None and t.state.status != EXITED
+            }
+            try:
+                samples = await loop.run_in_executor(None, self._sampler.sample, list(pids.values()))
+            except Exception:
+                self.log.exception("Active sessions: resource sampling failed")
+                samples = {}
+            stamp = isoformat(datetime.now(timezone.utc))
+            for kernel_id, pid in pids.items():
+                tracked = self._kernels.get(kernel_id)
+                usage = samples.get(pid)
+                if tracked is None or tracked.pid != pid:
+                    continue
+                tracked.resource_usage = (
+                    None
+                    if usage is None
+                    else {**usage, "sampling_period_ms": int(interval * 1000), "timestamp": stamp}
+                )
+            await asyncio.sleep(interval)
 
     # -- queries ---------------------------------------------------------------------
 

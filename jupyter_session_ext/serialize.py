@@ -68,6 +68,7 @@ def active_session(
     state = tracked.state
     process = tracked.process
     assert process is not None
+    connections = registry.connections(tracked.kernel_id)
     server_model = _kernel_model(registry, tracked.kernel_id)
     input_prompt, continuation_prompt = registry.prompts_for(tracked)
     path = notebook_path(bound)
@@ -82,7 +83,7 @@ def active_session(
         "language": tracked.language,
         "interrupt_mode": tracked.interrupt_mode,
         "initial_env": dict(process.initial_env) if process.initial_env is not None else None,
-        "connected": server_model.get("connections", 0) > 0,
+        "connected": connections > 0,
         "started": isoformat(process.started),
         "session_mode": session_mode(bound),
         "working_directory": tracked.working_directory,
@@ -101,12 +102,12 @@ def active_session(
             {k: s.get(k) for k in ("id", "path", "name", "type")} for s in bound
         ],
         "notebook_path": path,
-        "connections": server_model.get("connections", 0),
+        "connections": connections,
         "execution_count": state.execution_count,
         "last_activity": server_model.get("last_activity") or isoformat(state.last_activity),
         "restart_count": tracked.restart_count,
         "awaiting_input": state.awaiting_input,
-        "resource_usage": None,
+        "resource_usage": tracked.resource_usage,
     }
 
 

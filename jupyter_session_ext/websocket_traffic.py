@@ -1,0 +1,164 @@
+"""Where kernel traffic is observed (2): the kernel websocket connection.
+
+jupyter_server builds one connection object per websocket from the class in
+`kernel_websocket_connection_class`. The extension installs a subclass of that
+class which, besides doing its normal job, reports to the registry:
+
+* client -> kernel: `execute_request` on shell as it is sent (pending), with
+  the cell id JupyterLab puts in its metadata and the authenticated user;
+  `input_reply` on stdin;
+* kernel -> client: `execute_reply` on shell, `input_request` on stdin;
+* clients connecting and disconnecting.
+
+IOPub is not read here (`iopub_traffic.py` sees it for every client). Only
+shell and stdin messages are looked at, and a cheap byte test comes before any
+parsing, so the extra cost per message stays small. Observation never raises
+into the connection: a failure is logged and the message goes through as usual.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+)
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+
+if TYPE_CHECKING:
+    from .registry import SessionRegistry
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+_EXECUTE_REQUEST = "execute_request"
+_INPUT_REPLY = "input_reply"
+
+
+def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[str, Any] | None]:
+    """(channel, message) of a client message we care about, else (channel, None)."""
+    if conn.subprotocol == V1_PROTOCOL:
+        if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
+            return None, None
+        channel, parts = deserialize_msg_from_ws_v1(ws_msg)
+        unpack = conn.session.unpack
+        header = unpack(parts[0])
+        if header.get("msg_type") != _EXECUTE_REQUEST and header.get("msg_type") != _INPUT_REPLY:
+            return channel, None
+        return channel, {
+            "header": header,
+            "metadata": unpack(parts[2]) if len(parts) > 2 else {},
+            "content": unpack(parts[3]) if len(parts) > 3 else {},
+        }
+    if isinstance(ws_msg, bytes):
+        if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
+            return None, None
+        msg = deserialize_binary_message(ws_msg)
+    else:
+        if "execute_request" not in ws_msg and "input_reply" not in ws_msg:
+            return None, None
+        msg = json.loads(ws_msg)
+    channel = msg.get("channel") or "shell"
+    msg_type = (msg.get("header") or {}).get("msg_type")
+    return channel, (msg if msg_type in (_EXECUTE_REQUEST, _INPUT_REPLY) else None)
+
+
+class ObservedConnectionMixin:
+    """Reports a kernel websocket's traffic to `registry`; set on the subclass."""
+
+    registry: SessionRegistry
+
+    def connect(self) -> Any:
+        result = super().connect()  # type: ignore[misc]
+        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id))
+        return result
+
+    def disconnect(self) -> Any:
+        result = super().disconnect()  # type: ignore[misc]
+        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id))
+        return result
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        # Seen before it is forwarded: `submitted` is when the client sent it.
+        self._observe(lambda: self._observe_incoming(incoming_msg))
+        super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
+
+    def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
+        channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+        if channel in ("shell", "stdin"):
+            self._observe(lambda: self._observe_outgoing(channel, outgoing_msg))
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+
+    # -- observation ----------------------------------------------------------------
+
+    def _observe(self, report: Any) -> None:
+        try:
+            report()
+        except Exception:
+            self.log.exception("Active sessions: failed to observe kernel websocket traffic")  # type: ignore[attr-defined]
+
+    def _observe_incoming(self, ws_msg: Any) -> None:
+        if not self.channels:  # type: ignore[attr-defined]
+            return
+        channel, msg = _client_message(self, ws_msg)
+        if msg is None:
+            return
+        user = getattr(self.websocket_handler, "current_user", None)  # type: ignore[attr-defined]
+        username = getattr(user, "username", None)
+        self.registry.on_client_message(self.kernel_id, channel, msg, username)  # type: ignore[attr-defined]
+
+    def _observe_outgoing(self, channel: str, msg_list: list[Any]) -> None:
+        session = self.session  # type: ignore[attr-defined]
+        _idents, fed = session.feed_identities(msg_list)
+        header = session.unpack(fed[1])
+        msg_type = header.get("msg_type")
+        if msg_type not in ("execute_reply", "input_request"):
+            return
+        msg = {
+            "header": header,
+            "parent_header": session.unpack(fed[2]),
+            "content": session.unpack(fed[4]),
+        }
+        self.registry.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
+
+
+def observed_connection_class(base: type, registry: SessionRegistry) -> type:
+    """A subclass of `base` (the server's current connection class) that
+    reports to `registry`."""
+    return type(
+        "ActiveSessions" + base.__name__,
+        (ObservedConnectionMixin, base),
+        {"registry": registry, "__module__": __name__},
+    )
+
+
+def install(serverapp: Any, registry: SessionRegistry, log: Any) -> type | None:
+    """Put the observing subclass in place of the server's connection class.
+
+    Returns the installed class, or None when the current class is not one we
+    know how to observe (then only IOPub is seen: queues show running cells,
+    not pending ones).
+    """
+    current = serverapp.kernel_websocket_connection_class
+    if not (isinstance(current, type) and issubclass(current, ZMQChannelsWebsocketConnection)):
+        log.warning(
+            "Active sessions: the kernel websocket connection class is %s.%s, not a "
+            "ZMQChannelsWebsocketConnection; pending executions will not be listed "
+            "(running ones still are, from IOPub).",
+            getattr(current, "__module__", "?"),
+            getattr(current, "__qualname__", current),
+        )
+        return None
+    if current is not ZMQChannelsWebsocketConnection:
+        log.warning(
+            "Active sessions: another extension set the kernel websocket connection "
+            "class to %s.%s; observing it by subclassing it. If kernels misbehave, "
+            "check the two extensions together.",
+            current.__module__,
+            current.__qualname__,
+        )
+    cls = observed_connection_class(current, registry)
+    serverapp.kernel_websocket_connection_class = cls
+    # The web app was built before extensions load: its settings hold the class.
+    serverapp.web_app.settings["kernel_websocket_connection_class"] = cls
+    return cls

@@ -27,7 +27,7 @@ class ActiveSessionsApp(ExtensionApp):
             event_logger=getattr(serverapp, "event_logger", None),
         )
         # Pending executions and stdin are only seen on the kernel websocket.
-        websocket_traffic.install(serverapp, self.registry, self.log)
+        websocket_traffic.install(serverapp, self.registry, self.log, self.settings)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.registry))

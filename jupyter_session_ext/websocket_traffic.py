@@ -132,7 +132,9 @@ def observed_connection_class(base: type, registry: SessionRegistry) -> type:
     )
 
 
-def install(serverapp: Any, registry: SessionRegistry, log: Any) -> type | None:
+def install(
+    serverapp: Any, registry: SessionRegistry, log: Any, settings: dict[str, Any]
+) -> type | None:
     """Put the observing subclass in place of the server's connection class.
 
     Returns the installed class, or None when the current class is not one we
@@ -159,6 +161,8 @@ def install(serverapp: Any, registry: SessionRegistry, log: Any) -> type | None:
         )
     cls = observed_connection_class(current, registry)
     serverapp.kernel_websocket_connection_class = cls
-    # The web app was built before extensions load: its settings hold the class.
+    # The web app was built before extensions load: handlers read the class from
+    # its settings, which the ExtensionApp rewrites from `settings` afterwards.
     serverapp.web_app.settings["kernel_websocket_connection_class"] = cls
+    settings["kernel_websocket_connection_class"] = cls
     return cls

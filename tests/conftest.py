@@ -22,7 +22,7 @@ def jp_server_config(jp_server_config):
             "allow_unauthenticated_access": False,
         },
         # Check the kernels often so tests see deaths and restarts quickly.
-        "SessionRegistry": {"poll_interval": 0.2},
+        "SessionRegistry": {"poll_interval": 0.2, "resource_sampling_interval": 0.2},
     }
 
 
@@ -89,3 +89,21 @@ async def poll(
 @pytest.fixture
 def api(jp_fetch) -> Api:
     return Api(jp_fetch)
+
+
+@pytest.fixture
+def open_client(jp_ws_fetch):
+    """Opens kernel websockets (KernelWebsocket) and closes them after the test,
+    before the server stops."""
+    from kernel_websocket import KernelWebsocket
+
+    opened: list[KernelWebsocket] = []
+
+    async def open_(kernel_id: str, v1: bool = False) -> KernelWebsocket:
+        ws = await KernelWebsocket.open(jp_ws_fetch, kernel_id, v1=v1)
+        opened.append(ws)
+        return ws
+
+    yield open_
+    for ws in opened:
+        ws.close()

@@ -1,45 +1,160 @@
 import {
+  ILabShell,
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showDialog, Dialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  ISessionContext,
+  showDialog
+} from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 
-import { requestAPI } from './handler';
+import { ActiveSessionsModel } from './model';
+import { openCell, openNotebook } from './navigation';
+import { ActiveSessionsPanel } from './panel';
+import { SessionStatusItem } from './statusbar';
 
-/** The server-wide figures of `GET api/active-sessions/status`. */
-interface IServerStatus {
-  sessions: number;
-  active: number;
-  busy: boolean;
-  idle_seconds: number;
-  busy_seconds: number;
-  uptime_seconds: number;
-  version: string;
+const PLUGIN_ID = 'jupyter-session-ext:plugin';
+
+export const CommandIDs = {
+  open: 'active-sessions:open',
+  interruptAll: 'active-sessions:interrupt-all-busy',
+  refresh: 'active-sessions:refresh'
+};
+
+/** A gauge: sessions and how long they have run. */
+const sessionsIcon = new LabIcon({
+  name: 'jupyter-session-ext:sessions',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">' +
+    '<g class="jp-icon3" fill="#616161">' +
+    '<path d="M12 3a9 9 0 1 0 9 9 9 9 0 0 0-9-9zm0 16a7 7 0 1 1 7-7 7 7 0 0 1-7 7z"/>' +
+    '<path d="M12.5 7h-1.5v5.6l4.4 2.7.8-1.3-3.7-2.2z"/>' +
+    '</g></svg>'
+});
+
+interface ISettings {
+  refreshInterval: number;
+  codePreviewLines: number;
+  showEnvironment: boolean;
 }
 
-const COMMAND_SUMMARY = 'active-sessions:summary';
-
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-session-ext:plugin',
-  description: 'Active sessions of every running kernel.',
+  id: PLUGIN_ID,
+  description: 'Active sessions of every running kernel: a sidebar panel and a status bar item.',
   autoStart: true,
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null) => {
-    app.commands.addCommand(COMMAND_SUMMARY, {
-      label: 'Active Sessions: Server Summary',
+  optional: [
+    ILabShell,
+    ILayoutRestorer,
+    ICommandPalette,
+    ISettingRegistry,
+    IStatusBar
+  ],
+  activate: async (
+    app: JupyterFrontEnd,
+    labShell: ILabShell | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    statusBar: IStatusBar | null
+  ) => {
+    const settings: ISettings = {
+      refreshInterval: 5,
+      codePreviewLines: 3,
+      showEnvironment: true
+    };
+    const model = new ActiveSessionsModel({
+      events: app.serviceManager.events ?? null,
+      refreshInterval: settings.refreshInterval
+    });
+
+    const panel = new ActiveSessionsPanel({
+      model,
+      open: (path, cellId) =>
+        void (cellId ? openCell(app, path, cellId) : openNotebook(app, path)),
+      codePreviewLines: () => settings.codePreviewLines,
+      showEnvironment: () => settings.showEnvironment
+    });
+    panel.id = 'jp-active-sessions';
+    panel.title.icon = sessionsIcon;
+    panel.title.caption = 'Active Sessions';
+    app.shell.add(panel, 'left', { rank: 250 });
+    restorer?.add(panel, 'active-sessions');
+
+    if (settingRegistry) {
+      try {
+        const loaded = await settingRegistry.load(PLUGIN_ID);
+        const apply = () => {
+          Object.assign(settings, loaded.composite as unknown as ISettings);
+          model.refreshInterval = settings.refreshInterval;
+          panel.refresh();
+        };
+        apply();
+        loaded.changed.connect(apply);
+      } catch (error) {
+        console.warn('Active Sessions: settings not loaded', error);
+      }
+    }
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: 'Active Sessions: Open Panel',
+      icon: sessionsIcon,
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Active Sessions: Refresh',
+      execute: () => model.refresh()
+    });
+    app.commands.addCommand(CommandIDs.interruptAll, {
+      label: 'Active Sessions: Interrupt All Busy Kernels',
       execute: async () => {
-        const s = await requestAPI<IServerStatus>('status');
-        const state = s.busy
-          ? `busy for ${s.busy_seconds}s`
-          : `idle for ${s.idle_seconds}s`;
+        const count = await model.interruptAllBusy();
         await showDialog({
           title: 'Active Sessions',
-          body: `${s.active} of ${s.sessions} kernels running; ${state}.`,
+          body: `Interrupted ${count} busy kernel${count === 1 ? '' : 's'}.`,
           buttons: [Dialog.okButton()]
         });
       }
     });
-    palette?.addItem({ command: COMMAND_SUMMARY, category: 'Kernel' });
+    for (const command of Object.values(CommandIDs)) {
+      palette?.addItem({ command, category: 'Kernel' });
+    }
+
+    if (statusBar) {
+      const item = new SessionStatusItem(model, () =>
+        app.shell.activateById(panel.id)
+      );
+      statusBar.registerStatusItem('jupyter-session-ext:status', {
+        item,
+        align: 'left',
+        rank: 4,
+        isActive: () => true
+      });
+      // Follow the kernel of the document in front (a notebook or console:
+      // any widget with a sessionContext).
+      let followed: ISessionContext | null = null;
+      const follow = () => {
+        const current = app.shell.currentWidget as
+          | (Widget & { sessionContext?: ISessionContext })
+          | null;
+        const context = current?.sessionContext ?? null;
+        if (context !== followed) {
+          followed?.kernelChanged.disconnect(follow);
+          context?.kernelChanged.connect(follow);
+          followed = context;
+        }
+        item.kernelId = context?.session?.kernel?.id ?? null;
+      };
+      labShell?.currentChanged.connect(follow);
+      follow();
+    }
+    void model.refresh();
   }
 };
 

@@ -1,0 +1,102 @@
+/**
+ * Pure formatting of session figures for display. No DOM, no JupyterLab:
+ * unit-tested on its own (labextension/test/format.test.mjs).
+ */
+
+/** "0s", "59s", "1m 05s", "1h 02m", "2d 03h". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  if (s < 60) {
+    return `${s}s`;
+  }
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) {
+    return `${minutes}m ${pad(s % 60)}s`;
+  }
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) {
+    return `${hours}h ${pad(minutes % 60)}m`;
+  }
+  return `${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago" from an ISO time. */
+export function formatRelative(iso: string, now: number = Date.now()): string {
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) {
+    return '';
+  }
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 45) {
+    return 'just now';
+  }
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) {
+    return `${minutes} min ago`;
+  }
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) {
+    return `${hours} h ago`;
+  }
+  const days = Math.round(hours / 24);
+  return days === 1 ? '1 day ago' : `${days} days ago`;
+}
+
+/** "1.5 GB", "230 MB", "12 kB" (decimal units, as system monitors show). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = value >= 100 || unit === 0 ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** The first `lines` lines of code, marking a cut with "…". */
+export function codePreview(
+  code: string,
+  lines: number,
+  truncated = false
+): string {
+  const all = code.replace(/\s+$/, '').split('\n');
+  const shown = all.slice(0, Math.max(1, lines));
+  const cut = truncated || all.length > shown.length;
+  return shown.join('\n') + (cut ? ' …' : '');
+}
+
+/**
+ * Seconds a session has been busy or idle *now*, from what the server said
+ * at `fetchedAt` (ms): timers keep ticking between server updates.
+ */
+export function liveSeconds(
+  serverSeconds: number,
+  fetchedAt: number,
+  now: number = Date.now()
+): number {
+  return serverSeconds + Math.max(0, Math.floor((now - fetchedAt) / 1000));
+}
+
+/** "busy 12s · 3 queued", "idle 4m 10s", "waiting for input". */
+export function statusSummary(
+  status: string,
+  busySeconds: number,
+  idleSeconds: number,
+  queued: number,
+  awaitingInput: boolean
+): string {
+  if (awaitingInput) {
+    return 'waiting for input';
+  }
+  const queue = queued > 0 ? ` · ${queued} queued` : '';
+  if (status === 'busy') {
+    return `busy ${formatDuration(busySeconds)}${queue}`;
+  }
+  if (status === 'idle' || status === 'ready') {
+    return `${status} ${formatDuration(idleSeconds)}${queue}`;
+  }
+  return status + queue;
+}

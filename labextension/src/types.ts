@@ -1,0 +1,91 @@
+/** The JSON shapes of the server extension's REST API (spec §2 and §4). */
+
+export type Status =
+  | 'uninitialized'
+  | 'starting'
+  | 'ready'
+  | 'idle'
+  | 'busy'
+  | 'offline'
+  | 'exited';
+
+export interface IQueueEntry {
+  msg_id: string;
+  code: string;
+  code_truncated: boolean;
+  cell_id: string | null;
+  client_session_id: string | null;
+  username: string | null;
+  submitted: string;
+  started: string | null;
+  execution_count: number | null;
+}
+
+export interface IExecutionQueue {
+  active: IQueueEntry | null;
+  pending: IQueueEntry[];
+  length: number;
+}
+
+export interface IResourceUsage {
+  cpu_percent: number;
+  memory_bytes: number;
+  thread_count: number;
+  sampling_period_ms: number;
+  timestamp: string;
+}
+
+export interface IJupyterSession {
+  id: string;
+  path: string;
+  name: string;
+  type: string;
+}
+
+export interface IActiveSession {
+  session_id: string;
+  argv: string[];
+  process_id: number | null;
+  username: string;
+  display_name: string;
+  language: string;
+  interrupt_mode: 'signal' | 'message';
+  initial_env: Record<string, string> | null;
+  connected: boolean;
+  started: string;
+  session_mode: 'console' | 'notebook' | 'background';
+  working_directory: string;
+  notebook_uri: string | null;
+  input_prompt: string;
+  continuation_prompt: string;
+  execution_queue: IExecutionQueue;
+  status: Status;
+  kernel_info: Record<string, unknown>;
+  idle_seconds: number;
+  busy_seconds: number;
+  socket_path: string | null;
+  kernel_name: string;
+  jupyter_sessions: IJupyterSession[];
+  notebook_path: string | null;
+  connections: number;
+  execution_count: number | null;
+  last_activity: string;
+  restart_count: number;
+  awaiting_input: { prompt: string; password: boolean } | null;
+  resource_usage: IResourceUsage | null;
+}
+
+export interface ISessionList {
+  total: number;
+  sessions: IActiveSession[];
+}
+
+/** The fields PATCH accepts; null resets to the default. */
+export interface ISessionPatch {
+  display_name?: string | null;
+  input_prompt?: string | null;
+  continuation_prompt?: string | null;
+}
+
+export const EVENT_SCHEMA_ID =
+  'https://github.com/jupyter-session-ext/jupyter-session-ext/events/active-session/v1';

@@ -1,0 +1,55 @@
+// Unit tests of the panel's pure formatting (lib/format.js, built by tsc).
+// Run: jlpm test (node's own test runner; no browser, no JupyterLab).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  codePreview,
+  formatBytes,
+  formatDuration,
+  formatRelative,
+  liveSeconds,
+  statusSummary
+} from '../../lib/format.js';
+
+test('durations', () => {
+  assert.equal(formatDuration(0), '0s');
+  assert.equal(formatDuration(59.9), '59s');
+  assert.equal(formatDuration(65), '1m 05s');
+  assert.equal(formatDuration(3720), '1h 02m');
+  assert.equal(formatDuration(2 * 86400 + 3 * 3600), '2d 03h');
+  assert.equal(formatDuration(-5), '0s');
+});
+
+test('relative times', () => {
+  const now = Date.parse('2026-11-24T12:00:00Z');
+  assert.equal(formatRelative('2026-11-24T11:59:30Z', now), 'just now');
+  assert.equal(formatRelative('2026-11-24T11:55:00Z', now), '5 min ago');
+  assert.equal(formatRelative('2026-11-24T09:00:00Z', now), '3 h ago');
+  assert.equal(formatRelative('2026-11-23T12:00:00Z', now), '1 day ago');
+  assert.equal(formatRelative('not a date', now), '');
+});
+
+test('bytes', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(54_157_312), '54.2 MB');
+  assert.equal(formatBytes(1_500_000_000), '1.5 GB');
+});
+
+test('code previews keep the first lines and mark cuts', () => {
+  assert.equal(codePreview('a\nb\nc\n', 2), 'a\nb …');
+  assert.equal(codePreview('a\nb', 5), 'a\nb');
+  assert.equal(codePreview('abc', 3, true), 'abc …');
+});
+
+test('timers keep ticking from the server figure', () => {
+  assert.equal(liveSeconds(10, 1000, 4500), 13);
+  assert.equal(liveSeconds(10, 5000, 4000), 10);
+});
+
+test('status summaries', () => {
+  assert.equal(statusSummary('busy', 12, 0, 3, false), 'busy 12s · 3 queued');
+  assert.equal(statusSummary('idle', 0, 250, 0, false), 'idle 4m 10s');
+  assert.equal(statusSummary('busy', 5, 0, 0, true), 'waiting for input');
+  assert.equal(statusSummary('exited', 0, 0, 0, false), 'exited');
+});

@@ -186,6 +186,10 @@ class SessionRegistry(LoggingConfigurable):
         super().__init__(**kwargs)
         self._kernels: dict[str, TrackedKernel] = {}
         self._ticker: PeriodicCallback | None = None
+        self._bound_check: asyncio.Future[Any] | None = None
+        # (path, type) of the Jupyter sessions bound to each kernel, as last seen:
+        # notebooks opened, renamed or closed are changes too.
+        self._bound_seen: dict[str, tuple[tuple[str, str], ...]] = {}
         self._sampler_task: asyncio.Task[None] | None = None
         self._sampler = ResourceSampler()
         self.events = SessionEvents(self.describe, parent=self, event_logger=self.event_logger)
@@ -223,6 +227,8 @@ class SessionRegistry(LoggingConfigurable):
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+        if self._bound_check is not None:
+            self._bound_check.cancel()
         if self._sampler_task is not None:
             self._sampler_task.cancel()
             self._sampler_task = None
@@ -250,6 +256,8 @@ class SessionRegistry(LoggingConfigurable):
             self._retry_kernel_info()
         except Exception:
             self.log.exception("Active sessions: periodic check failed")
+        if self._bound_check is None or self._bound_check.done():
+            self._bound_check = asyncio.ensure_future(self.bound_sessions())
 
     # -- following the kernel manager ------------------------------------------------
 
@@ -552,6 +560,13 @@ class SessionRegistry(LoggingConfigurable):
             kernel = model.get("kernel") or {}
             if kernel.get("id"):
                 bound.setdefault(kernel["id"], []).append(model)
+        for kernel_id, tracked in list(self._kernels.items()):
+            seen = tuple(sorted((m["path"], m["type"]) for m in bound.get(kernel_id, [])))
+            if self._bound_seen.get(kernel_id, ()) != seen:
+                self._bound_seen[kernel_id] = seen
+                self._changed(tracked, "sessions")
+        for kernel_id in set(self._bound_seen) - set(self._kernels):
+            del self._bound_seen[kernel_id]
         return bound
 
     @property
@@ -578,6 +593,7 @@ class SessionRegistry(LoggingConfigurable):
                 tracked.overrides.pop(name, None)
             else:
                 tracked.overrides[name] = value
+        self._changed(tracked, "updated")
         return tracked
 
     async def interrupt(self, kernel_id: str) -> TrackedKernel:

@@ -26,7 +26,7 @@ SCHEMA_ID = "https://github.com/jupyter-session-ext/jupyter-session-ext/events/a
 # When one event stands for several changes, `action` is the first of these.
 ACTIONS = (
     "removed", "added", "restarted", "exited", "status", "awaiting_input", "queue",
-    "connected", "working_directory", "kernel_info", "updated",
+    "connected", "sessions", "working_directory", "kernel_info", "updated",
 )
 _RANK = {a: i for i, a in enumerate(ACTIONS)}
 

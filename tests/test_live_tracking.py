@@ -8,6 +8,8 @@ import json
 import os
 
 import psutil
+
+from conftest import poll
 import pytest
 
 from jupyter_session_ext.session_events import SCHEMA_ID
@@ -314,3 +316,26 @@ async def test_removed_kernels_leave_nothing_behind(api, jp_serverapp):
         assert t.iopub is None
         assert t.kernel_info_task is None
     assert me.num_fds() <= baseline + 5
+
+
+async def test_notebook_renamed_is_an_event_and_shows(api, jp_serverapp, jp_create_notebook):
+    received: list[dict] = []
+
+    async def listener(logger, schema_id, data):
+        received.append(data)
+
+    jp_create_notebook("draft.ipynb")
+    model = await api.start_session("draft.ipynb", "notebook", name="draft.ipynb")
+    kernel_id = model["kernel"]["id"]
+    await api.wait_session(kernel_id, ready)
+    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
+    try:
+        code, _ = await api.call("PATCH", "api", "sessions", model["id"],
+                                 body={"path": "final.ipynb", "name": "final.ipynb"})
+        assert code == 200
+        s = await api.wait_session(kernel_id, lambda s: s["notebook_path"] == "final.ipynb")
+        assert s["notebook_uri"].endswith("/final.ipynb")
+        await poll(lambda: asyncio.sleep(0.05, result=received),
+                   lambda events: any("sessions" in e["changes"] for e in events))
+    finally:
+        jp_serverapp.event_logger.remove_listener(listener=listener)

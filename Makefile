@@ -13,7 +13,12 @@ LAB_ARGS ?=
 # Extra arguments for pytest, e.g. PYTEST_ARGS="-k restart".
 PYTEST_ARGS ?=
 
-.PHONY: lab test install-lab install-test clean
+.PHONY: lab test test-python test-js test-ui install-lab install-test chromium clean
+
+# Root installs system packages directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
+export PATH := $(BIN):$(PATH)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +34,26 @@ lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \
 		--ServerApp.allow_root=True $(LAB_ARGS)
 
-test: install-test
+# Everything: server tests (real server and kernels), the panel's unit tests,
+# and the browser tests (Galata in headless Chromium).
+test: test-python test-js test-ui
+
+test-python: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-js: install-test
+	jlpm test
+
+# Debian's Chromium: Playwright's own browser download does not work here.
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
+	cd ui-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
+	cd ui-tests && npx playwright test
+
 clean:
-	rm -rf $(VENV) node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo
+	rm -rf $(VENV) node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
+		ui-tests/node_modules ui-tests/test-results ui-tests/playwright-report

@@ -71,6 +71,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     const model = new ActiveSessionsModel({
       events: app.serviceManager.events ?? null,
+      sessions: app.serviceManager.sessions,
       refreshInterval: settings.refreshInterval
     });
 

@@ -3,7 +3,7 @@
  * server's event stream (polling only where events are unavailable), and the
  * actions on a session. All HTTP goes through handler.ts.
  */
-import { Event } from '@jupyterlab/services';
+import { Event, Session } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -23,6 +23,10 @@ export class ActiveSessionsModel implements IDisposable {
     this._events = options.events ?? null;
     this._refreshInterval = options.refreshInterval;
     this._events?.stream.connect(this._onEvent, this);
+    // Our events say nothing of notebooks being opened, renamed or closed:
+    // JupyterLab's own session list does.
+    options.sessions?.runningChanged.connect(this._scheduleRefresh, this);
+    this._sessionManager = options.sessions ?? null;
   }
 
   /** Sessions as last fetched, oldest kernel first. */
@@ -129,6 +133,7 @@ export class ActiveSessionsModel implements IDisposable {
     }
     this._isDisposed = true;
     this._events?.stream.disconnect(this._onEvent, this);
+    this._sessionManager?.runningChanged.disconnect(this._scheduleRefresh, this);
     window.clearTimeout(this._pollTimer);
     window.clearTimeout(this._debounceTimer);
     Signal.clearData(this);
@@ -163,9 +168,12 @@ export class ActiveSessionsModel implements IDisposable {
   }
 
   private _onEvent(_: Event.IManager, event: Event.Emission): void {
-    if (event.schema_id !== EVENT_SCHEMA_ID) {
-      return;
+    if (event.schema_id === EVENT_SCHEMA_ID) {
+      this._scheduleRefresh();
     }
+  }
+
+  private _scheduleRefresh(): void {
     window.clearTimeout(this._debounceTimer);
     this._debounceTimer = window.setTimeout(
       () => void this.refresh(),
@@ -185,6 +193,7 @@ export class ActiveSessionsModel implements IDisposable {
   }
 
   private _events: Event.IManager | null;
+  private _sessionManager: Session.IManager | null;
   private _refreshInterval: number;
   private _sessions: IActiveSession[] = [];
   private _fetchedAt = Date.now();
@@ -202,6 +211,8 @@ export namespace ActiveSessionsModel {
   export interface IOptions {
     /** The server's event stream; without it the model polls while visible. */
     events?: Event.IManager | null;
+    /** JupyterLab's session manager: notebooks opened, renamed, closed. */
+    sessions?: Session.IManager | null;
     /** Seconds between polls when polling. */
     refreshInterval: number;
   }

@@ -14,6 +14,7 @@ interface INotebookLike extends Widget {
   content: {
     widgets: ReadonlyArray<{ model: { id: string } }>;
     activeCellIndex: number;
+    deselectAll(): void;
     scrollToItem(index: number, behavior?: string): Promise<void>;
   };
 }
@@ -51,6 +52,8 @@ export async function openCell(
   if (index < 0) {
     return false;
   }
+  // As if the user clicked the cell: it alone is selected and active.
+  notebook.deselectAll();
   notebook.activeCellIndex = index;
   await notebook.scrollToItem(index, 'smooth');
   return true;

@@ -1,0 +1,10 @@
+"""Server for the browser tests: Galata's test setup (token-less, throwaway
+root and workspaces) on port 8899, with this extension enabled as installed."""
+
+from jupyterlab.galata import configure_jupyter_server
+
+configure_jupyter_server(c)  # noqa: F821
+c.ServerApp.port = 8899  # noqa: F821
+c.ServerApp.allow_root = True  # noqa: F821
+# Resource figures in the details view come quickly.
+c.SessionRegistry.resource_sampling_interval = 1.0  # noqa: F821

@@ -1,0 +1,164 @@
+/**
+ * The Active Sessions panel in a real JupyterLab, in real headless Chromium,
+ * against real kernels: busy with queue, jump to the running cell, status bar,
+ * interrupt, restart, shut down.
+ */
+import { expect, galata, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+const SHOTS = process.env.SCREENSHOT_DIR;
+
+/** The panel's card of the only notebook session. */
+const card = '.jp-ActiveSessions-card';
+
+async function openPanel(page: galata.IJupyterLabPageFixture) {
+  await page.click('.jp-SideBar [title="Active Sessions"]');
+  await expect(page.locator('#jp-active-sessions')).toBeVisible();
+}
+
+/** A python3 notebook on disk, opened: its kernel starts without a dialog. */
+async function openNew(page: galata.IJupyterLabPageFixture, tmpPath: string, name: string) {
+  const notebook = {
+    cells: [{ cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  const file = `${tmpPath}/${name}`;
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
+  await page.notebook.openByPath(file);
+  await page.notebook.activate(name);
+}
+
+async function queueCells(page: galata.IJupyterLabPageFixture, seconds: number) {
+  await page.notebook.setCell(0, 'code', `import time\ntime.sleep(${seconds})  # train`);
+  await page.notebook.addCell('code', 'evaluate = 1');
+  await page.notebook.addCell('code', "print('report')");
+  // Run all without waiting: the first cell sleeps, the others queue.
+  await page.menu.clickMenuItem('Run>Run All Cells');
+}
+
+test.use({ autoGoto: true });
+
+test.describe('Active Sessions panel', () => {
+  test('opens from the sidebar and lists nothing without kernels', async ({ page }) => {
+    await openPanel(page);
+    await expect(page.locator('.jp-ActiveSessions-header h2')).toHaveText(
+      'Active Sessions'
+    );
+  });
+
+  test('shows a busy notebook with its running cell and queue', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await openNew(page, tmpPath, 'train.ipynb');
+    await openPanel(page);
+    await expect(page.locator(card)).toHaveCount(1);
+    await expect(page.locator(`${card} .jp-ActiveSessions-badge`)).toContainText(
+      /ready|idle/
+    );
+    await expect(page.locator(`${card} .jp-ActiveSessions-link`).first()).toHaveText(
+      `${tmpPath}/train.ipynb`
+    );
+    if (SHOTS) {
+      await page.locator('#jp-active-sessions').screenshot({
+        path: path.join(SHOTS, 'panel-idle.png')
+      });
+    }
+
+    await queueCells(page, 30);
+    const busy = page.locator(`${card}.jp-mod-busy`);
+    await expect(busy).toBeVisible();
+    await expect(busy.locator('.jp-ActiveSessions-active pre')).toContainText(
+      'time.sleep(30)'
+    );
+    await expect(busy.locator('.jp-ActiveSessions-pending')).toContainText('2 queued');
+    await expect(busy.locator('.jp-ActiveSessions-meta')).toContainText('notebook');
+    // The busy timer ticks in the browser.
+    await expect(busy.locator('.jp-ActiveSessions-badge')).toContainText(/busy [1-9]/);
+
+    // Expanded, the queue lists the pending cells in order.
+    await busy.getByText('2 queued').click();
+    await expect(busy.locator('.jp-ActiveSessions-pendingEntry')).toHaveText([
+      'evaluate = 1',
+      "print('report')"
+    ]);
+
+    // The status bar item speaks for the notebook in front.
+    await expect(page.locator('.jp-ActiveSessions-statusText')).toContainText(
+      /busy \d+s · 2 queued/
+    );
+    if (SHOTS) {
+      await page.locator('#jp-active-sessions').screenshot({
+        path: path.join(SHOTS, 'panel-busy.png')
+      });
+      await page.screenshot({ path: path.join(SHOTS, 'lab-busy.png') });
+    }
+    await page.screenshot({ path: testInfo.outputPath('lab-busy.png') });
+
+    // Clicking the running entry lands on that cell.
+    await page.notebook.selectCells(2);
+    const firstCell = (await page.notebook.getCellLocator(0))!;
+    await expect(firstCell).not.toHaveClass(/jp-mod-active/);
+    await busy.locator('.jp-ActiveSessions-active').click();
+    await expect(firstCell).toHaveClass(/jp-mod-active/);
+    expect(await page.notebook.isCellSelected(2)).toBe(false);
+
+    // Interrupt from the panel: the cell stops, the queue is aborted.
+    await busy.getByRole('button', { name: 'Interrupt', exact: true }).click();
+    await expect(page.locator(`${card}.jp-mod-idle`)).toBeVisible();
+    await expect(page.locator(`${card} .jp-ActiveSessions-active`)).toHaveCount(0);
+    await expect(page.locator(`${card} .jp-ActiveSessions-pending`)).toHaveCount(0);
+    await expect(page.notebook.getCellOutputLocator(0)).resolves.toBeTruthy();
+  });
+
+  test('restarts and shuts down from the panel', async ({ page, tmpPath }) => {
+    await openNew(page, tmpPath, 'restart.ipynb');
+    await openPanel(page);
+    const session = page.locator(card);
+    await expect(session.locator('.jp-ActiveSessions-badge')).toContainText(
+      /ready|idle/
+    );
+    await session.getByRole('button', { name: 'Details', exact: true }).click();
+    const pidRow = session.locator('tr', { hasText: 'Process id' }).locator('td');
+    const pid = await pidRow.textContent();
+    expect(Number(pid)).toBeGreaterThan(0);
+
+    await session.getByRole('button', { name: 'Restart', exact: true }).click();
+    await expect(session.locator('tr', { hasText: 'Restarts' }).locator('td')).toHaveText(
+      '1'
+    );
+    await expect(pidRow).not.toHaveText(pid!);
+
+    // Shutting down asks first; cancel keeps the kernel.
+    await session.getByRole('button', { name: 'Shut Down', exact: true }).click();
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
+    await expect(page.locator(card)).toHaveCount(1);
+    await session.getByRole('button', { name: 'Shut Down', exact: true }).click();
+    await page
+      .locator('.jp-Dialog')
+      .getByRole('button', { name: 'Shut Down', exact: true })
+      .click();
+    await expect(page.locator(card)).toHaveCount(0);
+    await expect(page.locator('.jp-ActiveSessions-empty')).toBeVisible();
+  });
+
+  test('edits the display name inline', async ({ page, tmpPath }) => {
+    await openNew(page, tmpPath, 'named.ipynb');
+    await openPanel(page);
+    const session = page.locator(card);
+    await expect(session).toBeVisible();
+    await session.getByRole('button', { name: 'Edit', exact: true }).click();
+    const name = session.locator('.jp-ActiveSessions-edit input').first();
+    await name.fill('Training run');
+    await session.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(session.locator('.jp-ActiveSessions-name')).toHaveText('Training run');
+    // The server has it too.
+    const list = await page.request.get('/api/active-sessions');
+    const body = await list.json();
+    expect(body.sessions[0].display_name).toBe('Training run');
+  });
+});

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
-from . import websocket_traffic
+from . import metrics, websocket_traffic
 from .handlers import routes
 from .registry import SessionRegistry
 from .session_events import SessionEvents
@@ -28,6 +28,7 @@ class ActiveSessionsApp(ExtensionApp):
         )
         # Pending executions and stdin are only seen on the kernel websocket.
         websocket_traffic.install(serverapp, self.registry, self.log, self.settings)
+        self.metrics = metrics.register(self.registry)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.registry))
@@ -38,3 +39,4 @@ class ActiveSessionsApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         self.registry.stop()
+        metrics.unregister(self.metrics)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +21,19 @@ from typing import Any, Iterator
 
 from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
-from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, default
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Instance,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import LoggingConfigurable
 
 from . import kernel_process
@@ -169,6 +182,42 @@ class SessionRegistry(LoggingConfigurable):
         and threads (the kernel process and its children). 0 turns sampling off
         (`resource_usage` is then null).""",
     ).tag(config=True)
+
+    @validate("code_preview_length")
+    def _check_preview_length(self, proposal: Any) -> int:
+        if proposal.value < 0:
+            raise TraitError("SessionRegistry.code_preview_length must be 0 (no cut) or more.")
+        return proposal.value
+
+    @validate("kernel_info_timeout", "poll_interval")
+    def _check_positive(self, proposal: Any) -> float:
+        if proposal.value <= 0:
+            raise TraitError(f"SessionRegistry.{proposal.trait.name} must be more than 0 seconds.")
+        return proposal.value
+
+    @validate("resource_sampling_interval")
+    def _check_sampling(self, proposal: Any) -> float:
+        if proposal.value < 0:
+            raise TraitError(
+                "SessionRegistry.resource_sampling_interval must be 0 (off) or more seconds."
+            )
+        return proposal.value
+
+    @validate("secret_env_patterns")
+    def _check_patterns(self, proposal: Any) -> list[str]:
+        for pattern in proposal.value:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise TraitError(
+                    f"SessionRegistry.secret_env_patterns: {pattern!r} is not a valid "
+                    f"regular expression ({err})."
+                ) from None
+        return proposal.value
+
+    @observe("secret_env_patterns")
+    def _patterns_changed(self, change: Any) -> None:
+        self._secret_names = kernel_process.compile_redaction(change.new)
 
     kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
     session_manager = Instance(
@@ -537,6 +586,11 @@ class SessionRegistry(LoggingConfigurable):
         if tracked is None:
             raise UnknownSession(kernel_id)
         return tracked
+
+    def snapshot(self) -> list[TrackedKernel]:
+        """The tracked kernels as they are, without reconciling first (for
+        readers off the request path, such as metrics)."""
+        return list(self._kernels.values())
 
     def all(self) -> list[TrackedKernel]:
         self.start()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from traitlets import Float, Instance
+from traitlets import Float, Instance, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ class SessionEvents(LoggingConfigurable):
     ).tag(config=True)
 
     event_logger = Instance("jupyter_events.EventLogger", allow_none=True)
+
+    @validate("coalesce_interval")
+    def _check_interval(self, proposal: Any) -> float:
+        if proposal.value < 0:
+            raise TraitError("SessionEvents.coalesce_interval must be 0 or more seconds.")
+        return proposal.value
 
     def __init__(self, describe: Callable[[TrackedKernel], dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(**kwargs)

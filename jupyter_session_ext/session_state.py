@@ -247,6 +247,9 @@ class SessionState:
         self.queue = ExecutionQueue()
         self.kernel_info: dict[str, Any] = {}
         self.execution_count: int | None = None
+        # Executions the kernel started, from any client, over the kernel's life
+        # (restarts included): a counter for metrics.
+        self.executions = 0
         self.awaiting_input: dict[str, Any] | None = None
         self.last_activity: datetime = wallclock()
         # Monotonic instants of the last transition into busy / into idle-or-ready.
@@ -438,6 +441,7 @@ class SessionState:
             return False
         code = content.get("code")
         code = code if isinstance(code, str) else ""
+        self.executions += 1
         entry = self.queue.start(
             msg_id,
             now=self._wallclock(),

@@ -1,0 +1,89 @@
+"""Prometheus metrics of the active sessions, on the server's own `/metrics`.
+
+A collector reads the registry when Prometheus scrapes, so nothing is counted
+or updated on the path of kernel messages. Registered with prometheus_client's
+default registry (the one jupyter_server's /metrics serves) and removed when
+the extension stops.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+import prometheus_client
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .session_state import STATUSES
+
+if TYPE_CHECKING:
+    from .registry import SessionRegistry
+
+PREFIX = "jupyter_active_sessions"
+
+
+class SessionsCollector(Collector):
+    def __init__(self, registry: SessionRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        tracked = self.registry.snapshot()
+        by_status = GaugeMetricFamily(
+            f"{PREFIX}_sessions", "Active sessions (kernels) by status.", labels=["status"]
+        )
+        for status in STATUSES:
+            by_status.add_metric([status], sum(1 for t in tracked if t.state.status == status))
+        yield by_status
+
+        labels = ["session_id", "kernel_name"]
+        queue = GaugeMetricFamily(
+            f"{PREFIX}_queue_length", "Executions waiting behind the running one.", labels=labels
+        )
+        busy = GaugeMetricFamily(
+            f"{PREFIX}_busy_seconds", "Seconds the session has been busy (0 if not busy).",
+            labels=labels,
+        )
+        idle = GaugeMetricFamily(
+            f"{PREFIX}_idle_seconds", "Seconds the session has been idle (0 if busy).",
+            labels=labels,
+        )
+        executions = CounterMetricFamily(
+            f"{PREFIX}_executions", "Executions the kernel started (all clients).", labels=labels
+        )
+        restarts = CounterMetricFamily(
+            f"{PREFIX}_restarts", "Restarts of the kernel since it was first started.",
+            labels=labels,
+        )
+        for t in tracked:
+            values = [t.kernel_id, t.kernel_name]
+            queue.add_metric(values, len(t.state.queue))
+            busy.add_metric(values, t.state.busy_seconds())
+            idle.add_metric(values, t.state.idle_seconds())
+            executions.add_metric(values, t.state.executions)
+            restarts.add_metric(values, t.restart_count)
+        yield from (queue, busy, idle, executions, restarts)
+
+
+_registered: SessionsCollector | None = None
+
+
+def register(registry: SessionRegistry) -> SessionsCollector:
+    """Serve `registry`'s metrics. One server, one set of metric names: a
+    collector left by an earlier app in this process is replaced."""
+    global _registered
+    if _registered is not None:
+        unregister(_registered)
+    collector = SessionsCollector(registry)
+    prometheus_client.REGISTRY.register(collector)
+    _registered = collector
+    return collector
+
+
+def unregister(collector: SessionsCollector) -> None:
+    global _registered
+    try:
+        prometheus_client.REGISTRY.unregister(collector)
+    except KeyError:
+        pass
+    if _registered is collector:
+        _registered = None

@@ -1,0 +1,256 @@
+"""`jupyter active-sessions`: the sessions of a running server, from a terminal.
+
+    jupyter active-sessions list [--json]
+    jupyter active-sessions show ID [--json]
+    jupyter active-sessions interrupt|restart|shutdown ID
+
+Finds running servers the way `jupyter server list` does (their files in the
+Jupyter runtime directory), or talks to `--url` with `--token`. IDs may be
+abbreviated to any unique prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+from jupyter_server.serverapp import list_running_servers
+from traitlets import Bool, Float, Unicode
+
+from ._version import __version__
+
+
+class CLIError(Exception):
+    """A problem to report in one line, with exit status 1."""
+
+
+def format_duration(seconds: int) -> str:
+    """Like the panel: 59s, 1m 05s, 1h 02m, 2d 03h."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 60:
+        return f"{minutes}m {s % 60:02d}s"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours}h {minutes % 60:02d}m"
+    return f"{hours // 24}d {hours % 24:02d}h"
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def session_row(s: dict[str, Any]) -> list[str]:
+    status = s["status"]
+    if s.get("awaiting_input"):
+        status += " (input)"
+    if s["status"] == "busy":
+        timer = format_duration(s["busy_seconds"])
+    elif s["status"] in ("idle", "ready"):
+        timer = format_duration(s["idle_seconds"])
+    else:
+        timer = "-"
+    where = s.get("notebook_path") or (
+        s["jupyter_sessions"][0]["path"] if s.get("jupyter_sessions") else f"({s['session_mode']})"
+    )
+    return [
+        s["session_id"][:8],
+        s["display_name"],
+        status,
+        timer,
+        str(s["execution_queue"]["length"]),
+        where,
+        str(s["process_id"]) if s["process_id"] is not None else "-",
+    ]
+
+
+class ActiveSessionsClientApp(JupyterApp):
+    """What every subcommand shares: finding the server and calling it."""
+
+    url = Unicode(
+        "", help="Base URL of the Jupyter server (default: the first running server found)."
+    ).tag(config=True)
+    token = Unicode(
+        "", help="Token for --url (default: $JUPYTER_TOKEN, or the found server's own)."
+    ).tag(config=True)
+    json_output = Bool(False, help="Print JSON instead of a table.").tag(config=True)
+    timeout = Float(60.0, help="Seconds to wait for the server's answer.").tag(config=True)
+
+    aliases = {"url": "ActiveSessionsClientApp.url", "token": "ActiveSessionsClientApp.token"}
+    flags = {
+        "json": ({"ActiveSessionsClientApp": {"json_output": True}}, "Print JSON."),
+    }
+
+    def server(self) -> tuple[str, str]:
+        if self.url:
+            return self.url.rstrip("/") + "/", self.token or os.environ.get("JUPYTER_TOKEN", "")
+        servers = list(list_running_servers(self.runtime_dir))
+        if not servers:
+            raise CLIError(
+                f"No running Jupyter server found (looked in {self.runtime_dir}). "
+                "Start one, or pass --url and --token."
+            )
+        found = servers[0]
+        return found["url"], self.token or found.get("token", "")
+
+    def call(self, method: str, path: str = "") -> Any:
+        base, token = self.server()
+        url = base + "api/active-sessions" + (f"/{path}" if path else "")
+        request = urllib.request.Request(
+            url, method=method, data=b"" if method == "POST" else None,
+            headers={"Authorization": f"token {token}"} if token else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as err:
+            message = _message(err)
+            if err.code in (401, 403):
+                raise CLIError(
+                    f"The server at {base} refused the request ({err.code}): check --token."
+                ) from None
+            if err.code == 404 and not path:
+                raise CLIError(
+                    f"The server at {base} does not have the active sessions extension."
+                ) from None
+            raise CLIError(message or f"HTTP {err.code} from {url}") from None
+        except urllib.error.URLError as err:
+            raise CLIError(f"Cannot reach {base}: {err.reason}") from None
+        return json.loads(body) if body else None
+
+    def resolve(self, prefix: str) -> str:
+        """A full session id from a unique prefix."""
+        ids = [s["session_id"] for s in self.call("GET")["sessions"]]
+        matches = [i for i in ids if i.startswith(prefix)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise CLIError(f"No active session with id {prefix!r}.")
+        raise CLIError(f"{prefix!r} matches {len(matches)} sessions: give more of the id.")
+
+    def session_id(self) -> str:
+        if len(self.extra_args) != 1:
+            raise CLIError(f"Usage: jupyter active-sessions {self.name.split('-')[-1]} ID")
+        return self.resolve(self.extra_args[0])
+
+    def emit(self, data: Any) -> None:
+        print(json.dumps(data, indent=2))
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        try:
+            self.run()
+        except CLIError as err:
+            print(f"jupyter active-sessions: {err}", file=sys.stderr)
+            self.exit(1)
+
+
+def _message(err: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(err.read()).get("message", "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+class ListApp(ActiveSessionsClientApp):
+    name = "jupyter-active-sessions-list"
+    description = "List every kernel of the server: status, time, queue, notebook, pid."
+
+    def run(self) -> None:
+        data = self.call("GET")
+        if self.json_output:
+            self.emit(data)
+            return
+        if not data["sessions"]:
+            print("No running kernels.")
+            return
+        headers = ["ID", "NAME", "STATUS", "FOR", "QUEUED", "NOTEBOOK", "PID"]
+        print(table([session_row(s) for s in data["sessions"]], headers))
+
+
+class ShowApp(ActiveSessionsClientApp):
+    name = "jupyter-active-sessions-show"
+    description = "Show every field of one session."
+
+    def run(self) -> None:
+        s = self.call("GET", self.session_id())
+        if self.json_output:
+            self.emit(s)
+            return
+        width = max(len(k) for k in s)
+        for key, value in s.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            print(f"{key.ljust(width)}  {text}")
+
+
+class _ActionApp(ActiveSessionsClientApp):
+    action = ""
+    done = ""
+
+    def run(self) -> None:
+        session_id = self.session_id()
+        if self.action == "shutdown":
+            self.call("DELETE", session_id)
+            result: Any = {"session_id": session_id, "shut_down": True}
+        else:
+            result = self.call("POST", f"{session_id}/{self.action}")
+        if self.json_output:
+            self.emit(result)
+        else:
+            print(f"{self.done} {session_id}.")
+
+
+class InterruptApp(_ActionApp):
+    name = "jupyter-active-sessions-interrupt"
+    description = "Interrupt a kernel."
+    action, done = "interrupt", "Interrupted"
+
+
+class RestartApp(_ActionApp):
+    name = "jupyter-active-sessions-restart"
+    description = "Restart a kernel (waits until it answers again)."
+    action, done = "restart", "Restarted"
+
+
+class ShutdownApp(_ActionApp):
+    name = "jupyter-active-sessions-shutdown"
+    description = "Shut a kernel down, with the notebooks and consoles bound to it."
+    action, done = "shutdown", "Shut down"
+
+
+class ActiveSessionsApp(JupyterApp):
+    name = "jupyter-active-sessions"
+    version = __version__
+    description = __doc__
+    subcommands = {
+        "list": (ListApp, ListApp.description),
+        "show": (ShowApp, ShowApp.description),
+        "interrupt": (InterruptApp, InterruptApp.description),
+        "restart": (RestartApp, RestartApp.description),
+        "shutdown": (ShutdownApp, ShutdownApp.description),
+    }
+
+    def start(self) -> None:
+        if self.subapp is None:
+            # `jupyter active-sessions` alone: the list, as `docker ps` would.
+            self.subapp = ListApp.instance(parent=self)
+            self.subapp.initialize(self.extra_args)
+        self.subapp.start()
+
+
+main = launch_new_instance = ActiveSessionsApp.launch_instance
+
+if __name__ == "__main__":
+    main()

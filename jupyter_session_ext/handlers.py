@@ -8,6 +8,7 @@ write otherwise), parses, calls the registry and serializes. Errors are JSON
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -20,6 +21,7 @@ from ._version import __version__
 from .registry import SessionRegistry, TrackedKernel, UnknownSession
 
 AUTH_RESOURCE = "kernels"
+OPENAPI_PATH = Path(__file__).parent / "openapi.yaml"
 # Anything up to the next slash, so a malformed id gets our JSON 404 rather
 # than tornado's HTML one.
 SESSION_ID = r"(?P<session_id>[^/]+)"
@@ -43,6 +45,20 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         return serialize.active_session(
             self.registry, tracked, bound.get(tracked.kernel_id, []), self.serverapp.root_dir
         )
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        return [
+            m
+            for m in ("GET", "PATCH", "POST", "DELETE")
+            if getattr(cls, m.lower()) is not getattr(web.RequestHandler, m.lower())
+        ]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            # RFC 9110: a 405 lists what the resource does allow.
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        super().write_error(status_code, **kwargs)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -82,6 +98,15 @@ class ServerStatusHandler(ActiveSessionsHandler):
                 started=self.settings["started"],
             )
         )
+
+
+class OpenAPIHandler(ActiveSessionsHandler):
+    """The API's OpenAPI 3.1 document, shipped in the package."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(OPENAPI_PATH.read_bytes(), set_content_type="application/yaml; charset=utf-8")
 
 
 class SessionHandler(ActiveSessionsHandler):
@@ -135,6 +160,7 @@ def routes(registry: SessionRegistry) -> list[tuple[str, type, dict[str, Any]]]:
     return [
         (base + r"/?", SessionListHandler, kwargs),
         (base + r"/status/?", ServerStatusHandler, kwargs),
+        (base + r"/openapi\.yaml", OpenAPIHandler, kwargs),
         (base + rf"/{SESSION_ID}/interrupt/?", InterruptHandler, kwargs),
         (base + rf"/{SESSION_ID}/restart/?", RestartHandler, kwargs),
         (base + rf"/{SESSION_ID}/?", SessionHandler, kwargs),

@@ -154,6 +154,9 @@ async def test_two_clients_and_a_client_leaving_mid_cell(api, open_client):
     second = await open_client(kernel)
     s = await api.wait_session(kernel, lambda s: s["connections"] == 2)
     assert s["connected"]
+    # Both connections carry requests end to end before the test proper.
+    await first.execute("pass")
+    await second.execute("pass")
 
     first.send_execute("import time; time.sleep(2)", cell_id="from-first")
     # The kernel takes requests from two connections in no set order: send the

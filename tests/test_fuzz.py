@@ -1,0 +1,130 @@
+"""Hostile input: the API fuzzed from its OpenAPI document with schemathesis,
+against a real `jupyter server` subprocess (schemathesis calls synchronously,
+so the server cannot share the test's event loop).
+
+Every answer must be a documented status, never 5xx, with a JSON body that
+matches the document; afterwards the server is up and the untouched kernel is
+unchanged. Prints the number of requests and of 5xx answers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from schemathesis.specs.openapi.checks import missing_required_header
+
+from openapi_check import SPEC_PATH
+
+schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+COUNTS = {"requests": 0, "5xx": 0}
+
+
+class Server:
+    def __init__(self, root) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1",
+             "--no-browser", "--allow-root", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={root}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/api/active-sessions")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("jupyter server did not start")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def request(self, method: str, path: str, body: dict | None = None):
+        req = urllib.request.Request(self.url + path, method=method, headers=self.headers,
+                                     data=json.dumps(body).encode() if body else None)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or "null")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("fuzz-root"))
+    # One kernel the fuzzer may PATCH, and one nobody may touch.
+    srv.target = srv.request("POST", "/api/kernels", {"name": "python3"})["id"]
+    srv.bystander = srv.request("POST", "/api/kernels", {"name": "python3"})["id"]
+    time.sleep(1)
+    srv.bystander_before = srv.request("GET", f"/api/active-sessions/{srv.bystander}")
+    yield srv
+    try:
+        after = srv.request("GET", f"/api/active-sessions/{srv.bystander}")
+        for field in ("process_id", "display_name", "input_prompt", "restart_count", "status"):
+            assert after[field] == srv.bystander_before[field], field
+    finally:
+        srv.stop()
+        print(f"\nfuzzing: {COUNTS['requests']} requests, {COUNTS['5xx']} answers 5xx")
+
+
+@schema.parametrize()
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_fuzzed_from_its_document(case, server):
+    if case.path_parameters and case.method.upper() == "PATCH":
+        # Bodies reach validation only for a session that exists.
+        case.path_parameters["session_id"] = server.target
+    if case.path_parameters and case.path_parameters.get("session_id") == server.bystander:
+        case.path_parameters["session_id"] = "not-" + server.bystander
+    response = case.call(base_url=server.url, headers=server.headers)
+    COUNTS["requests"] += 1
+    if response.status_code >= 500:
+        COUNTS["5xx"] += 1
+    assert response.status_code < 500, response.text
+    # jupyter_server answers 403, not 401, to API requests without credentials
+    # (the document says so); schemathesis's check wants 401.
+    case.validate_response(response, excluded_checks=[missing_required_header])
+
+
+@pytest.mark.parametrize(
+    "method, path, body, expected",
+    [
+        ("PATCH", "/api/active-sessions/{target}", b"\x00\xff" * 1000, 400),
+        ("PATCH", "/api/active-sessions/{target}", b"{" * 100_000, 400),
+        ("PATCH", "/api/active-sessions/{target}", json.dumps({"display_name": "x" * 10**6}).encode(), 400),
+        ("PATCH", "/api/active-sessions/{target}", b"null", 400),
+        ("PUT", "/api/active-sessions/{target}", b"{}", 405),
+        # Not ours: the server's own fallback and tornado's URL decoding answer.
+        ("POST", "/api/active-sessions/{target}/explode", b"", "4xx"),
+        ("GET", "/api/active-sessions/%00%ff", None, "4xx"),
+        ("GET", "/api/active-sessions/" + "a" * 5000, None, 404),
+    ],
+)
+def test_hand_written_hostile_requests(server, method, path, body, expected):
+    req = urllib.request.Request(server.url + path.format(target=server.target), data=body,
+                                 method=method, headers=server.headers)
+    try:
+        urllib.request.urlopen(req, timeout=30)
+        code = 200
+    except urllib.error.HTTPError as err:
+        code = err.code
+        if expected not in (405, "4xx"):
+            assert "message" in json.loads(err.read())
+    COUNTS["requests"] += 1
+    COUNTS["5xx"] += code >= 500
+    assert 400 <= code < 500 if expected == "4xx" else code == expected

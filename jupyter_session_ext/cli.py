@@ -23,6 +23,8 @@ from jupyter_server.serverapp import list_running_servers
 from traitlets import Bool, Float, Unicode
 
 from ._version import __version__
+from .registry import SessionRegistry
+from .session_events import SessionEvents
 
 
 class CLIError(Exception):
@@ -234,6 +236,9 @@ class ActiveSessionsApp(JupyterApp):
     name = "jupyter-active-sessions"
     version = __version__
     description = __doc__
+    # `--help-all` also documents the server extension's options (set those in
+    # jupyter_server_config.py): `jupyter server --help-all` cannot list them.
+    classes = [SessionRegistry, SessionEvents]
     subcommands = {
         "list": (ListApp, ListApp.description),
         "show": (ShowApp, ShowApp.description),

@@ -218,3 +218,16 @@ async def test_cli_says_clearly_what_is_wrong(api, cli):
     code, _, err = await cli("show")
     assert code == 1 and "Usage" in err
     assert "Traceback" not in err
+
+
+def test_help_all_documents_every_option():
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_session_ext.cli", "--help-all"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    for cls in (SessionRegistry, SessionEvents):
+        for name, trait in cls.class_traits(config=True).items():
+            assert f"--{cls.__name__}.{name}=" in out, name
+            assert trait.help.split()[0] in out, name

@@ -41,6 +41,12 @@ def launched_process(km: Any) -> Any | None:
     return getattr(provisioner, "process", None)
 
 
+def is_remote(km: Any) -> bool:
+    """A kernel run elsewhere (a Kernel/Enterprise Gateway): no provisioner,
+    no process here."""
+    return getattr(km, "provisioner", None) is None and launched_process(km) is None
+
+
 def kernel_pid(km: Any) -> int | None:
     process = launched_process(km)
     pid = getattr(process, "pid", None)
@@ -88,6 +94,8 @@ def _launch_env(km: Any) -> dict[str, str]:
 
 
 def launch_argv(km: Any) -> list[str]:
+    if is_remote(km):
+        return []  # the gateway's command line is not ours to know
     process = launched_process(km)
     args = getattr(process, "args", None)
     if isinstance(args, (list, tuple)) and args:
@@ -146,7 +154,7 @@ def snapshot(
                     env = proc.environ()
         except (psutil.Error, OSError):
             pass
-    if include_env and env is None:
+    if include_env and env is None and not is_remote(km):
         env = _launch_env(km)
     initial_env = (
         redact_env(env_beyond(env, server_env), secret_names)

@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -79,6 +80,12 @@ class TrackedKernel:
         self.overrides: dict[str, str] = {}
         self.iopub: IOPubObserver | None = None
         self.resource_usage: dict[str, Any] | None = None
+        self.remote = kernel_process.is_remote(km)
+        # Remote kernels only: websocket clients counted here (the gateway's
+        # own count lags), and IOPub msg_ids already seen (every client's
+        # proxy carries the same IOPub stream).
+        self.clients = 0
+        self.seen_iopub: OrderedDict[str, None] = OrderedDict()
         self.kernel_info_task: asyncio.Task[None] | None = None
         # Set once the current process has answered kernel_info.
         self.ready = asyncio.Event()
@@ -236,6 +243,7 @@ class SessionRegistry(LoggingConfigurable):
         self._kernels: dict[str, TrackedKernel] = {}
         self._ticker: PeriodicCallback | None = None
         self._bound_check: asyncio.Future[Any] | None = None
+        self._remote_check: asyncio.Future[Any] | None = None
         # (path, type) of the Jupyter sessions bound to each kernel, as last seen:
         # notebooks opened, renamed or closed are changes too.
         self._bound_seen: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -298,6 +306,17 @@ class SessionRegistry(LoggingConfigurable):
         if data.get("action") == "start":
             await asyncio.sleep(0)
             self.sync()
+        tracked = self._kernels.get(data.get("kernel_id") or "")
+        if (
+            tracked is not None
+            and tracked.remote
+            and data.get("action") == "restart"
+            and data.get("status") == "success"
+        ):
+            # No process to watch for a remote kernel: the server's own event
+            # says it was restarted.
+            tracked.restart_count += 1
+            self._on_process_launched(tracked, "restarted")
 
     def _tick(self) -> None:
         try:
@@ -307,6 +326,27 @@ class SessionRegistry(LoggingConfigurable):
             self.log.exception("Active sessions: periodic check failed")
         if self._bound_check is None or self._bound_check.done():
             self._bound_check = asyncio.ensure_future(self.bound_sessions())
+        if self._remote_check is None or self._remote_check.done():
+            quiet = [t for t in self._kernels.values() if t.remote and t.clients == 0
+                     or t.remote and t.state.status == STARTING]
+            if quiet:
+                self._remote_check = asyncio.ensure_future(self._refresh_remote(quiet))
+
+    async def _refresh_remote(self, kernels: list[TrackedKernel]) -> None:
+        """Ask the gateway how remote kernels nobody is watching are doing."""
+        for tracked in kernels:
+            try:
+                await tracked.km.refresh_model()
+            except Exception:
+                self.log.debug("Active sessions: gateway model of %s not refreshed",
+                               tracked.kernel_id, exc_info=True)
+                continue
+            if self._kernels.get(tracked.kernel_id) is not tracked:
+                continue
+            with self._watch(tracked):
+                tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            if tracked.state.status not in (STARTING, OFFLINE):
+                tracked.ready.set()
 
     # -- following the kernel manager ------------------------------------------------
 
@@ -388,6 +428,12 @@ class SessionRegistry(LoggingConfigurable):
         )
         tracked.resource_usage = None
         tracked.state.on_launch()
+        if tracked.remote:
+            # The gateway's websocket traffic tells about a remote kernel; when
+            # no client carries it, the gateway's kernel model does (_tick).
+            tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            self._changed(tracked, action)
+            return
         self._changed(tracked, action)
         if kernel_process.is_running(tracked.km) is False:
             tracked.state.on_exit()
@@ -450,7 +496,7 @@ class SessionRegistry(LoggingConfigurable):
         with self._watch(tracked) as before:
             if not tracked.state.on_iopub(msg):
                 return
-        if before.status == BUSY and tracked.state.status == IDLE:
+        if before.status == BUSY and tracked.state.status == IDLE and not tracked.remote:
             # An execution finished: the cell may have changed directory.
             cwd = kernel_process.current_cwd(tracked.pid)
             if cwd and cwd != tracked.working_directory:
@@ -485,10 +531,39 @@ class SessionRegistry(LoggingConfigurable):
             elif channel == "stdin" and msg_type == "input_request":
                 tracked.state.on_input_request(msg)
 
-    def on_connections_changed(self, kernel_id: str) -> None:
+    def on_connections_changed(self, kernel_id: str, delta: int = 0) -> None:
         tracked = self._kernels.get(kernel_id)
         if tracked is not None:
+            tracked.clients = max(0, tracked.clients + delta)
             self._changed(tracked, "connected")
+
+    # Remote kernels keep the last msg_ids of IOPub seen, to count each once.
+    SEEN_IOPUB = 512
+
+    def on_gateway_message(self, kernel_id: str, msg: dict[str, Any]) -> None:
+        """A message from a remote kernel, as the gateway's websocket relays it
+        (IOPub included: there is no other way to see a remote kernel)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        channel = msg.get("channel")
+        msg_type = (msg.get("header") or {}).get("msg_type")
+        if channel == "iopub":
+            msg_id = (msg.get("header") or {}).get("msg_id")
+            if msg_id:
+                if msg_id in tracked.seen_iopub:
+                    return
+                tracked.seen_iopub[msg_id] = None
+                if len(tracked.seen_iopub) > self.SEEN_IOPUB:
+                    tracked.seen_iopub.popitem(last=False)
+            self._on_iopub(tracked, msg)
+        elif channel == "shell" and msg_type == "kernel_info_reply":
+            with self._watch(tracked):
+                tracked.state.on_kernel_info_reply(msg.get("content") or {})
+            tracked.ready.set()
+            self._changed(tracked, "kernel_info")
+        else:
+            self.on_kernel_message(kernel_id, channel or "", msg)
 
     # -- changes ---------------------------------------------------------------------
 
@@ -541,10 +616,14 @@ class SessionRegistry(LoggingConfigurable):
         }
 
     def connections(self, kernel_id: str) -> int:
-        try:
-            return int(self.kernel_manager.kernel_model(kernel_id).get("connections", 0))
-        except Exception:  # removed meanwhile, or a manager without counts
-            return 0
+        tracked = self._kernels.get(kernel_id)
+        if tracked is not None and tracked.remote:
+            return tracked.clients
+        counts = getattr(self.kernel_manager, "_kernel_connections", None)
+        if isinstance(counts, dict):
+            # jupyter_server's own count, as its kernel model reports it.
+            return int(counts.get(kernel_id, 0))
+        return tracked.clients if tracked is not None else 0
 
     # -- resources -------------------------------------------------------------------
 

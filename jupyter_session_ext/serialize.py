@@ -52,11 +52,13 @@ def socket_path(km: Any) -> str | None:
     return os.path.abspath(ip) if ip else None
 
 
-def _kernel_model(registry: SessionRegistry, kernel_id: str) -> dict[str, Any]:
-    try:
-        return registry.kernel_manager.kernel_model(kernel_id)
-    except Exception:  # removed between the sync and now
-        return {}
+def last_activity(tracked: TrackedKernel) -> str | None:
+    """As jupyter_server's kernel model says (its kernel manager keeps it);
+    the state machine's own record otherwise."""
+    value = getattr(tracked.km, "last_activity", None)
+    if isinstance(value, datetime):
+        return isoformat(value)
+    return isoformat(tracked.state.last_activity)
 
 
 def active_session(
@@ -69,7 +71,6 @@ def active_session(
     process = tracked.process
     assert process is not None
     connections = registry.connections(tracked.kernel_id)
-    server_model = _kernel_model(registry, tracked.kernel_id)
     input_prompt, continuation_prompt = registry.prompts_for(tracked)
     path = notebook_path(bound)
     alive = state.status != EXITED
@@ -104,7 +105,7 @@ def active_session(
         "notebook_path": path,
         "connections": connections,
         "execution_count": state.execution_count,
-        "last_activity": server_model.get("last_activity") or isoformat(state.last_activity),
+        "last_activity": last_activity(tracked),
         "restart_count": tracked.restart_count,
         "awaiting_input": state.awaiting_input,
         "resource_usage": tracked.resource_usage,

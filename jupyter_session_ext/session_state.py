@@ -86,6 +86,8 @@ class QueueEntry:
     submitted: datetime = field(default_factory=utcnow)
     started: datetime | None = None
     execution_count: int | None = None
+    # Order of submission (set by the queue); None for requests never seen sent.
+    seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +129,7 @@ class ExecutionQueue:
         self._finished: set[str] = set()
         # Bumped on every change a client could see, so observers compare one int.
         self.version = 0
+        self._next_seq = 0
 
     @property
     def pending(self) -> list[QueueEntry]:
@@ -141,6 +144,8 @@ class ExecutionQueue:
             return
         if self.active is not None and self.active.msg_id == entry.msg_id:
             return
+        self._next_seq += 1
+        entry.seq = self._next_seq
         self._pending[entry.msg_id] = entry
         self.version += 1
 
@@ -166,7 +171,7 @@ class ExecutionQueue:
             entry = fallback()
         # One client's requests run in the order sent: its requests sent before
         # this one and still pending were skipped (a missed abort reply).
-        if self._pending and entry.client_session_id:
+        if self._pending and entry.client_session_id and entry.seq is not None:
             self._drop_submitted_before(entry)
         if entry.started is None:
             entry.started = now
@@ -179,7 +184,7 @@ class ExecutionQueue:
     def _drop_submitted_before(self, entry: QueueEntry) -> None:
         stale = []
         for msg_id, other in self._pending.items():  # in the order submitted
-            if other.submitted > entry.submitted:
+            if other.seq is None or entry.seq is None or other.seq > entry.seq:
                 break
             if other.client_session_id == entry.client_session_id:
                 stale.append(msg_id)
@@ -307,6 +312,21 @@ class SessionState:
         if self.status in (UNINITIALIZED, STARTING):
             return self._set_status(READY) or True
         return True
+
+    def on_reported_state(self, execution_state: str | None) -> bool:
+        """An execution_state reported by someone else: a gateway's kernel model,
+        for a remote kernel whose traffic no client carries right now."""
+        if execution_state == "busy":
+            return self._set_status(BUSY)
+        if execution_state == "idle":
+            if self.status in (UNINITIALIZED, STARTING):
+                return self._set_status(READY)
+            return self._set_status(IDLE) if self.status != READY else False
+        if execution_state == "starting":
+            return self._set_status(STARTING)
+        if execution_state == "dead":
+            return self.on_exit()
+        return False
 
     def on_unresponsive(self) -> bool:
         """The process is alive but did not answer in time."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.connection.base import (
     deserialize_binary_message,
     deserialize_msg_from_ws_v1,
@@ -37,7 +38,7 @@ _INPUT_REPLY = "input_reply"
 
 def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[str, Any] | None]:
     """(channel, message) of a client message we care about, else (channel, None)."""
-    if conn.subprotocol == V1_PROTOCOL:
+    if getattr(conn, "subprotocol", None) == V1_PROTOCOL:
         if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
             return None, None
         channel, parts = deserialize_msg_from_ws_v1(ws_msg)
@@ -70,12 +71,12 @@ class ObservedConnectionMixin:
 
     def connect(self) -> Any:
         result = super().connect()  # type: ignore[misc]
-        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id))
+        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id, +1))
         return result
 
     def disconnect(self) -> Any:
         result = super().disconnect()  # type: ignore[misc]
-        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id))
+        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id, -1))
         return result
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
@@ -122,12 +123,47 @@ class ObservedConnectionMixin:
         self.registry.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
 
 
+# Words without which a gateway message cannot matter to the state machine:
+# most traffic (stream output, display data) is never parsed a second time.
+_GATEWAY_WORDS = ("execution_state", "execute_input", "execute_reply", "input_request",
+                  "kernel_info_reply")
+
+
+class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
+    """For GatewayWebSocketConnection (remote kernels, legacy JSON protocol):
+    the proxied stream is the only view of the kernel, IOPub included."""
+
+    def handle_outgoing_message(self, incoming_msg: str, *args: Any) -> None:
+        if any(word in incoming_msg for word in _GATEWAY_WORDS):
+            self._observe(lambda: self._observe_gateway(incoming_msg))
+        super(ObservedConnectionMixin, self).handle_outgoing_message(incoming_msg, *args)  # type: ignore[misc]
+
+    def _observe_gateway(self, raw: str | bytes) -> None:
+        msg = json.loads(raw)
+        if isinstance(msg, dict):
+            self.registry.on_gateway_message(self.kernel_id, msg)  # type: ignore[attr-defined]
+
+    def _observe_incoming(self, ws_msg: Any) -> None:
+        channel, msg = _client_message(self, ws_msg)
+        if msg is None:
+            return
+        user = getattr(self.websocket_handler, "current_user", None)  # type: ignore[attr-defined]
+        self.registry.on_client_message(  # type: ignore[attr-defined]
+            self.kernel_id, channel, msg, getattr(user, "username", None)
+        )
+
+
 def observed_connection_class(base: type, registry: SessionRegistry) -> type:
     """A subclass of `base` (the server's current connection class) that
     reports to `registry`."""
+    mixin = (
+        ObservedGatewayConnectionMixin
+        if issubclass(base, GatewayWebSocketConnection)
+        else ObservedConnectionMixin
+    )
     return type(
         "ActiveSessions" + base.__name__,
-        (ObservedConnectionMixin, base),
+        (mixin, base),
         {"registry": registry, "__module__": __name__},
     )
 
@@ -142,16 +178,17 @@ def install(
     not pending ones).
     """
     current = serverapp.kernel_websocket_connection_class
-    if not (isinstance(current, type) and issubclass(current, ZMQChannelsWebsocketConnection)):
+    known = (ZMQChannelsWebsocketConnection, GatewayWebSocketConnection)
+    if not (isinstance(current, type) and issubclass(current, known)):
         log.warning(
             "Active sessions: the kernel websocket connection class is %s.%s, not a "
-            "ZMQChannelsWebsocketConnection; pending executions will not be listed "
+            "ZMQChannelsWebsocketConnection or GatewayWebSocketConnection; pending executions will not be listed "
             "(running ones still are, from IOPub).",
             getattr(current, "__module__", "?"),
             getattr(current, "__qualname__", current),
         )
         return None
-    if current is not ZMQChannelsWebsocketConnection:
+    if current not in known:
         log.warning(
             "Active sessions: another extension set the kernel websocket connection "
             "class to %s.%s; observing it by subclassing it. If kernels misbehave, "

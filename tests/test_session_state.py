@@ -231,3 +231,16 @@ def test_preview_and_isoformat():
     assert preview("abcdef", 0) == ("abcdef", False)
     assert isoformat(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "2026-01-02T03:04:05Z"
     assert isoformat(None) is None
+
+
+def test_requests_sent_in_the_same_instant_stay_pending():
+    """Submission order, not clock readings, decides what was skipped."""
+    q = ExecutionQueue()
+    same = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for msg_id in ("a", "b", "c"):
+        q.submit(QueueEntry(msg_id=msg_id, code="", client_session_id="tab", submitted=same))
+    q.start("a", now=same)
+    assert [e.msg_id for e in q.pending] == ["b", "c"]
+    q.finish("a")
+    q.start("c", now=same)  # b was skipped (its abort reply missed): it goes
+    assert q.pending == [] and q.active.msg_id == "c"

@@ -1,0 +1,106 @@
+"""Remote kernels: the server in gateway mode (GatewayClient.url) in front of
+a real `jupyter kernelgateway` on loopback. The extension sees the kernels
+only through the websocket traffic the server proxies."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from fields import check_active_session
+
+ready = lambda s: s["status"] in ("ready", "idle")  # noqa: E731
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def kernel_gateway(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
+         f"--KernelGatewayApp.port={port}",
+         "--JupyterWebsocketPersonality.list_kernels=True"],
+        stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"kernel gateway did not start: {log.read_text()}")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(30)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, kernel_gateway):
+    return {**jp_server_config, "GatewayClient": {"url": kernel_gateway}}
+
+
+async def test_remote_kernel_is_tracked_from_proxied_traffic(
+    api, open_client, jp_serverapp, jp_create_notebook
+):
+    assert jp_serverapp.gateway_config.gateway_enabled
+    jp_create_notebook("remote.ipynb")
+    model = await api.start_session("remote.ipynb", "notebook", name="remote.ipynb")
+    kernel_id = model["kernel"]["id"]
+    s = await api.wait_session(kernel_id, lambda s: s["status"] != "uninitialized")
+    check_active_session(s)
+    # What only exists for a local process is null, or empty: never invented.
+    assert s["process_id"] is None and s["argv"] == [] and s["socket_path"] is None
+    assert s["initial_env"] is None and s["resource_usage"] is None
+    assert s["session_mode"] == "notebook" and s["notebook_path"] == "remote.ipynb"
+
+    client = await open_client(kernel_id)
+    s = await api.wait_session(kernel_id, lambda s: s["connected"] and ready(s))
+    assert s["connections"] == 1
+    # As JupyterLab does on connecting: the reply, relayed, is the kernel_info.
+    client.send("shell", "kernel_info_request", {})
+    s = await api.wait_session(kernel_id, lambda s: s["kernel_info"] != {})
+    assert s["kernel_info"]["language_info"]["name"] == "python"
+
+    ids = [client.send_execute("import time; time.sleep(2)", cell_id="remote-a"),
+           client.send_execute("x = 1", cell_id="remote-b"),
+           client.send_execute("x += 1", cell_id="remote-c")]
+    s = await api.wait_session(
+        kernel_id, lambda s: s["status"] == "busy"
+        and (s["execution_queue"]["active"] or {}).get("cell_id") == "remote-a"
+        and s["execution_queue"]["length"] == 2,
+    )
+    assert [p["cell_id"] for p in s["execution_queue"]["pending"]] == ["remote-b", "remote-c"]
+    s = await api.wait_session(kernel_id, lambda s: s["busy_seconds"] >= 1)
+    await client.finished(ids[-1])
+    s = await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
+                               and s["execution_queue"]["length"] == 0)
+    assert s["execution_queue"]["active"] is None
+    assert s["execution_count"] == 3
+
+    # A second client's copy of the same IOPub stream is not counted twice.
+    second = await open_client(kernel_id)
+    await api.wait_session(kernel_id, lambda s: s["connections"] == 2)
+    await second.execute("y = 2")
+    s = await api.wait_session(kernel_id, lambda s: s["execution_count"] == 4
+                               and s["status"] == "idle")
+    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
+    assert registry.get(kernel_id).state.executions == 4  # not 5: y = 2 counted once
+
+    code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)
+    assert code == 204
+    assert (await api.get("api", "active-sessions"))["total"] == 0

@@ -1,0 +1,251 @@
+"""The cost and the correctness of jupyter_session_ext under load, measured
+side by side in one run, against real `jupyter server` subprocesses and real
+kernels. Not a pass/fail test: it prints a table and writes it, with the
+machine and the date, to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/run.py [--quick]
+
+1. throughput: 1,000 trivial cells sent at once over one websocket, extension
+   enabled vs disabled, alternating rounds (target ratio >= 0.97);
+2. latency: execute_request -> execute_reply round trips, p50/p99, on/off;
+3. list latency: GET api/active-sessions vs GET api/kernels with 1, 10, 50
+   kernels (target <= 1.5x);
+4. event latency: a kernel's busy status (as the client sees it) to the
+   extension's event on /api/events/subscribe (target p50 < 50 ms);
+5. memory: server RSS after 100 and after 10,000 executions (on and off), and
+   the per-session overhead (RSS with 10 kernels, on minus off, per kernel);
+6. burst: 50 cells sent at once to each of 10 kernels; at every poll the queue
+   must list only sent requests, in the order sent, and end empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import Client, Server, machine, servers  # noqa: E402
+
+RESULTS = Path(__file__).parent / "RESULTS.md"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
+    clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+            times[enabled].append(await clients[enabled].run(["pass"] * cells))
+    lat: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+            lat[enabled] += await clients[enabled].round_trips(100)
+    for c in clients.values():
+        c.close()
+    on_s, off_s = statistics.median(times[True]), statistics.median(times[False])
+    return {
+        "on_cps": cells / on_s, "off_cps": cells / off_s, "ratio": off_s / on_s,
+        "p50": (pct(lat[True], 50) * 1e3, pct(lat[False], 50) * 1e3),
+        "p99": (pct(lat[True], 99) * 1e3, pct(lat[False], 99) * 1e3),
+    }
+
+
+async def timed_get(server: Server, path: str, n: int) -> float:
+    http = AsyncHTTPClient()
+    req = lambda: HTTPRequest(server.url + path, headers={"Authorization": f"token {server.token}"})  # noqa: E731
+    await http.fetch(req())
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await http.fetch(req())
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+async def list_latency(on: Server, counts: list[int]) -> list[tuple[int, float, float]]:
+    rows = []
+    started = len(on.get("api/kernels"))
+    for count in counts:
+        while started < count:
+            on.start_kernel()
+            started += 1
+        await asyncio.sleep(2)  # every kernel has answered kernel_info
+        ours = await timed_get(on, "api/active-sessions", 50)
+        theirs = await timed_get(on, "api/kernels", 50)
+        rows.append((count, ours * 1e3, theirs * 1e3))
+    return rows
+
+
+async def event_latency(on: Server, samples: int) -> dict:
+    kernel_id = on.start_kernel()
+    client = await Client.open(on, kernel_id)
+    events = await websocket_connect(HTTPRequest(
+        f"ws://127.0.0.1:{on.port}/api/events/subscribe",
+        headers={"Authorization": f"token {on.token}"}))
+    delays = []
+    for _ in range(samples):
+        msg_id = client.send("import time; time.sleep(0.05)")
+        busy_at = event_at = None
+        while busy_at is None or event_at is None:
+            reader = client.ws.read_message() if busy_at is None else events.read_message()
+            raw = await reader
+            now = time.perf_counter()
+            msg = json.loads(raw)
+            if busy_at is None:
+                if (msg["header"]["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
+                        and msg["content"]["execution_state"] == "busy"):
+                    busy_at = now
+            elif msg.get("session_id") == kernel_id and msg.get("status") == "busy":
+                event_at = now
+        delays.append(max(0.0, event_at - busy_at))
+        # Let the kernel go idle and the coalescing window pass.
+        while True:
+            msg = json.loads(await client.ws.read_message())
+            if msg["header"]["msg_type"] == "execute_reply":
+                break
+        await asyncio.sleep(0.25)
+        while True:  # drain events of the idle transition
+            try:
+                await asyncio.wait_for(events.read_message(), 0.05)
+            except asyncio.TimeoutError:
+                break
+    events.close()
+    client.close()
+    return {"p50": pct(delays, 50) * 1e3, "p99": pct(delays, 99) * 1e3, "n": samples}
+
+
+async def memory(on: Server, off: Server, executions: int) -> dict:
+    out = {}
+    for server in (on, off):
+        client = await Client.open(server, server.start_kernel())
+        await client.run(["pass"] * 99)
+        first = server.rss()
+        done = 100
+        while done < executions:
+            batch = min(1000, executions - done)
+            await client.run(["x = 1"] * batch)
+            done += batch
+        out[server.enabled] = (first, server.rss())
+        client.close()
+    return out
+
+
+async def per_session_overhead(kernels: int) -> float:
+    with servers(True, False) as (on, off):
+        base = {s.enabled: s.rss() for s in (on, off)}
+        for server in (on, off):
+            for _ in range(kernels):
+                server.start_kernel()
+        await asyncio.sleep(3)
+        grown = {s.enabled: s.rss() - base[s.enabled] for s in (on, off)}
+    return (grown[True] - grown[False]) / kernels
+
+
+async def burst(on: Server, kernels: int, cells: int) -> dict:
+    ids = [on.start_kernel() for _ in range(kernels)]
+    clients = [await Client.open(on, k) for k in ids]
+    sent: dict[str, list[str]] = {}
+    for kernel_id, client in zip(ids, clients):
+        sent[kernel_id] = [client.send(f"import time; time.sleep(0.01); x = {i}")
+                           for i in range(cells)]
+    polls = violations = 0
+    max_seen = 0
+
+    async def drain(client: Client, expected: int) -> None:
+        replies = 0
+        while replies < expected:
+            msg = json.loads(await client.ws.read_message())
+            replies += msg["header"]["msg_type"] == "execute_reply"
+
+    drains = asyncio.gather(*(drain(c, cells) for c in clients))
+    http = AsyncHTTPClient()
+    while not drains.done():
+        resp = await http.fetch(HTTPRequest(on.url + "api/active-sessions",
+                                            headers={"Authorization": f"token {on.token}"}))
+        polls += 1
+        for s in json.loads(resp.body)["sessions"]:
+            if s["session_id"] not in sent:
+                continue
+            order = sent[s["session_id"]]
+            queue = s["execution_queue"]
+            pending = [p["msg_id"] for p in queue["pending"]]
+            max_seen = max(max_seen, queue["length"])
+            positions = [order.index(m) if m in order else -1 for m in pending]
+            active = queue["active"]["msg_id"] if queue["active"] else None
+            ok = (queue["length"] == len(pending) and -1 not in positions
+                  and positions == sorted(positions)
+                  and (active is None or active in order)
+                  and (active is None or not positions or order.index(active) < positions[0]))
+            violations += not ok
+        await asyncio.sleep(0.05)
+    await drains
+    final = json.loads((await http.fetch(HTTPRequest(
+        on.url + "api/active-sessions", headers={"Authorization": f"token {on.token}"}))).body)
+    leftover = sum(s["execution_queue"]["length"] + (s["execution_queue"]["active"] is not None)
+                   for s in final["sessions"] if s["session_id"] in sent)
+    for c in clients:
+        c.close()
+    return {"polls": polls, "violations": violations, "max_pending": max_seen, "leftover": leftover}
+
+
+async def main(quick: bool) -> None:
+    rounds, executions = (3, 2000) if quick else (5, 10_000)
+    with servers(True, False) as (on, off):
+        t = await throughput(on, off, rounds, 1000)
+        m = await memory(on, off, executions)
+        e = await event_latency(on, 20 if quick else 50)
+        b = await burst(on, 10, 50)
+        lists = await list_latency(on, [1, 10] if quick else [1, 10, 50])
+    overhead = await per_session_overhead(10)
+
+    mib = lambda x: x / 2**20  # noqa: E731
+    lines = [
+        f"# Benchmark results\n",
+        f"Measured {datetime.date.today().isoformat()} on {machine()} by "
+        f"`benchmarks/run.py{' --quick' if quick else ''}`. Each ratio is measured side by side "
+        "in one run (servers with the extension enabled and disabled, alternating).\n",
+        "| measure | extension on | extension off | ratio / figure | target |",
+        "|---|---|---|---|---|",
+        f"| execute throughput, 1,000 cells at once (median of {rounds}) | {t['on_cps']:.0f} cells/s "
+        f"| {t['off_cps']:.0f} cells/s | {t['ratio']:.3f} | >= 0.97 |",
+        f"| execute_request -> execute_reply p50 | {t['p50'][0]:.2f} ms | {t['p50'][1]:.2f} ms "
+        f"| {t['p50'][0] / t['p50'][1]:.3f} | |",
+        f"| execute_request -> execute_reply p99 | {t['p99'][0]:.2f} ms | {t['p99'][1]:.2f} ms "
+        f"| {t['p99'][0] / t['p99'][1]:.3f} | |",
+    ]
+    for count, ours, theirs in lists:
+        lines.append(f"| GET api/active-sessions vs GET api/kernels, {count} kernel(s) (median) "
+                     f"| {ours:.2f} ms | {theirs:.2f} ms (api/kernels) | {ours / theirs:.2f}x | <= 1.5x |")
+    lines += [
+        f"| busy status -> event on /api/events/subscribe (n={e['n']}) | p50 {e['p50']:.1f} ms, "
+        f"p99 {e['p99']:.1f} ms | | | p50 < 50 ms |",
+        f"| server RSS, 100 -> {executions:,} executions | {mib(m[True][0]):.1f} -> {mib(m[True][1]):.1f} MiB "
+        f"| {mib(m[False][0]):.1f} -> {mib(m[False][1]):.1f} MiB | growth on {mib(m[True][1] - m[True][0]):+.1f}, "
+        f"off {mib(m[False][1] - m[False][0]):+.1f} MiB | no growth beyond noise |",
+        f"| per-session overhead (RSS with 10 kernels, on - off, per kernel) | | | {overhead / 1024:.0f} KiB | |",
+        f"| burst: 50 cells at once to each of 10 kernels | {b['polls']} polls, {b['violations']} wrong, "
+        f"max pending {b['max_pending']}, left at the end {b['leftover']} | | | 0 wrong, 0 left |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="jupyter_session_ext benchmarks")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    asyncio.run(main(parser.parse_args().quick))

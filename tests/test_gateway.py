@@ -47,11 +47,21 @@ def kernel_gateway(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(30)
+    # jupyter_server keeps the gateway settings in a process-wide singleton:
+    # later tests must get a server without a gateway.
+    from jupyter_server.gateway.gateway_client import GatewayClient
+
+    GatewayClient.clear_instance()
 
 
 @pytest.fixture
 def jp_server_config(jp_server_config, kernel_gateway):
-    return {**jp_server_config, "GatewayClient": {"url": kernel_gateway}}
+    from jupyter_server.gateway.gateway_client import GatewayClient
+
+    # A singleton made by an earlier test's server would ignore this config.
+    GatewayClient.clear_instance()
+    yield {**jp_server_config, "GatewayClient": {"url": kernel_gateway}}
+    GatewayClient.clear_instance()
 
 
 async def test_remote_kernel_is_tracked_from_proxied_traffic(

@@ -415,6 +415,10 @@ class SessionState:
             "prompt": prompt if isinstance(prompt, str) else "",
             "password": bool(content.get("password")),
         }
+        # A kernel asking for input is executing, even if its IOPub "busy"
+        # (another socket) has not been read yet.
+        if self.status in (READY, IDLE):
+            self._set_status(BUSY)
         return True
 
     def on_input_reply(self) -> bool:

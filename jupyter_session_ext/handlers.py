@@ -75,7 +75,6 @@ class SessionListHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.registry.sync()
         bound = await self.registry.bound_sessions()
         root = self.serverapp.root_dir
         sessions = [
@@ -89,7 +88,6 @@ class ServerStatusHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.registry.sync()
         self.write_json(
             serialize.server_status(
                 self.registry,
@@ -113,7 +111,6 @@ class SessionHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        self.registry.sync()
         self.write_json(await self.session_json(self.tracked(session_id)))
 
     @web.authenticated

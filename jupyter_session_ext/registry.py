@@ -251,6 +251,7 @@ class SessionRegistry(LoggingConfigurable):
         self._sampler = ResourceSampler()
         self.events = SessionEvents(self.describe, parent=self, event_logger=self.event_logger)
         self._listening = False
+        self._started = False
         self._stopped = False
         self._secret_names = kernel_process.compile_redaction(self.secret_env_patterns)
         # Server-wide busy/idle (spec §4): ids of busy kernels, and the monotonic
@@ -265,8 +266,9 @@ class SessionRegistry(LoggingConfigurable):
         """Begin following the kernel manager. Needs the running event loop;
         idempotent, so handlers may call it too (tests never run the server's
         start hooks)."""
-        if self._stopped:
+        if self._stopped or self._started:
             return
+        self._started = True
         if not self._listening and self.event_logger is not None:
             self.event_logger.add_listener(
                 schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
@@ -284,8 +286,9 @@ class SessionRegistry(LoggingConfigurable):
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
-        if self._bound_check is not None:
-            self._bound_check.cancel()
+        for check in (self._bound_check, self._remote_check):
+            if check is not None:
+                check.cancel()
         if self._sampler_task is not None:
             self._sampler_task.cancel()
             self._sampler_task = None
@@ -660,7 +663,9 @@ class SessionRegistry(LoggingConfigurable):
     # -- queries ---------------------------------------------------------------------
 
     def get(self, kernel_id: str) -> TrackedKernel:
+        """The kernel's record, reconciled with the kernel manager first."""
         self.start()
+        self.sync()
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             raise UnknownSession(kernel_id)
@@ -672,7 +677,9 @@ class SessionRegistry(LoggingConfigurable):
         return list(self._kernels.values())
 
     def all(self) -> list[TrackedKernel]:
+        """Every kernel's record, oldest first, reconciled first."""
         self.start()
+        self.sync()
         return sorted(self._kernels.values(), key=lambda t: (t.process.started, t.kernel_id))
 
     def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]:

@@ -274,14 +274,6 @@ class SessionState:
             return 0
         return max(0, int(self._monotonic() - self._idle_since))
 
-    @property
-    def busy_since(self) -> float | None:
-        return self._busy_since if self.status == BUSY else None
-
-    @property
-    def idle_since(self) -> float | None:
-        return self._idle_since if self.status in (IDLE, READY) else None
-
     def _set_status(self, status: str) -> bool:
         if status == self.status:
             return False

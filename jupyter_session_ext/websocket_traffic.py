@@ -99,7 +99,8 @@ class ObservedConnectionMixin:
             self.log.exception("Active sessions: failed to observe kernel websocket traffic")  # type: ignore[attr-defined]
 
     def _observe_incoming(self, ws_msg: Any) -> None:
-        if not self.channels:  # type: ignore[attr-defined]
+        # A closed ZMQ connection drops messages (the gateway one has no channels).
+        if not getattr(self, "channels", True):
             return
         channel, msg = _client_message(self, ws_msg)
         if msg is None:
@@ -143,14 +144,6 @@ class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
         if isinstance(msg, dict):
             self.registry.on_gateway_message(self.kernel_id, msg)  # type: ignore[attr-defined]
 
-    def _observe_incoming(self, ws_msg: Any) -> None:
-        channel, msg = _client_message(self, ws_msg)
-        if msg is None:
-            return
-        user = getattr(self.websocket_handler, "current_user", None)  # type: ignore[attr-defined]
-        self.registry.on_client_message(  # type: ignore[attr-defined]
-            self.kernel_id, channel, msg, getattr(user, "username", None)
-        )
 
 
 def observed_connection_class(base: type, registry: SessionRegistry) -> type:

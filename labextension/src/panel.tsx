@@ -326,29 +326,11 @@ function Details(props: {
   ];
   return (
     <div className="jp-ActiveSessions-details">
-      <table>
-        <tbody>
-          {rows.map(([k, v]) => (
-            <tr key={k}>
-              <th>{k}</th>
-              <td>{v}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <KeyValueTable rows={rows} />
       {props.showEnvironment && s.initial_env && (
         <details>
           <summary>Environment ({Object.keys(s.initial_env).length})</summary>
-          <table>
-            <tbody>
-              {Object.entries(s.initial_env).map(([k, v]) => (
-                <tr key={k}>
-                  <th>{k}</th>
-                  <td>{v}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <KeyValueTable rows={Object.entries(s.initial_env)} />
         </details>
       )}
       <details>
@@ -356,5 +338,22 @@ function Details(props: {
         <pre>{JSON.stringify(s.kernel_info, null, 2)}</pre>
       </details>
     </div>
+  );
+}
+
+function KeyValueTable(props: {
+  rows: [string, React.ReactNode][];
+}): JSX.Element {
+  return (
+    <table>
+      <tbody>
+        {props.rows.map(([k, v]) => (
+          <tr key={k}>
+            <th>{k}</th>
+            <td>{v}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

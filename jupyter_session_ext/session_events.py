@@ -1,10 +1,12 @@
 """Session changes on the server's own event bus (`serverapp.event_logger`,
 delivered on `/api/events/subscribe`), coalesced per session.
 
-The first change of a quiet session is emitted at once (a kernel turning busy
-is seen without delay); further changes within `coalesce_interval` are folded
-into one trailing event carrying the state at that moment. A tight loop of
-thousands of executions thus costs a few events per second per kernel.
+Each session has a token bucket: a quiet session may emit a burst of up to
+`BURST` events at once (one short cell is five changes: submitted, busy,
+started, replied, idle; all are seen without delay), and one more per
+`coalesce_interval` after that. Changes beyond the budget are folded into one
+trailing event carrying the state at that moment, so a tight loop of thousands
+of executions costs about 1 / coalesce_interval events per second per kernel.
 """
 
 from __future__ import annotations
@@ -31,13 +33,27 @@ ACTIONS = (
 _RANK = {a: i for i, a in enumerate(ACTIONS)}
 
 
+# Events a quiet session may emit back to back before coalescing starts:
+# a short cell is five changes, so two cells in a row are seen as they happen.
+BURST = 10
+
+
 class _Pending:
-    __slots__ = ("changes", "handle", "last_emit")
+    __slots__ = ("changes", "handle", "tokens", "refilled_at")
 
     def __init__(self) -> None:
         self.changes: set[str] = set()
         self.handle: asyncio.TimerHandle | None = None
-        self.last_emit = float("-inf")
+        self.tokens = float(BURST)
+        self.refilled_at = time.monotonic()
+
+    def refill(self, interval: float) -> None:
+        now = time.monotonic()
+        if interval <= 0:
+            self.tokens = float(BURST)
+        else:
+            self.tokens = min(float(BURST), self.tokens + (now - self.refilled_at) / interval)
+        self.refilled_at = now
 
 
 class SessionEvents(LoggingConfigurable):
@@ -45,8 +61,9 @@ class SessionEvents(LoggingConfigurable):
 
     coalesce_interval = Float(
         0.1,
-        help="""Seconds within which further changes of one session are folded
-        into a single event. 0 emits every change at once.""",
+        help="""After a burst of a few events, a session emits at most one
+        event per this many seconds; the changes in between are folded into
+        one trailing event. 0 emits every change at once.""",
     ).tag(config=True)
 
     event_logger = Instance("jupyter_events.EventLogger", allow_none=True)
@@ -75,12 +92,12 @@ class SessionEvents(LoggingConfigurable):
             return
         if pending.handle is not None:
             return  # a trailing event is already due
-        wait = pending.last_emit + self.coalesce_interval - time.monotonic()
-        if wait <= 0:
+        pending.refill(self.coalesce_interval)
+        if pending.tokens >= 1:
             self._flush(tracked)
         else:
-            loop = asyncio.get_running_loop()
-            pending.handle = loop.call_later(wait, self._flush, tracked)
+            wait = (1 - pending.tokens) * self.coalesce_interval
+            pending.handle = asyncio.get_running_loop().call_later(wait, self._flush, tracked)
 
     def _flush(self, tracked: TrackedKernel) -> None:
         pending = self._pending.get(tracked.kernel_id)
@@ -91,7 +108,8 @@ class SessionEvents(LoggingConfigurable):
             pending.handle = None
         changes = sorted(pending.changes, key=_RANK.__getitem__)
         pending.changes.clear()
-        pending.last_emit = time.monotonic()
+        pending.refill(self.coalesce_interval)
+        pending.tokens = max(0.0, pending.tokens - 1)
         data = {"action": changes[0], "changes": changes, **self._describe(tracked)}
         try:
             self.event_logger.emit(schema_id=SCHEMA_ID, data=data)

@@ -12,7 +12,7 @@ import psutil
 from conftest import poll
 import pytest
 
-from jupyter_session_ext.session_events import SCHEMA_ID
+from jupyter_session_ext.session_events import BURST, SCHEMA_ID
 from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
 
 ready = lambda s: s["status"] == "ready"  # noqa: E731
@@ -273,6 +273,39 @@ async def test_events_are_coalesced_in_a_burst(api, open_client, jp_serverapp):
         assert received[-1]["status"] == "idle" and received[-1]["queue_length"] == 0
     finally:
         jp_serverapp.event_logger.remove_listener(listener=listener)
+
+
+async def test_a_quiet_session_turning_busy_is_not_delayed(api, open_client, jp_serverapp):
+    """One short cell on a quiet kernel is five changes (submitted, busy,
+    started, replied, idle); all go out at once, not after the coalescing window."""
+    kernel, client = await started(api, open_client)
+    events = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry.events
+    received: list[dict] = []
+
+    async def listener(logger, schema_id, data):
+        if data["session_id"] == kernel:
+            received.append(data)
+
+    async def bucket() -> float:
+        pending = events._pending[kernel]
+        pending.refill(events.coalesce_interval)
+        return pending.tokens
+
+    await poll(bucket, lambda tokens: tokens == BURST)  # the session is quiet
+    saved, events.coalesce_interval = events.coalesce_interval, 10.0
+    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
+    try:
+        await client.finished(client.send_execute("pass"))
+
+        async def seen() -> list[dict]:
+            return received
+
+        # Well before the 10 s window would have released a trailing event.
+        await poll(seen, lambda r: any(e["status"] == "busy" for e in r)
+                   and r[-1]["status"] == "idle" and r[-1]["queue_length"] == 0, timeout=8)
+    finally:
+        jp_serverapp.event_logger.remove_listener(listener=listener)
+        events.coalesce_interval = saved
 
 
 async def test_added_and_removed_events(api, jp_serverapp):

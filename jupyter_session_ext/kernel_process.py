@@ -200,25 +200,43 @@ class ResourceSampler:
             self._procs[pid] = proc
         return proc
 
+    @staticmethod
+    def _children() -> dict[int, list[int]]:
+        """Child pids per parent pid. One scan of the process table per sample:
+        psutil's Process.children() scans it once per call, i.e. per kernel."""
+        children: dict[int, list[int]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            ppid = proc.info["ppid"]
+            if ppid is not None:
+                children.setdefault(ppid, []).append(proc.pid)
+        return children
+
     def sample(self, pids: list[int]) -> dict[int, dict[str, Any]]:
         seen: set[int] = set()
         result: dict[int, dict[str, Any]] = {}
+        children = self._children()
         for pid in pids:
             try:
-                root = self._process(pid)
-                family = [root, *root.children(recursive=True)]
+                self._process(pid)
             except (psutil.Error, OSError):
-                continue
+                continue  # the kernel itself is gone or unreadable: no figures
+            family: dict[int, None] = {}  # the kernel and all its descendants
+            stack = [pid]
+            while stack:
+                member = stack.pop()
+                if member not in family:
+                    family[member] = None
+                    stack.extend(children.get(member, ()))
             cpu = 0.0
             memory = threads = 0
             for member in family:
                 try:
-                    proc = self._process(member.pid)
+                    proc = self._process(member)
                     with proc.oneshot():
                         cpu += proc.cpu_percent(None)
                         memory += proc.memory_info().rss
                         threads += proc.num_threads()
-                    seen.add(member.pid)
+                    seen.add(member)
                 except (psutil.Error, OSError):
                     continue  # a child that ended meanwhile
             result[pid] = {

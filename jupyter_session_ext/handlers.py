@@ -40,9 +40,9 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         except UnknownSession:
             raise web.HTTPError(404, f"No active session with id {session_id!r}.") from None
 
-    async def session_json(self, tracked: TrackedKernel) -> dict[str, Any]:
+    async def session_json(self, tracked: TrackedKernel) -> str:
         bound = await self.registry.bound_sessions()
-        return serialize.active_session(
+        return serialize.session_json(
             self.registry, tracked, bound.get(tracked.kernel_id, []), self.serverapp.root_dir
         )
 
@@ -61,8 +61,9 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         super().write_error(status_code, **kwargs)
 
     def write_json(self, data: Any, status: int = 200) -> None:
+        """`data` is encoded, unless it is JSON text already."""
         self.set_status(status)
-        self.finish(json.dumps(data))
+        self.finish(data if isinstance(data, str) else json.dumps(data))
 
     def body_changes(self) -> dict[str, str | None]:
         try:
@@ -78,10 +79,10 @@ class SessionListHandler(ActiveSessionsHandler):
         bound = await self.registry.bound_sessions()
         root = self.serverapp.root_dir
         sessions = [
-            serialize.active_session(self.registry, t, bound.get(t.kernel_id, []), root)
+            serialize.session_json(self.registry, t, bound.get(t.kernel_id, []), root)
             for t in self.registry.all()
         ]
-        self.write_json({"total": len(sessions), "sessions": sessions})
+        self.write_json(serialize.session_list_json(sessions))
 
 
 class ServerStatusHandler(ActiveSessionsHandler):

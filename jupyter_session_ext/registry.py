@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
@@ -66,6 +66,13 @@ class UnknownSession(KeyError):
     """No kernel with this id is known to the registry."""
 
 
+class SpecFacts(NamedTuple):
+    kernel_name: str
+    language: str
+    display_name: str
+    interrupt_mode: str
+
+
 class TrackedKernel:
     """Everything known about one kernel. Only the registry mutates it."""
 
@@ -87,6 +94,10 @@ class TrackedKernel:
         self.clients = 0
         self.seen_iopub: OrderedDict[str, None] = OrderedDict()
         self.kernel_info_task: asyncio.Task[None] | None = None
+        self._spec_facts: SpecFacts | None = None  # see spec_facts(); reset at each launch
+        # Counts the visible changes (SessionRegistry._changed): what was
+        # encoded at one revision holds until the next (see serialize.py).
+        self.revision = 0
         # Set once the current process has answered kernel_info.
         self.ready = asyncio.Event()
 
@@ -94,27 +105,39 @@ class TrackedKernel:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    @property
-    def spec(self) -> Any:
-        try:
-            return self.km.kernel_spec
-        except Exception:  # a spec removed after launch is not our failure
-            return None
+    def spec_facts(self) -> SpecFacts:
+        """The kernelspec's facts, read once per launch: jupyter_client reads
+        the spec when it launches a kernel, so they cannot change until the
+        next launch, and the list route need not ask for them per request."""
+        if self._spec_facts is None:
+            try:
+                spec = self.km.kernel_spec
+            except Exception:  # a spec removed after launch is not our failure
+                spec = None
+            kernel_name = str(getattr(self.km, "kernel_name", "") or "")
+            self._spec_facts = SpecFacts(
+                kernel_name=kernel_name,
+                language=str(getattr(spec, "language", "") or ""),
+                display_name=str(getattr(spec, "display_name", "") or kernel_name),
+                interrupt_mode="message" if getattr(spec, "interrupt_mode", None) == "message"
+                else "signal",
+            )
+        return self._spec_facts
 
     @property
     def kernel_name(self) -> str:
-        return str(getattr(self.km, "kernel_name", "") or "")
+        return self.spec_facts().kernel_name
 
     @property
     def language(self) -> str:
         info = self.state.kernel_info.get("language_info")
         if isinstance(info, dict) and isinstance(info.get("name"), str) and info["name"]:
             return info["name"]
-        return str(getattr(self.spec, "language", "") or "")
+        return self.spec_facts().language
 
     @property
     def default_display_name(self) -> str:
-        return str(getattr(self.spec, "display_name", "") or self.kernel_name)
+        return self.spec_facts().display_name
 
     @property
     def display_name(self) -> str:
@@ -122,8 +145,7 @@ class TrackedKernel:
 
     @property
     def interrupt_mode(self) -> str:
-        mode = getattr(self.spec, "interrupt_mode", None)
-        return "message" if mode == "message" else "signal"
+        return self.spec_facts().interrupt_mode
 
 
 class SessionRegistry(LoggingConfigurable):
@@ -246,7 +268,7 @@ class SessionRegistry(LoggingConfigurable):
         self._remote_check: asyncio.Future[Any] | None = None
         # (path, type) of the Jupyter sessions bound to each kernel, as last seen:
         # notebooks opened, renamed or closed are changes too.
-        self._bound_seen: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._bound_seen: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._sampler_task: asyncio.Task[None] | None = None
         self._sampler = ResourceSampler()
         self.events = SessionEvents(self.describe, parent=self, event_logger=self.event_logger)
@@ -419,6 +441,7 @@ class SessionRegistry(LoggingConfigurable):
 
     def _on_process_launched(self, tracked: TrackedKernel, action: str) -> None:
         self._close_channels(tracked)
+        tracked._spec_facts = None  # read afresh for the new process
         tracked.ready.clear()
         tracked.process = kernel_process.snapshot(
             tracked.km,
@@ -586,6 +609,7 @@ class SessionRegistry(LoggingConfigurable):
 
     def _changed(self, tracked: TrackedKernel, action: str) -> None:
         """Single point every visible change passes through."""
+        tracked.revision += 1
         if action != "removed" and tracked.state.status == BUSY:
             self._busy_ids.add(tracked.kernel_id)
         else:
@@ -701,7 +725,12 @@ class SessionRegistry(LoggingConfigurable):
             if kernel.get("id"):
                 bound.setdefault(kernel["id"], []).append(model)
         for kernel_id, tracked in list(self._kernels.items()):
-            seen = tuple(sorted((m["path"], m["type"]) for m in bound.get(kernel_id, [])))
+            # What the model shows of them (serialize.active_session): a
+            # rename is a change too.
+            seen = tuple(sorted(
+                tuple(str(m.get(k)) for k in ("id", "path", "name", "type"))
+                for m in bound.get(kernel_id, [])
+            ))
             if self._bound_seen.get(kernel_id, ()) != seen:
                 self._bound_seen[kernel_id] = seen
                 self._changed(tracked, "sessions")

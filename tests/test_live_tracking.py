@@ -374,3 +374,55 @@ async def test_notebook_renamed_is_an_event_and_shows(api, jp_serverapp, jp_crea
                    lambda events: any("sessions" in e["changes"] for e in events))
     finally:
         jp_serverapp.event_logger.remove_listener(listener=listener)
+
+
+async def test_encoded_sessions_follow_every_change(api, open_client, jp_serverapp, tmp_path):
+    """The list route serves each session's JSON as encoded at its last visible
+    change (serialize.session_json): after every kind of change it must equal
+    the model computed afresh."""
+    from jupyter_session_ext import serialize
+
+    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
+    root = jp_serverapp.root_dir
+
+    async def check() -> None:
+        bound = await registry.bound_sessions()
+        for t in registry.all():
+            mine = bound.get(t.kernel_id, [])
+            encoded = json.loads(serialize.session_json(registry, t, mine, root))
+            fresh = json.loads(json.dumps(serialize.active_session(registry, t, mine, root)))
+            for timer in ("idle_seconds", "busy_seconds"):  # may tick in between
+                encoded.pop(timer), fresh.pop(timer)
+            assert encoded == fresh
+
+    (tmp_path / "a.ipynb").write_text("")
+    session = await api.start_session("a.ipynb", "notebook")
+    kernel = session["kernel"]["id"]
+    await api.wait_session(kernel, ready)
+    await check()
+    client = await open_client(kernel)  # connected
+    await api.wait_session(kernel, lambda s: s["connections"] == 1)
+    await check()
+    msg_id = client.send_execute(f"import os, time; os.chdir({str(tmp_path)!r}); time.sleep(1)",
+                                 cell_id="c1")
+    client.send_execute("x = 1", cell_id="c2")
+    await api.wait_session(kernel, lambda s: s["status"] == "busy")
+    await check()  # busy, one queued
+    await client.finished(msg_id)
+    await api.wait_session(kernel, lambda s: s["status"] == "idle"
+                           and s["execution_queue"]["length"] == 0)
+    await check()  # idle, new cwd, execution_count
+    code, _ = await api.call("PATCH", "api", "sessions", session["id"],
+                             body={"path": "b.ipynb", "name": "renamed"})
+    assert code == 200
+    await check()  # Jupyter session renamed
+    code, _ = await api.call("PATCH", "api", "active-sessions", kernel,
+                             body={"display_name": "Mine", "input_prompt": "$ "})
+    assert code == 200
+    await check()
+    await poll(lambda: api.session(kernel), lambda s: s["resource_usage"] is not None)
+    await check()
+    code, _ = await api.call("POST", "api", "active-sessions", kernel, "restart")
+    assert code == 200
+    await api.wait_session(kernel, lambda s: s["restart_count"] == 1 and s["status"] == "ready")
+    await check()

@@ -3,7 +3,7 @@ side by side in one run, against real `jupyter server` subprocesses and real
 kernels. Not a pass/fail test: it prints a table and writes it, with the
 machine and the date, to benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--quick]
+    .venv/bin/python benchmarks/run.py [--quick] [--list-only]
 
 1. throughput: 1,000 trivial cells sent at once over one websocket, extension
    enabled vs disabled, alternating rounds (target ratio >= 0.97);
@@ -63,29 +63,50 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
     }
 
 
-async def timed_get(server: Server, path: str, n: int) -> float:
+async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
+    """Median seconds of GET for each path, the paths taking turns."""
     http = AsyncHTTPClient()
-    req = lambda: HTTPRequest(server.url + path, headers={"Authorization": f"token {server.token}"})  # noqa: E731
-    await http.fetch(req())
-    samples = []
+    req = lambda path: HTTPRequest(server.url + path,  # noqa: E731
+                                   headers={"Authorization": f"token {server.token}"})
+    samples: dict[str, list[float]] = {p: [] for p in paths}
+    for path in paths:
+        await http.fetch(req(path))
     for _ in range(n):
-        start = time.perf_counter()
-        await http.fetch(req())
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for path in paths:
+            start = time.perf_counter()
+            await http.fetch(req(path))
+            samples[path].append(time.perf_counter() - start)
+    return [statistics.median(samples[p]) for p in paths]
 
 
-async def list_latency(on: Server, counts: list[int]) -> list[tuple[int, float, float]]:
+async def settled(deadline: float = 60) -> None:
+    """Until freshly started kernels have stopped loading (machine CPU below
+    a third over one second), so the rows measure requests, not start-ups."""
+    import psutil
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if await asyncio.to_thread(psutil.cpu_percent, 1.0) < 33:
+            return
+
+
+async def list_latency(counts: list[int]) -> list[tuple[int, float, float]]:
+    """On a server of its own, so each row has exactly `count` kernels."""
     rows = []
-    started = len(on.get("api/kernels"))
-    for count in counts:
-        while started < count:
-            on.start_kernel()
-            started += 1
-        await asyncio.sleep(2)  # every kernel has answered kernel_info
-        ours = await timed_get(on, "api/active-sessions", 50)
-        theirs = await timed_get(on, "api/kernels", 50)
-        rows.append((count, ours * 1e3, theirs * 1e3))
+    with servers(True) as (on,):
+        started = 0
+        for count in counts:
+            while started < count:
+                on.start_kernel()
+                started += 1
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until every kernel has answered kernel_info
+                sessions = on.get("api/active-sessions")["sessions"]
+                if all(s["kernel_info"] for s in sessions):
+                    break
+                await asyncio.sleep(0.2)
+            await settled()
+            ours, theirs = await timed_gets(on, ["api/active-sessions", "api/kernels"], 200)
+            rows.append((count, ours * 1e3, theirs * 1e3))
     return rows
 
 
@@ -218,7 +239,12 @@ def progress(label: str, began: float) -> None:
     print(f"[{time.perf_counter() - began:6.1f} s] {label}", file=sys.stderr, flush=True)
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, only_list: bool) -> None:
+    if only_list:  # for profiling the list route: print its rows, write nothing
+        for count, ours, theirs in await list_latency([1, 10, 50]):
+            print(f"{count:3d} kernels: active-sessions {ours:.2f} ms, kernels {theirs:.2f} ms, "
+                  f"{ours / theirs:.2f}x")
+        return
     rounds, executions = (3, 2000) if quick else (5, 10_000)
     began = time.perf_counter()
     with servers(True, False) as (on, off):
@@ -230,8 +256,8 @@ async def main(quick: bool) -> None:
         e = await event_latency(on, 20 if quick else 50)
         progress("burst", began)
         b = await burst(on, 10, 50)
-        progress("list latency", began)
-        lists = await list_latency(on, [1, 10] if quick else [1, 10, 50])
+    progress("list latency", began)
+    lists = await list_latency([1, 10] if quick else [1, 10, 50])
     progress("per-session overhead", began)
     overhead = await per_session_overhead(10)
     progress("done", began)
@@ -273,4 +299,7 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="jupyter_session_ext benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--list-only", action="store_true",
+                        help="only the list latency rows, printed, RESULTS.md untouched")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.list_only))

@@ -4,7 +4,6 @@ loopback with its own token, with the extension enabled or disabled."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets

@@ -264,7 +264,7 @@ async def main(quick: bool, only_list: bool) -> None:
 
     mib = lambda x: x / 2**20  # noqa: E731
     lines = [
-        f"# Benchmark results\n",
+        "# Benchmark results\n",
         f"Measured {datetime.date.today().isoformat()} on {machine()} by "
         f"`benchmarks/run.py{' --quick' if quick else ''}`. Each ratio is measured side by side "
         "in one run (servers with the extension enabled and disabled, alternating).\n",

@@ -188,7 +188,7 @@ async def test_cli_list_show_and_actions(api, cli, jp_create_notebook):
     code, out, _ = await cli("show", bare_kernel[:6], "--json")
     assert code == 0 and json.loads(out)["session_id"] == bare_kernel
     code, out, _ = await cli("show", bare_kernel[:6])
-    assert code == 0 and f"session_id" in out and bare_kernel in out
+    assert code == 0 and "session_id" in out and bare_kernel in out
 
     before = await api.session(bare_kernel)
     code, out, err = await cli("restart", bare_kernel[:8])

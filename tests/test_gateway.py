@@ -4,7 +4,6 @@ only through the websocket traffic the server proxies."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys

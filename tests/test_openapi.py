@@ -7,7 +7,6 @@ import re
 import yaml
 
 from jupyter_session_ext.handlers import routes
-from kernel_websocket import KernelWebsocket  # noqa: F401
 from openapi_check import SPEC, check
 
 ready = lambda s: s["status"] == "ready"  # noqa: E731

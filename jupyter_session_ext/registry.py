@@ -62,6 +62,11 @@ class _Visible:
         return cls(state.status, state.queue.version, state.awaiting_input)
 
 
+# What a session's model shows of each Jupyter session bound to its kernel
+# (serialize.active_session); a change of any of them is a "sessions" change.
+JUPYTER_SESSION_FIELDS = ("id", "path", "name", "type")
+
+
 class UnknownSession(KeyError):
     """No kernel with this id is known to the registry."""
 
@@ -266,8 +271,8 @@ class SessionRegistry(LoggingConfigurable):
         self._ticker: PeriodicCallback | None = None
         self._bound_check: asyncio.Future[Any] | None = None
         self._remote_check: asyncio.Future[Any] | None = None
-        # (path, type) of the Jupyter sessions bound to each kernel, as last seen:
-        # notebooks opened, renamed or closed are changes too.
+        # JUPYTER_SESSION_FIELDS of the Jupyter sessions bound to each kernel, as
+        # last seen: notebooks opened, renamed or closed are changes too.
         self._bound_seen: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._sampler_task: asyncio.Task[None] | None = None
         self._sampler = ResourceSampler()
@@ -725,10 +730,8 @@ class SessionRegistry(LoggingConfigurable):
             if kernel.get("id"):
                 bound.setdefault(kernel["id"], []).append(model)
         for kernel_id, tracked in list(self._kernels.items()):
-            # What the model shows of them (serialize.active_session): a
-            # rename is a change too.
             seen = tuple(sorted(
-                tuple(str(m.get(k)) for k in ("id", "path", "name", "type"))
+                tuple(str(m.get(k)) for k in JUPYTER_SESSION_FIELDS)
                 for m in bound.get(kernel_id, [])
             ))
             if self._bound_seen.get(kernel_id, ()) != seen:

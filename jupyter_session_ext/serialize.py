@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from jupyter_server.utils import ApiPath, to_os_path
 
-from .registry import SessionRegistry, TrackedKernel
+from .registry import JUPYTER_SESSION_FIELDS, SessionRegistry, TrackedKernel
 from .session_state import EXITED, isoformat
 
 NOTEBOOK = "notebook"
@@ -109,7 +109,7 @@ def active_session(
         # Beyond the seed (spec §2, second table).
         "kernel_name": tracked.kernel_name,
         "jupyter_sessions": [
-            {k: s.get(k) for k in ("id", "path", "name", "type")} for s in bound
+            {k: s.get(k) for k in JUPYTER_SESSION_FIELDS} for s in bound
         ],
         "notebook_path": path,
         "connections": connections,

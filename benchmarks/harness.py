@@ -67,10 +67,18 @@ class Server:
                 return False
             raise
 
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def http_request(self, path: str, websocket: bool = False) -> HTTPRequest:
+        """An authenticated tornado request for `path` on this server."""
+        base = f"ws://127.0.0.1:{self.port}/" if websocket else self.url
+        return HTTPRequest(base + path, headers=self.auth)
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=self.auth)
         with urllib.request.urlopen(req, timeout=60) as resp:
             text = resp.read()
         return json.loads(text) if text else None
@@ -113,8 +121,7 @@ class Client:
 
     @classmethod
     async def open(cls, server: Server, kernel_id: str) -> "Client":
-        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
-        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
+        ws = await websocket_connect(server.http_request(f"api/kernels/{kernel_id}/channels", websocket=True))
         client = cls(ws)
         await client.run(["pass"])  # the connection is live and the kernel warm
         return client

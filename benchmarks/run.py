@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -66,8 +66,7 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
 async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
     """Median seconds of GET for each path, the paths taking turns."""
     http = AsyncHTTPClient()
-    req = lambda path: HTTPRequest(server.url + path,  # noqa: E731
-                                   headers={"Authorization": f"token {server.token}"})
+    req = server.http_request
     samples: dict[str, list[float]] = {p: [] for p in paths}
     for path in paths:
         await http.fetch(req(path))
@@ -113,9 +112,7 @@ async def list_latency(counts: list[int]) -> list[tuple[int, float, float]]:
 async def event_latency(on: Server, samples: int) -> dict:
     kernel_id = on.start_kernel()
     client = await Client.open(on, kernel_id)
-    events = await websocket_connect(HTTPRequest(
-        f"ws://127.0.0.1:{on.port}/api/events/subscribe",
-        headers={"Authorization": f"token {on.token}"}))
+    events = await websocket_connect(on.http_request("api/events/subscribe", websocket=True))
     delays: list[float] = []
     missed = 0
 
@@ -206,8 +203,7 @@ async def burst(on: Server, kernels: int, cells: int) -> dict:
     drains = asyncio.gather(*(drain(c, cells) for c in clients))
     http = AsyncHTTPClient()
     while not drains.done():
-        resp = await http.fetch(HTTPRequest(on.url + "api/active-sessions",
-                                            headers={"Authorization": f"token {on.token}"}))
+        resp = await http.fetch(on.http_request("api/active-sessions"))
         polls += 1
         for s in json.loads(resp.body)["sessions"]:
             if s["session_id"] not in sent:
@@ -225,8 +221,7 @@ async def burst(on: Server, kernels: int, cells: int) -> dict:
             violations += not ok
         await asyncio.sleep(0.05)
     await drains
-    final = json.loads((await http.fetch(HTTPRequest(
-        on.url + "api/active-sessions", headers={"Authorization": f"token {on.token}"}))).body)
+    final = json.loads((await http.fetch(on.http_request("api/active-sessions"))).body)
     leftover = sum(s["execution_queue"]["length"] + (s["execution_queue"]["active"] is not None)
                    for s in final["sessions"] if s["session_id"] in sent)
     for c in clients:

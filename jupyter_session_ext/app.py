@@ -6,15 +6,14 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics, websocket_traffic
 from .handlers import routes
-from .registry import SessionRegistry
-from .session_events import SessionEvents
+from .registry import CONFIGURABLE_CLASSES, SessionRegistry
 
 
 class ActiveSessionsApp(ExtensionApp):
     name = "jupyter_session_ext"
     description = "Active sessions: a live record of every running kernel."
     # Listed so `jupyter server --help-all` documents the registry's options.
-    classes = [SessionRegistry, SessionEvents]
+    classes = CONFIGURABLE_CLASSES
     load_other_extensions = True
 
     def initialize_settings(self) -> None:
@@ -27,7 +26,7 @@ class ActiveSessionsApp(ExtensionApp):
             event_logger=getattr(serverapp, "event_logger", None),
         )
         # Pending executions and stdin are only seen on the kernel websocket.
-        websocket_traffic.install(serverapp, self.registry, self.log, self.settings)
+        websocket_traffic.install(serverapp, self.registry.tracker.router, self.log, self.settings)
         self.metrics = metrics.register(self.registry)
 
     def initialize_handlers(self) -> None:

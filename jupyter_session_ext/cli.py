@@ -23,8 +23,7 @@ from jupyter_server.serverapp import list_running_servers
 from traitlets import Bool, Float, Unicode
 
 from ._version import __version__
-from .registry import SessionRegistry
-from .session_events import SessionEvents
+from .registry import CONFIGURABLE_CLASSES
 
 
 class CLIError(Exception):
@@ -232,13 +231,13 @@ class ShutdownApp(_ActionApp):
     action, done = "shutdown", "Shut down"
 
 
-class ActiveSessionsApp(JupyterApp):
+class ActiveSessionsCLI(JupyterApp):
     name = "jupyter-active-sessions"
     version = __version__
     description = __doc__
     # `--help-all` also documents the server extension's options (set those in
     # jupyter_server_config.py): `jupyter server --help-all` cannot list them.
-    classes = [SessionRegistry, SessionEvents]
+    classes = CONFIGURABLE_CLASSES
     subcommands = {
         "list": (ListApp, ListApp.description),
         "show": (ShowApp, ShowApp.description),
@@ -255,7 +254,7 @@ class ActiveSessionsApp(JupyterApp):
         self.subapp.start()
 
 
-main = launch_new_instance = ActiveSessionsApp.launch_instance
+main = launch_new_instance = ActiveSessionsCLI.launch_instance
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,8 @@ from tornado import web
 
 from . import serialize, validation
 from ._version import __version__
-from .registry import SessionRegistry, TrackedKernel, UnknownSession
+from .models import TrackedKernel, UnknownSession
+from .registry import SessionRegistry
 
 AUTH_RESOURCE = "kernels"
 OPENAPI_PATH = Path(__file__).parent / "openapi.yaml"

@@ -14,8 +14,10 @@ from typing import Any, NamedTuple
 
 from jupyter_server.utils import ApiPath, to_os_path
 
-from .registry import JUPYTER_SESSION_FIELDS, SessionRegistry, TrackedKernel
-from .session_state import EXITED, isoformat
+from .models import JUPYTER_SESSION_FIELDS, TrackedKernel
+from .registry import SessionRegistry
+from .session_state import EXITED
+from .timestamps import isoformat
 
 NOTEBOOK = "notebook"
 CONSOLE = "console"
@@ -189,9 +191,9 @@ def server_status(
     return {
         "sessions": len(sessions),
         "active": sum(1 for t in sessions if t.state.status != EXITED),
-        "busy": registry.server_busy,
-        "idle_seconds": registry.server_idle_seconds(),
-        "busy_seconds": registry.server_busy_seconds(),
+        "busy": registry.changes.server_busy,
+        "idle_seconds": registry.changes.server_idle_seconds(),
+        "busy_seconds": registry.changes.server_busy_seconds(),
         "uptime_seconds": max(0, uptime),
         "version": version,
         "process_id": os.getpid(),

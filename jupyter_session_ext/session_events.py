@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from traitlets import Float, Instance, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
-if TYPE_CHECKING:
-    from .registry import TrackedKernel
+from .models import TrackedKernel
+from .session_state import EXITED
 
 SCHEMA_PATH = Path(__file__).parent / "event_schemas" / "active_session_v1.yaml"
 SCHEMA_ID = "https://github.com/jupyter-session-ext/jupyter-session-ext/events/active-session/v1"
@@ -36,6 +36,27 @@ _RANK = {a: i for i, a in enumerate(ACTIONS)}
 # Events a quiet session may emit back to back before coalescing starts:
 # a short cell is five changes, so two cells in a row are seen as they happen.
 BURST = 10
+
+
+def event_payload(tracked: TrackedKernel, connections: int) -> dict[str, Any]:
+    """The state an event carries (see event_schemas/active_session_v1.yaml)."""
+    state = tracked.state
+    active = state.queue.active
+    return {
+        "session_id": tracked.kernel_id,
+        "status": state.status,
+        "busy_seconds": state.busy_seconds(),
+        "idle_seconds": state.idle_seconds(),
+        "queue_length": len(state.queue),
+        "active_msg_id": active.msg_id if active else None,
+        "active_cell_id": active.cell_id if active else None,
+        "execution_count": state.execution_count,
+        "connections": connections,
+        "working_directory": tracked.working_directory,
+        "awaiting_input": state.awaiting_input,
+        "process_id": tracked.pid if state.status != EXITED else None,
+        "restart_count": tracked.restart_count,
+    }
 
 
 class _Pending:
@@ -74,9 +95,10 @@ class SessionEvents(LoggingConfigurable):
             raise TraitError("SessionEvents.coalesce_interval must be 0 or more seconds.")
         return proposal.value
 
-    def __init__(self, describe: Callable[[TrackedKernel], dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(self, connections: Callable[[str], int], **kwargs: Any) -> None:
+        """`connections(kernel_id)` counts a kernel's clients for the payload."""
         super().__init__(**kwargs)
-        self._describe = describe
+        self._connections = connections
         self._pending: dict[str, _Pending] = {}
         if self.event_logger is not None and SCHEMA_ID not in self.event_logger.schemas.schema_ids:
             self.event_logger.register_event_schema(SCHEMA_PATH)
@@ -110,7 +132,8 @@ class SessionEvents(LoggingConfigurable):
         pending.changes.clear()
         pending.refill(self.coalesce_interval)
         pending.tokens = max(0.0, pending.tokens - 1)
-        data = {"action": changes[0], "changes": changes, **self._describe(tracked)}
+        payload = event_payload(tracked, self._connections(tracked.kernel_id))
+        data = {"action": changes[0], "changes": changes, **payload}
         try:
             self.event_logger.emit(schema_id=SCHEMA_ID, data=data)
         except Exception:

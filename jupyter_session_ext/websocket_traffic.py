@@ -2,7 +2,8 @@
 
 jupyter_server builds one connection object per websocket from the class in
 `kernel_websocket_connection_class`. The extension installs a subclass of that
-class which, besides doing its normal job, reports to the registry:
+class which, besides doing its normal job, reports to the `MessageRouter`
+(message_routing.py):
 
 * client -> kernel: `execute_request` on shell as it is sent (pending), with
   the cell id JupyterLab puts in its metadata and the authenticated user;
@@ -29,7 +30,7 @@ from jupyter_server.services.kernels.connection.base import (
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
 if TYPE_CHECKING:
-    from .registry import SessionRegistry
+    from .message_routing import MessageRouter
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 _EXECUTE_REQUEST = "execute_request"
@@ -65,18 +66,18 @@ def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[st
 
 
 class ObservedConnectionMixin:
-    """Reports a kernel websocket's traffic to `registry`; set on the subclass."""
+    """Reports a kernel websocket's traffic to `router`; set on the subclass."""
 
-    registry: SessionRegistry
+    router: MessageRouter
 
     def connect(self) -> Any:
         result = super().connect()  # type: ignore[misc]
-        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id, +1))
+        self._observe(lambda: self.router.on_connections_changed(self.kernel_id, +1))
         return result
 
     def disconnect(self) -> Any:
         result = super().disconnect()  # type: ignore[misc]
-        self._observe(lambda: self.registry.on_connections_changed(self.kernel_id, -1))
+        self._observe(lambda: self.router.on_connections_changed(self.kernel_id, -1))
         return result
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
@@ -107,7 +108,7 @@ class ObservedConnectionMixin:
             return
         user = getattr(self.websocket_handler, "current_user", None)  # type: ignore[attr-defined]
         username = getattr(user, "username", None)
-        self.registry.on_client_message(self.kernel_id, channel, msg, username)  # type: ignore[attr-defined]
+        self.router.on_client_message(self.kernel_id, channel, msg, username)  # type: ignore[attr-defined]
 
     def _observe_outgoing(self, channel: str, msg_list: list[Any]) -> None:
         session = self.session  # type: ignore[attr-defined]
@@ -121,7 +122,7 @@ class ObservedConnectionMixin:
             "parent_header": session.unpack(fed[2]),
             "content": session.unpack(fed[4]),
         }
-        self.registry.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
+        self.router.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
 
 
 # Words without which a gateway message cannot matter to the state machine:
@@ -142,13 +143,13 @@ class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
     def _observe_gateway(self, raw: str | bytes) -> None:
         msg = json.loads(raw)
         if isinstance(msg, dict):
-            self.registry.on_gateway_message(self.kernel_id, msg)  # type: ignore[attr-defined]
+            self.router.on_gateway_message(self.kernel_id, msg)  # type: ignore[attr-defined]
 
 
 
-def observed_connection_class(base: type, registry: SessionRegistry) -> type:
+def observed_connection_class(base: type, router: MessageRouter) -> type:
     """A subclass of `base` (the server's current connection class) that
-    reports to `registry`."""
+    reports to `router`."""
     mixin = (
         ObservedGatewayConnectionMixin
         if issubclass(base, GatewayWebSocketConnection)
@@ -157,12 +158,12 @@ def observed_connection_class(base: type, registry: SessionRegistry) -> type:
     return type(
         "ActiveSessions" + base.__name__,
         (mixin, base),
-        {"registry": registry, "__module__": __name__},
+        {"router": router, "__module__": __name__},
     )
 
 
 def install(
-    serverapp: Any, registry: SessionRegistry, log: Any, settings: dict[str, Any]
+    serverapp: Any, router: MessageRouter, log: Any, settings: dict[str, Any]
 ) -> type | None:
     """Put the observing subclass in place of the server's connection class.
 
@@ -189,7 +190,7 @@ def install(
             current.__module__,
             current.__qualname__,
         )
-    cls = observed_connection_class(current, registry)
+    cls = observed_connection_class(current, router)
     serverapp.kernel_websocket_connection_class = cls
     # The web app was built before extensions load: handlers read the class from
     # its settings, which the ExtensionApp rewrites from `settings` afterwards.

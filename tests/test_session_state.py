@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_session_ext.execution_queue import ExecutionQueue, QueueEntry, preview
 from jupyter_session_ext.session_state import (
-    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, ExecutionQueue, QueueEntry,
-    SessionState, isoformat, preview,
+    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, SessionState,
 )
+from jupyter_session_ext.timestamps import isoformat
 
 RECORDED = Path(__file__).parent / "recorded"
 

@@ -1,0 +1,169 @@
+"""A kernel's execution queue: the request it runs and those sent behind it.
+
+Plain Python, like the status machine that feeds it (`session_state.py`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from .timestamps import isoformat, utcnow
+
+
+@dataclass
+class QueueEntry:
+    """One execute_request: pending until the kernel starts it, then active."""
+
+    msg_id: str
+    code: str
+    code_truncated: bool = False
+    cell_id: str | None = None
+    client_session_id: str | None = None
+    username: str | None = None
+    submitted: datetime = field(default_factory=utcnow)
+    started: datetime | None = None
+    execution_count: int | None = None
+    # Order of submission (set by the queue); None for requests never seen sent.
+    seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "msg_id": self.msg_id,
+            "code": self.code,
+            "code_truncated": self.code_truncated,
+            "cell_id": self.cell_id,
+            "client_session_id": self.client_session_id,
+            "username": self.username,
+            "submitted": isoformat(self.submitted),
+            "started": isoformat(self.started),
+            "execution_count": self.execution_count,
+        }
+
+
+def preview(code: str, limit: int) -> tuple[str, bool]:
+    """Cut code to `limit` characters (0 or less: keep it whole)."""
+    if limit > 0 and len(code) > limit:
+        return code[:limit], True
+    return code, False
+
+
+class ExecutionQueue:
+    """The reference semantics: `active` is what the kernel runs, `pending` the
+    requests sent and not yet started, in order; `length` counts pending only.
+
+    Finished requests are dropped at once, so memory does not grow with the
+    number of executions.
+    """
+
+    # How many finished msg_ids to remember: a reply on shell can overtake the
+    # request's `busy` on IOPub, which must not bring the request back.
+    FINISHED_MEMORY = 256
+
+    def __init__(self) -> None:
+        self.active: QueueEntry | None = None
+        self._pending: OrderedDict[str, QueueEntry] = OrderedDict()
+        self._finished_order: deque[str] = deque()
+        self._finished: set[str] = set()
+        # Bumped on every change a client could see, so observers compare one int.
+        self.version = 0
+        self._next_seq = 0
+
+    @property
+    def pending(self) -> list[QueueEntry]:
+        return list(self._pending.values())
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def submit(self, entry: QueueEntry) -> None:
+        """A request was sent to the kernel (seen on its way in)."""
+        if entry.msg_id in self._finished:
+            return
+        if self.active is not None and self.active.msg_id == entry.msg_id:
+            return
+        self._next_seq += 1
+        entry.seq = self._next_seq
+        self._pending[entry.msg_id] = entry
+        self.version += 1
+
+    def start(
+        self,
+        msg_id: str,
+        *,
+        now: datetime,
+        code: str | None = None,
+        execution_count: int | None = None,
+        fallback: Callable[[], QueueEntry] | None = None,
+    ) -> QueueEntry | None:
+        """The kernel began `msg_id`. A request nobody saw submitted (a client
+        talking to the kernel directly) is built by `fallback`."""
+        if msg_id in self._finished:
+            return None
+        entry = self._pending.pop(msg_id, None)
+        if entry is None and self.active is not None and self.active.msg_id == msg_id:
+            entry = self.active
+        if entry is None:
+            if fallback is None:
+                return None
+            entry = fallback()
+        # One client's requests run in the order sent: its requests sent before
+        # this one and still pending were skipped (a missed abort reply).
+        if self._pending and entry.client_session_id and entry.seq is not None:
+            self._drop_submitted_before(entry)
+        if entry.started is None:
+            entry.started = now
+        if execution_count is not None:
+            entry.execution_count = execution_count
+        self.active = entry
+        self.version += 1
+        return entry
+
+    def _drop_submitted_before(self, entry: QueueEntry) -> None:
+        stale = []
+        for msg_id, other in self._pending.items():  # in the order submitted
+            if other.seq is None or entry.seq is None or other.seq > entry.seq:
+                break
+            if other.client_session_id == entry.client_session_id:
+                stale.append(msg_id)
+        for msg_id in stale:
+            self._remember_finished(msg_id)
+            del self._pending[msg_id]
+
+    def finish(self, msg_id: str) -> bool:
+        """The kernel finished `msg_id` (or replied to it): it leaves the queue."""
+        self._remember_finished(msg_id)
+        if self.active is not None and self.active.msg_id == msg_id:
+            self.active = None
+        elif self._pending.pop(msg_id, None) is None:
+            return False
+        self.version += 1
+        return True
+
+    def _remember_finished(self, msg_id: str) -> None:
+        if msg_id in self._finished:
+            return
+        self._finished.add(msg_id)
+        self._finished_order.append(msg_id)
+        if len(self._finished_order) > self.FINISHED_MEMORY:
+            self._finished.discard(self._finished_order.popleft())
+
+    def clear(self) -> bool:
+        changed = self.active is not None or bool(self._pending)
+        if changed:
+            self.version += 1
+        self.active = None
+        self._pending.clear()
+        self._finished.clear()
+        self._finished_order.clear()
+        return changed
+
+    def to_json(self, max_pending: int | None = None) -> dict[str, Any]:
+        pending = self.pending if max_pending is None else self.pending[:max_pending]
+        return {
+            "active": self.active.to_json() if self.active else None,
+            "pending": [e.to_json() for e in pending],
+            "length": len(self._pending),
+        }

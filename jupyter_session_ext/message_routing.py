@@ -1,0 +1,90 @@
+"""Where observed kernel traffic reaches a session's state.
+
+The observers (`iopub_traffic.py` for IOPub, `websocket_traffic.py` for the
+kernel websockets, the gateway's relayed stream) hand deserialized messages to
+a `MessageRouter`, which finds the kernel's record, feeds its `SessionState`
+and reports what became visible to `Changes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import kernel_process
+from .changes import Changes
+from .models import TrackedKernel
+from .session_state import BUSY, IDLE
+
+
+class MessageRouter:
+    def __init__(self, kernels: Mapping[str, TrackedKernel], changes: Changes) -> None:
+        self._kernels = kernels  # owned by the KernelTracker
+        self._changes = changes
+
+    def on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
+        with self._changes.watch(tracked) as before:
+            if not tracked.state.on_iopub(msg):
+                return
+        if before.status == BUSY and tracked.state.status == IDLE and not tracked.remote:
+            # An execution finished: the cell may have changed directory.
+            cwd = kernel_process.current_cwd(tracked.pid)
+            if cwd and cwd != tracked.working_directory:
+                tracked.working_directory = cwd
+                self._changes.changed(tracked, "working_directory")
+
+    def on_kernel_info_reply(self, tracked: TrackedKernel, content: dict[str, Any]) -> None:
+        """The current process answered kernel_info: it is up."""
+        with self._changes.watch(tracked):
+            tracked.state.on_kernel_info_reply(content)
+        tracked.ready.set()
+        self._changes.changed(tracked, "kernel_info")
+
+    # -- the kernel websockets (websocket_traffic.py) ------------------------------
+
+    def on_client_message(
+        self, kernel_id: str, channel: str | None, msg: dict[str, Any], username: str | None
+    ) -> None:
+        """A client sent `execute_request` (shell) or `input_reply` (stdin)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        msg_type = (msg.get("header") or {}).get("msg_type")
+        with self._changes.watch(tracked):
+            if channel == "shell" and msg_type == "execute_request":
+                tracked.state.on_execute_request(msg, username=username)
+            elif channel == "stdin" and msg_type == "input_reply":
+                tracked.state.on_input_reply()
+
+    def on_kernel_message(self, kernel_id: str, channel: str, msg: dict[str, Any]) -> None:
+        """The kernel sent `execute_reply` (shell) or `input_request` (stdin)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        msg_type = msg["header"].get("msg_type")
+        with self._changes.watch(tracked):
+            if channel == "shell" and msg_type == "execute_reply":
+                tracked.state.on_execute_reply(msg)
+            elif channel == "stdin" and msg_type == "input_request":
+                tracked.state.on_input_request(msg)
+
+    def on_connections_changed(self, kernel_id: str, delta: int = 0) -> None:
+        tracked = self._kernels.get(kernel_id)
+        if tracked is not None:
+            tracked.clients = max(0, tracked.clients + delta)
+            self._changes.changed(tracked, "connected")
+
+    def on_gateway_message(self, kernel_id: str, msg: dict[str, Any]) -> None:
+        """A message from a remote kernel, as the gateway's websocket relays it
+        (IOPub included: there is no other way to see a remote kernel)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        channel = msg.get("channel")
+        header = msg.get("header") or {}
+        if channel == "iopub":
+            if tracked.first_sight(header.get("msg_id")):
+                self.on_iopub(tracked, msg)
+        elif channel == "shell" and header.get("msg_type") == "kernel_info_reply":
+            self.on_kernel_info_reply(tracked, msg.get("content") or {})
+        else:
+            self.on_kernel_message(kernel_id, channel or "", msg)

@@ -1,18 +1,15 @@
 """Real servers and a websocket client for the benchmarks: no mocks, no
 in-process shortcuts. Each server is a `jupyter server` subprocess on
-loopback with its own token, with the extension enabled or disabled."""
+loopback with its own token (tests/server_process.py), with the extension
+enabled or disabled."""
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+import urllib.error
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,39 +19,16 @@ from typing import Any, Iterator
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Starting a server and waiting for it is shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from server_process import JupyterServer  # noqa: E402
 
 
-class Server:
+class Server(JupyterServer):
+    """A benchmark's server: checks the extension really is on (or off)."""
+
     def __init__(self, enabled: bool, extra_args: list[str] | None = None) -> None:
-        self.enabled = enabled
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-"))
-        config = self.dir / "config.json"
-        config.write_text(json.dumps(
-            {"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}}))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}",
-             f"--port={self.port}", "--ip=127.0.0.1", "--no-browser", "--allow-root",
-             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.dir}",
-             *(extra_args or [])],
-            stdout=subprocess.DEVNULL, stderr=open(self.dir / "server.log", "wb"),
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.get("api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"server did not start; see {self.dir}/server.log")
-                time.sleep(0.1)
+        super().__init__(enabled, extra_args)
         has_ext = self._has_extension()
         assert has_ext == enabled, f"extension enabled={has_ext}, wanted {enabled}"
 
@@ -67,39 +41,14 @@ class Server:
                 return False
             raise
 
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.token}"}
-
     def http_request(self, path: str, websocket: bool = False) -> HTTPRequest:
         """An authenticated tornado request for `path` on this server."""
         base = f"ws://127.0.0.1:{self.port}/" if websocket else self.url
         return HTTPRequest(base + path, headers=self.auth)
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=self.auth)
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            text = resp.read()
-        return json.loads(text) if text else None
-
-    def get(self, path: str) -> Any:
-        return self.request("GET", path)
-
-    def start_kernel(self) -> str:
-        kernel_id = self.request("POST", "api/kernels", {"name": "python3"})["id"]
-        return kernel_id
-
     def rss(self) -> int:
         import psutil
         return psutil.Process(self.proc.pid).memory_info().rss
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @contextmanager

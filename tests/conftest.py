@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from typing import Any, Awaitable, Callable
 
 import pytest
 
+from jupyter_session_ext.registry import SessionRegistry
+from jupyter_session_ext.session_events import SCHEMA_ID
+
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+def ready(session: dict[str, Any]) -> bool:
+    """A started kernel that has answered kernel_info and run nothing yet."""
+    return session["status"] == "ready"
 
 
 @pytest.fixture
@@ -89,6 +98,59 @@ async def poll(
 @pytest.fixture
 def api(jp_fetch) -> Api:
     return Api(jp_fetch)
+
+
+@pytest.fixture
+def env_kernelspec(jp_data_dir):
+    """A python kernelspec that sets variables, some secret-looking, and
+    interrupts by message."""
+    spec_dir = jp_data_dir / "kernels" / "python-env"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python (with env)",
+                "language": "python",
+                "interrupt_mode": "message",
+                "env": {
+                    "MY_SETTING": "42",
+                    "API_TOKEN": "s3cret-token",
+                    "db_password": "hunter2",
+                    "AWS_SECRET_ACCESS_KEY": "abc",
+                },
+            }
+        )
+    )
+    return "python-env"
+
+
+@pytest.fixture
+def registry(jp_serverapp) -> SessionRegistry:
+    """The extension's registry inside the test server."""
+    return jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
+
+
+@pytest.fixture
+def session_events(jp_serverapp):
+    """Every active-session event the server emits while the test runs, in
+    order (listeners run as tasks: poll for what you expect)."""
+    received: list[dict[str, Any]] = []
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        received.append(data)
+
+    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
+    yield received
+    jp_serverapp.event_logger.remove_listener(listener=listener)
+
+
+async def events_until(
+    received: list[dict[str, Any]], until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 30,
+) -> list[dict[str, Any]]:
+    """Poll the `session_events` list until `until` holds."""
+    return await poll(lambda: asyncio.sleep(0, result=received), until, timeout)
 
 
 @pytest.fixture

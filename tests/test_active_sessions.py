@@ -7,7 +7,6 @@ import getpass
 import json
 import os
 import signal
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -15,10 +14,9 @@ from urllib.parse import unquote, urlparse
 import psutil
 import pytest
 
+from conftest import ready
 from fields import check_active_session, parse_utc
 from kernel_websocket import KernelWebsocket
-
-ready = lambda s: s["status"] == "ready"  # noqa: E731
 
 
 def process_gone(pid: int) -> bool:
@@ -26,31 +24,6 @@ def process_gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-@pytest.fixture
-def env_kernelspec(jp_data_dir):
-    """A python kernelspec that sets variables, some secret-looking, and
-    interrupts by message."""
-    spec_dir = jp_data_dir / "kernels" / "python-env"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "Python (with env)",
-                "language": "python",
-                "interrupt_mode": "message",
-                "env": {
-                    "MY_SETTING": "42",
-                    "API_TOKEN": "s3cret-token",
-                    "db_password": "hunter2",
-                    "AWS_SECRET_ACCESS_KEY": "abc",
-                },
-            }
-        )
-    )
-    return "python-env"
 
 
 async def test_bare_kernel_fields_match_the_process(api, jp_root_dir, jp_ws_fetch):
@@ -264,8 +237,7 @@ async def test_kernelspec_env_is_reported_with_secrets_redacted(api, env_kernels
     assert json.loads(Path(key).read_text())["key"] not in listing
 
 
-async def test_initial_env_hidden_by_config(api, jp_serverapp):
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
+async def test_initial_env_hidden_by_config(api, registry):
     registry.show_initial_env = False
     kernel_id = await api.start_kernel()
     s = await api.wait_session(kernel_id, ready)

@@ -9,10 +9,6 @@ unchanged. Prints the number of requests and of 5xx answers."""
 from __future__ import annotations
 
 import json
-import secrets
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -23,59 +19,26 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import missing_required_header
 
 from openapi_check import SPEC_PATH
+from server_process import JupyterServer
 
 schema = schemathesis.openapi.from_path(str(SPEC_PATH))
 COUNTS = {"requests": 0, "5xx": 0}
 
 
-class Server:
-    def __init__(self, root) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1",
-             "--no-browser", "--allow-root", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={root}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.request("GET", "/api/active-sessions")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("jupyter server did not start")
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.token}"}
-
-    def request(self, method: str, path: str, body: dict | None = None):
-        req = urllib.request.Request(self.url + path, method=method, headers=self.headers,
-                                     data=json.dumps(body).encode() if body else None)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read() or "null")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("fuzz-root"))
+    srv = JupyterServer(root=tmp_path_factory.mktemp("fuzz-root"))
     # One kernel the fuzzer may PATCH, and one nobody may touch.
-    srv.target = srv.request("POST", "/api/kernels", {"name": "python3"})["id"]
-    srv.bystander = srv.request("POST", "/api/kernels", {"name": "python3"})["id"]
-    time.sleep(1)
-    srv.bystander_before = srv.request("GET", f"/api/active-sessions/{srv.bystander}")
+    srv.target = srv.start_kernel()
+    srv.bystander = srv.start_kernel()
+    deadline = time.monotonic() + 60
+    while srv.get(f"api/active-sessions/{srv.bystander}")["status"] != "ready":
+        assert time.monotonic() < deadline, "the bystander kernel never became ready"
+        time.sleep(0.1)
+    srv.bystander_before = srv.get(f"api/active-sessions/{srv.bystander}")
     yield srv
     try:
-        after = srv.request("GET", f"/api/active-sessions/{srv.bystander}")
+        after = srv.get(f"api/active-sessions/{srv.bystander}")
         for field in ("process_id", "display_name", "input_prompt", "restart_count", "status"):
             assert after[field] == srv.bystander_before[field], field
     finally:
@@ -91,7 +54,7 @@ def test_api_fuzzed_from_its_document(case, server):
         case.path_parameters["session_id"] = server.target
     if case.path_parameters and case.path_parameters.get("session_id") == server.bystander:
         case.path_parameters["session_id"] = "not-" + server.bystander
-    response = case.call(base_url=server.url, headers=server.headers)
+    response = case.call(base_url=server.url.rstrip("/"), headers=server.auth)
     COUNTS["requests"] += 1
     if response.status_code >= 500:
         COUNTS["5xx"] += 1
@@ -116,8 +79,8 @@ def test_api_fuzzed_from_its_document(case, server):
     ],
 )
 def test_hand_written_hostile_requests(server, method, path, body, expected):
-    req = urllib.request.Request(server.url + path.format(target=server.target), data=body,
-                                 method=method, headers=server.headers)
+    req = urllib.request.Request(server.url + path.format(target=server.target).lstrip("/"),
+                                 data=body, method=method, headers=server.auth)
     try:
         urllib.request.urlopen(req, timeout=30)
         code = 200

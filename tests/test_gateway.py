@@ -4,48 +4,31 @@ only through the websocket traffic the server proxies."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from fields import check_active_session
+from server_process import free_port, start_and_wait, stop
 
-ready = lambda s: s["status"] in ("ready", "idle")  # noqa: E731
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def answering(s):
+    """A remote kernel's model may say idle at once: either means it is up."""
+    return s["status"] in ("ready", "idle")
 
 
 @pytest.fixture(scope="module")
 def kernel_gateway(tmp_path_factory):
     port = free_port()
-    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    proc = start_and_wait(
         [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
          f"--KernelGatewayApp.port={port}",
          "--JupyterWebsocketPersonality.list_kernels=True"],
-        stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
+        url + "/api", tmp_path_factory.mktemp("gateway") / "gateway.log",
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"kernel gateway did not start: {log.read_text()}")
-            time.sleep(0.2)
     yield url
-    proc.terminate()
-    proc.wait(30)
+    stop(proc)
     # jupyter_server keeps the gateway settings in a process-wide singleton:
     # later tests must get a server without a gateway.
     from jupyter_server.gateway.gateway_client import GatewayClient
@@ -64,7 +47,7 @@ def jp_server_config(jp_server_config, kernel_gateway):
 
 
 async def test_remote_kernel_is_tracked_from_proxied_traffic(
-    api, open_client, jp_serverapp, jp_create_notebook
+    api, open_client, jp_serverapp, registry, jp_create_notebook
 ):
     assert jp_serverapp.gateway_config.gateway_enabled
     jp_create_notebook("remote.ipynb")
@@ -78,7 +61,7 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     assert s["session_mode"] == "notebook" and s["notebook_path"] == "remote.ipynb"
 
     client = await open_client(kernel_id)
-    s = await api.wait_session(kernel_id, lambda s: s["connected"] and ready(s))
+    s = await api.wait_session(kernel_id, lambda s: s["connected"] and answering(s))
     assert s["connections"] == 1
     # As JupyterLab does on connecting: the reply, relayed, is the kernel_info.
     client.send("shell", "kernel_info_request", {})
@@ -107,7 +90,6 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     await second.execute("y = 2")
     s = await api.wait_session(kernel_id, lambda s: s["execution_count"] == 4
                                and s["status"] == "idle")
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
     assert registry.get(kernel_id).state.executions == 4  # not 5: y = 2 counted once
 
     code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)

@@ -9,14 +9,11 @@ import os
 
 import psutil
 
-from conftest import poll
+from conftest import events_until, poll, ready
 import pytest
 
 from jupyter_session_ext.session_events import BURST, SCHEMA_ID
 from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
-
-ready = lambda s: s["status"] == "ready"  # noqa: E731
-
 
 async def started(api, open_client=None):
     """A ready kernel, and a websocket client on it when open_client is given."""
@@ -79,9 +76,8 @@ async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
         ws.close()
 
 
-async def test_cell_code_is_cut_to_the_preview_length(api, open_client, jp_serverapp):
+async def test_cell_code_is_cut_to_the_preview_length(api, open_client, registry):
     kernel, client = await started(api, open_client)
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
     registry.get(kernel).state.code_preview_length = 10
     client.send_execute("import time; time.sleep(2)  # a long comment that is cut")
     s = await api.wait_session(kernel, lambda s: s["execution_queue"]["active"] is not None)
@@ -252,39 +248,26 @@ async def test_events_for_busy_and_idle(api, open_client, jp_ws_fetch):
         events.close()
 
 
-async def test_events_are_coalesced_in_a_burst(api, open_client, jp_serverapp):
+async def test_events_are_coalesced_in_a_burst(api, open_client, registry, session_events):
     kernel, client = await started(api, open_client)
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
-    received: list[dict] = []
-
-    async def listener(logger, schema_id, data):
-        if data["session_id"] == kernel:
-            received.append(data)
-
-    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
-    try:
-        ids = [client.send_execute("pass") for _ in range(300)]
-        await client.finished(ids[-1])
-        await api.wait_session(kernel, lambda s: s["status"] == "idle"
-                               and s["execution_queue"]["length"] == 0)
-        await asyncio.sleep(2 * registry.events.coalesce_interval)  # the trailing event
-        # 300 executions make >1,200 state changes; a few events per 100 ms pass.
-        assert 1 <= len(received) < 300
-        assert received[-1]["status"] == "idle" and received[-1]["queue_length"] == 0
-    finally:
-        jp_serverapp.event_logger.remove_listener(listener=listener)
+    ids = [client.send_execute("pass") for _ in range(300)]
+    await client.finished(ids[-1])
+    await api.wait_session(kernel, lambda s: s["status"] == "idle"
+                           and s["execution_queue"]["length"] == 0)
+    await asyncio.sleep(2 * registry.events.coalesce_interval)  # the trailing event
+    received = [e for e in session_events if e["session_id"] == kernel]
+    # 300 executions make >1,200 state changes; a few events per 100 ms pass.
+    assert 1 <= len(received) < 300
+    assert received[-1]["status"] == "idle" and received[-1]["queue_length"] == 0
 
 
-async def test_a_quiet_session_turning_busy_is_not_delayed(api, open_client, jp_serverapp):
+async def test_a_quiet_session_turning_busy_is_not_delayed(
+    api, open_client, registry, session_events
+):
     """One short cell on a quiet kernel is five changes (submitted, busy,
     started, replied, idle); all go out at once, not after the coalescing window."""
     kernel, client = await started(api, open_client)
-    events = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry.events
-    received: list[dict] = []
-
-    async def listener(logger, schema_id, data):
-        if data["session_id"] == kernel:
-            received.append(data)
+    events = registry.events
 
     async def bucket() -> float:
         pending = events._pending[kernel]
@@ -293,42 +276,35 @@ async def test_a_quiet_session_turning_busy_is_not_delayed(api, open_client, jp_
 
     await poll(bucket, lambda tokens: tokens == BURST)  # the session is quiet
     saved, events.coalesce_interval = events.coalesce_interval, 10.0
-    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
+    start = len(session_events)
     try:
         await client.finished(client.send_execute("pass"))
 
-        async def seen() -> list[dict]:
-            return received
+        def mine(received: list[dict]) -> list[dict]:
+            return [e for e in received[start:] if e["session_id"] == kernel]
 
         # Well before the 10 s window would have released a trailing event.
-        await poll(seen, lambda r: any(e["status"] == "busy" for e in r)
-                   and r[-1]["status"] == "idle" and r[-1]["queue_length"] == 0, timeout=8)
+        await events_until(session_events, lambda r: any(e["status"] == "busy" for e in mine(r))
+                           and mine(r)[-1]["status"] == "idle"
+                           and mine(r)[-1]["queue_length"] == 0, timeout=8)
     finally:
-        jp_serverapp.event_logger.remove_listener(listener=listener)
         events.coalesce_interval = saved
 
 
-async def test_added_and_removed_events(api, jp_serverapp):
-    received: list[dict] = []
+async def test_added_and_removed_events(api, session_events):
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)
+    assert code == 204
 
-    async def listener(logger, schema_id, data):
-        received.append(data)
+    def actions(received: list[dict]) -> list[str]:
+        return [e["action"] for e in received if e["session_id"] == kernel_id]
 
-    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
-    try:
-        kernel_id = await api.start_kernel()
-        await api.wait_session(kernel_id, ready)
-        code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)
-        assert code == 204
-        await asyncio.sleep(0.1)  # listeners run as tasks
-        actions = [e["action"] for e in received if e["session_id"] == kernel_id]
-        assert actions[0] == "added" and actions[-1] == "removed"
-    finally:
-        jp_serverapp.event_logger.remove_listener(listener=listener)
+    await events_until(session_events, lambda r: "removed" in actions(r))
+    assert actions(session_events)[0] == "added" and actions(session_events)[-1] == "removed"
 
 
-async def test_removed_kernels_leave_nothing_behind(api, jp_serverapp):
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
+async def test_removed_kernels_leave_nothing_behind(api, registry):
     me = psutil.Process(os.getpid())
 
     async def cycle() -> list:
@@ -353,36 +329,33 @@ async def test_removed_kernels_leave_nothing_behind(api, jp_serverapp):
     assert me.num_fds() <= baseline + 5
 
 
-async def test_notebook_renamed_is_an_event_and_shows(api, jp_serverapp, jp_create_notebook):
-    received: list[dict] = []
-
-    async def listener(logger, schema_id, data):
-        received.append(data)
-
+async def test_notebook_renamed_is_an_event_and_shows(api, jp_create_notebook, session_events):
     jp_create_notebook("draft.ipynb")
     model = await api.start_session("draft.ipynb", "notebook", name="draft.ipynb")
     kernel_id = model["kernel"]["id"]
-    await api.wait_session(kernel_id, ready)
-    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=listener)
-    try:
-        code, _ = await api.call("PATCH", "api", "sessions", model["id"],
-                                 body={"path": "final.ipynb", "name": "final.ipynb"})
-        assert code == 200
-        s = await api.wait_session(kernel_id, lambda s: s["notebook_path"] == "final.ipynb")
-        assert s["notebook_uri"].endswith("/final.ipynb")
-        await poll(lambda: asyncio.sleep(0.05, result=received),
-                   lambda events: any("sessions" in e["changes"] for e in events))
-    finally:
-        jp_serverapp.event_logger.remove_listener(listener=listener)
+    await api.wait_session(kernel_id, lambda s: ready(s) and s["notebook_path"] == "draft.ipynb")
+
+    def bound_changes(received: list[dict]) -> list[dict]:
+        return [e for e in received if "sessions" in e["changes"] and e["session_id"] == kernel_id]
+
+    # Opening the notebook was a "sessions" change too: the rename is the next.
+    await events_until(session_events, lambda r: len(bound_changes(r)) == 1)
+    code, _ = await api.call("PATCH", "api", "sessions", model["id"],
+                             body={"path": "final.ipynb", "name": "final.ipynb"})
+    assert code == 200
+    s = await api.wait_session(kernel_id, lambda s: s["notebook_path"] == "final.ipynb")
+    assert s["notebook_uri"].endswith("/final.ipynb")
+    await events_until(session_events, lambda r: len(bound_changes(r)) == 2)
 
 
-async def test_encoded_sessions_follow_every_change(api, open_client, jp_serverapp, tmp_path):
+async def test_encoded_sessions_follow_every_change(
+    api, open_client, jp_serverapp, registry, tmp_path
+):
     """The list route serves each session's JSON as encoded at its last visible
     change (serialize.session_json): after every kind of change it must equal
     the model computed afresh."""
     from jupyter_session_ext import serialize
 
-    registry = jp_serverapp.extension_manager.extension_points["jupyter_session_ext"].app.registry
     root = jp_serverapp.root_dir
 
     async def check() -> None:

@@ -1,0 +1,101 @@
+"""Real servers in subprocesses, on loopback: start one and wait until it
+answers. Used by the tests that cannot share the test's event loop (fuzzing,
+the kernel gateway) and by the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_and_wait(
+    argv: list[str], probe: str, log: Path, headers: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` (its stderr to `log`) and return once `probe` answers
+    an HTTP request (any status but a refused connection counts)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(probe, headers=headers or {}),
+                                   timeout=5)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # it answers, if not with 200
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{argv[2]} did not start; see {log}:\n"
+                                   + log.read_text()[-2000:]) from None
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+
+
+class JupyterServer:
+    """`jupyter server` with its own token, root directory and log, with this
+    extension enabled or not."""
+
+    def __init__(self, enabled: bool = True, extra_args: list[str] | None = None,
+                 root: Path | None = None) -> None:
+        self.enabled = enabled
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.dir = Path(tempfile.mkdtemp(prefix="jupyter-server-"))
+        self.root = root or self.dir
+        self.log = self.dir / "server.log"
+        config = self.dir / "config.json"
+        config.write_text(json.dumps(
+            {"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}}))
+        self.proc = start_and_wait(
+            [sys.executable, "-m", "jupyter_server", f"--config={config}",
+             f"--port={self.port}", "--ip=127.0.0.1", "--no-browser", "--allow-root",
+             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+             *(extra_args or [])],
+            self.url + "api/status", self.log, headers=self.auth,
+        )
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """JSON in and out; `path` is relative to the base URL (no leading /)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=self.auth)
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            text = resp.read()
+        return json.loads(text) if text else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def start_kernel(self) -> str:
+        return self.request("POST", "api/kernels", {"name": "python3"})["id"]
+
+    def stop(self) -> None:
+        stop(self.proc)

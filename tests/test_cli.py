@@ -1,0 +1,102 @@
+"""`jupyter active-sessions` in a subprocess against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import ready
+from jupyter_session_ext.registry import CONFIGURABLE_CLASSES
+
+
+@pytest.fixture
+def cli(jp_serverapp, jp_http_port, jp_base_url, tmp_path):
+    """Runs `jupyter active-sessions` in a subprocess against the test server,
+    without blocking the server's event loop."""
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+    token = jp_serverapp.identity_provider.token
+
+    async def run(*args: str, server: bool = True, token_: str | None = None):
+        extra = ["--url", url, "--token", token_ or token] if server else []
+        # An empty runtime dir: without --url, no server is to be found.
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "no-servers")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "jupyter_session_ext.cli", *args, *extra,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )
+        out, err = await proc.communicate()
+        return proc.returncode, out.decode(), err.decode()
+
+    return run
+
+
+async def test_cli_list_show_and_actions(api, cli, jp_create_notebook):
+    jp_create_notebook("report.ipynb")
+    notebook_kernel = (await api.start_session("report.ipynb", "notebook"))["kernel"]["id"]
+    bare_kernel = await api.start_kernel()
+    for k in (notebook_kernel, bare_kernel):
+        await api.wait_session(k, ready)
+
+    code, out, err = await cli("list")
+    assert code == 0, err
+    header, *rows = out.strip().splitlines()
+    assert header.split() == ["ID", "NAME", "STATUS", "FOR", "QUEUED", "NOTEBOOK", "PID"]
+    by_prefix = {row.split()[0]: row for row in rows}
+    assert set(by_prefix) == {notebook_kernel[:8], bare_kernel[:8]}
+    assert "report.ipynb" in by_prefix[notebook_kernel[:8]]
+    assert "(background)" in by_prefix[bare_kernel[:8]]
+
+    code, out, _ = await cli("list", "--json")
+    assert code == 0
+    assert {s["session_id"] for s in json.loads(out)["sessions"]} == {notebook_kernel, bare_kernel}
+
+    code, out, _ = await cli("show", bare_kernel[:6], "--json")
+    assert code == 0 and json.loads(out)["session_id"] == bare_kernel
+    code, out, _ = await cli("show", bare_kernel[:6])
+    assert code == 0 and "session_id" in out and bare_kernel in out
+
+    before = await api.session(bare_kernel)
+    code, out, err = await cli("restart", bare_kernel[:8])
+    assert code == 0, err
+    assert out.strip() == f"Restarted {bare_kernel}."
+    after = await api.session(bare_kernel)
+    assert after["restart_count"] == 1 and after["process_id"] != before["process_id"]
+
+    code, out, _ = await cli("interrupt", bare_kernel)
+    assert code == 0 and out.startswith("Interrupted")
+
+    code, out, _ = await cli("shutdown", bare_kernel)
+    assert code == 0 and out.startswith("Shut down")
+    assert [s["session_id"] for s in (await api.get("api", "active-sessions"))["sessions"]] == [
+        notebook_kernel
+    ]
+
+
+async def test_cli_says_clearly_what_is_wrong(api, cli):
+    await api.start_kernel()
+    code, _, err = await cli("show", "nope")
+    assert code == 1 and "No active session with id 'nope'." in err
+    code, _, err = await cli("list", token_="wrong")
+    assert code == 1 and "refused the request (403)" in err and "--token" in err
+    code, _, err = await cli("list", server=False)  # nothing in the runtime dir
+    assert code == 1 and "No running Jupyter server found" in err
+    code, _, err = await cli("show")
+    assert code == 1 and "Usage" in err
+    assert "Traceback" not in err
+
+
+def test_help_all_documents_every_option():
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_session_ext.cli", "--help-all"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    for cls in CONFIGURABLE_CLASSES:
+        for name, trait in cls.class_traits(config=True).items():
+            assert f"--{cls.__name__}.{name}=" in out, name
+            assert trait.help.split()[0] in out, name

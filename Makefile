@@ -13,7 +13,7 @@ LAB_ARGS ?=
 # Extra arguments for pytest, e.g. PYTEST_ARGS="-k restart".
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-python test-js test-ui install-lab install-test chromium clean
+.PHONY: lab test test-python test-upstream test-js test-ui install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -34,12 +34,18 @@ lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \
 		--ServerApp.allow_root=True $(LAB_ARGS)
 
-# Everything: server tests (real server and kernels), the panel's unit tests,
-# and the browser tests (Galata in headless Chromium).
-test: test-python test-js test-ui
+# Everything: server tests (real server and kernels), jupyter_server's own
+# tests with the extension loaded, the panel's unit tests, and the browser
+# tests (Galata in headless Chromium).
+test: test-python test-upstream test-js test-ui
 
 test-python: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# jupyter_server's kernel, session, event and gateway tests (from the sdist of
+# the installed version, fetched by pip) with the extension in every ServerApp.
+test-upstream: install-test
+	$(BIN)/python tests/upstream/run.py
 
 test-js: install-test
 	jlpm test
@@ -55,5 +61,5 @@ test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
 
 clean:
-	rm -rf $(VENV) node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
+	rm -rf $(VENV) .upstream node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
 		ui-tests/node_modules ui-tests/test-results ui-tests/playwright-report

@@ -1,12 +1,26 @@
-"""The server extension: builds one SessionRegistry and hands it to the handlers."""
+"""The server extension: builds one SessionRegistry and hands it to the handlers.
+
+An extension lives inside someone else's server, which may load it more than
+once (embedding apps and test harnesses initialize a ServerApp again) or see
+it fail: whatever happens here, the server starts, serves and stops as it
+would without it. So loading is idempotent per ServerApp, a failed load undoes
+what it did and says so once, and every stop path tolerates what never started.
+"""
 
 from __future__ import annotations
+
+import weakref
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics, websocket_traffic
-from .handlers import routes
+from .handlers import ActiveSessionsHandler, routes
 from .registry import CONFIGURABLE_CLASSES, SessionRegistry
+
+# The registry serving each ServerApp: a second load of the extension into the
+# same server replaces it (or keeps it, when it follows the same kernels).
+_serving: weakref.WeakKeyDictionary[Any, SessionRegistry] = weakref.WeakKeyDictionary()
 
 
 class ActiveSessionsApp(ExtensionApp):
@@ -16,26 +30,78 @@ class ActiveSessionsApp(ExtensionApp):
     classes = CONFIGURABLE_CLASSES
     load_other_extensions = True
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._displaced: list[SessionRegistry] = []
+
+    registry: SessionRegistry | None = None
+    metrics: metrics.SessionsCollector | None = None
+
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
-        self.registry = SessionRegistry(
-            parent=self,
-            log=self.log,
-            kernel_manager=serverapp.kernel_manager,
-            session_manager=serverapp.session_manager,
-            event_logger=getattr(serverapp, "event_logger", None),
-        )
-        # Pending executions and stdin are only seen on the kernel websocket.
-        websocket_traffic.install(serverapp, self.registry.tracker.router, self.log, self.settings)
-        self.metrics = metrics.register(self.registry)
+        previous = _serving.get(serverapp)
+        if previous is not None and previous.kernel_manager is serverapp.kernel_manager:
+            # Loaded again into a server whose kernels it already follows.
+            self.log.info("Active sessions: loaded again into the same server; "
+                          "keeping the registry already following its kernels.")
+            self.registry = previous
+        else:
+            if previous is not None:
+                # The server was initialized anew (a new kernel manager and web
+                # app). The web app built before may still serve (test harnesses
+                # keep using it) with the registry it was given: that one stops
+                # when this app stops.
+                self._displaced.append(previous)
+            self.registry = SessionRegistry(
+                parent=self,
+                log=self.log,
+                kernel_manager=serverapp.kernel_manager,
+                session_manager=serverapp.session_manager,
+                event_logger=getattr(serverapp, "event_logger", None),
+            )
+        _serving[serverapp] = self.registry
+        try:
+            # Pending executions and stdin are only seen on the kernel websocket.
+            websocket_traffic.install(serverapp, self.registry.tracker.router, self.log,
+                                      self.settings)
+        except Exception as err:
+            registry, self.registry = self.registry, None
+            _unload(registry, serverapp)
+            raise RuntimeError(
+                f"Active sessions could not observe kernel websockets ({err!r}); "
+                "the server runs without the extension."
+            ) from err
+        self.metrics = metrics.register(self.registry, self.log)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(routes(self.registry))
+        if self.registry is None:
+            return
+        # A second load must not leave routes bound to a registry it replaced.
+        self.handlers = [
+            h for h in self.handlers if not issubclass(h[1], ActiveSessionsHandler)
+        ] + routes(self.registry)
 
-    async def _start_jupyter_server_extension(self, serverapp) -> None:  # noqa: ANN001
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The server's event loop runs now: follow kernels in the background.
-        self.registry.start()
+        if self.registry is not None:
+            self.registry.start()
 
     async def stop_extension(self) -> None:
-        self.registry.stop()
-        metrics.unregister(self.metrics)
+        registry, self.registry = self.registry, None
+        if registry is not None:
+            _unload(registry, self.serverapp)
+        while self._displaced:
+            _unload(self._displaced.pop())
+        collector, self.metrics = self.metrics, None
+        if collector is not None:
+            metrics.unregister(collector)
+
+
+def _unload(registry: SessionRegistry, serverapp: Any = None) -> None:
+    """Stop `registry` and take back what was installed for it."""
+    registry.stop()
+    metrics.unregister_registry(registry)
+    if serverapp is not None:
+        websocket_traffic.uninstall(serverapp, registry.tracker.router)
+        if _serving.get(serverapp) is registry:
+            del _serving[serverapp]

@@ -8,6 +8,7 @@ the extension stops.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Iterator
 
 import prometheus_client
@@ -67,14 +68,21 @@ class SessionsCollector(Collector):
 _registered: SessionsCollector | None = None
 
 
-def register(registry: SessionRegistry) -> SessionsCollector:
+def register(registry: SessionRegistry, log: logging.Logger) -> SessionsCollector | None:
     """Serve `registry`'s metrics. One server, one set of metric names: a
-    collector left by an earlier app in this process is replaced."""
+    collector left by an earlier app in this process is replaced. Metrics are
+    not worth failing the extension for: a clash is logged, and None returned."""
     global _registered
     if _registered is not None:
+        if _registered.registry is registry:
+            return _registered
         unregister(_registered)
     collector = SessionsCollector(registry)
-    prometheus_client.REGISTRY.register(collector)
+    try:
+        prometheus_client.REGISTRY.register(collector)
+    except ValueError as err:  # the names are taken by someone else's collector
+        log.warning("Active sessions: no Prometheus metrics: %s", err)
+        return None
     _registered = collector
     return collector
 
@@ -87,3 +95,9 @@ def unregister(collector: SessionsCollector) -> None:
         pass
     if _registered is collector:
         _registered = None
+
+
+def unregister_registry(registry: SessionRegistry) -> None:
+    """Take back the metrics of `registry`, if they are served."""
+    if _registered is not None and _registered.registry is registry:
+        unregister(_registered)

@@ -148,8 +148,8 @@ class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
 
 
 def observed_connection_class(base: type, router: MessageRouter) -> type:
-    """A subclass of `base` (the server's current connection class) that
-    reports to `router`."""
+    """A subclass of `base` (the server's connection class before we came)
+    that reports to `router`."""
     mixin = (
         ObservedGatewayConnectionMixin
         if issubclass(base, GatewayWebSocketConnection)
@@ -158,8 +158,16 @@ def observed_connection_class(base: type, router: MessageRouter) -> type:
     return type(
         "ActiveSessions" + base.__name__,
         (mixin, base),
-        {"router": router, "__module__": __name__},
+        {"router": router, "observed_base": base, "__module__": __name__},
     )
+
+
+def _set_connection_class(serverapp: Any, settings: dict[str, Any], cls: type) -> None:
+    serverapp.kernel_websocket_connection_class = cls
+    # The web app was built before extensions load: handlers read the class from
+    # its settings, which the ExtensionApp rewrites from `settings` afterwards.
+    serverapp.web_app.settings["kernel_websocket_connection_class"] = cls
+    settings["kernel_websocket_connection_class"] = cls
 
 
 def install(
@@ -167,11 +175,25 @@ def install(
 ) -> type | None:
     """Put the observing subclass in place of the server's connection class.
 
+    Idempotent: a class that already observes (ours, from an earlier load into
+    this server, or another extension's subclass of ours) keeps one layer of
+    observation, now reporting to `router`.
+
     Returns the installed class, or None when the current class is not one we
     know how to observe (then only IOPub is seen: queues show running cells,
     not pending ones).
     """
     current = serverapp.kernel_websocket_connection_class
+    if isinstance(current, type) and issubclass(current, ObservedConnectionMixin):
+        if current.router is not router:
+            if "observed_base" in current.__dict__:  # made by observed_connection_class
+                current = observed_connection_class(current.observed_base, router)
+            else:
+                # Another extension subclassed ours: keep its class, which
+                # observes through our layer already.
+                current.router = router
+        _set_connection_class(serverapp, settings, current)
+        return current
     known = (ZMQChannelsWebsocketConnection, GatewayWebSocketConnection)
     if not (isinstance(current, type) and issubclass(current, known)):
         log.warning(
@@ -191,9 +213,20 @@ def install(
             current.__qualname__,
         )
     cls = observed_connection_class(current, router)
-    serverapp.kernel_websocket_connection_class = cls
-    # The web app was built before extensions load: handlers read the class from
-    # its settings, which the ExtensionApp rewrites from `settings` afterwards.
-    serverapp.web_app.settings["kernel_websocket_connection_class"] = cls
-    settings["kernel_websocket_connection_class"] = cls
+    _set_connection_class(serverapp, settings, cls)
     return cls
+
+
+def uninstall(serverapp: Any, router: MessageRouter) -> None:
+    """Give the server back the class it had, if ours for `router` is in place."""
+    current = getattr(serverapp, "kernel_websocket_connection_class", None)
+    if (
+        isinstance(current, type)
+        and "observed_base" in current.__dict__
+        and current.router is router
+    ):
+        base = current.observed_base
+        serverapp.kernel_websocket_connection_class = base
+        web_app = getattr(serverapp, "web_app", None)
+        if web_app is not None:
+            web_app.settings["kernel_websocket_connection_class"] = base

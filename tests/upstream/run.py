@@ -1,0 +1,89 @@
+"""jupyter_server's own tests, with this extension loaded into every ServerApp
+they create (`make test-upstream`).
+
+    .venv/bin/python tests/upstream/run.py [--compare]
+
+Fetches the sdist of the installed jupyter_server through pip (it carries its
+`tests/` folder) into .upstream/, then runs the kernel, session, event and
+gateway tests with the `extension_everywhere` plugin. Tests listed in
+known_failures.txt fail the same way without the extension; they are
+deselected and printed with the reason. `--compare` also runs the suite
+without the extension and prints both counts side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from importlib.metadata import version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CACHE = ROOT / ".upstream"
+SUITES = ["tests/services/kernels", "tests/services/sessions", "tests/services/events",
+          "tests/test_gateway.py"]
+
+
+def upstream_tests() -> Path:
+    release = f"jupyter_server-{version('jupyter_server')}"
+    folder = CACHE / release
+    if not (folder / "tests").is_dir():
+        CACHE.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "--no-binary", ":all:", f"jupyter_server=={release.split('-')[1]}",
+                        "-d", str(CACHE)], check=True)
+        with tarfile.open(CACHE / f"{release}.tar.gz") as sdist:
+            sdist.extractall(CACHE, filter="data")
+    return folder
+
+
+def known_failures() -> list[tuple[str, str]]:
+    """(node id, reason) of each line `node-id  # reason` in known_failures.txt."""
+    listed = []
+    for line in (HERE / "known_failures.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            node, _, reason = line.partition("#")
+            listed.append((node.strip(), reason.strip()))
+    return listed
+
+
+def run(folder: Path, enabled: bool, known: list[tuple[str, str]]) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    if not enabled:
+        env["JUPYTER_SESSION_EXT_OFF"] = "1"
+    argv = [sys.executable, "-m", "pytest", "-p", "extension_everywhere", "-p",
+            "no:cacheprovider", "-q", "--color=no", "-o", "addopts=-ra", *SUITES]
+    for node, _ in known:
+        argv += ["--deselect", node]
+    proc = subprocess.run(argv, cwd=folder, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    summary = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed)", ln)]
+    return proc.returncode, summary[-1].strip("= ") if summary else "no summary"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="store_true",
+                        help="also run without the extension and print both counts")
+    args = parser.parse_args()
+    folder = upstream_tests()
+    known = known_failures()
+    print(f"jupyter_server's tests from {folder} ({', '.join(SUITES)})")
+    for node, reason in known:
+        print(f"deselected, fails without the extension too: {node} ({reason})")
+    code, with_ext = run(folder, True, known)
+    if args.compare:
+        _, without = run(folder, False, known)
+        print(f"\nwith the extension:    {with_ext}\nwithout the extension: {without}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

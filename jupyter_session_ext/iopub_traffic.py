@@ -39,10 +39,14 @@ class IOPubObserver:
         self._on_message = on_message
         self._log = log
         self._session = _signing_session(km)
+        # A SUB socket connects in the background (ZMQ's "slow joiner"): what
+        # the kernel publishes before then is lost. Set once a message came.
+        self.live = asyncio.Event()
         self._stream = km.connect_iopub()
         self._stream.on_recv(self._receive)
 
     def _receive(self, msg_list: list[bytes]) -> None:
+        self.live.set()
         try:
             _idents, fed = self._session.feed_identities(msg_list)
             msg = self._session.deserialize(fed, content=False)
@@ -66,6 +70,31 @@ class IOPubObserver:
     @property
     def closed(self) -> bool:
         return self._stream is None
+
+
+async def kernel_info_when_live(
+    km: Any, iopub: IOPubObserver | None, timeout: float, nudge_every: float = 0.25
+) -> dict[str, Any]:
+    """kernel_info's reply, once `iopub` is live too: the kernel publishes a
+    status for every kernel_info_request, so asking again until one comes
+    through proves the subscription sees what the kernel publishes (as
+    jupyter_server's websocket `nudge` does for its clients).
+
+    Raises TimeoutError if the kernel does not answer in `timeout` seconds;
+    answers without a live IOPub after `timeout` (nothing better will come).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    content = await request_kernel_info(km, timeout)
+    while iopub is not None and not iopub.live.is_set():
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        try:
+            await asyncio.wait_for(iopub.live.wait(), min(nudge_every, left))
+        except (TimeoutError, asyncio.TimeoutError):
+            content = await request_kernel_info(km, max(left, nudge_every))
+    return content
 
 
 async def request_kernel_info(km: Any, timeout: float) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tornado.ioloop import PeriodicCallback
 
 from . import kernel_process
 from .changes import Changes
-from .iopub_traffic import IOPubObserver, request_kernel_info
+from .iopub_traffic import IOPubObserver, kernel_info_when_live
 from .message_routing import MessageRouter
 from .models import JUPYTER_SESSION_FIELDS, TrackedKernel
 from .session_state import BUSY, EXITED, OFFLINE, STARTING, SessionState
@@ -272,7 +272,11 @@ class KernelTracker:
     async def _fetch_kernel_info(self, tracked: TrackedKernel) -> None:
         pid = tracked.pid
         try:
-            content = await request_kernel_info(tracked.km, self.settings.kernel_info_timeout)
+            # Ready only once IOPub is live too: an execution whose busy and
+            # execute_input were published before would be missed.
+            content = await kernel_info_when_live(
+                tracked.km, tracked.iopub, self.settings.kernel_info_timeout
+            )
         except (TimeoutError, asyncio.TimeoutError):
             if tracked.pid == pid and kernel_process.is_running(tracked.km) is not False:
                 # Busy kernels answer shell requests only after the running cell;

@@ -30,6 +30,17 @@ def test_websocket_connection_class_is_observed(jp_serverapp):
     assert jp_serverapp.kernel_websocket_connection_class is cls
 
 
+async def test_ready_means_iopub_is_live(api, registry):
+    """A kernel is `ready` only once our IOPub subscription receives: a cell
+    sent the moment it turns ready must not have its busy and execute_input
+    published into a subscription still connecting (ZMQ's slow joiner)."""
+    for _ in range(5):
+        kernel_id = await api.start_kernel()
+        await api.wait_session(kernel_id, ready)
+        tracked = registry.get(kernel_id)
+        assert tracked.iopub is not None and tracked.iopub.live.is_set()
+
+
 @pytest.mark.parametrize("v1", [False, True], ids=["json-protocol", "v1-protocol"])
 async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
     kernel = await started(api)

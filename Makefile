@@ -12,8 +12,10 @@ PORT ?= 8888
 LAB_ARGS ?=
 # Extra arguments for pytest, e.g. PYTEST_ARGS="-k restart".
 PYTEST_ARGS ?=
+# Runs of the Python suite under CPU load for `make stress`.
+N ?= 5
 
-.PHONY: lab test test-python test-upstream test-js test-ui install-lab install-test chromium clean
+.PHONY: lab test test-python test-upstream test-js test-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -46,6 +48,10 @@ test-python: install-test
 # the installed version, fetched by pip) with the extension in every ServerApp.
 test-upstream: install-test
 	$(BIN)/python tests/upstream/run.py
+
+# The Python suite N times with two CPU hogs: counts per test (tests/stress.py).
+stress: install-test
+	$(BIN)/python tests/stress.py -n $(N) $(PYTEST_ARGS)
 
 test-js: install-test
 	jlpm test

@@ -53,10 +53,13 @@ async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
         ]
         ids = [ws.send_execute(code, cell_id=cell) for cell, code in cells]
 
+        # The count comes with execute_input, a message after the busy status
+        # that starts the entry: wait for both (a loaded machine reads them apart).
         s = await api.wait_session(
             kernel,
             lambda s: s["status"] == "busy"
             and (s["execution_queue"]["active"] or {}).get("cell_id") == "cell-sleep"
+            and s["execution_queue"]["active"]["execution_count"] is not None
             and s["execution_queue"]["length"] == 2,
         )
         queue = s["execution_queue"]
@@ -76,7 +79,10 @@ async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
         assert status["busy"] and status["busy_seconds"] >= 1 and status["idle_seconds"] == 0
 
         await ws.finished(ids[-1])
-        s = await api.wait_session(kernel, lambda s: s["status"] == "idle")
+        # Our IOPub subscription may be a message or two behind this client's:
+        # an earlier cell's idle is not the end. The last cell's count is.
+        s = await api.wait_session(kernel, lambda s: s["status"] == "idle"
+                                   and s["execution_count"] == 3)
         assert s["execution_queue"] == {"active": None, "pending": [], "length": 0}
         assert s["busy_seconds"] == 0
         assert s["execution_count"] == 3

@@ -62,11 +62,12 @@ class ActiveSessionsApp(ExtensionApp):
         _serving[serverapp] = self.registry
         try:
             # Pending executions and stdin are only seen on the kernel websocket.
-            websocket_traffic.install(serverapp, self.registry.tracker.router, self.log,
-                                      self.settings)
+            registry = self.registry
+            websocket_traffic.install(serverapp, registry.tracker.router, self.log,
+                                      self.settings, nodelay=lambda: registry.tcp_nodelay)
         except Exception as err:
-            registry, self.registry = self.registry, None
-            _unload(registry, serverapp)
+            failed, self.registry = self.registry, None
+            _unload(failed, serverapp)
             raise RuntimeError(
                 f"Active sessions could not observe kernel websockets ({err!r}); "
                 "the server runs without the extension."

@@ -89,6 +89,16 @@ class SessionRegistry(LoggingConfigurable):
         server's own environment). When False, `initial_env` is null.""",
     ).tag(config=True)
 
+    tcp_nodelay = Bool(
+        True,
+        help="""Set TCP_NODELAY on the kernel websockets the extension observes
+        (browser to server) and, in gateway mode, on the server's websocket to
+        the gateway. jupyter_server leaves Nagle's algorithm on, which with
+        delayed ACKs holds each short cell's reply ~40 ms. False keeps the
+        sockets exactly as jupyter_server sets them. Applies to connections
+        made after a change.""",
+    ).tag(config=True)
+
     secret_env_patterns = List(
         Unicode(),
         default_value=DEFAULT_SECRET_PATTERNS,

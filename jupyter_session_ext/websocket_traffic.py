@@ -11,6 +11,9 @@ class which, besides doing its normal job, reports to the `MessageRouter`
 * kernel -> client: `execute_reply` on shell, `input_request` on stdin;
 * clients connecting and disconnecting.
 
+It also sets TCP_NODELAY on the sockets it serves (`SessionRegistry.tcp_nodelay`):
+with Nagle's algorithm and delayed ACKs, a short cell's reply waits ~40 ms.
+
 IOPub is not read here (`iopub_traffic.py` sees it for every client). Only
 shell and stdin messages are looked at, and a cheap byte test comes before any
 parsing, so the extra cost per message stays small. Observation never raises
@@ -20,7 +23,7 @@ into the connection: a failure is logged and the message goes through as usual.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.connection.base import (
@@ -69,8 +72,12 @@ class ObservedConnectionMixin:
     """Reports a kernel websocket's traffic to `router`; set on the subclass."""
 
     router: MessageRouter
+    nodelay: Callable[[], bool] = staticmethod(lambda: False)
 
     def connect(self) -> Any:
+        if self.nodelay():
+            # The browser's socket: each reply goes out at once.
+            self._observe(lambda: self.websocket_handler.set_nodelay(True))  # type: ignore[attr-defined]
         result = super().connect()  # type: ignore[misc]
         self._observe(lambda: self.router.on_connections_changed(self.kernel_id, +1))
         return result
@@ -135,6 +142,13 @@ class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
     """For GatewayWebSocketConnection (remote kernels, legacy JSON protocol):
     the proxied stream is the only view of the kernel, IOPub included."""
 
+    def _connection_done(self, fut: Any) -> None:
+        super()._connection_done(fut)  # type: ignore[misc]
+        ws = getattr(self, "ws", None)
+        if ws is not None and self.nodelay():
+            # The server's own socket to the gateway: requests go out at once.
+            self._observe(lambda: ws.protocol.set_nodelay(True))
+
     def handle_outgoing_message(self, incoming_msg: str, *args: Any) -> None:
         if any(word in incoming_msg for word in _GATEWAY_WORDS):
             self._observe(lambda: self._observe_gateway(incoming_msg))
@@ -147,9 +161,11 @@ class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
 
 
 
-def observed_connection_class(base: type, router: MessageRouter) -> type:
+def observed_connection_class(
+    base: type, router: MessageRouter, nodelay: Callable[[], bool] = lambda: False
+) -> type:
     """A subclass of `base` (the server's connection class before we came)
-    that reports to `router`."""
+    that reports to `router` and sets TCP_NODELAY while `nodelay()`."""
     mixin = (
         ObservedGatewayConnectionMixin
         if issubclass(base, GatewayWebSocketConnection)
@@ -158,7 +174,8 @@ def observed_connection_class(base: type, router: MessageRouter) -> type:
     return type(
         "ActiveSessions" + base.__name__,
         (mixin, base),
-        {"router": router, "observed_base": base, "__module__": __name__},
+        {"router": router, "nodelay": staticmethod(nodelay), "observed_base": base,
+         "__module__": __name__},
     )
 
 
@@ -171,7 +188,8 @@ def _set_connection_class(serverapp: Any, settings: dict[str, Any], cls: type) -
 
 
 def install(
-    serverapp: Any, router: MessageRouter, log: Any, settings: dict[str, Any]
+    serverapp: Any, router: MessageRouter, log: Any, settings: dict[str, Any],
+    nodelay: Callable[[], bool] = lambda: False,
 ) -> type | None:
     """Put the observing subclass in place of the server's connection class.
 
@@ -187,11 +205,12 @@ def install(
     if isinstance(current, type) and issubclass(current, ObservedConnectionMixin):
         if current.router is not router:
             if "observed_base" in current.__dict__:  # made by observed_connection_class
-                current = observed_connection_class(current.observed_base, router)
+                current = observed_connection_class(current.observed_base, router, nodelay)
             else:
                 # Another extension subclassed ours: keep its class, which
                 # observes through our layer already.
                 current.router = router
+                current.nodelay = staticmethod(nodelay)
         _set_connection_class(serverapp, settings, current)
         return current
     known = (ZMQChannelsWebsocketConnection, GatewayWebSocketConnection)
@@ -212,7 +231,7 @@ def install(
             current.__module__,
             current.__qualname__,
         )
-    cls = observed_connection_class(current, router)
+    cls = observed_connection_class(current, router, nodelay)
     _set_connection_class(serverapp, settings, cls)
     return cls
 

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
+from conftest import poll
 from fields import check_active_session
+from test_socket_options import connections, nodelay
 from server_process import free_port, start_and_wait, stop
 
 
@@ -63,6 +65,11 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     client = await open_client(kernel_id)
     s = await api.wait_session(kernel_id, lambda s: s["connected"] and answering(s))
     assert s["connections"] == 1
+    # The server's own websocket to the gateway is TCP_NODELAY too.
+    (conn,) = await poll(lambda: connections(kernel_id), lambda c: len(c) == 1
+                         and c[0].ws is not None)
+    assert nodelay(conn.ws.protocol.stream.socket)
+    assert nodelay(conn.websocket_handler.ws_connection.stream.socket)
     # As JupyterLab does on connecting: the reply, relayed, is the kernel_info.
     client.send("shell", "kernel_info_request", {})
     s = await api.wait_session(kernel_id, lambda s: s["kernel_info"] != {})

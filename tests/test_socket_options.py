@@ -1,0 +1,42 @@
+"""TCP_NODELAY on the kernel websockets: set by default, exactly as
+jupyter_server leaves it when turned off. Read back from the server's side of
+a real socket."""
+
+from __future__ import annotations
+
+import gc
+import socket
+
+from conftest import poll, ready
+from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
+
+
+async def connections(kernel_id: str) -> list[ObservedConnectionMixin]:
+    """The server's live connection objects of `kernel_id`'s websockets."""
+    return [o for o in gc.get_objects()
+            if isinstance(o, ObservedConnectionMixin) and getattr(o, "kernel_id", None) == kernel_id
+            and getattr(o, "websocket_handler", None) is not None
+            and o.websocket_handler.ws_connection is not None]
+
+
+def nodelay(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+async def test_kernel_websocket_is_nodelay_unless_turned_off(api, open_client, registry):
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    assert registry.tcp_nodelay is True  # the default
+    await open_client(kernel_id)
+    (on,) = await poll(lambda: connections(kernel_id), lambda c: len(c) == 1)
+    assert nodelay(on.websocket_handler.ws_connection.stream.socket)
+
+    registry.tcp_nodelay = False  # applies to connections made from now on
+    await open_client(kernel_id)
+    both = await poll(lambda: connections(kernel_id), lambda c: len(c) == 2)
+    (off,) = [c for c in both if c is not on]
+    assert not nodelay(off.websocket_handler.ws_connection.stream.socket)
+
+
+async def _connections(kernel_id: str) -> list[ObservedConnectionMixin]:
+    return connections(kernel_id)

@@ -115,6 +115,22 @@ class Client:
         self.ws.close()
 
 
+RESULTS = Path(__file__).parent / "RESULTS.md"
+
+
+def update_results(section: str, text: str) -> None:
+    """Replace one section of RESULTS.md (between its markers), keeping the
+    others: each benchmark script writes only what it measured."""
+    begin, end = f"<!-- {section} -->", f"<!-- /{section} -->"
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{begin}\n{text.strip()}\n{end}"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(new)
+
+
 def machine() -> str:
     import platform
     return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "

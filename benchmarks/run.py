@@ -3,7 +3,7 @@ side by side in one run, against real `jupyter server` subprocesses and real
 kernels. Not a pass/fail test: it prints a table and writes it, with the
 machine and the date, to benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--list-only]
+    .venv/bin/python benchmarks/run.py [--quick] [--list-only] [--cpu-only]
 
 1. throughput: 1,000 trivial cells sent at once over one websocket, extension
    enabled vs disabled, alternating rounds (target ratio >= 0.97);
@@ -15,7 +15,9 @@ machine and the date, to benchmarks/RESULTS.md.
 5. memory: server RSS after 100 and after 10,000 executions (on and off), and
    the per-session overhead (RSS with 10 kernels, on minus off, per kernel);
 6. burst: 50 cells sent at once to each of 10 kernels; at every poll the queue
-   must list only sent requests, in the order sent, and end empty.
+   must list only sent requests, in the order sent, and end empty;
+7. server CPU: the server process's CPU seconds per 1,000 cells, on vs off
+   (target: the extension adds under 5%).
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Client, Server, machine, servers  # noqa: E402
-
-RESULTS = Path(__file__).parent / "RESULTS.md"
+from harness import Client, Server, machine, servers, update_results  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -61,6 +61,34 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
         "p50": (pct(lat[True], 50) * 1e3, pct(lat[False], 50) * 1e3),
         "p99": (pct(lat[True], 99) * 1e3, pct(lat[False], 99) * 1e3),
     }
+
+
+async def server_cpu(rounds: int, cells: int) -> dict:
+    """Server process CPU seconds (user + system, psutil) per `cells` cells of
+    `pass` over one websocket, on vs off, alternating rounds: the figure to
+    steer by, since the kernel, not the server, bounds wall-clock throughput."""
+    import psutil
+    with servers(True, False) as (on, off):
+        clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
+        procs = {s.enabled: psutil.Process(s.proc.pid) for s in (on, off)}
+        await settled()
+        spent: dict[bool, list[float]] = {True: [], False: []}
+        for r in range(rounds):
+            for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+                before = procs[enabled].cpu_times()
+                await clients[enabled].run(["pass"] * cells)
+                after = procs[enabled].cpu_times()
+                spent[enabled].append(after.user + after.system - before.user - before.system)
+        for c in clients.values():
+            c.close()
+    on_s, off_s = statistics.median(spent[True]), statistics.median(spent[False])
+    return {"on": on_s, "off": off_s, "ratio": on_s / off_s, "rounds": rounds,
+            "on_all": spent[True], "off_all": spent[False]}
+
+
+def cpu_row(c: dict) -> str:
+    return (f"| server CPU per 1,000 cells (median of {c['rounds']} alternating rounds) "
+            f"| {c['on']:.3f} s | {c['off']:.3f} s | {c['ratio'] - 1:+.1%} | < +5% |")
 
 
 async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
@@ -234,7 +262,13 @@ def progress(label: str, began: float) -> None:
     print(f"[{time.perf_counter() - began:6.1f} s] {label}", file=sys.stderr, flush=True)
 
 
-async def main(quick: bool, only_list: bool) -> None:
+async def main(quick: bool, only_list: bool, only_cpu: bool = False) -> None:
+    if only_cpu:  # for steering by the server's CPU: print the row, write nothing
+        c = await server_cpu(6, 1000)
+        print(cpu_row(c))
+        print("on rounds:  " + ", ".join(f"{x:.3f}" for x in c["on_all"]))
+        print("off rounds: " + ", ".join(f"{x:.3f}" for x in c["off_all"]))
+        return
     if only_list:  # for profiling the list route: print its rows, write nothing
         for count, ours, theirs in await list_latency([1, 10, 50]):
             print(f"{count:3d} kernels: active-sessions {ours:.2f} ms, kernels {theirs:.2f} ms, "
@@ -251,6 +285,8 @@ async def main(quick: bool, only_list: bool) -> None:
         e = await event_latency(on, 20 if quick else 50)
         progress("burst", began)
         b = await burst(on, 10, 50)
+    progress("server CPU per cell", began)
+    cpu = await server_cpu(4 if quick else 6, 1000)
     progress("list latency", began)
     lists = await list_latency([1, 10] if quick else [1, 10, 50])
     progress("per-session overhead", began)
@@ -259,7 +295,6 @@ async def main(quick: bool, only_list: bool) -> None:
 
     mib = lambda x: x / 2**20  # noqa: E731
     lines = [
-        "# Benchmark results\n",
         f"Measured {datetime.date.today().isoformat()} on {machine()} by "
         f"`benchmarks/run.py{' --quick' if quick else ''}`. Each ratio is measured side by side "
         "in one run (servers with the extension enabled and disabled, alternating).\n",
@@ -272,6 +307,7 @@ async def main(quick: bool, only_list: bool) -> None:
         f"| execute_request -> execute_reply p99 | {t['p99'][0]:.2f} ms | {t['p99'][1]:.2f} ms "
         f"| {t['p99'][0] / t['p99'][1]:.3f} | |",
     ]
+    lines.append(cpu_row(cpu))
     for count, ours, theirs in lists:
         lines.append(f"| GET api/active-sessions vs GET api/kernels, {count} kernel(s) (median) "
                      f"| {ours:.2f} ms | {theirs:.2f} ms (api/kernels) | {ours / theirs:.2f}x | <= 1.5x |")
@@ -288,7 +324,7 @@ async def main(quick: bool, only_list: bool) -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    RESULTS.write_text(text)
+    update_results("main", text)
 
 
 if __name__ == "__main__":
@@ -296,5 +332,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
     parser.add_argument("--list-only", action="store_true",
                         help="only the list latency rows, printed, RESULTS.md untouched")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the server CPU row, printed, RESULTS.md untouched")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.list_only))
+    asyncio.run(main(args.quick, args.list_only, args.cpu_only))

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from .models import TrackedKernel
 from .session_state import BUSY
@@ -19,9 +18,9 @@ from .session_state import BUSY
 Listener = Callable[[TrackedKernel, str], None]
 
 
-@dataclass(frozen=True)
-class Visible:
-    """The parts of a session's state whose change is an event of its own."""
+class Visible(NamedTuple):
+    """The parts of a session's state whose change is an event of its own
+    (a tuple: made twice per kernel message, so it must be cheap)."""
 
     status: str
     queue_version: int

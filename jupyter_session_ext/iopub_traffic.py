@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from hmac import compare_digest
 from typing import Any, Callable
 
-from jupyter_client.session import Session
+from jupyter_client.session import DELIM, Session
 
 from .session_state import IOPUB_CONTENT_TYPES
 
@@ -27,12 +28,20 @@ def _signing_session(km: Any) -> Session:
     return Session(config=km.session.config, key=km.session.key)
 
 
-class IOPubObserver:
-    """Subscribes to one kernel's IOPub and hands each message to a callback.
+# One of these words stands in the header of every message whose type is in
+# IOPUB_CONTENT_TYPES: the cheap test that lets the rest pass unread.
+_WANTED_WORDS = (b"status", b"execute_input")
 
-    Content is unpacked only for the message types the state machine reads;
-    everything else (most of the traffic: streams, display data) costs one
-    header parse.
+
+class IOPubObserver:
+    """Subscribes to one kernel's IOPub and hands the messages the state
+    machine reads (IOPUB_CONTENT_TYPES) to a callback.
+
+    Most IOPub traffic (streams, display data, results) is not read at all: a
+    byte test on the header skips it before any signature check or parsing.
+    The messages read are verified with the kernel's key and parsed part by
+    part: no date parsing (jupyter_client's deserialize parses every header
+    date; the state machine reads none of them on this path).
     """
 
     def __init__(self, km: Any, on_message: MessageCallback, log: logging.Logger) -> None:
@@ -48,19 +57,33 @@ class IOPubObserver:
     def _receive(self, msg_list: list[bytes]) -> None:
         self.live.set()
         try:
-            _idents, fed = self._session.feed_identities(msg_list)
-            msg = self._session.deserialize(fed, content=False)
-            if msg["header"].get("msg_type") in IOPUB_CONTENT_TYPES:
-                msg["content"] = self._session.unpack(msg["content"])
-            else:
-                msg["content"] = {}
+            msg = self._parse(msg_list)
         except Exception:
             self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
+            return
+        if msg is None:
             return
         try:
             self._on_message(msg)
         except Exception:
             self._log.exception("Active sessions: failed to handle an IOPub message")
+
+    def _parse(self, msg_list: list[bytes]) -> dict[str, Any] | None:
+        """header, parent_header and content of a message the state machine
+        reads; None for any other. Raises on a bad signature or bad JSON."""
+        start = msg_list.index(DELIM) + 1  # [signature, header, parent, metadata, content]
+        header_raw = msg_list[start + 1]
+        if not any(word in header_raw for word in _WANTED_WORDS):
+            return None
+        parts = msg_list[start + 1:start + 5]
+        if self._session.auth is not None:
+            if not compare_digest(msg_list[start], self._session.sign(parts)):
+                raise ValueError("Invalid signature")
+        unpack = self._session.unpack  # JSON, unless the kernel's session says otherwise
+        header = unpack(header_raw)
+        if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
+            return None
+        return {"header": header, "parent_header": unpack(parts[1]), "content": unpack(parts[3])}
 
     def close(self) -> None:
         stream, self._stream = self._stream, None

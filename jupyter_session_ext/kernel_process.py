@@ -171,11 +171,24 @@ def snapshot(
     )
 
 
+_PROC_CWD = "/proc/%d/cwd"
+_HAS_PROC = os.path.isdir("/proc/self")
+
+
 def current_cwd(pid: int | None) -> str | None:
-    """The process's current working directory, or None if unreadable."""
+    """The process's current working directory, or None if unreadable.
+
+    Read after every execution, so on Linux it is one readlink of /proc
+    (a psutil.Process costs ~40 us to make: a tenth of a short cell's
+    server time); psutil elsewhere."""
     if pid is None:
         return None
     try:
+        if _HAS_PROC:
+            path = os.readlink(_PROC_CWD % pid)
+            # The kernel's directory was removed: the kernel still "is" there.
+            deleted = " (deleted)"
+            return path[: -len(deleted)] if path.endswith(deleted) else path
         return psutil.Process(pid).cwd()
     except (psutil.Error, OSError):
         return None

@@ -120,7 +120,10 @@ class ObservedConnectionMixin:
     def _observe_outgoing(self, channel: str, msg_list: list[Any]) -> None:
         session = self.session  # type: ignore[attr-defined]
         _idents, fed = session.feed_identities(msg_list)
-        header = session.unpack(fed[1])
+        raw = fed[1]
+        if isinstance(raw, bytes) and b"execute_reply" not in raw and b"input_request" not in raw:
+            return  # kernel_info, comm, completion replies...: not parsed a second time
+        header = session.unpack(raw)
         msg_type = header.get("msg_type")
         if msg_type not in ("execute_reply", "input_request"):
             return

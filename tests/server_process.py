@@ -56,11 +56,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 class JupyterServer:
-    """`jupyter server` with its own token, root directory and log, with this
-    extension enabled or not."""
+    """`jupyter server` (or another server app, e.g. `app="jupyterlab"`) with
+    its own token, root directory and log, with this extension enabled or not.
+    `{dir}` in an extra argument stands for the server's own temporary folder."""
 
     def __init__(self, enabled: bool = True, extra_args: list[str] | None = None,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, app: str = "jupyter_server") -> None:
         self.enabled = enabled
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -72,10 +73,10 @@ class JupyterServer:
         config.write_text(json.dumps(
             {"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}}))
         self.proc = start_and_wait(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}",
+            [sys.executable, "-m", app, f"--config={config}",
              f"--port={self.port}", "--ip=127.0.0.1", "--no-browser", "--allow-root",
              f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-             *(extra_args or [])],
+             *(a.format(dir=self.dir) for a in extra_args or [])],
             self.url + "api/status", self.log, headers=self.auth,
         )
 

@@ -1,0 +1,196 @@
+"""What a JupyterLab user feels: Shift+Enter on `1+1` until its output shows,
+and the execute -> reply round trip over the browser's own WebSocket, in real
+headless Chromium against three JupyterLab servers side by side:
+
+- the extension on, with TCP_NODELAY (its default);
+- the extension on, `--SessionRegistry.tcp_nodelay=False` (stock sockets);
+- the extension disabled (stock jupyter_server).
+
+    .venv/bin/python benchmarks/browser_latency.py [--cells 40] [--no-write]
+
+Rounds alternate between the servers; p50/p90 of each go to
+benchmarks/RESULTS.md ("browser" section). Needs Debian's /usr/bin/chromium
+(`make chromium`) and Playwright for Python (in the test extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from playwright.sync_api import sync_playwright
+
+from harness import machine, update_results
+from server_process import JupyterServer
+
+CHROMIUM = "/usr/bin/chromium"
+CONFIGS = [
+    ("extension on, TCP_NODELAY (default)", True, []),
+    ("extension on, tcp_nodelay=False", True, ["--SessionRegistry.tcp_nodelay=False"]),
+    ("extension disabled (stock)", False, []),
+]
+NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {},
+               "outputs": [], "source": "1+1"}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+# In the page: time from the Shift+Enter keydown to the output "2" in the
+# cell that ran, measured with the page's own clock.
+TIME_SHIFT_ENTER = """
+(index) => { window.__latency = new Promise((resolve, reject) => {
+  const cells = () => document.querySelectorAll('.jp-Notebook .jp-Cell');
+  let t0 = null;
+  const done = () => {
+    const cell = cells()[index];
+    const out = cell && cell.querySelector('.jp-OutputArea-output');
+    if (t0 !== null && out && out.textContent.trim() === '2') {
+      observer.disconnect(); resolve(performance.now() - t0); return true;
+    }
+    return false;
+  };
+  const observer = new MutationObserver(done);
+  observer.observe(document.querySelector('.jp-Notebook'), {childList: true, subtree: true,
+                                                            characterData: true});
+  // Not `once`: the Shift key's own keydown comes first.
+  const onKey = e => {
+    if (e.key === 'Enter' && e.shiftKey && t0 === null) {
+      t0 = performance.now();
+      window.removeEventListener('keydown', onKey, {capture: true});
+    }
+  };
+  window.addEventListener('keydown', onKey, {capture: true});
+  setTimeout(() => reject(new Error('no output in 30 s')), 30000);
+}); }
+"""
+
+# In the page: n sequential execute_request -> execute_reply round trips on a
+# WebSocket of the browser's own, to the notebook's kernel.
+RAW_ROUND_TRIPS = """
+async ([url, n]) => {
+  const ws = new WebSocket(url);
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+  const times = [];
+  const session = crypto.randomUUID();
+  for (let i = 0; i < n; i++) {
+    const msgId = crypto.randomUUID();
+    const reply = new Promise(ok => {
+      ws.onmessage = ev => {
+        const m = JSON.parse(ev.data);
+        if (m.header.msg_type === 'execute_reply' && m.parent_header.msg_id === msgId) ok();
+      };
+    });
+    const t0 = performance.now();
+    ws.send(JSON.stringify({
+      header: {msg_id: msgId, msg_type: 'execute_request', session, username: 'bench',
+               date: new Date().toISOString(), version: '5.3'},
+      parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
+      content: {code: '1+1', silent: false, store_history: false, user_expressions: {},
+                allow_stdin: false, stop_on_error: true}}));
+    await reply;
+    times.push(performance.now() - t0);
+  }
+  ws.close();
+  return times;
+}
+"""
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Lab:
+    """One JupyterLab server and a Chromium page on its notebook."""
+
+    def __init__(self, browser, label: str, enabled: bool, args: list[str]) -> None:
+        self.label = label
+        self.server = JupyterServer(enabled, ["--LabApp.workspaces_dir={dir}/workspaces", *args],
+                                    app="jupyterlab")
+        (self.server.root / "latency.ipynb").write_text(json.dumps(NOTEBOOK))
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.goto(f"{self.server.url}lab/tree/latency.ipynb?reset&token={self.server.token}")
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        # The kernel is up when the toolbar's status says Idle.
+        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                    timeout=120_000)
+        self.cells = 1
+        self.page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")
+        self.shift_enter()  # warm up: the first execution pays for imports
+
+    def shift_enter(self) -> float:
+        index = self.cells - 1
+        self.page.evaluate(TIME_SHIFT_ENTER, index)
+        self.page.keyboard.press("Shift+Enter")
+        elapsed = self.page.evaluate("window.__latency")
+        # Shift+Enter on the last cell adds an empty one below, in edit mode.
+        self.cells += 1
+        self.page.wait_for_function(
+            f"document.querySelectorAll('.jp-Notebook .jp-Cell').length >= {self.cells}")
+        self.page.keyboard.type("1+1")
+        return elapsed
+
+    def raw_round_trips(self, n: int) -> list[float]:
+        kernels = self.server.get("api/kernels")
+        url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernels[0]['id']}/channels"
+               f"?token={self.server.token}")
+        return self.page.evaluate(RAW_ROUND_TRIPS, [url, n])
+
+    def close(self) -> None:
+        self.page.close()
+        self.server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=40, help="Shift+Enters per server")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    rounds = 4
+    per_round = max(1, args.cells // rounds)
+    shift: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    raw: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update"])
+        labs = [Lab(browser, *config) for config in CONFIGS]
+        try:
+            for r in range(rounds):
+                order = labs if r % 2 == 0 else labs[::-1]
+                for lab in order:
+                    for _ in range(per_round):
+                        shift[lab.label].append(lab.shift_enter())
+                    raw[lab.label] += lab.raw_round_trips(per_round)
+                    time.sleep(0.2)
+        finally:
+            for lab in labs:
+                lab.close()
+            browser.close()
+    stock = statistics.median(shift[CONFIGS[2][0]])
+    lines = [
+        "## In the browser\n",
+        f"`benchmarks/browser_latency.py --cells {args.cells}`, "
+        f"{time.strftime('%Y-%m-%d')} on {machine()}: headless Chromium, three JupyterLab "
+        f"servers side by side, {rounds} alternating rounds.\n",
+        "| server | Shift+Enter -> output p50 | p90 | raw WebSocket execute -> reply p50 | p90 "
+        "| p50 vs stock |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, _, _ in CONFIGS:
+        s, w = shift[label], raw[label]
+        lines.append(f"| {label} | {pct(s, 50):.1f} ms | {pct(s, 90):.1f} ms | {pct(w, 50):.1f} ms "
+                     f"| {pct(w, 90):.1f} ms | {statistics.median(s) / stock:.2f}x |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        update_results("browser", text)
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,8 @@ def outcomes(junit: Path) -> dict[str, tuple[str, str]]:
     result = {}
     for case in ET.parse(junit).iter("testcase"):
         test = f"{case.get('classname')}::{case.get('name')}"
+        if test in result:  # junit names of some parametrized tests coincide
+            test += f" ({sum(t.startswith(test) for t in result) + 1})"
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")

@@ -93,9 +93,7 @@ class ActiveSessionsApp(ExtensionApp):
             _unload(registry, self.serverapp)
         while self._displaced:
             _unload(self._displaced.pop())
-        collector, self.metrics = self.metrics, None
-        if collector is not None:
-            metrics.unregister(collector)
+        self.metrics = None  # _unload took the registry's metrics back
 
 
 def _unload(registry: SessionRegistry, serverapp: Any = None) -> None:

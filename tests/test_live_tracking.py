@@ -191,18 +191,22 @@ async def test_two_clients_and_a_client_leaving_mid_cell(api, open_client):
 
 
 async def test_client_bypassing_the_server_is_seen_on_iopub(api, jp_serverapp):
-    kernel = await started(api)
     """A client that talks to the kernel directly (here jupyter_client with the
     connection file) still shows as busy, running its code."""
+    kernel = await started(api)
     km = jp_serverapp.kernel_manager.get_kernel(kernel)
     kc = km.client()
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=30)
-        kc.execute("import time; time.sleep(2)  # direct")
-        s = await api.wait_session(kernel, lambda s: s["execution_queue"]["active"] is not None)
+        code = "import time; time.sleep(2)  # direct"
+        kc.execute(code)
+        # The kernel's `busy` comes before its `execute_input`: between the two
+        # the cell runs with its code not yet known, so wait for the code.
+        s = await api.wait_session(
+            kernel, lambda s: (s["execution_queue"]["active"] or {}).get("code") == code
+        )
         assert s["status"] == "busy"
-        assert s["execution_queue"]["active"]["code"] == "import time; time.sleep(2)  # direct"
         assert s["execution_queue"]["length"] == 0
         await api.wait_session(kernel, lambda s: s["status"] == "idle", timeout=30)
     finally:

@@ -25,11 +25,13 @@ class Visible(NamedTuple):
     status: str
     queue_version: int
     awaiting_input: Any
+    finished: int
 
     @classmethod
     def of(cls, tracked: TrackedKernel) -> "Visible":
         state = tracked.state
-        return cls(state.status, state.queue.version, state.awaiting_input)
+        return cls(state.status, state.queue.version, state.awaiting_input,
+                   state.history.total)
 
 
 class Changes:
@@ -60,6 +62,8 @@ class Changes:
             self.changed(tracked, "queue")
         if after.awaiting_input != before.awaiting_input:
             self.changed(tracked, "awaiting_input")
+        if after.finished != before.finished:
+            self.changed(tracked, "execution_finished")
 
     def changed(self, tracked: TrackedKernel, action: str) -> None:
         tracked.revision += 1

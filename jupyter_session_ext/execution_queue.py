@@ -28,6 +28,13 @@ class QueueEntry:
     execution_count: int | None = None
     # Order of submission (set by the queue); None for requests never seen sent.
     seq: int | None = None
+    # How long the same cell took last time on this kernel (execution_history).
+    expected_seconds: float | None = None
+    # What IOPub said of the run, for its outcome when IOPub's idle comes before
+    # the reply: the kernel announced the code (aborted requests never are),
+    # and the name of an error it published.
+    input_seen: bool = False
+    error_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +47,7 @@ class QueueEntry:
             "submitted": isoformat(self.submitted),
             "started": isoformat(self.started),
             "execution_count": self.execution_count,
+            "expected_seconds": self.expected_seconds,
         }
 
 
@@ -132,15 +140,19 @@ class ExecutionQueue:
             self._remember_finished(msg_id)
             del self._pending[msg_id]
 
-    def finish(self, msg_id: str) -> bool:
-        """The kernel finished `msg_id` (or replied to it): it leaves the queue."""
+    def finish(self, msg_id: str) -> QueueEntry | None:
+        """The kernel finished `msg_id` (or replied to it): it leaves the queue.
+        Returns the entry, or None when it was not queued (or already finished)."""
         self._remember_finished(msg_id)
+        entry: QueueEntry | None
         if self.active is not None and self.active.msg_id == msg_id:
-            self.active = None
-        elif self._pending.pop(msg_id, None) is None:
-            return False
+            entry, self.active = self.active, None
+        else:
+            entry = self._pending.pop(msg_id, None)
+            if entry is None:
+                return None
         self.version += 1
-        return True
+        return entry
 
     def _remember_finished(self, msg_id: str) -> None:
         if msg_id in self._finished:

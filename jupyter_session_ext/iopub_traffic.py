@@ -30,7 +30,7 @@ def _signing_session(km: Any) -> Session:
 
 # One of these words stands in the header of every message whose type is in
 # IOPUB_CONTENT_TYPES: the cheap test that lets the rest pass unread.
-_WANTED_WORDS = (b"status", b"execute_input")
+_WANTED_WORDS = (b"status", b"execute_input", b'"error"')
 
 
 class IOPubObserver:

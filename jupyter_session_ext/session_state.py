@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
+from .execution_history import ABORTED, ERROR, OK, OUTCOMES, ExecutionHistory
 from .execution_queue import ExecutionQueue, QueueEntry, preview
 from .timestamps import parse_date, utcnow
 
@@ -57,7 +58,7 @@ DEFAULT_UNTRACKED_MESSAGE_TYPES = frozenset(
 
 # IOPub message types whose content the state machine reads; observers may skip
 # unpacking the content of every other type (it is most of the traffic).
-IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input"})
+IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input", "error"})
 
 
 def default_track_message_type(msg_type: str | None) -> bool:
@@ -76,6 +77,7 @@ class SessionState:
         *,
         track_message_type: Callable[[str | None], bool] = default_track_message_type,
         code_preview_length: int = 1000,
+        history_length: int = 100,
         monotonic: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -85,6 +87,8 @@ class SessionState:
         self._wallclock = wallclock
         self.status = UNINITIALIZED
         self.queue = ExecutionQueue()
+        # Kept across restarts: it is the kernel's history, not the process's.
+        self.history = ExecutionHistory(history_length)
         self.kernel_info: dict[str, Any] = {}
         self.execution_count: int | None = None
         # Executions the kernel started, from any client, over the kernel's life
@@ -196,6 +200,8 @@ class SessionState:
             changed = self._on_status(msg.get("content") or {}, parent) or changed
         elif msg_type == "execute_input":
             changed = self._on_execute_input(msg.get("content") or {}, parent) or changed
+        elif msg_type == "error":
+            self._on_error(msg.get("content") or {}, parent)
         return changed
 
     def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
@@ -210,16 +216,18 @@ class SessionState:
         code = content.get("code") if isinstance(content.get("code"), str) else ""
         text, truncated = preview(code, self.code_preview_length)
         cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+        cell_id = cell_id if isinstance(cell_id, str) else None
         before = len(self.queue)
         self.queue.submit(
             QueueEntry(
                 msg_id=msg_id,
                 code=text,
                 code_truncated=truncated,
-                cell_id=cell_id if isinstance(cell_id, str) else None,
+                cell_id=cell_id,
                 client_session_id=header.get("session") or None,
                 username=username or header.get("username") or None,
                 submitted=self._wallclock(),
+                expected_seconds=self.history.expected_seconds(cell_id),
             )
         )
         return len(self.queue) != before
@@ -232,7 +240,19 @@ class SessionState:
         if isinstance(count, int) and content.get("status") == "ok":
             self.execution_count = count
         msg_id = parent.get("msg_id")
-        return bool(msg_id) and self.queue.finish(msg_id)
+        if not msg_id:
+            return False
+        status = content.get("status")
+        status = status if status in OUTCOMES else ERROR
+        ename = content.get("ename") if status == ERROR else None
+        ename = ename if isinstance(ename, str) else None
+        entry = self.queue.finish(msg_id)
+        if entry is None:
+            # IOPub's idle came first and guessed the outcome: the reply says.
+            self.history.amend(msg_id, status, ename)
+            return False
+        self.history.record(entry, self._wallclock(), status, ename)
+        return True
 
     def on_input_request(self, msg: dict[str, Any]) -> bool:
         """The kernel waits on stdin (`input()`, `getpass()`)."""
@@ -276,7 +296,10 @@ class SessionState:
         if state == "idle":
             changed = self._set_status(IDLE)
             if parent.get("msg_id"):
-                changed = self.queue.finish(parent["msg_id"]) or changed
+                entry = self.queue.finish(parent["msg_id"])
+                if entry is not None:
+                    self.history.record(entry, self._wallclock(), *self._outcome(entry))
+                    changed = True
             if self.awaiting_input is not None:
                 self.awaiting_input = None
                 changed = True
@@ -299,9 +322,28 @@ class SessionState:
             execution_count=count if isinstance(count, int) else None,
             fallback=lambda: self._entry_from_parent(parent, code),
         )
-        if entry is not None and not entry.code and code:
-            entry.code, entry.code_truncated = preview(code, self.code_preview_length)
+        if entry is not None:
+            entry.input_seen = True
+            if not entry.code and code:
+                entry.code, entry.code_truncated = preview(code, self.code_preview_length)
         return True
+
+    def _on_error(self, content: dict[str, Any], parent: dict[str, Any]) -> None:
+        active = self.queue.active
+        ename = content.get("ename")
+        if active is not None and active.msg_id == parent.get("msg_id"):
+            active.error_name = ename if isinstance(ename, str) else ""
+
+    @staticmethod
+    def _outcome(entry: QueueEntry) -> tuple[str, str | None]:
+        """An execution's outcome from IOPub alone (its reply not seen yet):
+        an error published, or no code announced (ipykernel aborts a request
+        with busy and idle only)."""
+        if entry.error_name is not None:
+            return ERROR, entry.error_name or None
+        if not entry.input_seen:
+            return ABORTED, None
+        return OK, None
 
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
         text, truncated = preview(code, self.code_preview_length)

@@ -245,3 +245,83 @@ def test_requests_sent_in_the_same_instant_stay_pending():
     q.finish("a")
     q.start("c", now=same)  # b was skipped (its abort reply missed): it goes
     assert q.pending == [] and q.active.msg_id == "c"
+
+
+# -- execution history ------------------------------------------------------------
+
+def outcomes(state: SessionState) -> list[tuple[str, str | None]]:
+    return [(f.status, f.error_name) for f in state.history.executions()]
+
+
+def test_history_from_replies_error_then_aborted(state, clock):
+    for _ in replay(state, load("error_aborts_queue"), clock):
+        pass
+    # Newest first: the two cells aborted behind the error, then the error.
+    assert outcomes(state) == [("aborted", None), ("aborted", None), ("error", "ValueError")]
+    assert [f.entry.cell_id for f in state.history.executions()] == ["cell-c", "cell-b", "cell-a"]
+    assert state.history.total == 3
+
+
+def test_history_from_iopub_alone_tells_error_and_aborted(state, clock):
+    for _ in replay(state, iopub_only(load("error_aborts_queue")), clock):
+        pass
+    assert outcomes(state) == [("aborted", None), ("aborted", None), ("error", "ValueError")]
+
+
+def test_history_durations_and_expected_seconds_of_a_rerun_cell(state, clock):
+    events = load("queued_cells")
+    for _ in replay(state, events, clock):
+        pass
+    assert outcomes(state) == [("ok", None)] * 3
+    first = state.history.executions()[-1]
+    assert first.entry.cell_id == "cell-a"
+    # The clock moves 0.1 s per message: from busy to the reply that ends it.
+    assert first.duration_seconds == pytest.approx(0.2)
+    assert first.to_json()["ended"] and first.to_json()["status"] == "ok"
+    rerun = dict(events[0], header=dict(events[0]["header"], msg_id="rerun"))
+    state.on_execute_request(rerun)
+    assert state.queue.pending[-1].expected_seconds == pytest.approx(0.2)
+    assert state.queue.to_json()["pending"][-1]["expected_seconds"] == pytest.approx(0.2)
+    other = dict(events[0], header=dict(events[0]["header"], msg_id="new-cell"),
+                 metadata={"cellId": "never-ran"})
+    state.on_execute_request(other)
+    assert state.queue.pending[-1].expected_seconds is None
+
+
+def _msg(channel, msg_type, parent_id, content, msg_id=None):
+    return {
+        "channel": channel,
+        "header": {"msg_id": msg_id or f"{msg_type}-{parent_id}", "msg_type": msg_type},
+        "parent_header": {"msg_id": parent_id, "msg_type": "execute_request"},
+        "content": content,
+        "metadata": {},
+    }
+
+
+def test_a_reply_after_idle_corrects_the_guess(state):
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "busy"}))
+    state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x", "execution_count": 1}))
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
+    assert outcomes(state) == [("ok", None)]
+    state.on_execute_reply(_msg("shell", "execute_reply", "m1",
+                                {"status": "error", "ename": "KeyboardInterrupt"}))
+    assert outcomes(state) == [("error", "KeyboardInterrupt")]
+    assert state.history.total == 1
+
+
+def test_history_and_durations_are_bounded(clock):
+    s = SessionState(monotonic=clock.monotonic, wallclock=clock.wall, history_length=5)
+    s.on_launch()
+    for i in range(3000):
+        request = _msg("shell", "execute_request", "", {"code": "pass"}, msg_id=f"r{i}")
+        request["metadata"] = {"cellId": f"cell-{i}"}
+        s.on_execute_request(request)
+        s.on_iopub(_msg("iopub", "status", f"r{i}", {"execution_state": "busy"}))
+        s.on_iopub(_msg("iopub", "execute_input", f"r{i}", {"code": "pass"}))
+        s.on_execute_reply(_msg("shell", "execute_reply", f"r{i}", {"status": "ok"}))
+        s.on_iopub(_msg("iopub", "status", f"r{i}", {"execution_state": "idle"}))
+    assert s.history.total == 3000
+    assert [f.entry.msg_id for f in s.history.executions()] == [f"r{i}" for i in range(2999, 2994, -1)]
+    assert len(s.history._durations) == s.history.MIN_CELLS
+    assert s.history.expected_seconds("cell-2999") is not None
+    assert s.history.expected_seconds("cell-0") is None

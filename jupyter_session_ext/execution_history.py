@@ -1,0 +1,103 @@
+"""What a kernel ran: its last finished executions, newest first, and how long
+each cell took the last time it ran (a queue entry's `expected_seconds`).
+
+Plain Python, owned by the kernel's `SessionState`; both records are bounded,
+so memory does not grow with the number of executions.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .execution_queue import QueueEntry
+from .timestamps import isoformat
+
+OK = "ok"
+ERROR = "error"
+ABORTED = "aborted"
+OUTCOMES = (OK, ERROR, ABORTED)
+
+
+@dataclass
+class FinishedExecution:
+    entry: QueueEntry
+    ended: datetime
+    duration_seconds: float
+    status: str
+    error_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.entry.to_json(),
+            "ended": isoformat(self.ended),
+            "duration_seconds": self.duration_seconds,
+            "status": self.status,
+            "error_name": self.error_name,
+        }
+
+
+class ExecutionHistory:
+    # Cells whose last duration is remembered, beyond the executions kept:
+    # a long notebook re-run cell by cell still finds its estimates.
+    MIN_CELLS = 1000
+
+    def __init__(self, length: int = 100) -> None:
+        self._recent: deque[FinishedExecution] = deque(maxlen=max(0, length))
+        # Executions finished over the kernel's life (restarts included).
+        self.total = 0
+        self._durations: OrderedDict[str, float] = OrderedDict()
+
+    @property
+    def length(self) -> int:
+        return self._recent.maxlen or 0
+
+    def resize(self, length: int) -> None:
+        if length != self.length:
+            self._recent = deque(self._recent, maxlen=max(0, length))
+
+    def record(
+        self, entry: QueueEntry, ended: datetime, status: str, error_name: str | None = None
+    ) -> FinishedExecution:
+        started = entry.started
+        duration = max(0.0, (ended - started).total_seconds()) if started else 0.0
+        finished = FinishedExecution(entry, ended, round(duration, 3), status, error_name)
+        self._recent.appendleft(finished)
+        self.total += 1
+        self._remember_duration(finished)
+        return finished
+
+    def amend(self, msg_id: str, status: str, error_name: str | None) -> bool:
+        """The reply came after IOPub's idle: its outcome is the kernel's word."""
+        for finished in self._recent:  # the newest first: almost always the first
+            if finished.entry.msg_id == msg_id:
+                changed = (finished.status, finished.error_name) != (status, error_name)
+                finished.status, finished.error_name = status, error_name
+                self._remember_duration(finished)
+                return changed
+        return False
+
+    def _remember_duration(self, finished: FinishedExecution) -> None:
+        cell_id = finished.entry.cell_id
+        if not cell_id:
+            return
+        if finished.status == ABORTED:
+            # It never ran: its zero says nothing of how long the cell takes.
+            return
+        self._durations[cell_id] = finished.duration_seconds
+        self._durations.move_to_end(cell_id)
+        while len(self._durations) > max(self.MIN_CELLS, self.length):
+            self._durations.popitem(last=False)
+
+    def expected_seconds(self, cell_id: str | None) -> float | None:
+        return self._durations.get(cell_id) if cell_id else None
+
+    @property
+    def latest(self) -> FinishedExecution | None:
+        return self._recent[0] if self._recent else None
+
+    def executions(self, limit: int | None = None) -> list[FinishedExecution]:
+        recent = list(self._recent)
+        return recent if limit is None else recent[:limit]

@@ -90,15 +90,15 @@ class ActiveSessionsApp(ExtensionApp):
     async def stop_extension(self) -> None:
         registry, self.registry = self.registry, None
         if registry is not None:
-            _unload(registry, self.serverapp)
+            _unload(registry, self.serverapp, server_stopping=True)
         while self._displaced:
             _unload(self._displaced.pop())
         self.metrics = None  # _unload took the registry's metrics back
 
 
-def _unload(registry: SessionRegistry, serverapp: Any = None) -> None:
+def _unload(registry: SessionRegistry, serverapp: Any = None, server_stopping: bool = False) -> None:
     """Stop `registry` and take back what was installed for it."""
-    registry.stop()
+    registry.stop(server_stopping=server_stopping)
     metrics.unregister_registry(registry)
     if serverapp is not None:
         websocket_traffic.uninstall(serverapp, registry.tracker.router)

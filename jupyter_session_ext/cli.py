@@ -2,7 +2,9 @@
 
     jupyter active-sessions list [--json]
     jupyter active-sessions show ID [--json]
-    jupyter active-sessions interrupt|restart|shutdown ID
+    jupyter active-sessions interrupt|restart|shutdown|kill ID
+    jupyter active-sessions history ID [--json]
+    jupyter active-sessions ended [--json]
 
 Finds running servers the way `jupyter server list` does (their files in the
 Jupyter runtime directory), or talks to `--url` with `--token`. IDs may be
@@ -16,6 +18,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_core.application import JupyterApp
@@ -72,6 +75,47 @@ def session_row(s: dict[str, Any]) -> list[str]:
         str(s["execution_queue"]["length"]),
         where,
         str(s["process_id"]) if s["process_id"] is not None else "-",
+    ]
+
+
+def ago(timestamp: str, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return format_duration(int((now - then).total_seconds())) + " ago"
+
+
+def first_line(code: str, width: int = 50) -> str:
+    lines = code.strip().splitlines() or [""]
+    text = lines[0] + (" …" if len(lines) > 1 else "")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def ended_row(r: dict[str, Any], now: datetime | None = None) -> list[str]:
+    reason = r["reason"] + (" (killed)" if r["forced"] else "")
+    if r["signal"] is not None:
+        reason += f" (signal {r['signal']})"
+    elif r["exit_code"] is not None:
+        reason += f" (code {r['exit_code']})"
+    return [
+        r["session_id"][:8],
+        r["display_name"],
+        reason,
+        r["by"] or "-",
+        ago(r["ended"], now),
+        format_duration(r["idle_seconds"]),
+        r["notebook_path"] or f"({r['session_mode']})",
+    ]
+
+
+def history_row(e: dict[str, Any]) -> list[str]:
+    status = e["status"] + (f" ({e['error_name']})" if e["error_name"] else "")
+    return [
+        str(e["execution_count"]) if e["execution_count"] is not None else "-",
+        status,
+        f"{e['duration_seconds']:.1f}s",
+        ago(e["ended"]),
+        e["cell_id"] or "-",
+        first_line(e["code"]),
     ]
 
 
@@ -205,12 +249,49 @@ class _ActionApp(ActiveSessionsClientApp):
         if self.action == "shutdown":
             self.call("DELETE", session_id)
             result: Any = {"session_id": session_id, "shut_down": True}
+        elif self.action == "kill":
+            self.call("POST", f"{session_id}/kill")
+            result = {"session_id": session_id, "killed": True}
         else:
             result = self.call("POST", f"{session_id}/{self.action}")
         if self.json_output:
             self.emit(result)
         else:
             print(f"{self.done} {session_id}.")
+
+
+class HistoryApp(ActiveSessionsClientApp):
+    name = "jupyter-active-sessions-history"
+    description = "What a kernel ran: its last finished executions, newest first."
+
+    def run(self) -> None:
+        data = self.call("GET", f"{self.session_id()}/history")
+        if self.json_output:
+            self.emit(data)
+            return
+        if not data["executions"]:
+            print("No finished executions.")
+            return
+        headers = ["#", "STATUS", "TOOK", "ENDED", "CELL", "CODE"]
+        print(table([history_row(e) for e in data["executions"]], headers))
+        if data["total"] > len(data["executions"]):
+            print(f"({data['total']} executions in all; the older ones are not kept)")
+
+
+class EndedApp(ActiveSessionsClientApp):
+    name = "jupyter-active-sessions-ended"
+    description = "Kernels that are gone, newest first, and why."
+
+    def run(self) -> None:
+        data = self.call("GET", "ended")
+        if self.json_output:
+            self.emit(data)
+            return
+        if not data["sessions"]:
+            print("No ended kernels.")
+            return
+        headers = ["ID", "NAME", "REASON", "BY", "ENDED", "IDLE", "NOTEBOOK"]
+        print(table([ended_row(r) for r in data["sessions"]], headers))
 
 
 class InterruptApp(_ActionApp):
@@ -231,6 +312,13 @@ class ShutdownApp(_ActionApp):
     action, done = "shutdown", "Shut down"
 
 
+class KillApp(_ActionApp):
+    name = "jupyter-active-sessions-kill"
+    description = ("Kill a kernel at once, with every process it started (for a kernel "
+                   "that ignores interrupt and shutdown).")
+    action, done = "kill", "Killed"
+
+
 class ActiveSessionsCLI(JupyterApp):
     name = "jupyter-active-sessions"
     version = __version__
@@ -244,6 +332,9 @@ class ActiveSessionsCLI(JupyterApp):
         "interrupt": (InterruptApp, InterruptApp.description),
         "restart": (RestartApp, RestartApp.description),
         "shutdown": (ShutdownApp, ShutdownApp.description),
+        "kill": (KillApp, KillApp.description),
+        "history": (HistoryApp, HistoryApp.description),
+        "ended": (EndedApp, EndedApp.description),
     }
 
     def start(self) -> None:

@@ -66,7 +66,7 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         self.set_status(status)
         self.finish(data if isinstance(data, str) else json.dumps(data))
 
-    def body_changes(self) -> dict[str, str | None]:
+    def body_changes(self) -> dict[str, Any]:
         try:
             return validation.session_patch(self.request.body)
         except validation.BadRequest as err:
@@ -132,6 +132,40 @@ class SessionHandler(ActiveSessionsHandler):
         self.finish()
 
 
+class EndedHandler(ActiveSessionsHandler):
+    """Kernels that are gone, and why."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(
+            serialize.ended_json(self.registry.ended_sessions(), self.serverapp.root_dir)
+        )
+
+
+class HistoryHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        tracked = self.tracked(session_id)
+        try:
+            limit = validation.history_limit(self.get_query_argument("limit", None))
+        except validation.BadRequest as err:
+            raise web.HTTPError(400, str(err)) from None
+        total, executions = self.registry.history(tracked.kernel_id, limit)
+        self.write_json(serialize.history_json(total, executions))
+
+
+class KillHandler(ActiveSessionsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        tracked = self.tracked(session_id)
+        await self.registry.kill(tracked.kernel_id)
+        self.set_status(204)
+        self.finish()
+
+
 class InterruptHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
@@ -160,6 +194,9 @@ def routes(registry: SessionRegistry) -> list[tuple[str, type, dict[str, Any]]]:
         (base + r"/?", SessionListHandler, kwargs),
         (base + r"/status/?", ServerStatusHandler, kwargs),
         (base + r"/openapi\.yaml", OpenAPIHandler, kwargs),
+        (base + r"/ended/?", EndedHandler, kwargs),
+        (base + rf"/{SESSION_ID}/history/?", HistoryHandler, kwargs),
+        (base + rf"/{SESSION_ID}/kill/?", KillHandler, kwargs),
         (base + rf"/{SESSION_ID}/interrupt/?", InterruptHandler, kwargs),
         (base + rf"/{SESSION_ID}/restart/?", RestartHandler, kwargs),
         (base + rf"/{SESSION_ID}/?", SessionHandler, kwargs),

@@ -192,3 +192,33 @@ def current_cwd(pid: int | None) -> str | None:
         return psutil.Process(pid).cwd()
     except (psutil.Error, OSError):
         return None
+
+
+def exit_status(process: Any) -> tuple[int | None, int | None] | None:
+    """(exit_code, signal) of a kernel's Popen once it ended; None while it
+    runs or when it cannot be asked. A negative return code is a signal."""
+    try:
+        code = process.poll()
+    except Exception:
+        return None
+    if not isinstance(code, int):
+        return None
+    return (None, -code) if code < 0 else (code, None)
+
+
+def kill_tree(pid: int) -> int:
+    """SIGKILL a kernel process and every process it started (children first,
+    so none is re-parented and missed). Returns how many were signalled."""
+    try:
+        root = psutil.Process(pid)
+        victims = root.children(recursive=True) + [root]
+    except psutil.Error:
+        return 0
+    killed = 0
+    for proc in victims:
+        try:
+            proc.kill()
+            killed += 1
+        except psutil.Error:
+            pass  # gone already
+    return killed

@@ -62,7 +62,25 @@ class SessionsCollector(Collector):
             idle.add_metric(values, t.state.idle_seconds())
             executions.add_metric(values, t.state.executions)
             restarts.add_metric(values, t.restart_count)
-        yield from (queue, busy, idle, executions, restarts)
+        cull_left = GaugeMetricFamily(
+            f"{PREFIX}_cull_seconds_left",
+            "Seconds until an idle kernel may be culled (kernels that culling will "
+            "take and whose state allows it now).",
+            labels=labels,
+        )
+        for t in tracked:
+            culling = self.registry.culling.info(t)
+            if culling is not None and culling["seconds_left"] is not None:
+                cull_left.add_metric([t.kernel_id, t.kernel_name], culling["seconds_left"])
+        ended = CounterMetricFamily(
+            f"{PREFIX}_ended",
+            "Kernels that ended since the server started, by reason (shutdown, culled, "
+            "exited, killed, server_stopped); forced: the kill route.",
+            labels=["reason", "forced"],
+        )
+        for (reason, forced), count in sorted(self.registry.ended.counts.items()):
+            ended.add_metric([reason, "true" if forced else "false"], count)
+        yield from (queue, busy, idle, executions, restarts, cull_left, ended)
 
 
 _registered: SessionsCollector | None = None

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any, Callable, NamedTuple
 
 from . import kernel_process
 from .iopub_traffic import IOPubObserver
 from .kernel_process import ProcessSnapshot
-from .session_state import SessionState
+from .session_state import EXITED, SessionState
+from .timestamps import isoformat, utcnow
 
 # What a session's model shows of each Jupyter session bound to its kernel
 # (serialize.active_session); a change of any of them is a "sessions" change.
@@ -31,6 +33,39 @@ class SpecFacts(NamedTuple):
     language: str
     display_name: str
     interrupt_mode: str
+    # The kernelspec's own culling timeout (metadata), as jupyter_server reads it.
+    cull_idle_timeout: Any = None
+
+
+class ProcessEnd(NamedTuple):
+    """How one kernel process ended, as far as is known."""
+
+    ended: datetime
+    exit_code: int | None
+    signal: int | None
+
+
+# Why a process ended (last_exit.reason, and an ended kernel's reason).
+RESTARTED = "restarted"  # the server restarted it (a client asked)
+EXITED_ON_ITS_OWN = "exited"  # it exited with a code, and nobody asked
+KILLED = "killed"  # a signal the server did not send (OOM killer, kill -9)
+
+
+def session_mode(bound: list[dict[str, Any]]) -> str:
+    """notebook if a notebook is bound; console for any other interactive
+    document (console, or an editor's kernel); background if none."""
+    if not bound:
+        return "background"
+    if any(s.get("type") == "notebook" for s in bound):
+        return "notebook"
+    return "console"
+
+
+def notebook_path(bound: list[dict[str, Any]]) -> str | None:
+    for s in bound:
+        if s.get("type") == "notebook" and isinstance(s.get("path"), str):
+            return s["path"]
+    return None
 
 
 class TrackedKernel:
@@ -63,6 +98,19 @@ class TrackedKernel:
         self.revision = 0
         # Set once the current process has answered kernel_info.
         self.ready = asyncio.Event()
+        # The Jupyter sessions bound to the kernel when last looked at: kept
+        # so an ended kernel still says which notebook it served.
+        self.bound: list[dict[str, Any]] = []
+        # PATCHed idle timeout: 0 never culls, None follows the server's rule.
+        self.idle_timeout: int | None = None
+        # The current process (its Popen, for the exit status), how it ended
+        # once known, and whether jupyter_client's auto-restarter found it dead.
+        self.popen: Any = None
+        self.process_end: ProcessEnd | None = None
+        self._auto_restarted = False
+        self.last_exit: dict[str, Any] | None = None
+        # Given to the kernel manager's restarter (tracking.py), to take back.
+        self.restart_callback: Callable[[], None] | None = None
 
     # -- resets ------------------------------------------------------------------
 
@@ -75,9 +123,16 @@ class TrackedKernel:
         if task is not None and not task.done():
             task.cancel()
 
-    def on_launch(self, process: ProcessSnapshot, working_directory: str) -> None:
+    def on_launch(
+        self, process: ProcessSnapshot, working_directory: str, popen: Any = None
+    ) -> None:
         """A new process for this kernel (first start or restart): nothing the
         last one said holds."""
+        if self.process is not None:
+            self.last_exit = self._exit_record()
+        self.popen = popen
+        self.process_end = None
+        self._auto_restarted = False
         self.close_channels()
         self._spec_facts = None  # read afresh for the new process
         self.ready.clear()
@@ -86,8 +141,42 @@ class TrackedKernel:
         self.resource_usage = None
         self.state.on_launch()
 
+    def note_end(self, auto_restart: bool = False) -> None:
+        """The current process ended: seen dead, or jupyter_client's restarter
+        found it dead (`auto_restart`) and is about to start another."""
+        if self.process_end is None:
+            status = kernel_process.exit_status(self.popen) if self.popen is not None else None
+            self.process_end = ProcessEnd(utcnow(), *(status or (None, None)))
+        self._auto_restarted = self._auto_restarted or auto_restart
+
+    def _ended_how(self) -> ProcessEnd:
+        end = self.process_end or ProcessEnd(utcnow(), None, None)
+        if end.exit_code is None and end.signal is None and self.popen is not None:
+            # Reaped since (a restart waits for the old process): ask again.
+            status = kernel_process.exit_status(self.popen)
+            if status is not None:
+                end = end._replace(exit_code=status[0], signal=status[1])
+        return end
+
+    def _exit_record(self) -> dict[str, Any]:
+        end = self._ended_how()
+        if not self._auto_restarted:
+            reason = RESTARTED
+        else:
+            reason = KILLED if end.signal is not None else EXITED_ON_ITS_OWN
+        return {"ended": isoformat(end.ended), "reason": reason,
+                "exit_code": end.exit_code, "signal": end.signal}
+
+    def exit_reason(self) -> tuple[str, ProcessEnd] | None:
+        """For a kernel whose process is gone for good: exited or killed."""
+        if self.state.status != EXITED:
+            return None
+        end = self._ended_how()
+        return (KILLED if end.signal is not None else EXITED_ON_ITS_OWN), end
+
     def on_exit(self) -> bool:
         """The process is gone; True when that is news."""
+        self.note_end()
         self.close_channels()
         self.ready.clear()
         self.resource_usage = None
@@ -127,6 +216,7 @@ class TrackedKernel:
                 display_name=str(getattr(spec, "display_name", "") or kernel_name),
                 interrupt_mode="message" if getattr(spec, "interrupt_mode", None) == "message"
                 else "signal",
+                cull_idle_timeout=(getattr(spec, "metadata", None) or {}).get("cull_idle_timeout"),
             )
         return self._spec_facts
 
@@ -152,3 +242,13 @@ class TrackedKernel:
     @property
     def interrupt_mode(self) -> str:
         return self.spec_facts().interrupt_mode
+
+    def last_activity(self) -> datetime:
+        """As jupyter_server's kernel model (and its culler) says: its kernel
+        manager keeps it. The state machine's own record otherwise."""
+        value = getattr(self.km, "last_activity", None)
+        return value if isinstance(value, datetime) else self.state.last_activity
+
+    @property
+    def notebook_path(self) -> str | None:
+        return notebook_path(self.bound)

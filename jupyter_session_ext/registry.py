@@ -4,7 +4,9 @@ the extension's settings, and what can be asked of or done to a session.
 It wires the pieces that do the work and owns none of their state:
 `tracking.KernelTracker` (which kernels exist, their records), `changes.Changes`
 (the change point and the server's busy clock), `session_events.SessionEvents`
-(events on the server's bus) and `resources.ResourceMonitor` (CPU/memory).
+(events on the server's bus), `resources.ResourceMonitor` (CPU/memory),
+`ended_sessions.EndedSessions` (kernels that are gone, and why) and
+`culling.Culling` (when a kernel will be culled; per-kernel timeouts).
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from traitlets.config import LoggingConfigurable
 
 from . import kernel_process
 from .changes import Changes
+from .culling import Culling
+from .ended_sessions import SERVER_STOPPED, SHUTDOWN, EndedSession, EndedSessions, requesting_user
+from .execution_history import FinishedExecution
 from .models import TrackedKernel, UnknownSession
+from .session_state import EXITED
 from .resources import ResourceMonitor
 from .session_events import SessionEvents
 from .tracking import KernelTracker
@@ -114,6 +120,24 @@ class SessionRegistry(LoggingConfigurable):
         (`resource_usage` is then null).""",
     ).tag(config=True)
 
+    history_length = Integer(
+        100,
+        help="""Finished executions kept per kernel for `GET
+        api/active-sessions/{id}/history` (newest first; older ones are
+        dropped). 0 keeps none; queue entries still get `expected_seconds`.""",
+    ).tag(config=True)
+
+    @validate("history_length")
+    def _check_history_length(self, proposal: Any) -> int:
+        if proposal.value < 0:
+            raise TraitError("SessionRegistry.history_length must be 0 or more.")
+        return proposal.value
+
+    @observe("history_length")
+    def _history_length_changed(self, change: Any) -> None:
+        for tracked in self.tracker.kernels.values():
+            tracked.state.history.resize(change.new)
+
     @validate("code_preview_length")
     def _check_preview_length(self, proposal: Any) -> int:
         if proposal.value < 0:
@@ -176,6 +200,12 @@ class SessionRegistry(LoggingConfigurable):
             self.tracker.connections, parent=self, event_logger=self.event_logger
         )
         self.changes.listen(self.events.changed)
+        self.ended = EndedSessions(self.events.ended, parent=self)
+        self.changes.listen(self.ended.changed)
+        self.culling = Culling(
+            self.tracker.kernels, self.kernel_manager, self.ended, self.tracker.connections,
+            self.log,
+        )
         self.resources = ResourceMonitor(
             lambda: self.tracker.kernels.values(),
             lambda: self.resource_sampling_interval,
@@ -193,13 +223,25 @@ class SessionRegistry(LoggingConfigurable):
         if self._stopped or self._started:
             return
         self._started = True
+        self.ended.install(self.kernel_manager)
         self.tracker.start()
+        self.culling.start()
         self.resources.start()
 
-    def stop(self) -> None:
-        """Stop everything started. Safe before start, and twice."""
+    def stop(self, server_stopping: bool = False) -> None:
+        """Stop everything started. Safe before start, and twice. When the
+        server itself stops, its kernels end with it (`server_stopped`);
+        otherwise (a registry replaced or unloaded) they live on, and are
+        not recorded as ended."""
         self._stopped = True
         self.resources.stop()
+        self.culling.stop()
+        self.ended.uninstall()
+        if server_stopping:
+            for kernel_id in list(self.tracker.kernels):
+                self.ended.note(kernel_id, SERVER_STOPPED, replace=True)
+        else:
+            self.ended.closed = True
         self.tracker.stop()
         self.events.close()
 
@@ -243,16 +285,54 @@ class SessionRegistry(LoggingConfigurable):
 
     # -- actions ---------------------------------------------------------------------
 
-    def update(self, kernel_id: str, changes: dict[str, str | None]) -> TrackedKernel:
+    def history(self, kernel_id: str, limit: int | None = None) -> tuple[int, list[FinishedExecution]]:
+        """(executions finished over the kernel's life, the last `limit` kept)."""
+        history = self.get(kernel_id).state.history
+        return history.total, history.executions(limit)
+
+    def ended_sessions(self) -> list[EndedSession]:
+        """Kernels that are gone, newest first."""
+        self.start()
+        self.tracker.sync()
+        return self.ended.records()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def update(self, kernel_id: str, changes: dict[str, Any]) -> TrackedKernel:
         """Apply validated PATCH changes; None resets a field to its default."""
         tracked = self.get(kernel_id)
         for name, value in changes.items():
-            if value is None:
+            if name == "idle_timeout":
+                tracked.idle_timeout = value
+                self.culling.reschedule()
+            elif value is None:
                 tracked.overrides.pop(name, None)
             else:
                 tracked.overrides[name] = value
         self.changes.changed(tracked, "updated")
         return tracked
+
+    async def kill(self, kernel_id: str) -> None:
+        """End the kernel at once: its process and every process it started
+        are killed, no shutdown_request (a kernel that ignores interrupt and
+        shutdown). A remote kernel gets a plain shutdown."""
+        tracked = self.get(kernel_id)
+        self.ended.note(kernel_id, SHUTDOWN, by=requesting_user(), forced=not tracked.remote,
+                        replace=True)
+        if not tracked.remote:
+            stop_restarter = getattr(tracked.km, "stop_restarter", None)
+            if stop_restarter is not None:
+                stop_restarter()  # or it would start the killed kernel again
+            if tracked.pid is not None and tracked.state.status != EXITED:
+                kernel_process.kill_tree(tracked.pid)
+        await self._remove_kernel(kernel_id, now=True)
+
+    async def _remove_kernel(self, kernel_id: str, now: bool = False) -> None:
+        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id, now=now))
+        if self.session_manager is not None:
+            # Rows of kernels that are gone are purged when sessions are listed.
+            await ensure_async(self.session_manager.list_sessions())
+        self.tracker.sync()
 
     async def interrupt(self, kernel_id: str) -> TrackedKernel:
         tracked = self.get(kernel_id)
@@ -276,12 +356,8 @@ class SessionRegistry(LoggingConfigurable):
     async def shutdown(self, kernel_id: str) -> None:
         """Shut the kernel down; the Jupyter sessions bound to it go with it."""
         self.get(kernel_id)
-        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
-        if self.session_manager is not None:
-            # Rows of kernels that are gone are purged when sessions are listed.
-            await ensure_async(self.session_manager.list_sessions())
-        self.tracker.sync()
+        await self._remove_kernel(kernel_id)
 
 
 # What `--help-all` documents, for the server extension and the CLI alike.
-CONFIGURABLE_CLASSES = [SessionRegistry, SessionEvents]
+CONFIGURABLE_CLASSES = [SessionRegistry, SessionEvents, EndedSessions]

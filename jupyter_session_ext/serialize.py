@@ -14,32 +14,12 @@ from typing import Any, NamedTuple
 
 from jupyter_server.utils import ApiPath, to_os_path
 
-from .models import JUPYTER_SESSION_FIELDS, TrackedKernel
+from .ended_sessions import EndedSession
+from .execution_history import FinishedExecution
+from .models import JUPYTER_SESSION_FIELDS, TrackedKernel, notebook_path, session_mode
 from .registry import SessionRegistry
 from .session_state import EXITED
 from .timestamps import isoformat
-
-NOTEBOOK = "notebook"
-CONSOLE = "console"
-BACKGROUND = "background"
-
-
-def session_mode(bound: list[dict[str, Any]]) -> str:
-    """notebook if a notebook is bound; console for any other interactive
-    document (console, or an editor's kernel); background if none."""
-    if not bound:
-        return BACKGROUND
-    if any(s.get("type") == NOTEBOOK for s in bound):
-        return NOTEBOOK
-    return CONSOLE
-
-
-def notebook_path(bound: list[dict[str, Any]]) -> str | None:
-    for s in bound:
-        if s.get("type") == NOTEBOOK and isinstance(s.get("path"), str):
-            return s["path"]
-    return None
-
 
 def notebook_uri(path: str | None, root_dir: str) -> str | None:
     if path is None:
@@ -59,12 +39,7 @@ def socket_path(km: Any) -> str | None:
 
 
 def last_activity(tracked: TrackedKernel) -> str | None:
-    """As jupyter_server's kernel model says (its kernel manager keeps it);
-    the state machine's own record otherwise."""
-    value = getattr(tracked.km, "last_activity", None)
-    if isinstance(value, datetime):
-        return isoformat(value)
-    return isoformat(tracked.state.last_activity)
+    return isoformat(tracked.last_activity())
 
 
 def active_session(
@@ -76,7 +51,8 @@ def active_session(
     volatile: Any = None,
 ) -> dict[str, Any]:
     """One ActiveSession. With `volatile`, the fields that change without a
-    visible change (timers, last_activity, resource_usage) hold that marker."""
+    visible change (timers, last_activity, resource_usage, culling) hold that
+    marker."""
     state = tracked.state
     process = tracked.process
     assert process is not None
@@ -120,6 +96,9 @@ def active_session(
         "restart_count": tracked.restart_count,
         "awaiting_input": state.awaiting_input,
         "resource_usage": volatile if marked else tracked.resource_usage,
+        # Lifecycle (spec §6).
+        "culling": volatile if marked else registry.culling.info(tracked),
+        "last_exit": tracked.last_exit,
     }
 
 
@@ -131,7 +110,7 @@ def active_session(
 # (and the cut is counted; a miscount falls back to a plain encoding).
 _VOLATILE = f"\x00volatile {secrets.token_hex(16)}"
 _VOLATILE_JSON = json.dumps(_VOLATILE)
-_VOLATILE_FIELDS = 4  # idle_seconds, busy_seconds, last_activity, resource_usage
+_VOLATILE_FIELDS = 5  # idle_seconds, busy_seconds, last_activity, resource_usage, culling
 
 
 class _Encoded(NamedTuple):
@@ -169,10 +148,12 @@ def session_json(
         cached = cached._replace(usage=usage, usage_json=json.dumps(usage))
     _encoded[tracked] = cached
     activity = last_activity(tracked)
+    culling = registry.culling.info(tracked)
     p = cached.pieces
     return "".join((
         p[0], str(state.idle_seconds()), p[1], str(state.busy_seconds()), p[2],
         "null" if activity is None else f'"{activity}"', p[3], cached.usage_json, p[4],
+        "null" if culling is None else json.dumps(culling), p[5],
     ))
 
 
@@ -198,4 +179,15 @@ def server_status(
         "version": version,
         "process_id": os.getpid(),
         "started": isoformat(started),
+    }
+
+
+def history_json(total: int, executions: list[FinishedExecution]) -> dict[str, Any]:
+    return {"total": total, "executions": [f.to_json() for f in executions]}
+
+
+def ended_json(records: list[EndedSession], root_dir: str) -> dict[str, Any]:
+    return {
+        "total": len(records),
+        "sessions": [r.to_json(notebook_uri(r.notebook_path, root_dir)) for r in records],
     }

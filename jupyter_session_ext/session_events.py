@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from traitlets import Float, Instance, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
 from .models import TrackedKernel
 from .session_state import EXITED
+
+if TYPE_CHECKING:
+    from .ended_sessions import EndedSession
 
 SCHEMA_PATH = Path(__file__).parent / "event_schemas" / "active_session_v1.yaml"
 SCHEMA_ID = "https://github.com/jupyter-session-ext/jupyter-session-ext/events/active-session/v1"
@@ -87,12 +90,20 @@ class SessionEvents(LoggingConfigurable):
         one trailing event. 0 emits every change at once.""",
     ).tag(config=True)
 
+    finished_event_min_seconds = Float(
+        1.0,
+        help="""An `execution_finished` event is emitted for executions that ran
+        at least this many seconds (so a front end can tell the user a long
+        cell finished, even with its notebook closed). 0 emits one for every
+        execution.""",
+    ).tag(config=True)
+
     event_logger = Instance("jupyter_events.EventLogger", allow_none=True)
 
-    @validate("coalesce_interval")
+    @validate("coalesce_interval", "finished_event_min_seconds")
     def _check_interval(self, proposal: Any) -> float:
         if proposal.value < 0:
-            raise TraitError("SessionEvents.coalesce_interval must be 0 or more seconds.")
+            raise TraitError(f"SessionEvents.{proposal.trait.name} must be 0 or more seconds.")
         return proposal.value
 
     def __init__(self, connections: Callable[[str], int], **kwargs: Any) -> None:
@@ -105,6 +116,11 @@ class SessionEvents(LoggingConfigurable):
 
     def changed(self, tracked: TrackedKernel, action: str) -> None:
         if self.event_logger is None:
+            return
+        if action == "execution_finished":
+            # Its own event, never folded: at most one per finished execution
+            # of at least finished_event_min_seconds.
+            self._finished(tracked)
             return
         pending = self._pending.setdefault(tracked.kernel_id, _Pending())
         pending.changes.add(action)
@@ -133,7 +149,36 @@ class SessionEvents(LoggingConfigurable):
         pending.refill(self.coalesce_interval)
         pending.tokens = max(0.0, pending.tokens - 1)
         payload = event_payload(tracked, self._connections(tracked.kernel_id))
-        data = {"action": changes[0], "changes": changes, **payload}
+        self._emit({"action": changes[0], "changes": changes, **payload})
+
+    def _finished(self, tracked: TrackedKernel) -> None:
+        finished = tracked.state.history.latest
+        if finished is None or finished.duration_seconds < self.finished_event_min_seconds:
+            return
+        entry = finished.entry
+        self._emit({
+            "action": "execution_finished",
+            "changes": ["execution_finished"],
+            "session_id": tracked.kernel_id,
+            "status": finished.status,
+            "msg_id": entry.msg_id,
+            "cell_id": entry.cell_id,
+            "notebook_path": tracked.notebook_path,
+            "execution_count": entry.execution_count,
+            "duration_seconds": finished.duration_seconds,
+            "error_name": finished.error_name,
+        })
+
+    def ended(self, record: "EndedSession") -> None:
+        """A kernel is gone (ended_sessions.py): why, and what it last ran."""
+        if self.event_logger is None:
+            return
+        data = record.to_json()
+        data.pop("notebook_uri")
+        data.pop("last_execution")
+        self._emit({"action": "ended", "changes": ["ended"], "status": EXITED, **data})
+
+    def _emit(self, data: dict[str, Any]) -> None:
         try:
             self.event_logger.emit(schema_id=SCHEMA_ID, data=data)
         except Exception:

@@ -33,6 +33,7 @@ class TrackerSettings(Protocol):
     """What the tracker reads of the registry's configuration."""
 
     code_preview_length: int
+    history_length: int
     kernel_info_timeout: float
     poll_interval: float
     show_initial_env: bool
@@ -182,10 +183,19 @@ class KernelTracker:
             track_message_type=getattr(self.kernel_manager, "track_message_type", None)
             or (lambda t: True),
             code_preview_length=self.settings.code_preview_length,
+            history_length=self.settings.history_length,
         )
         tracked = TrackedKernel(kernel_id, km, state)
         self.kernels[kernel_id] = tracked
         self.log.debug("Active sessions: tracking kernel %s", kernel_id)
+        if hasattr(km, "add_restart_callback") and not tracked.remote:
+            # jupyter_client's restarter calls this when it finds the process
+            # dead, just before starting another: a crash, not a client's restart.
+            tracked.restart_callback = lambda: tracked.note_end(auto_restart=True)
+            try:
+                km.add_restart_callback(tracked.restart_callback, "restart")
+            except Exception:
+                tracked.restart_callback = None
         self._on_process_launched(tracked, "added")
 
     def _remove(self, kernel_id: str) -> None:
@@ -193,6 +203,12 @@ class KernelTracker:
         if tracked is None:
             return
         tracked.close_channels()
+        if tracked.restart_callback is not None:
+            try:
+                tracked.km.remove_restart_callback(tracked.restart_callback, "restart")
+            except Exception:
+                pass  # the kernel manager is gone with its restarter
+            tracked.restart_callback = None
         self.changes.changed(tracked, "removed")
         self.log.debug("Active sessions: kernel %s removed", kernel_id)
 
@@ -216,7 +232,8 @@ class KernelTracker:
             secret_names=settings.secret_names,
             include_env=settings.show_initial_env,
         )
-        tracked.on_launch(process, kernel_process.current_cwd(process.pid) or process.launch_cwd)
+        tracked.on_launch(process, kernel_process.current_cwd(process.pid) or process.launch_cwd,
+                          kernel_process.launched_process(tracked.km))
         if tracked.remote:
             # The gateway's websocket traffic tells about a remote kernel; when
             # no client carries it, the gateway's kernel model does (tick).
@@ -251,6 +268,7 @@ class KernelTracker:
             if kernel.get("id"):
                 bound.setdefault(kernel["id"], []).append(model)
         for kernel_id, tracked in list(self.kernels.items()):
+            tracked.bound = bound.get(kernel_id, [])
             seen = tuple(sorted(
                 tuple(str(m.get(k)) for k in JUPYTER_SESSION_FIELDS)
                 for m in bound.get(kernel_id, [])

@@ -12,11 +12,17 @@ from typing import Any
 
 # Field -> longest accepted value. Prompts are short by nature; names are shown
 # in a sidebar.
-PATCHABLE_FIELDS = {
+TEXT_FIELDS = {
     "display_name": 200,
     "input_prompt": 64,
     "continuation_prompt": 64,
 }
+# Seconds; 0 = never cull this kernel. A year is far beyond any real timeout
+# and keeps the arithmetic on dates safe.
+IDLE_TIMEOUT_MAX = 366 * 24 * 3600
+PATCHABLE_FIELDS = (*TEXT_FIELDS, "idle_timeout")
+# What `limit` of the history route accepts.
+HISTORY_LIMIT_MAX = 10_000
 
 
 class BadRequest(ValueError):
@@ -33,9 +39,10 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def session_patch(body: bytes) -> dict[str, str | None]:
+def session_patch(body: bytes) -> dict[str, Any]:
     """The changes of a PATCH body: known fields only, each a string of
-    printable characters (or null to go back to the default)."""
+    printable characters, `idle_timeout` whole seconds (or null to go back
+    to the default)."""
     data = parse_json_object(body)
     if not data:
         raise BadRequest(
@@ -47,14 +54,17 @@ def session_patch(body: bytes) -> dict[str, str | None]:
             f"Unknown or read-only field(s): {', '.join(unknown)}. "
             f"Only {', '.join(sorted(PATCHABLE_FIELDS))} can be changed."
         )
-    changes: dict[str, str | None] = {}
+    changes: dict[str, Any] = {}
     for name, value in data.items():
         if value is None:
             changes[name] = None
             continue
+        if name == "idle_timeout":
+            changes[name] = idle_timeout(value)
+            continue
         if not isinstance(value, str):
             raise BadRequest(f"'{name}' must be a string or null, not {type(value).__name__}.")
-        limit = PATCHABLE_FIELDS[name]
+        limit = TEXT_FIELDS[name]
         if len(value) > limit:
             raise BadRequest(f"'{name}' is {len(value)} characters long; the limit is {limit}.")
         if name == "display_name" and not value.strip():
@@ -63,3 +73,29 @@ def session_patch(body: bytes) -> dict[str, str | None]:
             raise BadRequest(f"'{name}' must not contain control characters.")
         changes[name] = value
     return changes
+
+
+def idle_timeout(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 60.0 is a whole number in JSON
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(
+            f"'idle_timeout' must be a whole number of seconds (0 = never cull) or null, "
+            f"not {json.dumps(value)[:40]}."
+        )
+    if value < 0:
+        raise BadRequest(f"'idle_timeout' must be 0 (never cull) or more seconds, not {value}.")
+    if value > IDLE_TIMEOUT_MAX:
+        raise BadRequest(f"'idle_timeout' is at most {IDLE_TIMEOUT_MAX} seconds (a year).")
+    return value
+
+
+def history_limit(text: str | None) -> int | None:
+    """The `limit` query argument of the history route: a whole number from 1."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= HISTORY_LIMIT_MAX:
+        raise BadRequest(
+            f"'limit' must be a whole number from 1 to {HISTORY_LIMIT_MAX}, not {text!r}."
+        )
+    return int(text)

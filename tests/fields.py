@@ -18,6 +18,8 @@ SEED_FIELDS = [
 EXTRA_FIELDS = [
     "kernel_name", "jupyter_sessions", "notebook_path", "connections", "execution_count",
     "last_activity", "restart_count", "awaiting_input", "resource_usage",
+    # Lifecycle (spec §6).
+    "culling", "last_exit",
 ]
 
 
@@ -35,13 +37,41 @@ def is_int(v: Any) -> bool:
 def check_queue_entry(entry: dict[str, Any]) -> None:
     assert set(entry) == {
         "msg_id", "code", "code_truncated", "cell_id", "client_session_id", "username",
-        "submitted", "started", "execution_count",
+        "submitted", "started", "execution_count", "expected_seconds",
     }
     assert isinstance(entry["msg_id"], str) and isinstance(entry["code"], str)
     assert isinstance(entry["code_truncated"], bool)
     parse_utc(entry["submitted"])
     if entry["started"] is not None:
         parse_utc(entry["started"])
+    assert entry["expected_seconds"] is None or (
+        isinstance(entry["expected_seconds"], (int, float)) and entry["expected_seconds"] >= 0
+    )
+
+
+def check_culling(culling: Any) -> None:
+    if culling is None:
+        return
+    assert set(culling) == {"idle_timeout", "source", "cull_busy", "cull_connected", "eligible",
+                            "cull_after", "seconds_left"}
+    assert is_int(culling["idle_timeout"]) and culling["idle_timeout"] > 0
+    assert culling["source"] in ("server", "kernelspec", "session")
+    assert all(isinstance(culling[k], bool) for k in ("cull_busy", "cull_connected", "eligible"))
+    if culling["eligible"]:
+        parse_utc(culling["cull_after"])
+        assert is_int(culling["seconds_left"]) and culling["seconds_left"] >= 0
+    else:
+        assert culling["cull_after"] is None and culling["seconds_left"] is None
+
+
+def check_last_exit(last_exit: Any) -> None:
+    if last_exit is None:
+        return
+    assert set(last_exit) == {"ended", "reason", "exit_code", "signal"}
+    parse_utc(last_exit["ended"])
+    assert last_exit["reason"] in ("restarted", "exited", "killed")
+    assert last_exit["exit_code"] is None or is_int(last_exit["exit_code"])
+    assert last_exit["signal"] is None or is_int(last_exit["signal"])
 
 
 def check_active_session(s: dict[str, Any]) -> None:
@@ -86,3 +116,5 @@ def check_active_session(s: dict[str, Any]) -> None:
     parse_utc(s["last_activity"])
     assert is_int(s["restart_count"]) and s["restart_count"] >= 0
     assert s["awaiting_input"] is None or isinstance(s["awaiting_input"], dict)
+    check_culling(s["culling"])
+    check_last_exit(s["last_exit"])

@@ -321,8 +321,10 @@ async def test_added_and_removed_events(api, session_events):
     def actions(received: list[dict]) -> list[str]:
         return [e["action"] for e in received if e["session_id"] == kernel_id]
 
-    await events_until(session_events, lambda r: "removed" in actions(r))
-    assert actions(session_events)[0] == "added" and actions(session_events)[-1] == "removed"
+    await events_until(session_events, lambda r: "ended" in actions(r))
+    # `ended` (why it went, spec §6) follows the session's last change.
+    assert actions(session_events)[0] == "added" and actions(session_events)[-2:] == [
+        "removed", "ended"]
 
 
 async def test_removed_kernels_leave_nothing_behind(api, registry):

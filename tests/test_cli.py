@@ -100,3 +100,36 @@ def test_help_all_documents_every_option():
         for name, trait in cls.class_traits(config=True).items():
             assert f"--{cls.__name__}.{name}=" in out, name
             assert trait.help.split()[0] in out, name
+
+
+async def test_cli_history_kill_and_ended(api, cli, open_client):
+    kernel = await api.start_kernel()
+    await api.wait_session(kernel, ready)
+    client = await open_client(kernel)
+    await client.execute("x = 1", cell_id="first")
+    await client.execute("1 / 0", cell_id="second")
+    await api.wait_session(kernel, lambda s: s["status"] == "idle")
+
+    code, out, err = await cli("history", kernel[:8])
+    assert code == 0, err
+    header, *rows = out.strip().splitlines()
+    assert header.split() == ["#", "STATUS", "TOOK", "ENDED", "CELL", "CODE"]
+    assert rows[0].split()[:3] == ["2", "error", "(ZeroDivisionError)"] and "1 / 0" in rows[0]
+    assert rows[1].split()[:2] == ["1", "ok"] and "first" in rows[1]
+    code, out, _ = await cli("history", kernel, "--json")
+    assert json.loads(out)["total"] == 2
+
+    code, out, err = await cli("kill", kernel[:8])
+    assert code == 0, err
+    assert out.strip() == f"Killed {kernel}."
+    code, out, err = await cli("ended")
+    assert code == 0, err
+    header, *rows = out.strip().splitlines()
+    assert header.split() == ["ID", "NAME", "REASON", "BY", "ENDED", "IDLE", "NOTEBOOK"]
+    row = next(r for r in rows if r.startswith(kernel[:8]))
+    assert "shutdown (killed)" in row and "(background)" in row
+    code, out, _ = await cli("ended", "--json")
+    record = next(r for r in json.loads(out)["sessions"] if r["session_id"] == kernel)
+    assert record["forced"] is True
+    code, _, err = await cli("kill", kernel)
+    assert code == 1 and f"No active session with id {kernel!r}." in err

@@ -168,9 +168,14 @@ class TrackedKernel:
                 "exit_code": end.exit_code, "signal": end.signal}
 
     def exit_reason(self) -> tuple[str, ProcessEnd] | None:
-        """For a kernel whose process is gone for good: exited or killed."""
-        if self.state.status != EXITED:
+        """For a kernel whose process is gone for good: exited or killed.
+        (jupyter_server drops a kernel the restarter gave up on at once, so
+        the process is asked too, not only what the tracker saw.)"""
+        if self.state.status != EXITED and (
+            self.popen is None or kernel_process.exit_status(self.popen) is None
+        ):
             return None
+        self.note_end()
         end = self._ended_how()
         return (KILLED if end.signal is not None else EXITED_ON_ITS_OWN), end
 

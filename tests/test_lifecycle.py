@@ -8,6 +8,7 @@ itself (server culling off); test_culling.py runs one that does."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ import psutil
 import pytest
 
 from conftest import events_until, poll, ready
+from jupyter_session_ext.session_events import SCHEMA_ID
 
 
 @pytest.fixture
@@ -246,13 +248,30 @@ async def test_a_rerun_cell_expects_its_last_duration(api, open_client):
     await client.finished(fresh)
 
 
-async def test_long_executions_announce_they_finished(api, open_client, session_events):
+async def test_long_executions_announce_they_finished(api, open_client, jp_ws_fetch):
     kernel, client = await started(api, open_client)
-    await client.execute("pass", cell_id="quick")
-    await client.execute("import time; time.sleep(1.2)", cell_id="long")
-    events = await events_until(session_events, lambda ev: any(
-        e["action"] == "execution_finished" for e in ev))
-    finished = [e for e in events if e["action"] == "execution_finished"]
-    assert [e["cell_id"] for e in finished] == ["long"]  # the quick one is under the minimum
-    assert finished[0]["session_id"] == kernel and finished[0]["status"] == "ok"
+    events = await jp_ws_fetch("api", "events", "subscribe")
+    try:
+        await client.execute("pass", cell_id="quick")
+        await client.execute("import time; time.sleep(1.2)", cell_id="long")
+        await client.execute("pass", cell_id="after")  # so the quick one had its chance too
+
+        async def finished_events() -> list[dict]:
+            seen = []
+            while True:
+                event = json.loads(await events.read_message())
+                if event.get("schema_id") != SCHEMA_ID or event["session_id"] != kernel:
+                    continue
+                if event["action"] == "execution_finished":
+                    seen.append(event)
+                # The coalesced session event for the last cell's idle.
+                if event["status"] == "idle" and event["execution_count"] == 3:
+                    return seen
+
+        finished = await asyncio.wait_for(finished_events(), 30)
+    finally:
+        events.close()
+    # Only the long one: the quick ones ran under finished_event_min_seconds.
+    assert [e["cell_id"] for e in finished] == ["long"]
+    assert finished[0]["status"] == "ok" and finished[0]["error_name"] is None
     assert finished[0]["duration_seconds"] >= 1.2 and finished[0]["execution_count"] == 2

@@ -75,22 +75,24 @@ class Client:
         await client.run(["pass"])  # the connection is live and the kernel warm
         return client
 
-    def send(self, code: str) -> str:
+    def send(self, code: str, cell_id: str | None = None) -> str:
         msg_id = uuid.uuid4().hex
         self.ws.write_message(json.dumps({
             "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session,
                        "username": "bench", "date": datetime.now(timezone.utc).isoformat(),
                        "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "parent_header": {}, "metadata": {"cellId": cell_id} if cell_id else {},
+            "channel": "shell", "buffers": [],
             "content": {"code": code, "silent": False, "store_history": True,
                         "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
         }))
         return msg_id
 
-    async def run(self, codes: list[str]) -> float:
+    async def run(self, codes: list[str], cell_ids: list[str] | None = None) -> float:
         """Send all cells at once; seconds until every reply has come back."""
         start = time.perf_counter()
-        waiting = {self.send(code) for code in codes}
+        waiting = {self.send(code, cell_id)
+                   for code, cell_id in zip(codes, cell_ids or [None] * len(codes))}
         while waiting:
             msg = json.loads(await self.ws.read_message())
             if msg["header"]["msg_type"] == "execute_reply":

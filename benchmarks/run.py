@@ -208,7 +208,9 @@ async def memory(on: Server, off: Server, executions: int) -> dict:
         done = 100
         while done < executions:
             batch = min(1000, executions - done)
-            await client.run(["x = 1"] * batch)
+            # Each its own cell: execution history and per-cell durations fill
+            # to their caps (history_length, ExecutionHistory.MIN_CELLS).
+            await client.run(["x = 1"] * batch, [f"cell-{done + i}" for i in range(batch)])
             done += batch
         out[server.enabled] = (first, server.rss())
         client.close()
@@ -276,7 +278,23 @@ def progress(label: str, began: float) -> None:
     print(f"[{time.perf_counter() - began:6.1f} s] {label}", file=sys.stderr, flush=True)
 
 
-async def main(quick: bool, only_list: bool, only_cpu: bool = False) -> None:
+def memory_row(m: dict, executions: int) -> str:
+    mib = lambda x: x / 2**20  # noqa: E731
+    return (
+        f"| server RSS, 100 -> {executions:,} executions (each its own cell) "
+        f"| {mib(m[True][0]):.1f} -> {mib(m[True][1]):.1f} MiB "
+        f"| {mib(m[False][0]):.1f} -> {mib(m[False][1]):.1f} MiB | growth on "
+        f"{mib(m[True][1] - m[True][0]):+.1f}, off {mib(m[False][1] - m[False][0]):+.1f} MiB "
+        "| no growth beyond noise |"
+    )
+
+
+async def main(quick: bool, only_list: bool, only_cpu: bool = False,
+               only_memory: bool = False) -> None:
+    if only_memory:  # the memory row alone, printed, RESULTS.md untouched
+        with servers(True, False) as (on, off):
+            print(memory_row(await memory(on, off, 10_000), 10_000))
+        return
     if only_cpu:  # for steering by the server's CPU: print the rows, write nothing
         runs = (await server_cpu(6, 1000, NODELAY_OFF), await server_cpu(6, 1000))
         for row, c in zip(cpu_rows(*runs), runs):
@@ -330,9 +348,7 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False) -> None:
     lines += [
         f"| busy status -> event on /api/events/subscribe (n={e['n']}, quiet kernel) | p50 {e['p50']:.1f} ms, "
         f"p99 {e['p99']:.1f} ms, {e['missed']} without a busy event | | | p50 < 50 ms |",
-        f"| server RSS, 100 -> {executions:,} executions | {mib(m[True][0]):.1f} -> {mib(m[True][1]):.1f} MiB "
-        f"| {mib(m[False][0]):.1f} -> {mib(m[False][1]):.1f} MiB | growth on {mib(m[True][1] - m[True][0]):+.1f}, "
-        f"off {mib(m[False][1] - m[False][0]):+.1f} MiB | no growth beyond noise |",
+        memory_row(m, executions),
         f"| per-session overhead (RSS with 10 kernels, on - off, per kernel) | | | {overhead / 1024:.0f} KiB | |",
         f"| burst: 50 cells at once to each of 10 kernels | {b['polls']} polls, {b['violations']} wrong, "
         f"max pending {b['max_pending']}, left at the end {b['leftover']} | | | 0 wrong, 0 left |",
@@ -350,5 +366,7 @@ if __name__ == "__main__":
                         help="only the list latency rows, printed, RESULTS.md untouched")
     parser.add_argument("--cpu-only", action="store_true",
                         help="only the server CPU row, printed, RESULTS.md untouched")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory row, printed, RESULTS.md untouched")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.list_only, args.cpu_only))
+    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only))

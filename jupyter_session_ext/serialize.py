@@ -98,6 +98,7 @@ def active_session(
         "resource_usage": volatile if marked else tracked.resource_usage,
         # Lifecycle (spec §6).
         "culling": volatile if marked else registry.culling.info(tracked),
+        "idle_timeout": tracked.idle_timeout,
         "last_exit": tracked.last_exit,
     }
 

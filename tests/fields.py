@@ -19,7 +19,7 @@ EXTRA_FIELDS = [
     "kernel_name", "jupyter_sessions", "notebook_path", "connections", "execution_count",
     "last_activity", "restart_count", "awaiting_input", "resource_usage",
     # Lifecycle (spec §6).
-    "culling", "last_exit",
+    "culling", "idle_timeout", "last_exit",
 ]
 
 
@@ -117,4 +117,5 @@ def check_active_session(s: dict[str, Any]) -> None:
     assert is_int(s["restart_count"]) and s["restart_count"] >= 0
     assert s["awaiting_input"] is None or isinstance(s["awaiting_input"], dict)
     check_culling(s["culling"])
+    assert s["idle_timeout"] is None or (is_int(s["idle_timeout"]) and s["idle_timeout"] >= 0)
     check_last_exit(s["last_exit"])

@@ -56,7 +56,7 @@ async def test_a_protected_kernel_outlives_the_server_timeout(api):
     protected = await api.start_kernel()
     code, s = await api.call("PATCH", "api", "active-sessions", protected,
                              body={"idle_timeout": 0})
-    assert code == 200 and s["culling"] is None
+    assert code == 200 and s["culling"] is None and s["idle_timeout"] == 0
     companion = await api.start_kernel()
     await api.wait_session(protected, ready)
     # The companion, idle as long, is culled: the culler did run over both.

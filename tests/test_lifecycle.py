@@ -57,6 +57,7 @@ async def test_own_idle_timeout_culls_with_server_culling_off(api, session_event
     code, s = await api.call("PATCH", "api", "active-sessions", kernel, body={"idle_timeout": 2})
     assert code == 200
     culling = s["culling"]
+    assert s["idle_timeout"] == 2
     assert culling["idle_timeout"] == 2 and culling["source"] == "session"
     assert culling["eligible"] is True and 0 <= culling["seconds_left"] <= 2
     record = await ended(api, kernel)

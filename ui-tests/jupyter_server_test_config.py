@@ -8,3 +8,6 @@ c.ServerApp.port = 8899  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
 # Resource figures in the details view come quickly.
 c.SessionRegistry.resource_sampling_interval = 1.0  # noqa: F821
+# Kernels with their own idle timeout are checked every second (server
+# culling itself stays off: tests keep kernels idle for a while).
+c.MappingKernelManager.cull_interval = 1  # noqa: F821

@@ -68,18 +68,6 @@ export function codePreview(
   return shown.join('\n') + (cut ? ' …' : '');
 }
 
-/**
- * Seconds a session has been busy or idle *now*, from what the server said
- * at `fetchedAt` (ms): timers keep ticking between server updates.
- */
-export function liveSeconds(
-  serverSeconds: number,
-  fetchedAt: number,
-  now: number = Date.now()
-): number {
-  return serverSeconds + Math.max(0, Math.floor((now - fetchedAt) / 1000));
-}
-
 /** "busy 12s · 3 queued", "idle 4m 10s", "waiting for input". */
 export function statusSummary(
   status: string,

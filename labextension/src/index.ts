@@ -15,9 +15,12 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { confirmShutdownIdle } from './actions';
+import { Clock } from './clock';
 import { ActiveSessionsModel } from './model';
 import { openCell, openNotebook } from './navigation';
-import { ActiveSessionsPanel } from './panel';
+import { announceFinished, askForDesktopPermission } from './notifications';
+import { ActiveSessionsPanel, IPanelSettings } from './panel';
 import { SessionStatusItem } from './statusbar';
 
 const PLUGIN_ID = 'jupyter-session-ext:plugin';
@@ -25,6 +28,7 @@ const PLUGIN_ID = 'jupyter-session-ext:plugin';
 export const CommandIDs = {
   open: 'active-sessions:open',
   interruptAll: 'active-sessions:interrupt-all-busy',
+  shutdownIdle: 'active-sessions:shutdown-idle',
   refresh: 'active-sessions:refresh'
 };
 
@@ -39,10 +43,10 @@ const sessionsIcon = new LabIcon({
     '</g></svg>'
 });
 
-interface ISettings {
+interface ISettings extends IPanelSettings {
   refreshInterval: number;
-  codePreviewLines: number;
-  showEnvironment: boolean;
+  notifyAfterSeconds: number;
+  desktopNotifications: boolean;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -64,11 +68,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     statusBar: IStatusBar | null
   ) => {
+    // The schema's defaults (schema/plugin.json), until the settings load.
     const settings: ISettings = {
       refreshInterval: 5,
       codePreviewLines: 3,
-      showEnvironment: true
+      showEnvironment: true,
+      sortBy: 'status',
+      filter: '',
+      cullWarningSeconds: 600,
+      idleShutdownChoices: [300, 1800, 3600, 14400, 86400],
+      notifyAfterSeconds: 60,
+      desktopNotifications: false
     };
+    const clock = new Clock();
+    const open = (path: string, cellId?: string | null) =>
+      void (cellId ? openCell(app, path, cellId) : openNotebook(app, path));
+    let saveSetting: (key: 'sortBy' | 'filter', value: string) => void = () => undefined;
     const model = new ActiveSessionsModel({
       events: app.serviceManager.events ?? null,
       sessions: app.serviceManager.sessions,
@@ -77,11 +92,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const panel = new ActiveSessionsPanel({
       model,
-      open: (path, cellId) =>
-        void (cellId ? openCell(app, path, cellId) : openNotebook(app, path)),
-      codePreviewLines: () => settings.codePreviewLines,
-      showEnvironment: () => settings.showEnvironment
+      clock,
+      open,
+      settings: () => settings,
+      save: (key, value) => saveSetting(key, value)
     });
+    announceFinished(model, () => settings, open);
     panel.id = 'jp-active-sessions';
     panel.title.icon = sessionsIcon;
     panel.title.caption = 'Active Sessions';
@@ -92,12 +108,28 @@ const plugin: JupyterFrontEndPlugin<void> = {
       try {
         const loaded = await settingRegistry.load(PLUGIN_ID);
         const apply = () => {
+          const wasDesktop = settings.desktopNotifications;
           Object.assign(settings, loaded.composite as unknown as ISettings);
           model.refreshInterval = settings.refreshInterval;
+          if (settings.desktopNotifications && !wasDesktop) {
+            askForDesktopPermission();
+          }
           panel.refresh();
         };
         apply();
         loaded.changed.connect(apply);
+        // Typing in the filter saves once the user pauses.
+        let pending = 0;
+        saveSetting = (key, value) => {
+          window.clearTimeout(pending);
+          pending = window.setTimeout(
+            () =>
+              void loaded.set(key, value).catch(error =>
+                console.warn('Active Sessions: setting not saved', error)
+              ),
+            key === 'filter' ? 500 : 0
+          );
+        };
       } catch (error) {
         console.warn('Active Sessions: settings not loaded', error);
       }
@@ -111,6 +143,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Active Sessions: Refresh',
       execute: () => model.refresh()
+    });
+    app.commands.addCommand(CommandIDs.shutdownIdle, {
+      label: 'Active Sessions: Shut Down Idle Kernels…',
+      execute: () => confirmShutdownIdle(model, settings.idleShutdownChoices)
     });
     app.commands.addCommand(CommandIDs.interruptAll, {
       label: 'Active Sessions: Interrupt All Busy Kernels',
@@ -128,7 +164,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     if (statusBar) {
-      const item = new SessionStatusItem(model, () =>
+      const item = new SessionStatusItem(model, clock, () =>
         app.shell.activateById(panel.id)
       );
       statusBar.registerStatusItem('jupyter-session-ext:status', {

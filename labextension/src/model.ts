@@ -1,7 +1,12 @@
 /**
- * The panel's model: the server's active sessions, kept fresh from the
- * server's event stream (polling only where events are unavailable), and the
- * actions on a session. All HTTP goes through handler.ts.
+ * The panel's model: the server's active sessions and recently ended
+ * kernels, kept fresh from the server's event stream (polling only where
+ * events are unavailable), and the actions on a session. All HTTP goes
+ * through handler.ts.
+ *
+ * An event about one kernel refetches that kernel alone and replaces only its
+ * object, so the rows of the others (memoized on their session object) do not
+ * re-render.
  */
 import { Event, Session } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
@@ -11,12 +16,19 @@ import { requestAPI } from './handler';
 import {
   EVENT_SCHEMA_ID,
   IActiveSession,
+  IEndedList,
+  IEndedSession,
+  IExecutionFinished,
+  IHistory,
   ISessionList,
   ISessionPatch
 } from './types';
 
 /** Wait this long after an event before refetching, so bursts cost one request. */
 const EVENT_DEBOUNCE_MS = 250;
+
+// Events that change which kernels exist (or what the ended list holds).
+const LIST_ACTIONS = new Set(['added', 'removed', 'ended']);
 
 export class ActiveSessionsModel implements IDisposable {
   constructor(options: ActiveSessionsModel.IOptions) {
@@ -34,9 +46,19 @@ export class ActiveSessionsModel implements IDisposable {
     return this._sessions;
   }
 
-  /** When (ms since epoch) `sessions` were fetched: timers count from here. */
+  /** Kernels that are gone, newest first. */
+  get ended(): readonly IEndedSession[] {
+    return this._ended;
+  }
+
+  /** When (ms since epoch) the list was last fetched. */
   get fetchedAt(): number {
     return this._fetchedAt;
+  }
+
+  /** When this session was last fetched: its timers count from there. */
+  fetchedAtOf(id: string): number {
+    return this._fetchedAtOf.get(id) ?? this._fetchedAt;
   }
 
   /** The last error talking to the server, or null. */
@@ -44,13 +66,19 @@ export class ActiveSessionsModel implements IDisposable {
     return this._error;
   }
 
-  /** True when updates come from the event stream (no polling needed). */
+  /** True when changes come from the event stream (polling only refreshes
+   * the resource figures). */
   get live(): boolean {
     return this._events !== null;
   }
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /** A long execution finished (the server's `execution_finished` event). */
+  get finished(): ISignal<this, IExecutionFinished> {
+    return this._finished;
   }
 
   get isDisposed(): boolean {
@@ -71,8 +99,9 @@ export class ActiveSessionsModel implements IDisposable {
   }
 
   /**
-   * Whether anyone is looking: polling (only used without events) stops while
-   * nothing that shows sessions is visible.
+   * Whether anyone is looking: the list is refetched every refreshInterval
+   * while something shows it (memory and CPU change without events; without
+   * the event stream, everything does), and not at all otherwise.
    */
   setVisible(visible: boolean): void {
     this._visible = visible;
@@ -82,7 +111,7 @@ export class ActiveSessionsModel implements IDisposable {
     this._schedulePoll();
   }
 
-  /** Fetch the list now; concurrent calls share one request. */
+  /** Fetch the list and the ended kernels now; concurrent calls share one request. */
   async refresh(): Promise<void> {
     if (this._inFlight) {
       this._again = true;
@@ -110,13 +139,33 @@ export class ActiveSessionsModel implements IDisposable {
 
   async shutdown(id: string): Promise<void> {
     await requestAPI<void>(encodeURIComponent(id), { method: 'DELETE' });
-    this._sessions = this._sessions.filter(s => s.session_id !== id);
-    this._changed.emit();
-    void this.refresh();
+    this._drop(id);
+  }
+
+  /** End the kernel at once, its child processes too (no shutdown request). */
+  async kill(id: string): Promise<void> {
+    await requestAPI<void>(`${encodeURIComponent(id)}/kill`, { method: 'POST' });
+    this._drop(id);
+  }
+
+  /** Shut down several kernels; resolves to the ids that could not be. */
+  async shutdownMany(ids: readonly string[]): Promise<string[]> {
+    const failed = await Promise.all(
+      ids.map(id => this.shutdown(id).then(
+        () => null,
+        () => id
+      ))
+    );
+    return failed.filter((id): id is string => id !== null);
   }
 
   async update(id: string, patch: ISessionPatch): Promise<void> {
     await this._act(id, '', { method: 'PATCH', body: JSON.stringify(patch) });
+  }
+
+  async history(id: string, limit?: number): Promise<IHistory> {
+    const query = limit ? `?limit=${limit}` : '';
+    return requestAPI<IHistory>(`${encodeURIComponent(id)}/history${query}`);
   }
 
   /** Interrupt every busy session; resolves to how many were interrupted. */
@@ -136,28 +185,49 @@ export class ActiveSessionsModel implements IDisposable {
     this._sessionManager?.runningChanged.disconnect(this._scheduleRefresh, this);
     window.clearTimeout(this._pollTimer);
     window.clearTimeout(this._debounceTimer);
+    for (const timer of this._sessionTimers.values()) {
+      window.clearTimeout(timer);
+    }
     Signal.clearData(this);
   }
 
-  private async _act(
-    id: string,
-    action: string,
-    init: RequestInit
-  ): Promise<void> {
-    const path = encodeURIComponent(id) + (action ? `/${action}` : '');
-    const updated = await requestAPI<IActiveSession>(path, init);
-    this._sessions = this._sessions.map(s =>
-      s.session_id === updated.session_id ? updated : s
-    );
-    this._fetchedAt = Date.now();
+  private _drop(id: string): void {
+    this._sessions = this._sessions.filter(s => s.session_id !== id);
     this._changed.emit();
+    void this.refresh();
+  }
+
+  private _replace(updated: IActiveSession): void {
+    let found = false;
+    this._sessions = this._sessions.map(s => {
+      if (s.session_id !== updated.session_id) {
+        return s;
+      }
+      found = true;
+      return updated;
+    });
+    if (!found) {
+      this._sessions = [...this._sessions, updated];
+    }
+    this._fetchedAtOf.set(updated.session_id, Date.now());
+    this._changed.emit();
+  }
+
+  private async _act(id: string, action: string, init: RequestInit): Promise<void> {
+    const path = encodeURIComponent(id) + (action ? `/${action}` : '');
+    this._replace(await requestAPI<IActiveSession>(path, init));
   }
 
   private async _fetch(): Promise<void> {
     try {
-      const list = await requestAPI<ISessionList>('');
+      const [list, ended] = await Promise.all([
+        requestAPI<ISessionList>(''),
+        requestAPI<IEndedList>('ended')
+      ]);
       this._sessions = list.sessions;
+      this._ended = ended.sessions;
       this._fetchedAt = Date.now();
+      this._fetchedAtOf.clear();
       this._error = null;
     } catch (error) {
       this._error = (error as Error).message || String(error);
@@ -167,23 +237,49 @@ export class ActiveSessionsModel implements IDisposable {
     }
   }
 
-  private _onEvent(_: Event.IManager, event: Event.Emission): void {
-    if (event.schema_id === EVENT_SCHEMA_ID) {
+  /** Refetch one session (an event said it changed). */
+  private async _fetchOne(id: string): Promise<void> {
+    this._sessionTimers.delete(id);
+    if (!this.session(id)) {
+      return this.refresh(); // new to us: the list knows where it goes
+    }
+    try {
+      this._replace(await requestAPI<IActiveSession>(encodeURIComponent(id)));
+    } catch {
+      // Gone meanwhile (a 404): the list and the ended kernels tell.
       this._scheduleRefresh();
     }
   }
 
+  private _onEvent(_: Event.IManager, event: Event.Emission): void {
+    if (event.schema_id !== EVENT_SCHEMA_ID) {
+      return;
+    }
+    const action = String(event.action ?? '');
+    const id = typeof event.session_id === 'string' ? event.session_id : null;
+    if (action === 'execution_finished') {
+      this._finished.emit(event as unknown as IExecutionFinished);
+      return; // the session's own events follow
+    }
+    if (id === null || LIST_ACTIONS.has(action)) {
+      this._scheduleRefresh();
+      return;
+    }
+    window.clearTimeout(this._sessionTimers.get(id));
+    this._sessionTimers.set(
+      id,
+      window.setTimeout(() => void this._fetchOne(id), EVENT_DEBOUNCE_MS)
+    );
+  }
+
   private _scheduleRefresh(): void {
     window.clearTimeout(this._debounceTimer);
-    this._debounceTimer = window.setTimeout(
-      () => void this.refresh(),
-      EVENT_DEBOUNCE_MS
-    );
+    this._debounceTimer = window.setTimeout(() => void this.refresh(), EVENT_DEBOUNCE_MS);
   }
 
   private _schedulePoll(): void {
     window.clearTimeout(this._pollTimer);
-    if (this.live || !this._visible || this._isDisposed) {
+    if (!this._visible || this._isDisposed) {
       return;
     }
     this._pollTimer = window.setTimeout(async () => {
@@ -196,15 +292,19 @@ export class ActiveSessionsModel implements IDisposable {
   private _sessionManager: Session.IManager | null;
   private _refreshInterval: number;
   private _sessions: IActiveSession[] = [];
+  private _ended: IEndedSession[] = [];
   private _fetchedAt = Date.now();
+  private _fetchedAtOf = new Map<string, number>();
   private _error: string | null = null;
   private _visible = false;
   private _inFlight: Promise<void> | null = null;
   private _again = false;
   private _pollTimer = 0;
   private _debounceTimer = 0;
+  private _sessionTimers = new Map<string, number>();
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
+  private _finished = new Signal<this, IExecutionFinished>(this);
 }
 
 export namespace ActiveSessionsModel {

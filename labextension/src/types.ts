@@ -19,6 +19,8 @@ export interface IQueueEntry {
   submitted: string;
   started: string | null;
   execution_count: number | null;
+  /** How long the same cell took the last time it ran on this kernel. */
+  expected_seconds: number | null;
 }
 
 export interface IExecutionQueue {
@@ -73,6 +75,80 @@ export interface IActiveSession {
   restart_count: number;
   awaiting_input: { prompt: string; password: boolean } | null;
   resource_usage: IResourceUsage | null;
+  culling: ICulling | null;
+  /** This kernel's own idle timeout (0: never culled); null: the server's rule. */
+  idle_timeout: number | null;
+  last_exit: ILastExit | null;
+}
+
+/** When idle culling will take a kernel (null on a session: nothing will). */
+export interface ICulling {
+  idle_timeout: number;
+  source: 'server' | 'kernelspec' | 'session';
+  cull_busy: boolean;
+  cull_connected: boolean;
+  eligible: boolean;
+  cull_after: string | null;
+  seconds_left: number | null;
+}
+
+export interface ILastExit {
+  ended: string;
+  reason: 'restarted' | 'exited' | 'killed';
+  exit_code: number | null;
+  signal: number | null;
+}
+
+export type Outcome = 'ok' | 'error' | 'aborted';
+
+export interface IFinishedExecution extends IQueueEntry {
+  ended: string;
+  duration_seconds: number;
+  status: Outcome;
+  error_name: string | null;
+}
+
+export interface IHistory {
+  total: number;
+  executions: IFinishedExecution[];
+}
+
+export type EndReason = 'shutdown' | 'culled' | 'exited' | 'killed' | 'server_stopped';
+
+export interface IEndedSession {
+  session_id: string;
+  display_name: string;
+  kernel_name: string;
+  notebook_path: string | null;
+  notebook_uri: string | null;
+  session_mode: 'console' | 'notebook' | 'background';
+  username: string;
+  started: string;
+  ended: string;
+  reason: EndReason;
+  forced: boolean;
+  by: string | null;
+  exit_code: number | null;
+  signal: number | null;
+  idle_seconds: number;
+  last_execution: IFinishedExecution | null;
+}
+
+export interface IEndedList {
+  total: number;
+  sessions: IEndedSession[];
+}
+
+/** An `execution_finished` event (never coalesced). */
+export interface IExecutionFinished {
+  session_id: string;
+  msg_id: string;
+  cell_id: string | null;
+  notebook_path: string | null;
+  execution_count: number | null;
+  duration_seconds: number;
+  status: Outcome;
+  error_name: string | null;
 }
 
 export interface ISessionList {
@@ -85,6 +161,8 @@ export interface ISessionPatch {
   display_name?: string | null;
   input_prompt?: string | null;
   continuation_prompt?: string | null;
+  /** Seconds of idleness before culling; 0 never culls; null: the server's rule. */
+  idle_timeout?: number | null;
 }
 
 export const EVENT_SCHEMA_ID =

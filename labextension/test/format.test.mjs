@@ -8,7 +8,6 @@ import {
   formatBytes,
   formatDuration,
   formatRelative,
-  liveSeconds,
   statusSummary
 } from '../../lib/format.js';
 
@@ -40,11 +39,6 @@ test('code previews keep the first lines and mark cuts', () => {
   assert.equal(codePreview('a\nb\nc\n', 2), 'a\nb …');
   assert.equal(codePreview('a\nb', 5), 'a\nb');
   assert.equal(codePreview('abc', 3, true), 'abc …');
-});
-
-test('timers keep ticking from the server figure', () => {
-  assert.equal(liveSeconds(10, 1000, 4500), 13);
-  assert.equal(liveSeconds(10, 5000, 4000), 10);
 });
 
 test('status summaries', () => {

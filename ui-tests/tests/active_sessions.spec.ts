@@ -8,8 +8,8 @@ import * as path from 'path';
 
 const SHOTS = process.env.SCREENSHOT_DIR;
 
-/** The panel's card of the only notebook session. */
-const card = '.jp-ActiveSessions-card';
+/** The panel's row of the only notebook session. */
+const row = '.jp-ActiveSessions-row';
 
 async function openPanel(page: galata.IJupyterLabPageFixture) {
   await page.click('.jp-SideBar [title="Active Sessions"]');
@@ -45,9 +45,8 @@ test.use({ autoGoto: true });
 test.describe('Active Sessions panel', () => {
   test('opens from the sidebar and lists nothing without kernels', async ({ page }) => {
     await openPanel(page);
-    await expect(page.locator('.jp-ActiveSessions-header h2')).toHaveText(
-      'Active Sessions'
-    );
+    await expect(page.locator('.jp-ActiveSessions-titleBar h2')).toHaveText('Active Sessions');
+    await expect(page.locator('.jp-ActiveSessions-empty')).toHaveText('No running kernels.');
   });
 
   test('shows a busy notebook with its running cell and queue', async ({
@@ -56,29 +55,25 @@ test.describe('Active Sessions panel', () => {
   }, testInfo) => {
     await openNew(page, tmpPath, 'train.ipynb');
     await openPanel(page);
-    await expect(page.locator(card)).toHaveCount(1);
-    await expect(page.locator(`${card} .jp-ActiveSessions-badge`)).toContainText(
-      /ready|idle/
-    );
-    await expect(page.locator(`${card} .jp-ActiveSessions-link`).first()).toHaveText(
-      `${tmpPath}/train.ipynb`
-    );
-    if (SHOTS) {
-      await page.locator('#jp-active-sessions').screenshot({
-        path: path.join(SHOTS, 'panel-idle.png')
-      });
-    }
+    const session = page.locator(row);
+    await expect(session).toHaveCount(1);
+    await expect(session.locator('.jp-ActiveSessions-dot')).toHaveClass(/jp-mod-(ready|idle)/);
+    await expect(session.locator('.jp-ActiveSessions-title')).toHaveText('train.ipynb');
 
     await queueCells(page, 30);
-    const busy = page.locator(`${card}.jp-mod-busy`);
+    const busy = page.locator(`${row}.jp-mod-busy`);
     await expect(busy).toBeVisible();
-    await expect(busy.locator('.jp-ActiveSessions-active pre')).toContainText(
-      'time.sleep(30)'
-    );
-    await expect(busy.locator('.jp-ActiveSessions-pending')).toContainText('2 queued');
-    await expect(busy.locator('.jp-ActiveSessions-meta')).toContainText('notebook');
     // The busy timer ticks in the browser.
-    await expect(busy.locator('.jp-ActiveSessions-badge')).toContainText(/busy [1-9]/);
+    await expect(busy.locator('.jp-ActiveSessions-timer')).toHaveText(/^[1-9]\d?s$/);
+    // Enter on the focused row expands it.
+    await busy.locator('.jp-ActiveSessions-line').focus();
+    await page.keyboard.press('Enter');
+    await expect(busy.locator('.jp-ActiveSessions-active pre')).toContainText('time.sleep(30)');
+    await expect(busy.locator('.jp-ActiveSessions-pending')).toContainText('2 queued');
+    await busy.getByText('Process and kernel').click();
+    await expect(busy.locator('tr', { hasText: 'Notebook' }).locator('td')).toHaveText(
+      `${tmpPath}/train.ipynb`
+    );
 
     // Expanded, the queue lists the pending cells in order.
     await busy.getByText('2 queued').click();
@@ -92,9 +87,6 @@ test.describe('Active Sessions panel', () => {
       /busy \d+s · 2 queued/
     );
     if (SHOTS) {
-      await page.locator('#jp-active-sessions').screenshot({
-        path: path.join(SHOTS, 'panel-busy.png')
-      });
       await page.screenshot({ path: path.join(SHOTS, 'lab-busy.png') });
     }
     await page.screenshot({ path: testInfo.outputPath('lab-busy.png') });
@@ -107,55 +99,70 @@ test.describe('Active Sessions panel', () => {
     await expect(firstCell).toHaveClass(/jp-mod-active/);
     expect(await page.notebook.isCellSelected(2)).toBe(false);
 
-    // Interrupt from the panel: the cell stops, the queue is aborted.
+    // Interrupt from the row: the cell stops, the queue is aborted.
     await busy.getByRole('button', { name: 'Interrupt', exact: true }).click();
-    await expect(page.locator(`${card}.jp-mod-idle`)).toBeVisible();
-    await expect(page.locator(`${card} .jp-ActiveSessions-active`)).toHaveCount(0);
-    await expect(page.locator(`${card} .jp-ActiveSessions-pending`)).toHaveCount(0);
+    await expect(page.locator(`${row}.jp-mod-idle`)).toBeVisible();
+    await expect(page.locator(`${row} .jp-ActiveSessions-active`)).toHaveCount(0);
+    await expect(page.locator(`${row} .jp-ActiveSessions-pending`)).toHaveCount(0);
+    // What ran is in the row's history: the interrupted cell, the aborted two.
+    await expect(page.locator(`${row} .jp-ActiveSessions-history li`)).toHaveCount(3);
+    await expect(
+      page.locator(`${row} .jp-ActiveSessions-history li`).first()
+    ).toContainText('aborted');
     await expect(page.notebook.getCellOutputLocator(0)).resolves.toBeTruthy();
   });
 
   test('restarts and shuts down from the panel', async ({ page, tmpPath }) => {
     await openNew(page, tmpPath, 'restart.ipynb');
     await openPanel(page);
-    const session = page.locator(card);
-    await expect(session.locator('.jp-ActiveSessions-badge')).toContainText(
-      /ready|idle/
-    );
-    await session.getByRole('button', { name: 'Details', exact: true }).click();
+    const session = page.locator(row);
+    await expect(session.locator('.jp-ActiveSessions-dot')).toHaveClass(/jp-mod-(ready|idle)/);
+    await session.locator('.jp-ActiveSessions-line').click();
+    await session.getByText('Process and kernel').click();
     const pidRow = session.locator('tr', { hasText: 'Process id' }).locator('td');
     const pid = await pidRow.textContent();
     expect(Number(pid)).toBeGreaterThan(0);
 
     await session.getByRole('button', { name: 'Restart', exact: true }).click();
-    await expect(session.locator('tr', { hasText: 'Restarts' }).locator('td')).toHaveText(
-      '1'
-    );
+    await expect(session.locator('tr', { hasText: 'Restarts' }).locator('td')).toHaveText('1');
     await expect(pidRow).not.toHaveText(pid!);
+    await expect(session.locator('tr', { hasText: 'Last exit' }).locator('td')).toContainText(
+      'restarted'
+    );
 
     // Shutting down asks first; cancel keeps the kernel.
-    await session.getByRole('button', { name: 'Shut Down', exact: true }).click();
+    await session.getByRole('button', { name: 'Shut down', exact: true }).click();
     await page.locator('.jp-Dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
-    await expect(page.locator(card)).toHaveCount(1);
-    await session.getByRole('button', { name: 'Shut Down', exact: true }).click();
+    await expect(page.locator(row)).toHaveCount(1);
+    await session.getByRole('button', { name: 'Shut down', exact: true }).click();
     await page
       .locator('.jp-Dialog')
       .getByRole('button', { name: 'Shut Down', exact: true })
       .click();
-    await expect(page.locator(card)).toHaveCount(0);
+    await expect(page.locator(row)).toHaveCount(0);
     await expect(page.locator('.jp-ActiveSessions-empty')).toBeVisible();
+    // Why it went: shut down, in "Recently ended".
+    await page.locator('.jp-ActiveSessions-ended summary').click();
+    await expect(page.locator('.jp-ActiveSessions-endedRow').first()).toContainText(
+      'restart.ipynb'
+    );
+    await expect(page.locator('.jp-ActiveSessions-endedRow').first()).toContainText('shut down');
   });
 
   test('edits the display name inline', async ({ page, tmpPath }) => {
     await openNew(page, tmpPath, 'named.ipynb');
     await openPanel(page);
-    const session = page.locator(card);
+    const session = page.locator(row);
     await expect(session).toBeVisible();
+    await session.locator('.jp-ActiveSessions-line').click();
     await session.getByRole('button', { name: 'Edit', exact: true }).click();
     const name = session.locator('.jp-ActiveSessions-edit input').first();
     await name.fill('Training run');
     await session.getByRole('button', { name: 'Save', exact: true }).click();
-    await expect(session.locator('.jp-ActiveSessions-name')).toHaveText('Training run');
+    await session.getByText('Process and kernel').click();
+    await expect(session.locator('tr', { hasText: 'Kernel' }).first().locator('td')).toHaveText(
+      'Training run (python3)'
+    );
     // The server has it too.
     const list = await page.request.get('/api/active-sessions');
     const body = await list.json();

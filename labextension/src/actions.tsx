@@ -1,0 +1,150 @@
+/**
+ * What the panel asks before acting, and how a failed action is reported:
+ * JupyterLab's own dialogs, one function per action.
+ */
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import * as React from 'react';
+
+import { formatDuration } from './format';
+import { ActiveSessionsModel } from './model';
+import { idleLongerThan, rowTitle } from './sessions';
+import { IActiveSession } from './types';
+
+/** Run an action; a failure is shown, not thrown. */
+export async function run(what: string, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    await showErrorMessage(`Could not ${what}`, error as Error);
+  }
+}
+
+function KernelList(props: { sessions: readonly IActiveSession[] }): JSX.Element {
+  return (
+    <ul className="jp-ActiveSessions-confirmList">
+      {props.sessions.map(s => (
+        <li key={s.session_id}>{rowTitle(s)}</li>
+      ))}
+    </ul>
+  );
+}
+
+export async function confirmShutdown(
+  model: ActiveSessionsModel,
+  sessions: readonly IActiveSession[]
+): Promise<void> {
+  if (sessions.length === 0) {
+    return;
+  }
+  const one = sessions.length === 1;
+  const result = await showDialog({
+    title: one ? 'Shut down kernel?' : `Shut down ${sessions.length} kernels?`,
+    body: (
+      <div>
+        <p>Their variables are lost.</p>
+        <KernelList sessions={sessions} />
+      </div>
+    ),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Shut Down' })]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  const failed = await model.shutdownMany(sessions.map(s => s.session_id));
+  if (failed.length) {
+    await showErrorMessage(
+      'Could not shut down every kernel',
+      `${failed.length} of ${sessions.length} could not be shut down.`
+    );
+  }
+}
+
+export async function confirmKill(
+  model: ActiveSessionsModel,
+  s: IActiveSession
+): Promise<void> {
+  const result = await showDialog({
+    title: 'Kill kernel?',
+    body:
+      `"${rowTitle(s)}" and every process it started are ended at once, without ` +
+      'asking the kernel (for a kernel that ignores interrupt and shutdown). ' +
+      'Its variables are lost.',
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Kill' })]
+  });
+  if (result.button.accept) {
+    await run('kill the kernel', () => model.kill(s.session_id));
+  }
+}
+
+// The choices of "Shut down kernels idle for more than…" (seconds).
+export const IDLE_CHOICES = [5 * 60, 30 * 60, 3600, 4 * 3600, 24 * 3600];
+
+/** The dialog body: a duration choice and, live, the kernels it would take. */
+function IdleChoice(props: {
+  model: ActiveSessionsModel;
+  choices: number[];
+  initial: number;
+  onChange: (seconds: number) => void;
+}): JSX.Element {
+  const { model, choices } = props;
+  const [seconds, setSeconds] = React.useState(props.initial);
+  const idle = idleLongerThan(model.sessions, seconds, id => model.fetchedAtOf(id));
+  return (
+    <div className="jp-ActiveSessions-idleChoice">
+      <label>
+        Idle for more than{' '}
+        <select
+          aria-label="Idle for more than"
+          value={seconds}
+          onChange={e => {
+            setSeconds(Number(e.target.value));
+            props.onChange(Number(e.target.value));
+          }}
+        >
+          {choices.map(c => (
+            <option key={c} value={c}>
+              {formatDuration(c)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {idle.length ? (
+        <KernelList sessions={idle} />
+      ) : (
+        <p>No kernel has been idle that long.</p>
+      )}
+    </div>
+  );
+}
+
+export async function confirmShutdownIdle(
+  model: ActiveSessionsModel,
+  choices: number[] = IDLE_CHOICES
+): Promise<void> {
+  let seconds = choices[Math.min(2, choices.length - 1)];
+  const result = await showDialog({
+    title: 'Shut down idle kernels',
+    body: (
+      <IdleChoice
+        model={model}
+        choices={choices}
+        initial={seconds}
+        onChange={value => (seconds = value)}
+      />
+    ),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Shut Down' })]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  // What is idle now, not when the dialog opened.
+  await model.refresh();
+  const idle = idleLongerThan(model.sessions, seconds, id => model.fetchedAtOf(id));
+  const failed = await model.shutdownMany(idle.map(s => s.session_id));
+  if (failed.length) {
+    await showErrorMessage(
+      'Could not shut down every kernel',
+      `${failed.length} of ${idle.length} could not be shut down.`
+    );
+  }
+}

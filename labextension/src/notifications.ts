@@ -1,0 +1,80 @@
+/**
+ * Telling the user a long execution finished, wherever they are in
+ * JupyterLab: a JupyterLab notification with "Go to cell", and optionally a
+ * desktop notification. Fed by the server's `execution_finished` events
+ * (model.finished), so it works with the notebook closed.
+ */
+import { Notification } from '@jupyterlab/apputils';
+
+import { formatDuration } from './format';
+import { ActiveSessionsModel } from './model';
+import { IExecutionFinished } from './types';
+
+export interface INotifySettings {
+  /** Executions that ran at least this long are announced; 0 turns it off. */
+  notifyAfterSeconds: number;
+  desktopNotifications: boolean;
+}
+
+export function describe(e: IExecutionFinished): { title: string; body: string } {
+  const where = e.notebook_path?.split('/').pop() ?? `kernel ${e.session_id.slice(0, 8)}`;
+  const cell = e.execution_count !== null ? ` [${e.execution_count}]` : '';
+  const took = formatDuration(e.duration_seconds);
+  const body =
+    e.status === 'ok'
+      ? `finished in ${took}`
+      : e.status === 'error'
+        ? `failed (${e.error_name ?? 'error'}) after ${took}`
+        : `was aborted after ${took}`;
+  return { title: `${where}${cell}`, body };
+}
+
+export function announceFinished(
+  model: ActiveSessionsModel,
+  settings: () => INotifySettings,
+  open: (path: string, cellId?: string | null) => void
+): void {
+  model.finished.connect((_, e) => {
+    const { notifyAfterSeconds, desktopNotifications } = settings();
+    if (notifyAfterSeconds <= 0 || e.duration_seconds < notifyAfterSeconds) {
+      return;
+    }
+    const { title, body } = describe(e);
+    const path = e.notebook_path;
+    const actions = path
+      ? [{ label: 'Go to cell', callback: () => open(path, e.cell_id) }]
+      : [];
+    const options = { autoClose: e.status === 'ok' ? 15000 : (false as const), actions };
+    const message = `${title} ${body}`;
+    if (e.status === 'ok') {
+      Notification.success(message, options);
+    } else if (e.status === 'error') {
+      Notification.error(message, options);
+    } else {
+      Notification.warning(message, options);
+    }
+    if (
+      desktopNotifications &&
+      typeof window.Notification !== 'undefined' &&
+      window.Notification.permission === 'granted' &&
+      document.visibilityState !== 'visible'
+    ) {
+      // Only when JupyterLab's tab is in the background: in front, the
+      // notification above is seen.
+      const desktop = new window.Notification(title, { body, tag: e.msg_id });
+      desktop.onclick = () => {
+        window.focus();
+        if (path) {
+          open(path, e.cell_id);
+        }
+      };
+    }
+  });
+}
+
+/** Ask the browser once the user turned desktop notifications on. */
+export function askForDesktopPermission(): void {
+  if (typeof window.Notification !== 'undefined' && window.Notification.permission === 'default') {
+    void window.Notification.requestPermission();
+  }
+}

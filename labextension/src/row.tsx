@@ -1,0 +1,226 @@
+/**
+ * One kernel, one line: status dot, name, live timer, memory, CPU, icon
+ * actions; a second line with a countdown when idle culling is near. Click or Enter expands it to
+ * the details (details.tsx).
+ *
+ * Memoized on its session object: the model replaces a session's object only
+ * when that session changed, so an event for one kernel re-renders one row.
+ * The timers inside subscribe to the shared clock themselves.
+ */
+import { closeIcon, refreshIcon, stopIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { confirmKill, confirmShutdown, run } from './actions';
+import { Clock, useClock } from './clock';
+import { SessionDetails } from './details';
+import { formatBytes, formatDuration } from './format';
+import { ActiveSessionsModel } from './model';
+import { cullCountdown, liveSeconds, rowTitle } from './sessions';
+import { IActiveSession } from './types';
+
+export interface IRowContext {
+  model: ActiveSessionsModel;
+  clock: Clock;
+  /** Open a notebook, at a cell when `cellId` is given. */
+  open: (path: string, cellId?: string | null) => void;
+  codePreviewLines: number;
+  showEnvironment: boolean;
+  /** Show the cull countdown this many seconds ahead. */
+  cullWarningSeconds: number;
+}
+
+export interface IRowProps {
+  session: IActiveSession;
+  fetchedAt: number;
+  expanded: boolean;
+  selected: boolean;
+  context: IRowContext;
+  onToggle: (id: string) => void;
+  onSelect: (id: string, selected: boolean) => void;
+}
+
+// A kernel still busy this long after an interrupt gets a Kill button.
+const INTERRUPT_GRACE_MS = 5000;
+
+function LiveTimer(props: { s: IActiveSession; fetchedAt: number; clock: Clock }): JSX.Element {
+  const now = useClock(props.clock);
+  const { s, fetchedAt } = props;
+  let text = s.status as string;
+  if (s.awaiting_input) {
+    text = 'input';
+  } else if (s.status === 'busy') {
+    text = formatDuration(liveSeconds(s.busy_seconds, fetchedAt, now));
+  } else if (s.status === 'idle' || s.status === 'ready') {
+    text = formatDuration(liveSeconds(s.idle_seconds, fetchedAt, now));
+  }
+  const what = s.awaiting_input ? 'waiting for input' : s.status;
+  return (
+    <span className="jp-ActiveSessions-timer" title={`${what} ${text}`}>
+      {text}
+    </span>
+  );
+}
+
+function CullCountdown(props: {
+  s: IActiveSession;
+  fetchedAt: number;
+  context: IRowContext;
+}): JSX.Element | null {
+  const now = useClock(props.context.clock);
+  const left = cullCountdown(props.s, props.fetchedAt, props.context.cullWarningSeconds, now);
+  if (left === null) {
+    return null;
+  }
+  const keep = (e: React.MouseEvent) => {
+    e.stopPropagation();
+    void run('keep the kernel alive', () =>
+      props.context.model.update(props.s.session_id, { idle_timeout: 0 })
+    );
+  };
+  // A line of its own under the row: rare, and not to be missed.
+  return (
+    <div className="jp-ActiveSessions-cull" title="Idle culling will shut this kernel down">
+      ⌛ culled in {formatDuration(left)} unless used
+      <button
+        className="jp-ActiveSessions-keepAlive"
+        aria-label="Keep alive: never cull this kernel"
+        title="Keep alive: never cull this kernel"
+        onClick={keep}
+      >
+        Keep alive
+      </button>
+    </div>
+  );
+}
+
+function IconButton(props: {
+  label: string;
+  icon: typeof stopIcon;
+  onClick: () => void;
+  className?: string;
+}): JSX.Element {
+  return (
+    <button
+      className={`jp-ActiveSessions-action ${props.className ?? ''}`}
+      aria-label={props.label}
+      title={props.label}
+      onClick={e => {
+        e.stopPropagation();
+        props.onClick();
+      }}
+    >
+      <props.icon.react tag="span" elementSize="small" />
+    </button>
+  );
+}
+
+/** Interrupt, or Kill once an interrupt has not stopped a busy kernel. */
+function InterruptOrKill(props: {
+  s: IActiveSession;
+  interruptedAt: number;
+  context: IRowContext;
+  onInterrupt: () => void;
+}): JSX.Element {
+  const now = useClock(props.context.clock);
+  if (props.s.status === 'busy' && now - props.interruptedAt > INTERRUPT_GRACE_MS) {
+    return (
+      <IconButton
+        label="Kill (the interrupt did not stop it)"
+        icon={closeIcon}
+        className="jp-mod-kill"
+        onClick={() => void confirmKill(props.context.model, props.s)}
+      />
+    );
+  }
+  return <IconButton label="Interrupt" icon={stopIcon} onClick={props.onInterrupt} />;
+}
+
+function SessionRowImpl(props: IRowProps): JSX.Element {
+  const { session: s, fetchedAt, expanded, selected, context } = props;
+  const { model } = context;
+  const [interruptedAt, setInterruptedAt] = React.useState<number | null>(null);
+  React.useEffect(() => {
+    if (s.status !== 'busy') {
+      setInterruptedAt(null); // it stopped: the interrupt worked
+    }
+  }, [s.status]);
+  const usage = s.resource_usage;
+  const title = rowTitle(s);
+  const toggle = () => props.onToggle(s.session_id);
+
+  const interrupt = () => {
+    setInterruptedAt(Date.now());
+    void run('interrupt', () => model.interrupt(s.session_id));
+  };
+
+  return (
+    <li
+      className={`jp-ActiveSessions-row jp-mod-${s.status}${expanded ? ' jp-mod-expanded' : ''}`}
+      data-session-id={s.session_id}
+    >
+      <div
+        className="jp-ActiveSessions-line"
+        role="button"
+        tabIndex={0}
+        aria-expanded={expanded}
+        aria-label={`${title}, ${s.status}`}
+        onClick={toggle}
+        onKeyDown={e => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            toggle();
+          }
+        }}
+      >
+        <input
+          type="checkbox"
+          className="jp-ActiveSessions-select"
+          aria-label={`Select ${title}`}
+          checked={selected}
+          onClick={e => e.stopPropagation()}
+          onChange={e => props.onSelect(s.session_id, e.target.checked)}
+        />
+        <span
+          className={`jp-ActiveSessions-dot jp-mod-${s.awaiting_input ? 'input' : s.status}`}
+          title={s.awaiting_input ? 'waiting for input' : s.status}
+        />
+        <span className="jp-ActiveSessions-title" title={s.notebook_path ?? s.display_name}>
+          {title}
+        </span>
+        <LiveTimer s={s} fetchedAt={fetchedAt} clock={context.clock} />
+        <span className="jp-ActiveSessions-memory" title="Memory (kernel and its children)">
+          {usage ? formatBytes(usage.memory_bytes) : '—'}
+        </span>
+        <span className="jp-ActiveSessions-cpu" title="CPU (kernel and its children)">
+          {usage ? `${Math.round(usage.cpu_percent)}%` : '—'}
+        </span>
+        <span className="jp-ActiveSessions-actions">
+          {interruptedAt === null ? (
+            <IconButton label="Interrupt" icon={stopIcon} onClick={interrupt} />
+          ) : (
+            <InterruptOrKill
+              s={s}
+              interruptedAt={interruptedAt}
+              context={context}
+              onInterrupt={interrupt}
+            />
+          )}
+          <IconButton
+            label="Restart"
+            icon={refreshIcon}
+            onClick={() => void run('restart', () => model.restart(s.session_id))}
+          />
+          <IconButton
+            label="Shut down"
+            icon={closeIcon}
+            onClick={() => void confirmShutdown(model, [s])}
+          />
+        </span>
+      </div>
+      <CullCountdown s={s} fetchedAt={fetchedAt} context={context} />
+      {expanded && <SessionDetails session={s} context={context} />}
+    </li>
+  );
+}
+
+export const SessionRow = React.memo(SessionRowImpl);

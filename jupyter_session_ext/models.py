@@ -251,7 +251,12 @@ class TrackedKernel:
     def last_activity(self) -> datetime:
         """As jupyter_server's kernel model (and its culler) says: its kernel
         manager keeps it. The state machine's own record otherwise."""
-        value = getattr(self.km, "last_activity", None)
+        try:
+            value = getattr(self.km, "last_activity", None)
+        except Exception:
+            # A kernel jupyter_server has listed but not stamped yet: its
+            # `last_activity` trait has no value, and reading it raises.
+            value = None
         return value if isinstance(value, datetime) else self.state.last_activity
 
     @property

@@ -325,3 +325,22 @@ async def test_every_route_refuses_unauthenticated_requests(api):
             assert code in (401, 403), (method, tail, headers)
     s = await api.session(kernel_id)
     assert s["restart_count"] == 0 and s["display_name"] != "hacked"
+
+
+async def test_a_kernel_listed_before_jupyter_server_stamps_it(api, jp_serverapp):
+    """jupyter_server lists a new kernel a moment before it sets the kernel's
+    `last_activity`, whose trait then raises when read: seen with several
+    kernels starting at once. The routes must still answer."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    stamped = km.last_activity
+    del km._trait_values["last_activity"]  # as between listing and stamping
+    with pytest.raises(Exception):
+        km.last_activity
+    try:
+        listed = await api.get("api", "active-sessions")
+        assert [s["session_id"] for s in listed["sessions"]] == [kernel_id]
+        assert (await api.session(kernel_id))["last_activity"]
+    finally:
+        km.last_activity = stamped

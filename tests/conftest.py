@@ -95,6 +95,15 @@ async def poll(
         await asyncio.sleep(0.05)
 
 
+async def started(api: Api, open_client: Any = None) -> Any:
+    """A ready kernel, and a websocket client on it when open_client is given."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    if open_client is None:
+        return kernel_id
+    return kernel_id, await open_client(kernel_id)
+
+
 @pytest.fixture
 def api(jp_fetch) -> Api:
     return Api(jp_fetch)

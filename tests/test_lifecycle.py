@@ -16,21 +16,13 @@ import time
 import psutil
 import pytest
 
-from conftest import events_until, poll, ready
+from conftest import events_until, poll, started
 from jupyter_session_ext.session_events import SCHEMA_ID
 
 
 @pytest.fixture
 def jp_server_config(jp_server_config):
     return {**jp_server_config, "MappingKernelManager": {"cull_interval": 1}}
-
-
-async def started(api, open_client=None):
-    kernel_id = await api.start_kernel()
-    await api.wait_session(kernel_id, ready)
-    if open_client is None:
-        return kernel_id
-    return kernel_id, await open_client(kernel_id)
 
 
 async def ended(api, kernel_id, timeout=30):

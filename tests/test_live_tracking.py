@@ -9,20 +9,11 @@ import os
 
 import psutil
 
-from conftest import events_until, poll, ready
+from conftest import events_until, poll, ready, started
 import pytest
 
 from jupyter_session_ext.session_events import BURST, SCHEMA_ID
 from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
-
-async def started(api, open_client=None):
-    """A ready kernel, and a websocket client on it when open_client is given."""
-    kernel_id = await api.start_kernel()
-    await api.wait_session(kernel_id, ready)
-    if open_client is None:
-        return kernel_id
-    return kernel_id, await open_client(kernel_id)
-
 
 def test_websocket_connection_class_is_observed(jp_serverapp):
     cls = jp_serverapp.web_app.settings["kernel_websocket_connection_class"]

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test test-python test-upstream test-js test-ui stress install-lab install-test chromium clean
+.PHONY: lab test test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -65,6 +65,11 @@ ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 
 test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
+
+# The panel's cost in Chromium with 100 and 20 busy real kernels; writes the
+# "panel" section of benchmarks/RESULTS.md (not part of `make test`).
+bench-ui: install-test chromium ui-tests/node_modules/.package-lock.json
+	cd ui-tests && npx playwright test --config playwright-bench.config.js
 
 clean:
 	rm -rf $(VENV) .upstream node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \

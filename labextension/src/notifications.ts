@@ -19,7 +19,8 @@ export interface INotifySettings {
 export function describe(e: IExecutionFinished): { title: string; body: string } {
   const where = e.notebook_path?.split('/').pop() ?? `kernel ${e.session_id.slice(0, 8)}`;
   const cell = e.execution_count !== null ? ` [${e.execution_count}]` : '';
-  const took = formatDuration(e.duration_seconds);
+  // Rounded, not cut like a ticking timer: 1.96 s ran "2s".
+  const took = formatDuration(Math.round(e.duration_seconds));
   const body =
     e.status === 'ok'
       ? `finished in ${took}`

@@ -3,36 +3,17 @@
  * against real kernels: busy with queue, jump to the running cell, status bar,
  * interrupt, restart, shut down.
  */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
+
+import { openNotebook, openPanel } from './helpers';
 
 const SHOTS = process.env.SCREENSHOT_DIR;
 
 /** The panel's row of the only notebook session. */
 const row = '.jp-ActiveSessions-row';
 
-async function openPanel(page: galata.IJupyterLabPageFixture) {
-  await page.click('.jp-SideBar [title="Active Sessions"]');
-  await expect(page.locator('#jp-active-sessions')).toBeVisible();
-}
-
-/** A python3 notebook on disk, opened: its kernel starts without a dialog. */
-async function openNew(page: galata.IJupyterLabPageFixture, tmpPath: string, name: string) {
-  const notebook = {
-    cells: [{ cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-  const file = `${tmpPath}/${name}`;
-  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
-  await page.notebook.openByPath(file);
-  await page.notebook.activate(name);
-}
-
-async function queueCells(page: galata.IJupyterLabPageFixture, seconds: number) {
+async function queueCells(page: IJupyterLabPageFixture, seconds: number) {
   await page.notebook.setCell(0, 'code', `import time\ntime.sleep(${seconds})  # train`);
   await page.notebook.addCell('code', 'evaluate = 1');
   await page.notebook.addCell('code', "print('report')");
@@ -53,7 +34,7 @@ test.describe('Active Sessions panel', () => {
     page,
     tmpPath
   }, testInfo) => {
-    await openNew(page, tmpPath, 'train.ipynb');
+    await openNotebook(page, tmpPath, 'train.ipynb');
     await openPanel(page);
     const session = page.locator(row);
     await expect(session).toHaveCount(1);
@@ -113,7 +94,7 @@ test.describe('Active Sessions panel', () => {
   });
 
   test('restarts and shuts down from the panel', async ({ page, tmpPath }) => {
-    await openNew(page, tmpPath, 'restart.ipynb');
+    await openNotebook(page, tmpPath, 'restart.ipynb');
     await openPanel(page);
     const session = page.locator(row);
     await expect(session.locator('.jp-ActiveSessions-dot')).toHaveClass(/jp-mod-(ready|idle)/);
@@ -150,7 +131,7 @@ test.describe('Active Sessions panel', () => {
   });
 
   test('edits the display name inline', async ({ page, tmpPath }) => {
-    await openNew(page, tmpPath, 'named.ipynb');
+    await openNotebook(page, tmpPath, 'named.ipynb');
     await openPanel(page);
     const session = page.locator(row);
     await expect(session).toBeVisible();

@@ -1,0 +1,98 @@
+/**
+ * What the browser tests and the browser benchmark share: opening the panel,
+ * notebooks on disk, real kernels started, run and shut down through the
+ * server's REST API or JupyterLab's own kernel API.
+ */
+import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { APIRequestContext } from '@playwright/test';
+
+export async function openPanel(page: IJupyterLabPageFixture): Promise<void> {
+  await page.click('.jp-SideBar [title="Active Sessions"]');
+  await expect(page.locator('#jp-active-sessions')).toBeVisible();
+}
+
+/** A python3 notebook with these code cells, uploaded and opened: its kernel
+ * starts without a dialog. */
+export async function openNotebook(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  name: string,
+  cells: string[] = ['']
+): Promise<void> {
+  const notebook = {
+    cells: cells.map(source => ({
+      cell_type: 'code',
+      source,
+      metadata: {},
+      outputs: [],
+      execution_count: null
+    })),
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  const file = `${tmpPath}/${name}`;
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
+  await page.notebook.openByPath(file);
+  await page.notebook.activate(name);
+}
+
+/** Start `n` python3 kernels, a few at a time (the machines have two cores). */
+export async function startKernels(request: APIRequestContext, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 5) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(5, n - i) }, () =>
+        request.post('/api/kernels', { data: { name: 'python3' } })
+      )
+    );
+    for (const response of batch) {
+      expect(response.status()).toBe(201);
+      ids.push((await response.json()).id);
+    }
+  }
+  return ids;
+}
+
+/** Until every kernel of `ids` has answered and runs nothing. */
+export async function waitReady(
+  request: APIRequestContext,
+  ids: string[],
+  timeout = 180_000
+): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const list = await (await request.get('/api/active-sessions')).json();
+        return list.sessions.filter(
+          (s: any) => ids.includes(s.session_id) && ['ready', 'idle'].includes(s.status)
+        ).length;
+      },
+      { timeout, intervals: [500, 1000] }
+    )
+    .toBe(ids.length);
+}
+
+/** Send code to kernels through JupyterLab's own kernel API (not awaited). */
+export async function execute(
+  page: IJupyterLabPageFixture,
+  ids: string[],
+  code: string
+): Promise<void> {
+  await page.evaluate(
+    ({ ids, code }: { ids: string[]; code: string }) => {
+      const kernels = (window as any).jupyterapp.serviceManager.kernels;
+      for (const id of ids) {
+        kernels.connectTo({ model: { id, name: 'python3' } }).requestExecute({ code });
+      }
+    },
+    { ids, code }
+  );
+}
+
+export async function shutdownAll(request: APIRequestContext): Promise<void> {
+  const kernels = await (await request.get('/api/kernels')).json();
+  await Promise.all(kernels.map((k: any) => request.delete(`/api/kernels/${k.id}`)));
+}

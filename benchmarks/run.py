@@ -4,6 +4,7 @@ kernels. Not a pass/fail test: it prints a table and writes it, with the
 machine and the date, to benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/run.py [--quick] [--list-only] [--cpu-only]
+                                       [--memory-only] [--scale-only]
 
 1. throughput: 1,000 trivial cells sent at once over one websocket, extension
    enabled vs disabled, alternating rounds (target ratio >= 0.97);
@@ -17,7 +18,10 @@ machine and the date, to benchmarks/RESULTS.md.
 6. burst: 50 cells sent at once to each of 10 kernels; at every poll the queue
    must list only sent requests, in the order sent, and end empty;
 7. server CPU: the server process's CPU seconds per 1,000 cells, on vs off
-   (target: the extension adds under 5%).
+   (target: the extension adds under 5%);
+8. scale (--scale-only, its own section): server CPU while 50 kernels sit
+   idle, resource sampling on / off / extension disabled (target < 1% of a
+   core), and the list at 100 kernels.
 """
 
 from __future__ import annotations
@@ -217,6 +221,49 @@ async def memory(on: Server, off: Server, executions: int) -> dict:
     return out
 
 
+async def idle_cpu(kernels: int, seconds: float) -> list[tuple[str, float]]:
+    """% of one core the server process spends while `kernels` kernels sit
+    idle, over `seconds`: the extension with resource sampling on (default
+    interval), with it off, and the extension disabled. One server at a time,
+    so the kernels of one do not load the machine under another."""
+    import psutil
+    rows = []
+    variants = [
+        ("extension on, resource sampling every 5 s (default)", True, []),
+        ("extension on, resource sampling off", True,
+         ["--SessionRegistry.resource_sampling_interval=0"]),
+        ("extension disabled", False, []),
+    ]
+    for label, enabled, args in variants:
+        server = Server(enabled, args)
+        try:
+            for _ in range(kernels):
+                server.start_kernel()
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:  # every kernel up and quiet
+                listed = server.get("api/kernels")
+                if len(listed) == kernels and all(
+                    k["execution_state"] == "idle" for k in listed
+                ):
+                    break
+                await asyncio.sleep(1)
+            await settled(120)
+            proc = psutil.Process(server.proc.pid)
+            before = proc.cpu_times()
+            await asyncio.sleep(seconds)  # the measured window itself
+            after = proc.cpu_times()
+            used = (after.user + after.system) - (before.user + before.system)
+            rows.append((label, 100 * used / seconds))
+        finally:
+            server.stop()
+    return rows
+
+
+def idle_rows(rows: list[tuple[str, float]], kernels: int, seconds: float) -> list[str]:
+    return [f"| server CPU, {kernels} idle kernels, {seconds:.0f} s: {label} | {pct:.2f}% of one core "
+            "| | | < 1% |" for label, pct in rows]
+
+
 async def per_session_overhead(kernels: int) -> float:
     with servers(True, False) as (on, off):
         base = {s.enabled: s.rss() for s in (on, off)}
@@ -290,7 +337,27 @@ def memory_row(m: dict, executions: int) -> str:
 
 
 async def main(quick: bool, only_list: bool, only_cpu: bool = False,
-               only_memory: bool = False) -> None:
+               only_memory: bool = False, only_idle: bool = False) -> None:
+    if only_idle:  # idle CPU at 50 kernels and the list at 100: the "scale" section
+        began = time.perf_counter()
+        idle = await idle_cpu(50, 60)
+        progress("list latency at 100 kernels", began)
+        lists = await list_latency([100])
+        lines = [
+            f"Measured {datetime.date.today().isoformat()} on {machine()} by "
+            "`benchmarks/run.py --scale-only`.\n",
+            "| measure | figure | | | target |",
+            "|---|---|---|---|---|",
+            *idle_rows(idle, 50, 60),
+            *(f"| GET api/active-sessions vs GET api/kernels, {count} kernels (median) "
+              f"| {ours:.2f} ms vs {theirs:.2f} ms | | {ours / theirs:.2f}x | <= 1.5x |"
+              for count, ours, theirs in lists),
+            "",
+        ]
+        text = "\n".join(lines)
+        print(text)
+        update_results("scale", text)
+        return
     if only_memory:  # the memory row alone, printed, RESULTS.md untouched
         with servers(True, False) as (on, off):
             print(memory_row(await memory(on, off, 10_000), 10_000))
@@ -327,7 +394,6 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
     overhead = await per_session_overhead(10)
     progress("done", began)
 
-    mib = lambda x: x / 2**20  # noqa: E731
     lines = [
         f"Measured {datetime.date.today().isoformat()} on {machine()} by "
         f"`benchmarks/run.py{' --quick' if quick else ''}`. Each ratio is measured side by side "
@@ -368,5 +434,9 @@ if __name__ == "__main__":
                         help="only the server CPU row, printed, RESULTS.md untouched")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory row, printed, RESULTS.md untouched")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="only server CPU with 50 idle kernels and the list at 100 kernels "
+                             "(the 'scale' section of RESULTS.md)")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only))
+    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only,
+                     args.scale_only))

@@ -82,9 +82,21 @@ function PanelView(
   const [sortBy, setSortBy] = React.useState<SortKey>(settings.sortBy);
   const [expanded, setExpanded] = React.useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = React.useState<ReadonlySet<string>>(new Set());
-  // Settings changed elsewhere (the Settings Editor) win.
-  React.useEffect(() => setFilter(settings.filter), [settings.filter]);
-  React.useEffect(() => setSortBy(settings.sortBy), [settings.sortBy]);
+  // Settings changed elsewhere (the Settings Editor) win; our own saves
+  // coming back must not undo what was typed since.
+  const saved = React.useRef({ filter: settings.filter, sortBy: settings.sortBy });
+  React.useEffect(() => {
+    if (settings.filter !== saved.current.filter) {
+      saved.current.filter = settings.filter;
+      setFilter(settings.filter);
+    }
+  }, [settings.filter]);
+  React.useEffect(() => {
+    if (settings.sortBy !== saved.current.sortBy) {
+      saved.current.sortBy = settings.sortBy;
+      setSortBy(settings.sortBy);
+    }
+  }, [settings.sortBy]);
 
   const onToggle = React.useCallback((id: string) => {
     setExpanded(old => {
@@ -138,10 +150,12 @@ function PanelView(
         idleChoices={settings.idleShutdownChoices}
         onFilter={value => {
           setFilter(value);
+          saved.current.filter = value;
           props.save('filter', value);
         }}
         onSort={key => {
           setSortBy(key);
+          saved.current.sortBy = key;
           props.save('sortBy', key);
         }}
         onSelectAll={on =>

@@ -166,7 +166,9 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
         aria-label={`${title}, ${s.status}`}
         onClick={toggle}
         onKeyDown={e => {
-          if (e.key === 'Enter' || e.key === ' ') {
+          // The line's own keys only: Enter on an action or Space on the
+          // checkbox inside it do what they say.
+          if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
             e.preventDefault();
             toggle();
           }

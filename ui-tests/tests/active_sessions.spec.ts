@@ -80,8 +80,13 @@ test.describe('Active Sessions panel', () => {
     await expect(firstCell).toHaveClass(/jp-mod-active/);
     expect(await page.notebook.isCellSelected(2)).toBe(false);
 
-    // Interrupt from the row: the cell stops, the queue is aborted.
-    await busy.getByRole('button', { name: 'Interrupt', exact: true }).click();
+    // Interrupt from the row, by keyboard: Tab from the row reaches its
+    // actions; the cell stops, the queue is aborted.
+    await busy.locator('.jp-ActiveSessions-line').focus();
+    await page.keyboard.press('Tab'); // the row's checkbox
+    await page.keyboard.press('Tab'); // its first action
+    await expect(busy.getByRole('button', { name: 'Interrupt', exact: true })).toBeFocused();
+    await page.keyboard.press('Enter');
     await expect(page.locator(`${row}.jp-mod-idle`)).toBeVisible();
     await expect(page.locator(`${row} .jp-ActiveSessions-active`)).toHaveCount(0);
     await expect(page.locator(`${row} .jp-ActiveSessions-pending`)).toHaveCount(0);

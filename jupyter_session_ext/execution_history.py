@@ -59,10 +59,22 @@ class ExecutionHistory:
             self._recent = deque(self._recent, maxlen=max(0, length))
 
     def record(
-        self, entry: QueueEntry, ended: datetime, status: str, error_name: str | None = None
+        self,
+        entry: QueueEntry,
+        ended: datetime,
+        status: str,
+        error_name: str | None = None,
+        kernel_ended: datetime | None = None,
     ) -> FinishedExecution:
-        started = entry.started
-        duration = max(0.0, (ended - started).total_seconds()) if started else 0.0
+        """`ended` is when we saw the end; the duration is the kernel's own
+        (its timestamps of busy and of the end) when both are known, since
+        ours count when the server got round to reading each message."""
+        if entry.kernel_started is not None and kernel_ended is not None:
+            duration = max(0.0, (kernel_ended - entry.kernel_started).total_seconds())
+        elif entry.started is not None:
+            duration = max(0.0, (ended - entry.started).total_seconds())
+        else:
+            duration = 0.0
         finished = FinishedExecution(entry, ended, round(duration, 3), status, error_name)
         self._recent.appendleft(finished)
         self.total += 1

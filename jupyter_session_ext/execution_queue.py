@@ -35,6 +35,9 @@ class QueueEntry:
     # and the name of an error it published.
     input_seen: bool = False
     error_name: str | None = None
+    # When the kernel said it began (its busy's own timestamp): with the
+    # kernel's stamp of the end, a duration free of our delays in reading.
+    kernel_started: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

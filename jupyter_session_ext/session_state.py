@@ -197,9 +197,11 @@ class SessionState:
         ):
             self.last_activity = self._wallclock()
         if msg_type == "status":
-            changed = self._on_status(msg.get("content") or {}, parent) or changed
+            changed = self._on_status(msg.get("content") or {}, parent, header) or changed
         elif msg_type == "execute_input":
-            changed = self._on_execute_input(msg.get("content") or {}, parent) or changed
+            changed = (
+                self._on_execute_input(msg.get("content") or {}, parent, header) or changed
+            )
         elif msg_type == "error":
             self._on_error(msg.get("content") or {}, parent)
         return changed
@@ -251,7 +253,8 @@ class SessionState:
             # IOPub's idle came first and guessed the outcome: the reply says.
             self.history.amend(msg_id, status, ename)
             return False
-        self.history.record(entry, self._wallclock(), status, ename)
+        self.history.record(entry, self._wallclock(), status, ename,
+                            kernel_ended=parse_date((msg.get("header") or {}).get("date")))
         return True
 
     def on_input_request(self, msg: dict[str, Any]) -> bool:
@@ -275,7 +278,9 @@ class SessionState:
         self.awaiting_input = None
         return True
 
-    def _on_status(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
+    def _on_status(
+        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any]
+    ) -> bool:
         state = content.get("execution_state")
         parent_type = parent.get("msg_type")
         if state == "starting":
@@ -291,6 +296,8 @@ class SessionState:
                     now=self._wallclock(),
                     fallback=lambda: self._entry_from_parent(parent, ""),
                 )
+                if started is not None and started.kernel_started is None:
+                    started.kernel_started = parse_date(header.get("date"))
                 changed = changed or started is not None
             return changed
         if state == "idle":
@@ -298,7 +305,8 @@ class SessionState:
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:
-                    self.history.record(entry, self._wallclock(), *self._outcome(entry))
+                    self.history.record(entry, self._wallclock(), *self._outcome(entry),
+                                        kernel_ended=parse_date(header.get("date")))
                     changed = True
             if self.awaiting_input is not None:
                 self.awaiting_input = None
@@ -306,7 +314,9 @@ class SessionState:
             return changed
         return False
 
-    def _on_execute_input(self, content: dict[str, Any], parent: dict[str, Any]) -> bool:
+    def _on_execute_input(
+        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any]
+    ) -> bool:
         msg_id = parent.get("msg_id")
         count = content.get("execution_count")
         if isinstance(count, int):
@@ -324,6 +334,8 @@ class SessionState:
         )
         if entry is not None:
             entry.input_seen = True
+            if entry.kernel_started is None:
+                entry.kernel_started = parse_date(header.get("date"))
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
         return True

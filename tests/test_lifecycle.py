@@ -192,11 +192,14 @@ async def test_history_matches_what_ran(api, open_client):
     await client.execute("import time; time.sleep(1)", cell_id="sleepy")
     wall = time.monotonic() - t0
     await client.execute("1 / 0", cell_id="boom")
-    # A cell queued behind an error is aborted (stop_on_error).
-    failing = client.send_execute("raise ValueError('no')", cell_id="fails")
+    # A cell queued behind an error is aborted (stop_on_error). The error comes
+    # after a sleep, so the second request waits in the kernel's queue by then
+    # (sent after the error, it would run: ipykernel aborts only what is queued).
+    failing = client.send_execute("import time; time.sleep(2); raise ValueError('no')",
+                                  cell_id="fails")
     skipped = client.send_execute("y = 2", cell_id="skipped")
-    await client.finished(failing)
-    await client.finished(skipped)
+    replies = [(await client.finished(m))["reply"]["status"] for m in (skipped, failing)]
+    assert replies == ["aborted", "error"]  # what the kernel itself said
     history = await poll(lambda: api.get("api", "active-sessions", kernel, "history"),
                          lambda h: h["total"] == 4)
     got = [(e["cell_id"], e["status"], e["error_name"]) for e in history["executions"]]

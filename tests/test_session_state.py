@@ -275,13 +275,14 @@ def test_history_durations_and_expected_seconds_of_a_rerun_cell(state, clock):
     assert outcomes(state) == [("ok", None)] * 3
     first = state.history.executions()[-1]
     assert first.entry.cell_id == "cell-a"
-    # The clock moves 0.1 s per message: from busy to the reply that ends it.
-    assert first.duration_seconds == pytest.approx(0.2)
+    # The kernel's own stamps, busy to reply (the cell slept 0.5 s), not our
+    # clock of reading them (0.1 s per message here).
+    assert first.duration_seconds == pytest.approx(0.506, abs=0.001)
     assert first.to_json()["ended"] and first.to_json()["status"] == "ok"
     rerun = dict(events[0], header=dict(events[0]["header"], msg_id="rerun"))
     state.on_execute_request(rerun)
-    assert state.queue.pending[-1].expected_seconds == pytest.approx(0.2)
-    assert state.queue.to_json()["pending"][-1]["expected_seconds"] == pytest.approx(0.2)
+    assert state.queue.pending[-1].expected_seconds == first.duration_seconds
+    assert state.queue.to_json()["pending"][-1]["expected_seconds"] == first.duration_seconds
     other = dict(events[0], header=dict(events[0]["header"], msg_id="new-cell"),
                  metadata={"cellId": "never-ran"})
     state.on_execute_request(other)
@@ -325,3 +326,11 @@ def test_history_and_durations_are_bounded(clock):
     assert len(s.history._durations) == s.history.MIN_CELLS
     assert s.history.expected_seconds("cell-2999") is not None
     assert s.history.expected_seconds("cell-0") is None
+
+
+def test_without_kernel_timestamps_the_duration_is_ours(state, clock):
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "busy"}))
+    clock.advance(2.5)
+    state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x", "execution_count": 1}))
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
+    assert state.history.latest.duration_seconds == pytest.approx(2.5)

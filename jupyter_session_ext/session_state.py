@@ -253,6 +253,10 @@ class SessionState:
             # IOPub's idle came first and guessed the outcome: the reply says.
             self.history.amend(msg_id, status, ename)
             return False
+        if entry.execution_count is None and isinstance(count, int) and status != ABORTED:
+            # The reply overtook the execute_input on IOPub (read by another
+            # socket): the count is in the reply too.
+            entry.execution_count = count
         self.history.record(entry, self._wallclock(), status, ename,
                             kernel_ended=parse_date((msg.get("header") or {}).get("date")))
         return True

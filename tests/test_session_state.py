@@ -334,3 +334,18 @@ def test_without_kernel_timestamps_the_duration_is_ours(state, clock):
     state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x", "execution_count": 1}))
     state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
     assert state.history.latest.duration_seconds == pytest.approx(2.5)
+
+
+def test_a_reply_before_execute_input_still_gives_the_count(state):
+    """Under load the reply (shell, through the server) can be read before
+    the execute_input (our own IOPub socket): the history keeps the count."""
+    request = _msg("shell", "execute_request", "", {"code": "x = 1"}, msg_id="m1")
+    state.on_execute_request(request)
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "busy"}))
+    state.on_execute_reply(_msg("shell", "execute_reply", "m1",
+                                {"status": "ok", "execution_count": 7}))
+    state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x = 1", "execution_count": 7}))
+    state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
+    finished = state.history.latest
+    assert (finished.entry.execution_count, finished.status) == (7, "ok")
+    assert state.history.total == 1

@@ -101,7 +101,11 @@ async def test_kill_9_shows_in_last_exit_after_the_auto_restart(api):
 async def test_an_exit_code_shows_in_last_exit(api, open_client):
     kernel, client = await started(api, open_client)
     client.send_execute("import os; os._exit(3)")
-    s = await api.wait_session(kernel, lambda s: s["restart_count"] == 1, timeout=60)
+    # Until the new process answers: the test must not end (and the server
+    # shut down) while jupyter_client is still restarting it.
+    s = await api.wait_session(
+        kernel, lambda s: s["restart_count"] == 1 and s["status"] in ("ready", "idle"), timeout=60
+    )
     assert s["last_exit"]["reason"] == "exited"
     assert s["last_exit"]["exit_code"] == 3 and s["last_exit"]["signal"] is None
 

@@ -81,6 +81,13 @@ class Api:
         """Poll one session until `until` holds (the state has been reached)."""
         return await poll(lambda: self.session(kernel_id), until, timeout)
 
+    async def ended_record(self, kernel_id: str, timeout: float = 60) -> dict[str, Any]:
+        """The kernel's record in `api/active-sessions/ended`, once it is there."""
+        data = await poll(lambda: self.get("api", "active-sessions", "ended"),
+                          lambda d: any(s["session_id"] == kernel_id for s in d["sessions"]),
+                          timeout)
+        return next(s for s in data["sessions"] if s["session_id"] == kernel_id)
+
 
 async def poll(
     read: Callable[[], Awaitable[Any]], until: Callable[[Any], bool], timeout: float = 30

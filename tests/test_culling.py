@@ -47,8 +47,7 @@ async def test_the_server_culls_an_idle_kernel_and_says_so(api, jp_ws_fetch):
         assert event["reason"] == "culled" and event["forced"] is False
     finally:
         events.close()
-    data = await api.get("api", "active-sessions", "ended")
-    record = next(s for s in data["sessions"] if s["session_id"] == kernel)
+    record = await api.ended_record(kernel)
     assert record["reason"] == "culled" and record["idle_seconds"] >= TIMEOUT
 
 
@@ -60,14 +59,11 @@ async def test_a_protected_kernel_outlives_the_server_timeout(api):
     companion = await api.start_kernel()
     await api.wait_session(protected, ready)
     # The companion, idle as long, is culled: the culler did run over both.
-    await poll(lambda: api.get("api", "active-sessions", "ended"),
-               lambda d: any(r["session_id"] == companion for r in d["sessions"]), 60)
+    await api.ended_record(companion)
     s = await poll(lambda: api.session(protected), lambda s: s["idle_seconds"] > TIMEOUT + 2)
     assert s["status"] == "ready"
     # Back to the server's rule: culled like any other.
     code, s = await api.call("PATCH", "api", "active-sessions", protected,
                              body={"idle_timeout": None})
     assert s["culling"]["source"] == "server" and s["culling"]["seconds_left"] == 0
-    data = await poll(lambda: api.get("api", "active-sessions", "ended"),
-                      lambda d: any(r["session_id"] == protected for r in d["sessions"]), 60)
-    assert next(r for r in data["sessions"] if r["session_id"] == protected)["reason"] == "culled"
+    assert (await api.ended_record(protected))["reason"] == "culled"

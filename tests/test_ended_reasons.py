@@ -32,12 +32,6 @@ async def dropped(jp_serverapp, kernel_id):
                lambda ids: kernel_id not in ids, 60)
 
 
-async def ended_record(api, kernel_id):
-    data = await poll(lambda: api.get("api", "active-sessions", "ended"),
-                      lambda d: any(s["session_id"] == kernel_id for s in d["sessions"]), 60)
-    return next(s for s in data["sessions"] if s["session_id"] == kernel_id)
-
-
 async def test_a_kernel_that_exits_and_is_not_restarted(api, open_client, jp_serverapp):
     kernel = await api.start_kernel()
     await api.wait_session(kernel, ready)
@@ -45,7 +39,7 @@ async def test_a_kernel_that_exits_and_is_not_restarted(api, open_client, jp_ser
     await client.execute("x = 1", cell_id="before")
     client.send_execute("import os; os._exit(3)", cell_id="exits")
     await dropped(jp_serverapp, kernel)
-    record = await ended_record(api, kernel)
+    record = await api.ended_record(kernel)
     assert record["reason"] == "exited" and record["exit_code"] == 3
     assert record["signal"] is None and record["by"] is None and record["forced"] is False
     assert record["last_execution"]["cell_id"] == "before"
@@ -56,7 +50,7 @@ async def test_a_kernel_killed_by_a_signal_and_not_restarted(api, jp_serverapp):
     s = await api.wait_session(kernel, ready)
     os.kill(s["process_id"], signal.SIGKILL)
     await dropped(jp_serverapp, kernel)
-    record = await ended_record(api, kernel)
+    record = await api.ended_record(kernel)
     assert record["reason"] == "killed" and record["signal"] == 9
     assert record["exit_code"] is None
 

@@ -25,14 +25,6 @@ def jp_server_config(jp_server_config):
     return {**jp_server_config, "MappingKernelManager": {"cull_interval": 1}}
 
 
-async def ended(api, kernel_id, timeout=30):
-    """The kernel's record in the ended list, once it is there."""
-    data = await poll(lambda: api.get("api", "active-sessions", "ended"),
-                      lambda d: any(s["session_id"] == kernel_id for s in d["sessions"]),
-                      timeout)
-    return next(s for s in data["sessions"] if s["session_id"] == kernel_id)
-
-
 async def kernel_ids(api):
     return {k["id"] for k in await api.get("api", "kernels")}
 
@@ -52,7 +44,7 @@ async def test_own_idle_timeout_culls_with_server_culling_off(api, session_event
     assert s["idle_timeout"] == 2
     assert culling["idle_timeout"] == 2 and culling["source"] == "session"
     assert culling["eligible"] is True and 0 <= culling["seconds_left"] <= 2
-    record = await ended(api, kernel)
+    record = await api.ended_record(kernel, timeout=30)
     assert record["reason"] == "culled" and record["forced"] is False
     assert record["idle_seconds"] >= 2
     assert kernel not in await kernel_ids(api)
@@ -157,7 +149,7 @@ async def test_kill_ends_a_kernel_that_ignores_signals_and_its_children(
     await poll(lambda: asyncio.sleep(0, result=None), lambda _: gone(pid) and gone(child_pid))
     code, _ = await api.call("GET", "api", "active-sessions", kernel)
     assert code == 404
-    record = await ended(api, kernel)
+    record = await api.ended_record(kernel, timeout=30)
     assert record["reason"] == "shutdown" and record["forced"] is True
     assert record["by"]  # the token user jp_fetch authenticates as
     assert record["last_execution"] is None  # it never finished one
@@ -180,7 +172,7 @@ async def test_a_shutdown_is_ended_with_who_asked_and_what_ran_last(api, open_cl
     await api.wait_session(kernel, lambda s: s["status"] == "idle")
     code, _ = await api.call("DELETE", "api", "kernels", kernel)
     assert code == 204
-    record = await ended(api, kernel)
+    record = await api.ended_record(kernel, timeout=30)
     assert record["reason"] == "shutdown" and record["forced"] is False and record["by"]
     assert record["last_execution"]["code"] == "x = 41 + 1"
     assert record["last_execution"]["cell_id"] == "last-cell"

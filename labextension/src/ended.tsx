@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import { formatDuration, formatRelative } from './format';
+import { rowTitle } from './sessions';
 import { IEndedSession } from './types';
 
 export function endedReason(e: IEndedSession): string {
@@ -41,10 +42,7 @@ export function RecentlyEnded(props: {
             className={`jp-ActiveSessions-endedRow jp-mod-${e.reason}`}
             data-session-id={e.session_id}
           >
-            <span className="jp-ActiveSessions-title">
-              {e.notebook_path?.split('/').pop() ??
-                `${e.session_id.slice(0, 8)} · ${e.display_name}`}
-            </span>
+            <span className="jp-ActiveSessions-title">{rowTitle(e)}</span>
             <span className="jp-ActiveSessions-reason">{endedReason(e)}</span>
             <span className="jp-ActiveSessions-when" title={new Date(e.ended).toLocaleString()}>
               {formatRelative(e.ended, now)}

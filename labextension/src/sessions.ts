@@ -29,11 +29,15 @@ export const SORT_LABELS: Record<SortKey, string> = {
   name: 'Name'
 };
 
-/** What the row calls a kernel: its notebook's file name, or for a kernel
- * without one the start of its id and its display name (the id first: in a
- * narrow sidebar it is what tells such kernels apart). */
-export function rowTitle(s: IActiveSession): string {
-  const path = s.notebook_path ?? s.jupyter_sessions[0]?.path ?? null;
+/** What the panel calls a kernel, running or ended: its notebook's file
+ * name, or for a kernel without one the start of its id and its display name
+ * (the id first: in a narrow sidebar it is what tells such kernels apart). */
+export function rowTitle(
+  s: Pick<IActiveSession, 'session_id' | 'display_name' | 'notebook_path'> & {
+    jupyter_sessions?: IActiveSession['jupyter_sessions'];
+  }
+): string {
+  const path = s.notebook_path ?? s.jupyter_sessions?.[0]?.path ?? null;
   if (path) {
     return path.split('/').pop() || path;
   }

@@ -76,9 +76,6 @@ export async function confirmKill(
   }
 }
 
-// The choices of "Shut down kernels idle for more than…" (seconds).
-export const IDLE_CHOICES = [5 * 60, 30 * 60, 3600, 4 * 3600, 24 * 3600];
-
 /** The dialog body: a duration choice and, live, the kernels it would take. */
 function IdleChoice(props: {
   model: ActiveSessionsModel;
@@ -119,7 +116,7 @@ function IdleChoice(props: {
 
 export async function confirmShutdownIdle(
   model: ActiveSessionsModel,
-  choices: number[] = IDLE_CHOICES
+  choices: number[] // seconds, from the settings (idleShutdownChoices)
 ): Promise<void> {
   let seconds = choices[Math.min(2, choices.length - 1)];
   const result = await showDialog({

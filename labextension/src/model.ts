@@ -51,11 +51,6 @@ export class ActiveSessionsModel implements IDisposable {
     return this._ended;
   }
 
-  /** When (ms since epoch) the list was last fetched. */
-  get fetchedAt(): number {
-    return this._fetchedAt;
-  }
-
   /** When this session was last fetched: its timers count from there. */
   fetchedAtOf(id: string): number {
     return this._fetchedAtOf.get(id) ?? this._fetchedAt;
@@ -64,12 +59,6 @@ export class ActiveSessionsModel implements IDisposable {
   /** The last error talking to the server, or null. */
   get error(): string | null {
     return this._error;
-  }
-
-  /** True when changes come from the event stream (polling only refreshes
-   * the resource figures). */
-  get live(): boolean {
-    return this._events !== null;
   }
 
   get changed(): ISignal<this, void> {

@@ -34,30 +34,87 @@ _WANTED_WORDS = (b"status", b"execute_input", b'"error"')
 
 
 class IOPubObserver:
-    """Subscribes to one kernel's IOPub and hands the messages the state
-    machine reads (IOPUB_CONTENT_TYPES) to a callback.
+    """Sees one kernel's IOPub and hands the messages the state machine reads
+    (IOPUB_CONTENT_TYPES) to a callback.
+
+    Where it can, it rides on jupyter_server's own activity watcher
+    (`MappingKernelManager.start_watching_activity`, whose ZMQStream the
+    kernel manager keeps in `_activity_stream`): each message is then received
+    once, not once more on a subscription of ours, and the watcher's
+    `deserialize` has checked its signature before ours runs. Without such a
+    stream (another kernel manager) it subscribes to IOPub itself and checks
+    signatures itself.
 
     Most IOPub traffic (streams, display data, results) is not read at all: a
-    byte test on the header skips it before any signature check or parsing.
-    The messages read are verified with the kernel's key and parsed part by
-    part: no date parsing (jupyter_client's deserialize parses every header
-    date; the state machine reads none of them on this path).
+    byte test on the header skips it before any parsing. The messages read are
+    parsed part by part: no date parsing (jupyter_client's deserialize parses
+    every header date; the state machine reads none of them on this path).
     """
 
     def __init__(self, km: Any, on_message: MessageCallback, log: logging.Logger) -> None:
+        self._km = km
         self._on_message = on_message
         self._log = log
         self._session = _signing_session(km)
+        # Read per message: plain attributes, not the session's traits.
+        self._unpack = self._session.unpack  # JSON, unless the kernel's session says otherwise
+        self._signed = self._session.auth is not None
         # A SUB socket connects in the background (ZMQ's "slow joiner"): what
         # the kernel publishes before then is lost. Set once a message came.
         self.live = asyncio.Event()
-        self._stream = km.connect_iopub()
+        self._stream: Any = None  # our own subscription
+        self._tap: ActivityTap | None = None  # on the server's activity watcher
+        self._closed = False
+        self.tap(getattr(km, "_activity_stream", None))
+
+    # -- where the messages come from ----------------------------------------------
+
+    def tap(self, stream: Any) -> bool:
+        """Ride on `stream`, the server's activity watcher of this kernel (a new
+        one comes after a restart that changed ports). False if it cannot."""
+        callback = getattr(stream, "_recv_callback", None)
+        if self._closed or self._stream is not None or callback is None or stream.closed():
+            return False
+        if isinstance(callback, ActivityTap):
+            if callback.observer is self:
+                return True
+            callback.observer.untap()  # an observer of this kernel's last process
+            callback = stream._recv_callback
+        self.untap()
+        self._tap = ActivityTap(self, stream, callback)
+        stream.on_recv(self._tap)
+        return True
+
+    def untap(self) -> None:
+        """Give the watcher's stream its own callback back, if ours is on it."""
+        tap, self._tap = self._tap, None
+        if tap is not None and not tap.stream.closed() and tap.stream._recv_callback is tap:
+            tap.stream.on_recv(tap.original)
+
+    def subscribe(self) -> None:
+        """A subscription of our own, for a kernel without a watcher to tap."""
+        if self._closed or self.has_source:
+            return
+        self._stream = self._km.connect_iopub()
         self._stream.on_recv(self._receive)
 
-    def _receive(self, msg_list: list[bytes]) -> None:
+    @property
+    def has_source(self) -> bool:
+        if self._stream is not None:
+            return True
+        return self._tap is not None and not self._tap.stream.closed()
+
+    @property
+    def shared(self) -> bool:
+        """True while riding on the server's activity watcher."""
+        return self._stream is None and self.has_source
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _receive(self, msg_list: list[bytes], verified: bool = False) -> None:
         self.live.set()
         try:
-            msg = self._parse(msg_list)
+            msg = self._parse(msg_list, verified)
         except Exception:
             self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
             return
@@ -68,7 +125,7 @@ class IOPubObserver:
         except Exception:
             self._log.exception("Active sessions: failed to handle an IOPub message")
 
-    def _parse(self, msg_list: list[bytes]) -> dict[str, Any] | None:
+    def _parse(self, msg_list: list[bytes], verified: bool) -> dict[str, Any] | None:
         """header, parent_header and content of a message the state machine
         reads; None for any other. Raises on a bad signature or bad JSON."""
         start = msg_list.index(DELIM) + 1  # [signature, header, parent, metadata, content]
@@ -76,23 +133,37 @@ class IOPubObserver:
         if not any(word in header_raw for word in _WANTED_WORDS):
             return None
         parts = msg_list[start + 1:start + 5]
-        if self._session.auth is not None:
+        if not verified and self._signed:
             if not compare_digest(msg_list[start], self._session.sign(parts)):
                 raise ValueError("Invalid signature")
-        unpack = self._session.unpack  # JSON, unless the kernel's session says otherwise
+        unpack = self._unpack
         header = unpack(header_raw)
         if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
             return None
         return {"header": header, "parent_header": unpack(parts[1]), "content": unpack(parts[3])}
 
     def close(self) -> None:
+        self._closed = True
+        self.untap()
         stream, self._stream = self._stream, None
         if stream is not None and not stream.closed():
             stream.close()
 
     @property
     def closed(self) -> bool:
-        return self._stream is None
+        return self._closed
+
+
+class ActivityTap:
+    """The callback put on the activity watcher's stream: the watcher's own
+    first, unchanged (it raises on a bad signature: then we do not read)."""
+
+    def __init__(self, observer: IOPubObserver, stream: Any, original: Callable[..., Any]) -> None:
+        self.observer, self.stream, self.original = observer, stream, original
+
+    def __call__(self, msg_list: list[bytes]) -> None:
+        self.original(msg_list)
+        self.observer._receive(msg_list, verified=True)
 
 
 async def kernel_info_when_live(
@@ -105,10 +176,15 @@ async def kernel_info_when_live(
 
     Raises TimeoutError if the kernel does not answer in `timeout` seconds;
     answers without a live IOPub after `timeout` (nothing better will come).
+    A kernel that answers has been started: if the server's activity watcher
+    has not come for `iopub` to tap by then, it never will (a kernel manager
+    without one), and `iopub` subscribes itself.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     content = await request_kernel_info(km, timeout)
+    if iopub is not None and not iopub.has_source:
+        iopub.subscribe()
     while iopub is not None and not iopub.live.is_set():
         left = deadline - loop.time()
         if left <= 0:

@@ -4,8 +4,8 @@ each one runs, whether it answers.
 The `KernelTracker` owns the tracked kernels. It never starts kernels itself:
 it reconciles with `kernel_manager.list_kernel_ids()` on the server's kernel
 action events, on a periodic tick and before a request is answered, notices
-restarts by a change of process, subscribes to each kernel's IOPub and asks it
-for kernel_info. Settings are read from the registry through `TrackerSettings`
+restarts by a change of process, sees each kernel's IOPub (iopub_traffic.py)
+and asks it for kernel_info. Settings are read from the registry through `TrackerSettings`
 at the moment they are used, so a change at run time applies.
 """
 
@@ -67,6 +67,7 @@ class KernelTracker:
         self._bound_seen: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._listening = False
         self._stopped = False
+        self._watch_hook: Any = None  # our wrapper of start_watching_activity
 
     # -- lifecycle of the tracker -------------------------------------------------
 
@@ -82,7 +83,36 @@ class KernelTracker:
                 self.tick, max(0.05, self.settings.poll_interval) * 1000
             )
             self._ticker.start()
+        self._hook_activity_watcher()
         self.sync()
+
+    def _hook_activity_watcher(self) -> None:
+        """IOPub rides on the server's activity watcher (iopub_traffic.py): when
+        the server starts watching a kernel (a pending kernel coming up, a
+        restart on new ports), tap the new stream."""
+        km = self.kernel_manager
+        original = getattr(km, "start_watching_activity", None)
+        if original is None or self._watch_hook is not None:
+            return
+        tracker = self
+
+        def start_watching_activity(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            result = original(kernel_id, *args, **kwargs)
+            tracked = tracker.kernels.get(kernel_id)
+            if tracked is not None and tracked.iopub is not None:
+                try:
+                    tracked.iopub.tap(getattr(tracked.km, "_activity_stream", None))
+                except Exception:
+                    tracker.log.exception("Active sessions: cannot tap IOPub of %s", kernel_id)
+            return result
+
+        km.start_watching_activity = start_watching_activity
+        self._watch_hook = start_watching_activity
+
+    def _unhook_activity_watcher(self) -> None:
+        hook, self._watch_hook = self._watch_hook, None
+        if hook is not None and self.kernel_manager.__dict__.get("start_watching_activity") is hook:
+            del self.kernel_manager.start_watching_activity  # the class's method shows again
 
     def stop(self) -> None:
         """Stop following and forget every kernel. Safe on a tracker that was
@@ -100,6 +130,7 @@ class KernelTracker:
                 schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
             )
             self._listening = False
+        self._unhook_activity_watcher()
         for kernel_id in list(self.kernels):
             self._remove(kernel_id)
 

@@ -11,6 +11,7 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 
 from conftest import ready
 from jupyter_session_ext.app import ActiveSessionsApp
+from jupyter_session_ext.iopub_traffic import ActivityTap
 from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
 
 
@@ -60,9 +61,16 @@ async def test_loaded_twice_observes_once_and_stops_clean(api, open_client, jp_s
     assert len(ours) == len({h[0] for h in ours})
     await queue_is_tracked_once(api, open_client, registry)
 
+    km = jp_serverapp.kernel_manager
+    streams = [km.get_kernel(k)._activity_stream for k in km.list_kernel_ids()]
+    assert streams and all(isinstance(s._recv_callback, ActivityTap) for s in streams)
     await jp_serverapp.extension_manager.stop_all_extensions()
     assert first.registry is None and registry.tracker.kernels == {}
     assert jp_serverapp.kernel_websocket_connection_class is ZMQChannelsWebsocketConnection
+    # The server's activity watchers are its own again, for running kernels
+    # and for those it starts watching later.
+    assert not any(isinstance(s._recv_callback, ActivityTap) for s in streams)
+    assert "start_watching_activity" not in km.__dict__
     await jp_serverapp.extension_manager.stop_all_extensions()  # twice is fine
 
 

@@ -1,0 +1,104 @@
+"""Where a kernel's IOPub is read: on jupyter_server's own activity watcher
+(no subscription of ours: each message is received once), or, for a kernel
+manager without that watcher, on a subscription of our own. Real server,
+real kernels, real websockets."""
+
+from __future__ import annotations
+
+import pytest
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+from conftest import ready, started
+from jupyter_session_ext.iopub_traffic import ActivityTap
+
+
+def tap_of(km) -> ActivityTap | None:
+    callback = getattr(getattr(km, "_activity_stream", None), "_recv_callback", None)
+    return callback if isinstance(callback, ActivityTap) else None
+
+
+async def seen_running(api, client, kernel_id: str, count: int) -> None:
+    """A cell (the kernel's execution `count`) is seen running, then done:
+    busy and its start come on IOPub only."""
+    msg_id = client.send_execute("import time; time.sleep(1)")
+    await api.wait_session(kernel_id, lambda s: s["status"] == "busy" and (
+        s["execution_queue"]["active"] or {}).get("msg_id") == msg_id)
+    await client.finished(msg_id)
+    await api.wait_session(
+        kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == count)
+
+
+async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, registry,
+                                                           jp_serverapp):
+    kernel_id, client = await started(api, open_client)
+    tracked = registry.get(kernel_id)
+    tap = tap_of(tracked.km)
+    assert tracked.iopub.shared and tap is not None and tap.observer is tracked.iopub
+    await seen_running(api, client, kernel_id, 1)
+    # The server's own watcher still runs first, unchanged.
+    assert tracked.km.execution_state == "idle"
+
+    # What a restart on new ports does (MappingKernelManager.restart_kernel):
+    # the server drops its watcher and starts another; we ride on the new one.
+    old_stream = tracked.km._activity_stream
+    jp_serverapp.kernel_manager.stop_watching_activity(kernel_id)
+    jp_serverapp.kernel_manager.start_watching_activity(kernel_id)
+    assert tracked.km._activity_stream is not old_stream
+    assert tap_of(tracked.km).observer is tracked.iopub and tracked.iopub.shared
+    await seen_running(api, client, kernel_id, 2)
+
+
+async def test_a_message_the_watcher_rejects_is_not_read(api, registry):
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    tracked = registry.get(kernel_id)
+    session = tracked.km.session
+    # A busy status for an execution, signed with another key.
+    forged = session.msg("status", {"execution_state": "busy"},
+                         parent=session.msg("execute_request", {"code": "1"})["header"])
+    from jupyter_client.session import Session
+    wire = [b"kernel.x.status"] + Session(key=b"not-the-key").serialize(forged)
+    with pytest.raises(ValueError):
+        tap_of(tracked.km)(wire)
+    assert tracked.state.status == "ready" and len(tracked.state.queue) == 0
+    # The same message signed with the kernel's key is read.
+    tap_of(tracked.km)([b"kernel.x.status"] + session.serialize(forged))
+    assert tracked.state.status == "busy"
+
+
+class NoActivityWatcher(AsyncMappingKernelManager):
+    """A kernel manager that does not watch IOPub (as some custom ones)."""
+
+    def start_watching_activity(self, kernel_id):
+        pass
+
+
+class TestWithoutActivityWatcher:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        return {**jp_server_config,
+                "ServerApp": {**jp_server_config["ServerApp"],
+                              "kernel_manager_class": NoActivityWatcher}}
+
+    async def test_iopub_is_read_on_a_subscription_of_our_own(self, api, registry,
+                                                              jp_serverapp):
+        assert isinstance(jp_serverapp.kernel_manager, NoActivityWatcher)
+        kernel_id = await started(api)
+        tracked = registry.get(kernel_id)
+        assert not tracked.iopub.shared and tracked.iopub.has_source
+        assert getattr(tracked.km, "_activity_stream", None) is None
+        # Without the watcher, jupyter_server's websocket does not come up
+        # (its nudge waits on IOPub): a client of the kernel's own ports.
+        kc = tracked.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=30)
+            code = "import time; time.sleep(1.5)  # direct"
+            kc.execute(code)
+            s = await api.wait_session(kernel_id, lambda s: (
+                s["execution_queue"]["active"] or {}).get("code") == code)
+            assert s["status"] == "busy"
+            await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
+                                   and s["execution_count"] == 1)
+        finally:
+            kc.stop_channels()

@@ -1,16 +1,15 @@
 """The one point every visible change of a session passes through, and the
 server-wide busy/idle clock that follows from them (spec §4).
 
-Whoever changes a session's state reports it here (`changed`, or `watch`
-around a state update); whoever reacts to changes (the event emitter, and
-anything later that keeps a record) listens here.
+Whoever changes a session's state reports it here (`changed`, or `before`
+and `since` around a state update); whoever reacts to changes (the event
+emitter, the record of ended kernels) listens here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .models import TrackedKernel
 from .session_state import BUSY
@@ -18,9 +17,13 @@ from .session_state import BUSY
 Listener = Callable[[TrackedKernel, str], None]
 
 
+_new_tuple = tuple.__new__
+
+
 class Visible(NamedTuple):
     """The parts of a session's state whose change is an event of its own
-    (a tuple: made twice per kernel message, so it must be cheap)."""
+    (a tuple: made twice per kernel message, so it must be cheap; `of` skips
+    the NamedTuple's Python-level constructor)."""
 
     status: str
     queue_version: int
@@ -30,8 +33,8 @@ class Visible(NamedTuple):
     @classmethod
     def of(cls, tracked: TrackedKernel) -> "Visible":
         state = tracked.state
-        return cls(state.status, state.queue.version, state.awaiting_input,
-                   state.history.total)
+        return _new_tuple(cls, (state.status, state.queue.version, state.awaiting_input,
+                                state.history.total))
 
 
 class Changes:
@@ -49,13 +52,16 @@ class Changes:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    @contextlib.contextmanager
-    def watch(self, tracked: TrackedKernel) -> Iterator[Visible]:
-        """Compare what clients can see before and after a state update and
-        report each kind of change once."""
-        before = Visible.of(tracked)
-        yield before
+    @staticmethod
+    def before(tracked: TrackedKernel) -> Visible:
+        """What clients can see now; hand it to `since` after a state update."""
+        return Visible.of(tracked)
+
+    def since(self, tracked: TrackedKernel, before: Visible) -> None:
+        """Report each kind of visible change since `before`, once."""
         after = Visible.of(tracked)
+        if after == before:
+            return
         if after.status != before.status:
             self.changed(tracked, "status")
         if after.queue_version != before.queue_version:
@@ -67,16 +73,18 @@ class Changes:
 
     def changed(self, tracked: TrackedKernel, action: str) -> None:
         tracked.revision += 1
+        busy_ids = self._busy_ids
+        was_busy = bool(busy_ids)
         if action != "removed" and tracked.state.status == BUSY:
-            self._busy_ids.add(tracked.kernel_id)
+            busy_ids.add(tracked.kernel_id)
         else:
-            self._busy_ids.discard(tracked.kernel_id)
-        now = time.monotonic()
-        if self._busy_ids and self._busy_since is None:
-            self._busy_since = now
-        elif not self._busy_ids and self._busy_since is not None:
-            self._busy_since = None
-            self._idle_since = now
+            busy_ids.discard(tracked.kernel_id)
+        if bool(busy_ids) != was_busy:  # the server as a whole turned busy or idle
+            if was_busy:
+                self._busy_since = None
+                self._idle_since = time.monotonic()
+            else:
+                self._busy_since = time.monotonic()
         for listener in self._listeners:
             listener(tracked, action)
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from jupyter_client.session import DELIM, Session
 
 from .session_state import IOPUB_CONTENT_TYPES
+from .wire_format import unpacker
 
 MessageCallback = Callable[[dict[str, Any]], None]
 
@@ -57,7 +58,7 @@ class IOPubObserver:
         self._log = log
         self._session = _signing_session(km)
         # Read per message: plain attributes, not the session's traits.
-        self._unpack = self._session.unpack  # JSON, unless the kernel's session says otherwise
+        self._unpack = unpacker(self._session)
         self._signed = self._session.auth is not None
         # A SUB socket connects in the background (ZMQ's "slow joiner"): what
         # the kernel publishes before then is lost. Set once a message came.

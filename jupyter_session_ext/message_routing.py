@@ -8,6 +8,7 @@ and reports what became visible to `Changes`.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from . import kernel_process
@@ -16,17 +17,30 @@ from .models import TrackedKernel
 from .session_state import BUSY, IDLE
 
 
+# Seconds between reads of a kernel's working directory while cells queue up.
+CWD_EVERY = 1.0
+
+
 class MessageRouter:
     def __init__(self, kernels: Mapping[str, TrackedKernel], changes: Changes) -> None:
         self._kernels = kernels  # owned by the KernelTracker
         self._changes = changes
 
     def on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
-        with self._changes.watch(tracked) as before:
-            if not tracked.state.on_iopub(msg):
-                return
+        before = self._changes.before(tracked)
+        changed = tracked.state.on_iopub(msg)
+        self._changes.since(tracked, before)
+        if not changed:
+            return
         if before.status == BUSY and tracked.state.status == IDLE and not tracked.remote:
-            # An execution finished: the cell may have changed directory.
+            # An execution finished: the cell may have changed directory. Read
+            # after the last cell of a run of queued ones, and within such a
+            # run at most every CWD_EVERY s (a readlink costs ~10 us, a tenth
+            # of what a short cell costs the server).
+            now = time.monotonic()
+            if len(tracked.state.queue) and now - tracked.cwd_read_at < CWD_EVERY:
+                return
+            tracked.cwd_read_at = now
             cwd = kernel_process.current_cwd(tracked.pid)
             if cwd and cwd != tracked.working_directory:
                 tracked.working_directory = cwd
@@ -34,8 +48,9 @@ class MessageRouter:
 
     def on_kernel_info_reply(self, tracked: TrackedKernel, content: dict[str, Any]) -> None:
         """The current process answered kernel_info: it is up."""
-        with self._changes.watch(tracked):
-            tracked.state.on_kernel_info_reply(content)
+        before = self._changes.before(tracked)
+        tracked.state.on_kernel_info_reply(content)
+        self._changes.since(tracked, before)
         tracked.ready.set()
         self._changes.changed(tracked, "kernel_info")
 
@@ -49,11 +64,12 @@ class MessageRouter:
         if tracked is None:
             return
         msg_type = (msg.get("header") or {}).get("msg_type")
-        with self._changes.watch(tracked):
-            if channel == "shell" and msg_type == "execute_request":
-                tracked.state.on_execute_request(msg, username=username)
-            elif channel == "stdin" and msg_type == "input_reply":
-                tracked.state.on_input_reply()
+        before = self._changes.before(tracked)
+        if channel == "shell" and msg_type == "execute_request":
+            tracked.state.on_execute_request(msg, username=username)
+        elif channel == "stdin" and msg_type == "input_reply":
+            tracked.state.on_input_reply()
+        self._changes.since(tracked, before)
 
     def on_kernel_message(self, kernel_id: str, channel: str, msg: dict[str, Any]) -> None:
         """The kernel sent `execute_reply` (shell) or `input_request` (stdin)."""
@@ -61,11 +77,12 @@ class MessageRouter:
         if tracked is None:
             return
         msg_type = msg["header"].get("msg_type")
-        with self._changes.watch(tracked):
-            if channel == "shell" and msg_type == "execute_reply":
-                tracked.state.on_execute_reply(msg)
-            elif channel == "stdin" and msg_type == "input_request":
-                tracked.state.on_input_request(msg)
+        before = self._changes.before(tracked)
+        if channel == "shell" and msg_type == "execute_reply":
+            tracked.state.on_execute_reply(msg)
+        elif channel == "stdin" and msg_type == "input_request":
+            tracked.state.on_input_request(msg)
+        self._changes.since(tracked, before)
 
     def on_connections_changed(self, kernel_id: str, delta: int = 0) -> None:
         tracked = self._kernels.get(kernel_id)

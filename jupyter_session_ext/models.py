@@ -80,6 +80,7 @@ class TrackedKernel:
         self.state = state
         self.process: ProcessSnapshot | None = None
         self.working_directory: str = ""
+        self.cwd_read_at = 0.0  # time.monotonic() of the last read (message_routing.py)
         self.restart_count = 0
         # PATCHed values; a missing key means "the default".
         self.overrides: dict[str, str] = {}

@@ -122,7 +122,9 @@ class SessionEvents(LoggingConfigurable):
             # of at least finished_event_min_seconds.
             self._finished(tracked)
             return
-        pending = self._pending.setdefault(tracked.kernel_id, _Pending())
+        pending = self._pending.get(tracked.kernel_id)
+        if pending is None:  # (not setdefault: that makes one on every call)
+            pending = self._pending[tracked.kernel_id] = _Pending()
         pending.changes.add(action)
         if action == "removed":
             self._flush(tracked)

@@ -82,6 +82,9 @@ class SessionState:
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.track_message_type = track_message_type
+        # track_message_type's answers, asked three times per IOPub message: the
+        # server's list is configuration, fixed while it runs.
+        self._tracks: dict[str | None, bool] = {}
         self.code_preview_length = code_preview_length
         self._monotonic = monotonic
         self._wallclock = wallclock
@@ -181,6 +184,14 @@ class SessionState:
 
     # -- traffic ------------------------------------------------------------
 
+    def _tracked(self, msg_type: str | None) -> bool:
+        known = self._tracks.get(msg_type)
+        if known is None:
+            known = bool(self.track_message_type(msg_type))
+            if len(self._tracks) < 256:  # the types a kernel sends are few
+                self._tracks[msg_type] = known
+        return known
+
     def on_iopub(self, msg: dict[str, Any]) -> bool:
         """Feed one IOPub message (header, parent_header, content)."""
         header = msg.get("header") or {}
@@ -191,8 +202,8 @@ class SessionState:
         if self.status == OFFLINE:
             changed = self._leave_offline()
         if (
-            self.track_message_type(msg_type)
-            or self.track_message_type(parent_type)
+            self._tracked(msg_type)
+            or self._tracked(parent_type)
             or self.status == BUSY
         ):
             self.last_activity = self._wallclock()
@@ -289,7 +300,7 @@ class SessionState:
         parent_type = parent.get("msg_type")
         if state == "starting":
             return self.on_launch()
-        if not self.track_message_type(parent_type):
+        if not self._tracked(parent_type):
             # Status for kernel_info, comm_info...: not user activity.
             return False
         if state == "busy":

@@ -180,8 +180,9 @@ class KernelTracker:
                 continue
             if self.kernels.get(tracked.kernel_id) is not tracked:
                 continue
-            with self.changes.watch(tracked):
-                tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            before = self.changes.before(tracked)
+            tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            self.changes.since(tracked, before)
             if tracked.state.status not in (STARTING, OFFLINE):
                 tracked.ready.set()
 

@@ -32,6 +32,8 @@ from jupyter_server.services.kernels.connection.base import (
 )
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
+from .wire_format import unpacker
+
 if TYPE_CHECKING:
     from .message_routing import MessageRouter
 
@@ -46,7 +48,7 @@ def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[st
         if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
             return None, None
         channel, parts = deserialize_msg_from_ws_v1(ws_msg)
-        unpack = conn.session.unpack
+        unpack = unpacker(conn.session)
         header = unpack(parts[0])
         if header.get("msg_type") != _EXECUTE_REQUEST and header.get("msg_type") != _INPUT_REPLY:
             return channel, None
@@ -123,14 +125,15 @@ class ObservedConnectionMixin:
         raw = fed[1]
         if isinstance(raw, bytes) and b"execute_reply" not in raw and b"input_request" not in raw:
             return  # kernel_info, comm, completion replies...: not parsed a second time
-        header = session.unpack(raw)
+        unpack = unpacker(session)
+        header = unpack(raw)
         msg_type = header.get("msg_type")
         if msg_type not in ("execute_reply", "input_request"):
             return
         msg = {
             "header": header,
-            "parent_header": session.unpack(fed[2]),
-            "content": session.unpack(fed[4]),
+            "parent_header": unpack(fed[2]),
+            "content": unpack(fed[4]),
         }
         self.router.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
 

@@ -29,9 +29,6 @@ def _signing_session(km: Any) -> Session:
     return Session(config=km.session.config, key=km.session.key)
 
 
-# One of these words stands in the header of every message whose type is in
-# IOPUB_CONTENT_TYPES: the cheap test that lets the rest pass unread.
-_WANTED_WORDS = (b"status", b"execute_input", b'"error"')
 
 
 class IOPubObserver:
@@ -47,7 +44,8 @@ class IOPubObserver:
     signatures itself.
 
     Most IOPub traffic (streams, display data, results) is not read at all: a
-    byte test on the header skips it before any parsing. The messages read are
+    byte test on the header (one of the words that stand in the header of
+    every message type in IOPUB_CONTENT_TYPES) skips it before any parsing. The messages read are
     parsed part by part: no date parsing (jupyter_client's deserialize parses
     every header date; the state machine reads none of them on this path).
     """
@@ -131,7 +129,8 @@ class IOPubObserver:
         reads; None for any other. Raises on a bad signature or bad JSON."""
         start = msg_list.index(DELIM) + 1  # [signature, header, parent, metadata, content]
         header_raw = msg_list[start + 1]
-        if not any(word in header_raw for word in _WANTED_WORDS):
+        if b"status" not in header_raw and b"execute_input" not in header_raw \
+                and b'"error"' not in header_raw:
             return None
         parts = msg_list[start + 1:start + 5]
         if not verified and self._signed:

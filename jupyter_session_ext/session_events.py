@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from traitlets import Float, Instance, TraitError, validate
+from traitlets import Float, Instance, TraitError, observe, validate
 from traitlets.config import LoggingConfigurable
 
 from .models import TrackedKernel
@@ -111,11 +111,16 @@ class SessionEvents(LoggingConfigurable):
         super().__init__(**kwargs)
         self._connections = connections
         self._pending: dict[str, _Pending] = {}
+        self._emitting = self.event_logger is not None  # read per change: not a trait
         if self.event_logger is not None and SCHEMA_ID not in self.event_logger.schemas.schema_ids:
             self.event_logger.register_event_schema(SCHEMA_PATH)
 
+    @observe("event_logger")
+    def _logger_changed(self, change: Any) -> None:
+        self._emitting = change["new"] is not None
+
     def changed(self, tracked: TrackedKernel, action: str) -> None:
-        if self.event_logger is None:
+        if not self._emitting:
             return
         if action == "execution_finished":
             # Its own event, never folded: at most one per finished execution

@@ -79,6 +79,10 @@ class IOPubObserver:
                 return True
             callback.observer.untap()  # an observer of this kernel's last process
             callback = stream._recv_callback
+        if self._tap is not None and self._tap.stream is not stream:
+            # A new SUB socket connects in the background: not live until a
+            # message comes through it (the tracker nudges the kernel for one).
+            self.live.clear()
         self.untap()
         self._tap = ActivityTap(self, stream, callback)
         stream.on_recv(self._tap)

@@ -104,6 +104,8 @@ class KernelTracker:
                     tracked.iopub.tap(getattr(tracked.km, "_activity_stream", None))
                 except Exception:
                     tracker.log.exception("Active sessions: cannot tap IOPub of %s", kernel_id)
+                if not tracked.iopub.live.is_set():
+                    tracker._request_kernel_info(tracked)  # asks until IOPub is live
             return result
 
         km.start_watching_activity = start_watching_activity

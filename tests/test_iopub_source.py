@@ -5,6 +5,8 @@ real kernels, real websockets."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
@@ -45,6 +47,9 @@ async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, reg
     jp_serverapp.kernel_manager.start_watching_activity(kernel_id)
     assert tracked.km._activity_stream is not old_stream
     assert tap_of(tracked.km).observer is tracked.iopub and tracked.iopub.shared
+    # The new watcher's socket connects in the background (ZMQ's slow joiner):
+    # we ask the kernel until a message comes through it, as after a start.
+    await asyncio.wait_for(tracked.iopub.live.wait(), 30)
     await seen_running(api, client, kernel_id, 2)
 
 

@@ -44,10 +44,11 @@ class IOPubObserver:
     signatures itself.
 
     Most IOPub traffic (streams, display data, results) is not read at all: a
-    byte test on the header (one of the words that stand in the header of
-    every message type in IOPUB_CONTENT_TYPES) skips it before any parsing. The messages read are
-    parsed part by part: no date parsing (jupyter_client's deserialize parses
-    every header date; the state machine reads none of them on this path).
+    byte test on the header (for a word that stands in the header of every
+    message type in IOPUB_CONTENT_TYPES) skips it before any parsing. The
+    messages read are parsed part by part: no date parsing (jupyter_client's
+    deserialize parses every header date; the state machine reads none of
+    them on this path).
     """
 
     def __init__(self, km: Any, on_message: MessageCallback, log: logging.Logger) -> None:

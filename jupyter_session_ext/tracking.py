@@ -5,8 +5,8 @@ The `KernelTracker` owns the tracked kernels. It never starts kernels itself:
 it reconciles with `kernel_manager.list_kernel_ids()` on the server's kernel
 action events, on a periodic tick and before a request is answered, notices
 restarts by a change of process, sees each kernel's IOPub (iopub_traffic.py)
-and asks it for kernel_info. Settings are read from the registry through `TrackerSettings`
-at the moment they are used, so a change at run time applies.
+and asks it for kernel_info. Settings are read from the registry through
+`TrackerSettings` at the moment they are used, so a change at run time applies.
 """
 
 from __future__ import annotations

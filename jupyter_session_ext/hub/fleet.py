@@ -1,0 +1,172 @@
+"""Where the fleet's sessions are gathered: the Hub's list of running
+single-user servers, then every server's `api/active-sessions`, fetched
+concurrently with a deadline each, so a slow or dead server is shown as
+unreachable and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+PAGINATION = "application/jupyterhub-pagination+json"
+
+
+class HubError(Exception):
+    """The Hub did not answer the list of servers (the whole view fails)."""
+
+
+class Fleet:
+    def __init__(self, hub_api_url: str, proxy_url: str, token: str,
+                 timeout: float = 5.0, hub_timeout: float = 10.0,
+                 max_concurrency: int = 50) -> None:
+        self.hub_api_url = hub_api_url.rstrip("/") + "/"
+        self.proxy_url = proxy_url.rstrip("/")
+        self._token = token  # the service's own: never in a response
+        self.timeout = timeout
+        self.hub_timeout = hub_timeout
+        self._limit = asyncio.Semaphore(max_concurrency)
+
+    def _request(self, url: str, timeout: float, **kw: Any) -> HTTPRequest:
+        headers = {"Authorization": f"token {self._token}", **kw.pop("headers", {})}
+        return HTTPRequest(url, headers=headers, connect_timeout=timeout,
+                           request_timeout=timeout, **kw)
+
+    # -- the Hub -------------------------------------------------------------------
+
+    async def running_servers(self) -> list[dict[str, Any]]:
+        """Every ready single-user server: user, server_name, url (the proxy
+        path), last_activity as the Hub knows it."""
+        client = AsyncHTTPClient()
+        servers: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            query = urlencode({"state": "ready", "offset": offset, "limit": 200})
+            try:
+                response = await client.fetch(self._request(
+                    f"{self.hub_api_url}users?{query}", self.hub_timeout,
+                    headers={"Accept": PAGINATION}))
+            except (HTTPClientError, OSError) as err:
+                raise HubError(f"the Hub's users API did not answer: {err}") from err
+            page = json.loads(response.body)
+            items = page["items"] if isinstance(page, dict) else page
+            for user in items:
+                for name, server in (user.get("servers") or {}).items():
+                    if server.get("ready"):
+                        servers.append({"user": user["name"], "server_name": name,
+                                        "url": server["url"],
+                                        "last_activity": server.get("last_activity")})
+            paging = page.get("_pagination") if isinstance(page, dict) else None
+            following = (paging or {}).get("next")
+            if not following:
+                return servers
+            offset = following["offset"]
+
+    # -- each server -------------------------------------------------------------------
+
+    async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
+        """`server` with its sessions, or with `reachable: false` and why."""
+        started = time.monotonic()
+        url = f"{self.proxy_url}{server['url'].rstrip('/')}/api/active-sessions"
+        result = {**server, "reachable": False, "error": None, "sessions": []}
+        async with self._limit:
+            try:
+                response = await asyncio.wait_for(
+                    AsyncHTTPClient().fetch(self._request(url, self.timeout)),
+                    self.timeout + 1)  # the client's own deadline, and a backstop
+                sessions = json.loads(response.body).get("sessions")
+                if not isinstance(sessions, list):
+                    raise ValueError("not a list of active sessions")
+                result.update(reachable=True, sessions=sessions)
+            except HTTPClientError as err:
+                result["error"] = (f"timed out after {self.timeout:g} s" if err.code == 599
+                                   else f"HTTP {err.code}")
+            except (asyncio.TimeoutError, TimeoutError):
+                result["error"] = f"timed out after {self.timeout:g} s"
+            except (OSError, ValueError, AttributeError) as err:
+                result["error"] = f"{type(err).__name__}: {err}"
+        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        result["summary"] = summarize(result["sessions"])
+        return result
+
+    async def shut_down_idle(self, user: str, server_name: str,
+                             min_idle_seconds: int) -> dict[str, Any] | None:
+        """Shut down the kernels of one user's server that are idle (or ready)
+        for at least `min_idle_seconds`, through that server's own API. None
+        if the user has no such running server."""
+        server = next((s for s in await self.running_servers()
+                       if s["user"] == user and s["server_name"] == server_name), None)
+        if server is None:
+            return None
+        found = await self.server_sessions(server)
+        if not found["reachable"]:
+            return {"user": user, "server_name": server_name, "shut_down": [],
+                    "error": found["error"]}
+        chosen = [s["session_id"] for s in found["sessions"]
+                  if s.get("status") in ("idle", "ready")
+                  and int(s.get("idle_seconds") or 0) >= min_idle_seconds]
+        base = f"{self.proxy_url}{server['url'].rstrip('/')}/api/kernels/"
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        for kernel_id in chosen:
+            try:
+                await AsyncHTTPClient().fetch(self._request(base + kernel_id, self.timeout,
+                                                            method="DELETE"))
+                done.append(kernel_id)
+            except HTTPClientError as err:
+                failed[kernel_id] = f"HTTP {err.code}"
+            except OSError as err:
+                failed[kernel_id] = f"{type(err).__name__}: {err}"
+        return {"user": user, "server_name": server_name, "shut_down": done,
+                "failed": failed, "error": None}
+
+    async def gather(self) -> dict[str, Any]:
+        """The whole view: every running server, and a line per user."""
+        started = time.monotonic()
+        servers = await self.running_servers()
+        results = await asyncio.gather(*(self.server_sessions(s) for s in servers))
+        return {
+            "users": per_user(results),
+            "servers": sorted(results, key=lambda r: (r["user"], r["server_name"])),
+            "gathered_ms": round((time.monotonic() - started) * 1000, 1),
+        }
+
+
+def summarize(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Kernels by status, busy ones, memory and CPU totals, longest idle."""
+    by_status: dict[str, int] = {}
+    memory = 0
+    cpu = 0.0
+    idle = 0
+    for s in sessions:
+        status = str(s.get("status"))
+        by_status[status] = by_status.get(status, 0) + 1
+        usage = s.get("resource_usage") or {}
+        memory += int(usage.get("memory_bytes") or 0)
+        cpu += float(usage.get("cpu_percent") or 0.0)
+        if status != "busy":
+            idle = max(idle, int(s.get("idle_seconds") or 0))
+    return {"kernels": len(sessions), "by_status": by_status, "busy": by_status.get("busy", 0),
+            "memory_bytes": memory, "cpu_percent": round(cpu, 1), "max_idle_seconds": idle}
+
+
+def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    users: dict[str, dict[str, Any]] = {}
+    for r in results:
+        u = users.setdefault(r["user"], {"name": r["user"], "servers": 0, "unreachable": 0,
+                                          "kernels": 0, "busy": 0, "memory_bytes": 0,
+                                          "cpu_percent": 0.0, "max_idle_seconds": 0})
+        u["servers"] += 1
+        u["unreachable"] += 0 if r["reachable"] else 1
+        s = r["summary"]
+        u["kernels"] += s["kernels"]
+        u["busy"] += s["busy"]
+        u["memory_bytes"] += s["memory_bytes"]
+        u["cpu_percent"] = round(u["cpu_percent"] + s["cpu_percent"], 1)
+        u["max_idle_seconds"] = max(u["max_idle_seconds"], s["max_idle_seconds"])
+    return sorted(users.values(), key=lambda u: u["name"])

@@ -1,0 +1,165 @@
+"""A real JupyterHub in a subprocess for the fleet tests: configurable-http-proxy
+(from npm), DummyAuthenticator, SimpleLocalProcessSpawner running
+`jupyterhub-singleuser` with this extension, and the fleet service as a
+managed service (`python -m jupyter_session_ext.hub`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from server_process import free_port, start_and_wait, stop
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = "active-sessions"
+
+CONFIG = """
+import sys
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {proxy_port}
+c.JupyterHub.public_url = "http://127.0.0.1:{proxy_port}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_port}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.command = [{chp!r}]
+c.JupyterHub.db_url = "sqlite:///{dir}/hub.sqlite"
+c.JupyterHub.cookie_secret_file = "{dir}/cookie_secret"
+c.JupyterHub.pid_file = "{dir}/hub.pid"
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allowed_users = {users!r}
+c.Authenticator.admin_users = {{"admin"}}
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{dir}/home/{{username}}"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.args = ["--allow-root", "--SessionRegistry.resource_sampling_interval=0.5"]
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120
+c.JupyterHub.services = [
+    {{"name": "{service}", "url": "http://127.0.0.1:{service_port}",
+      "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}"],
+      "oauth_no_confirm": True}},
+    {{"name": "test-admin", "api_token": "{admin_token}"}},
+]
+c.JupyterHub.load_roles = [
+    {{"name": "{service}", "services": ["{service}"],
+      "scopes": ["list:users", "read:users", "read:servers", "access:servers"]}},
+    {{"name": "test-admin", "services": ["test-admin"],
+      "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}},
+    # Every user may reach the service; what it shows is for admins only.
+    {{"name": "user", "scopes": ["self", "access:services!service={service}"]}},
+]
+"""
+
+
+def chp() -> str:
+    """configurable-http-proxy, as jlpm installs it from package.json."""
+    found = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+    path = str(found) if found.exists() else shutil.which("configurable-http-proxy")
+    if not path:
+        raise RuntimeError("configurable-http-proxy is not installed: run jlpm install")
+    return path
+
+
+class JupyterHub:
+    def __init__(self, users: list[str], timeout: float = 3.0) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
+        (self.dir / "home").mkdir()
+        for user in users:
+            (self.dir / "home" / user).mkdir()
+        self.proxy_port = free_port()
+        self.url = f"http://127.0.0.1:{self.proxy_port}"
+        self.admin_token = secrets.token_hex(16)
+        config = self.dir / "jupyterhub_config.py"
+        config.write_text(CONFIG.format(
+            proxy_port=self.proxy_port, hub_port=free_port(), proxy_api_port=free_port(),
+            service_port=free_port(), chp=chp(), dir=self.dir, users=set(users),
+            service=SERVICE, timeout=timeout, admin_token=self.admin_token))
+        self.log = self.dir / "hub.log"
+        self.proc = start_and_wait(
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            self.url + "/hub/api/", self.log, timeout=120)
+        self.wait(lambda: self.fleet_status(self.admin_token) in (200, 403), 60,
+                  "the fleet service to answer")
+
+    # -- the Hub's API, as the test's admin service -------------------------------
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None,
+            base: str = "/hub/api/") -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + base + path, data=data, method=method,
+            headers={"Authorization": f"token {token or self.admin_token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw)
+            except ValueError:
+                return err.code, raw.decode(errors="replace")
+
+    def start_server(self, user: str) -> None:
+        self.api("POST", f"users/{user}/server")
+        self.wait(lambda: (self.api("GET", f"users/{user}")[1]["servers"]
+                           .get("", {}).get("ready")), 120, f"{user}'s server")
+
+    def stop_server(self, user: str) -> None:
+        self.api("DELETE", f"users/{user}/server")
+        self.wait(lambda: not self.api("GET", f"users/{user}")[1]["servers"], 60,
+                  f"{user}'s server to stop")
+
+    def server_pid(self, user: str) -> int:
+        state = self.api("GET", f"users/{user}?include_stopped_servers")[1]
+        return int(state["servers"][""]["state"]["pid"])
+
+    def user_token(self, user: str) -> str:
+        status, body = self.api("POST", f"users/{user}/tokens", {"note": "test"})
+        assert status == 201, body
+        return body["token"]
+
+    # -- a user's server, through the proxy ----------------------------------------
+
+    def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        return self.api(method, path, body, base=f"/user/{user}/api/")
+
+    def fleet_status(self, token: str) -> int:
+        return self.fleet(token)[0]
+
+    def fleet(self, token: str) -> tuple[int, Any]:
+        return self.api("GET", "api/fleet", token=token, base=f"/services/{SERVICE}/")
+
+    @staticmethod
+    def wait(until: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if until():
+                    return
+            except (OSError, KeyError, TypeError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout}s for {what}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        stop(self.proc)  # the Hub stops its servers and its managed service
+        if not os.environ.get("KEEP_HUB"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pause(self, pid: int) -> None:
+        os.kill(pid, signal.SIGSTOP)
+
+    def resume(self, pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)

@@ -64,17 +64,27 @@ def user_line(view: dict, name: str) -> dict | None:
     return next((u for u in view["users"] if u["name"] == name), None)
 
 
-def all_ready(hub: JupyterHub, user: str, kernel_ids: list[str]) -> None:
+def all_ready(hub: JupyterHub, user: str, kernel_ids: list[str], timeout: float = 120) -> None:
     """Until the user's server lists its kernels `ready`: a cell sent before
     the kernel's IOPub subscribers have connected is lost to all of them."""
-    hub.wait(lambda: sorted(s["session_id"] for s in hub.server_api(
-        user, "GET", "active-sessions")[1]["sessions"] if s["status"] == "ready")
-        == sorted(kernel_ids), 60, f"{user}'s kernels to be ready")
+    seen: list[dict] = []
+
+    def ready() -> bool:
+        seen[:] = hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
+        return sorted(s["session_id"] for s in seen if s["status"] == "ready") == sorted(
+            kernel_ids)
+
+    try:
+        hub.wait(ready, timeout, f"{user}'s kernels to be ready")
+    except AssertionError as err:
+        states = [(s["session_id"], s["status"], s["process_id"]) for s in seen]
+        raise AssertionError(f"{err}; the server lists {states}") from None
 
 
 async def test_admin_sees_every_users_kernels(hub):
     kernels = {user: start_kernels(hub, user, n) for user, n in zip(USERS, (2, 1, 1))}
-    await asyncio.to_thread(all_ready, hub, "alice", kernels["alice"])
+    for user in USERS:
+        await asyncio.to_thread(all_ready, hub, user, kernels[user])
     busy = await run_forever(hub, "alice", kernels["alice"][0])
     admin = hub.user_token("admin")
     try:

@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from server_process import free_port, start_and_wait, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,10 +34,14 @@ c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = {hub_port}
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [{chp!r}]
+# Its own pid file (the default is in the working directory, shared by Hubs).
+c.ConfigurableHTTPProxy.pid_file = "{dir}/proxy.pid"
 c.JupyterHub.db_url = "sqlite:///{dir}/hub.sqlite"
 c.JupyterHub.cookie_secret_file = "{dir}/cookie_secret"
 c.JupyterHub.pid_file = "{dir}/hub.pid"
 c.JupyterHub.authenticator_class = "dummy"
+# Logging in (the admin, in a browser) goes to the Hub's home, not a new server.
+c.JupyterHub.redirect_to_server = False
 c.Authenticator.allowed_users = {users!r}
 c.Authenticator.admin_users = {{"admin"}}
 c.JupyterHub.spawner_class = "simple"
@@ -46,15 +52,23 @@ c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
 c.JupyterHub.services = [
     {{"name": "{service}", "url": "http://127.0.0.1:{service_port}",
-      "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}"],
+      "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}",
+                  "--FleetService.allowed_groups=auditors",
+                  "--FleetService.allowed_services=prometheus"],
       "oauth_no_confirm": True}},
     {{"name": "test-admin", "api_token": "{admin_token}"}},
+    # As a Prometheus server would scrape the fleet's metrics.
+    {{"name": "prometheus", "api_token": "{prometheus_token}"}},
+    {{"name": "other-service", "api_token": "{other_token}"}},
 ]
+c.JupyterHub.load_groups = {{"auditors": {{"users": ["carol"]}}}}
 c.JupyterHub.load_roles = [
     {{"name": "{service}", "services": ["{service}"],
       "scopes": ["list:users", "read:users", "read:servers", "access:servers"]}},
     {{"name": "test-admin", "services": ["test-admin"],
       "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}},
+    {{"name": "scrapers", "services": ["prometheus", "other-service"],
+      "scopes": ["access:services!service={service}"]}},
     # Every user may reach the service; what it shows is for admins only.
     {{"name": "user", "scopes": ["self", "access:services!service={service}"]}},
 ]
@@ -79,11 +93,14 @@ class JupyterHub:
         self.proxy_port = free_port()
         self.url = f"http://127.0.0.1:{self.proxy_port}"
         self.admin_token = secrets.token_hex(16)
+        self.prometheus_token = secrets.token_hex(16)
+        self.other_service_token = secrets.token_hex(16)
         config = self.dir / "jupyterhub_config.py"
         config.write_text(CONFIG.format(
             proxy_port=self.proxy_port, hub_port=free_port(), proxy_api_port=free_port(),
             service_port=free_port(), chp=chp(), dir=self.dir, users=set(users),
-            service=SERVICE, timeout=timeout, admin_token=self.admin_token))
+            service=SERVICE, timeout=timeout, admin_token=self.admin_token,
+            prometheus_token=self.prometheus_token, other_token=self.other_service_token))
         self.log = self.dir / "hub.log"
         self.proc = start_and_wait(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
@@ -102,6 +119,8 @@ class JupyterHub:
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 raw = response.read()
+                if "json" not in response.headers.get("Content-Type", "json"):
+                    return response.status, raw.decode()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
             raw = err.read()
@@ -154,12 +173,54 @@ class JupyterHub:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        stop(self.proc)  # the Hub stops its servers and its managed service
+        """Stop the servers through the Hub (each in its own time: a server
+        shuts its kernels down), then the Hub; then whatever it started that
+        is still alive, so no server or kernel outlives the test (the Hub
+        gives each process 10 s of SIGINT then SIGTERM, and a Hub killed
+        midway would leave its servers running)."""
+        started = self._descendants()
+        try:
+            for user in self.api("GET", "users?state=active")[1] or []:
+                for name in user.get("servers") or {}:
+                    self.api("DELETE", f"users/{user['name']}/servers/{name}"
+                             if name else f"users/{user['name']}/server")
+            self.wait(lambda: not self.api("GET", "users?state=active")[1], 120,
+                      "every server to stop")
+        except (OSError, AssertionError, TypeError):
+            pass  # the Hub is stuck or gone: what is left is killed below
+        stop(self.proc, timeout=60)
+        for proc in started:
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        gone, alive = psutil.wait_procs(started, timeout=10)
+        for proc in alive:
+            proc.kill()
         if not os.environ.get("KEEP_HUB"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def pause(self, pid: int) -> None:
         os.kill(pid, signal.SIGSTOP)
 
     def resume(self, pid: int) -> None:
         os.kill(pid, signal.SIGCONT)
+
+    # -- in a browser (Playwright) -------------------------------------------------
+
+    def log_in(self, page: Any, user: str) -> None:
+        """Through the Hub's own login form (DummyAuthenticator: any password)."""
+        page.goto(self.url + "/hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", "any")
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/**", wait_until="load")
+
+    def service_page(self, query: str = "") -> str:
+        return f"{self.url}/services/{SERVICE}/{query}"

@@ -46,10 +46,10 @@ def start_and_wait(
             time.sleep(0.1)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     proc.terminate()
     try:
-        proc.wait(30)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(30)

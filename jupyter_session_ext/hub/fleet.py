@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +32,7 @@ class Fleet:
         self.timeout = timeout
         self.hub_timeout = hub_timeout
         self._limit = asyncio.Semaphore(max_concurrency)
+        self._gathering: asyncio.Future | None = None
 
     def _request(self, url: str, timeout: float, **kw: Any) -> HTTPRequest:
         headers = {"Authorization": f"token {self._token}", **kw.pop("headers", {})}
@@ -70,19 +72,16 @@ class Fleet:
     # -- each server -------------------------------------------------------------------
 
     async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
-        """`server` with its sessions, or with `reachable: false` and why."""
+        """`server` with its sessions and the kernels that ended there lately,
+        or with `reachable: false` and why."""
         started = time.monotonic()
-        url = f"{self.proxy_url}{server['url'].rstrip('/')}/api/active-sessions"
-        result = {**server, "reachable": False, "error": None, "sessions": []}
+        base = f"{self.proxy_url}{server['url'].rstrip('/')}/api/active-sessions"
+        result = {**server, "reachable": False, "error": None, "sessions": [], "ended": []}
         async with self._limit:
             try:
-                response = await asyncio.wait_for(
-                    AsyncHTTPClient().fetch(self._request(url, self.timeout)),
-                    self.timeout + 1)  # the client's own deadline, and a backstop
-                sessions = json.loads(response.body).get("sessions")
-                if not isinstance(sessions, list):
-                    raise ValueError("not a list of active sessions")
-                result.update(reachable=True, sessions=sessions)
+                sessions, ended = await asyncio.gather(
+                    self._read_list(base), self._read_list(base + "/ended", optional=True))
+                result.update(reachable=True, sessions=sessions, ended=ended)
             except HTTPClientError as err:
                 result["error"] = (f"timed out after {self.timeout:g} s" if err.code == 599
                                    else f"HTTP {err.code}")
@@ -91,8 +90,24 @@ class Fleet:
             except (OSError, ValueError, AttributeError) as err:
                 result["error"] = f"{type(err).__name__}: {err}"
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-        result["summary"] = summarize(result["sessions"])
+        result["summary"] = summarize(result["sessions"], result["ended"])
         return result
+
+    async def _read_list(self, url: str, optional: bool = False) -> list[dict[str, Any]]:
+        """The `sessions` list of one of a server's routes. `optional`: a server
+        with an older extension, without that route, has none (not an error)."""
+        try:
+            response = await asyncio.wait_for(
+                AsyncHTTPClient().fetch(self._request(url, self.timeout)),
+                self.timeout + 1)  # the client's own deadline, and a backstop
+        except HTTPClientError as err:
+            if optional and err.code == 404:
+                return []
+            raise
+        sessions = json.loads(response.body).get("sessions")
+        if not isinstance(sessions, list):
+            raise ValueError("not a list of active sessions")
+        return sessions
 
     async def shut_down_idle(self, user: str, server_name: str,
                              min_idle_seconds: int) -> dict[str, Any] | None:
@@ -126,20 +141,38 @@ class Fleet:
                 "failed": failed, "error": None}
 
     async def gather(self) -> dict[str, Any]:
-        """The whole view: every running server, and a line per user."""
+        """The whole view: every running server, and a line per user. Readers
+        who ask while a gathering is under way (admins' pages refreshing,
+        Prometheus) share it: the servers are asked once for all of them."""
+        if self._gathering is None:
+            self._gathering = asyncio.ensure_future(self._gather())
+            self._gathering.add_done_callback(self._gathered)
+        return await asyncio.shield(self._gathering)
+
+    def _gathered(self, task: asyncio.Future) -> None:
+        self._gathering = None
+
+    async def _gather(self) -> dict[str, Any]:
         started = time.monotonic()
+        at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
         servers = await self.running_servers()
         results = await asyncio.gather(*(self.server_sessions(s) for s in servers))
         return {
             "users": per_user(results),
             "servers": sorted(results, key=lambda r: (r["user"], r["server_name"])),
+            "gathered": at,
             "gathered_ms": round((time.monotonic() - started) * 1000, 1),
         }
 
 
-def summarize(sessions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Kernels by status, busy ones, memory and CPU totals, longest idle."""
+def summarize(sessions: list[dict[str, Any]],
+              ended: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Kernels by status, busy ones, memory and CPU totals, longest idle; the
+    kernels that ended lately by reason; `killed`: kernels whose process a
+    signal the server did not send ended (the OOM killer's, say), whether
+    the kernel is gone or was restarted after it."""
     by_status: dict[str, int] = {}
+    killed = 0
     memory = 0
     cpu = 0.0
     idle = 0
@@ -151,8 +184,16 @@ def summarize(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         cpu += float(usage.get("cpu_percent") or 0.0)
         if status != "busy":
             idle = max(idle, int(s.get("idle_seconds") or 0))
+        if (s.get("last_exit") or {}).get("reason") == "killed":
+            killed += 1
+    ended_by_reason: dict[str, int] = {}
+    for e in ended or ():
+        reason = str(e.get("reason"))
+        ended_by_reason[reason] = ended_by_reason.get(reason, 0) + 1
     return {"kernels": len(sessions), "by_status": by_status, "busy": by_status.get("busy", 0),
-            "memory_bytes": memory, "cpu_percent": round(cpu, 1), "max_idle_seconds": idle}
+            "memory_bytes": memory, "cpu_percent": round(cpu, 1), "max_idle_seconds": idle,
+            "ended": sum(ended_by_reason.values()), "ended_by_reason": ended_by_reason,
+            "killed": killed + ended_by_reason.get("killed", 0)}
 
 
 def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,7 +201,8 @@ def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in results:
         u = users.setdefault(r["user"], {"name": r["user"], "servers": 0, "unreachable": 0,
                                           "kernels": 0, "busy": 0, "memory_bytes": 0,
-                                          "cpu_percent": 0.0, "max_idle_seconds": 0})
+                                          "cpu_percent": 0.0, "max_idle_seconds": 0,
+                                          "ended": 0, "killed": 0})
         u["servers"] += 1
         u["unreachable"] += 0 if r["reachable"] else 1
         s = r["summary"]
@@ -169,4 +211,6 @@ def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         u["memory_bytes"] += s["memory_bytes"]
         u["cpu_percent"] = round(u["cpu_percent"] + s["cpu_percent"], 1)
         u["max_idle_seconds"] = max(u["max_idle_seconds"], s["max_idle_seconds"])
+        u["ended"] += s["ended"]
+        u["killed"] += s["killed"]
     return sorted(users.values(), key=lambda u: u["name"])

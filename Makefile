@@ -41,7 +41,7 @@ lab: install-lab
 # tests (Galata in headless Chromium).
 test: test-python test-upstream test-js test-ui
 
-test-python: install-test
+test-python: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # jupyter_server's kernel, session, event and gateway tests (from the sdist of

@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -16,6 +17,8 @@ from hub_process import JupyterHub
 from kernel_websocket import KernelWebsocket
 
 USERS = ["alice", "bob", "carol"]
+SERVICE_BASE = "/services/active-sessions/"
+CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 3.0  # the service's per-server deadline
 
 
@@ -110,9 +113,57 @@ async def test_admin_sees_every_users_kernels(hub):
 
 
 def test_a_user_who_is_not_an_admin_gets_403(hub):
-    status, body = hub.fleet(hub.user_token("bob"))
+    bob = hub.user_token("bob")
+    status, body = hub.fleet(bob)
     assert status == 403
     assert "admin" in body["error"]
+    for path in ("", "metrics"):
+        assert hub.api("GET", path, token=bob, base=SERVICE_BASE)[0] == 403, path
+    # A service that may reach this one, but is not in allowed_services.
+    assert hub.fleet(hub.other_service_token)[0] == 403
+
+
+def test_allowed_groups_and_services_may_read(hub):
+    # carol is in "auditors", the service's allowed_groups; "prometheus" is
+    # in its allowed_services.
+    status, view = hub.fleet(hub.user_token("carol"))
+    assert status == 200 and {u["name"] for u in view["users"]} == set(USERS)
+    status, text = hub.api("GET", "metrics", token=hub.prometheus_token, base=SERVICE_BASE)
+    assert status == 200 and "jupyter_fleet_server_up" in text
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample of Prometheus text, None if absent."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
+
+
+def test_metrics_have_a_label_per_user(hub):
+    admin = hub.user_token("admin")
+    deadline = time.monotonic() + 60
+    while True:
+        status, text = hub.api("GET", "metrics", token=admin, base=SERVICE_BASE)
+        assert status == 200, text
+        if metric(text, "jupyter_fleet_kernels", user="alice", server_name="",
+                  status="busy") == 1:
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.5)
+    for user in USERS:
+        assert metric(text, "jupyter_fleet_server_up", user=user, server_name="") == 1
+        assert metric(text, "jupyter_fleet_memory_bytes", user=user, server_name="") > 0
+    assert metric(text, "jupyter_fleet_kernels", user="bob", server_name="",
+                  status="busy") is None
+    # The same figures as the JSON view, user by user.
+    view = hub.fleet(admin)[1]
+    for line in view["users"]:
+        kernels = sum(metric(text, "jupyter_fleet_kernels", user=line["name"], server_name="",
+                             status=status) or 0
+                      for status in ("ready", "idle", "busy", "starting", "offline"))
+        assert kernels == line["kernels"]
 
 
 def test_a_hung_server_is_unreachable_and_the_others_are_shown(hub):
@@ -168,3 +219,72 @@ def test_shutting_down_one_users_idle_kernels_leaves_the_others(hub):
     assert {s["session_id"] for s in
             hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]} == carol_before
     assert "admin shut down 1 idle kernel(s) of alice" in hub.log.read_text()
+    # The fleet shows why the kernel went: alice's server's ended kernels.
+    view = fleet_until(hub, admin, lambda v: any(
+        e["session_id"] == idle[0] for s in v["servers"] if s["user"] == "alice"
+        for e in s["ended"]))
+    alice = next(s for s in view["servers"] if s["user"] == "alice")
+    ended = next(e for e in alice["ended"] if e["session_id"] == idle[0])
+    assert ended["reason"] == "shutdown"
+    assert alice["summary"]["ended_by_reason"].get("shutdown", 0) >= 1
+    assert user_line(view, "alice")["ended"] >= 1
+
+
+def test_the_page_in_chromium(hub):
+    """An admin's browser: Hub login, the page through Hub OAuth, sorting,
+    a user's kernels, and shutting down carol's idle kernel with the dialog
+    (Cancel first: nothing happens)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    carol = [s["session_id"] for s in
+             hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]]
+    assert len(carol) == 1
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            hub.log_in(page, "admin")
+            page.goto(hub.service_page())
+            rows = page.locator("tr.fleet-user")
+            expect(rows).to_have_count(2, timeout=30_000)  # bob's server was stopped
+            expect(page.locator("#totals")).to_contain_text("2users")
+            # Sorted by memory, largest first; a click turns it around.
+            memory = page.locator("th[data-sort=memory_bytes]")
+            expect(memory).to_have_attribute("aria-sort", "descending")
+            view = hub.fleet(hub.user_token("admin"))[1]
+            by_memory = [u["name"] for u in sorted(view["users"],
+                                                   key=lambda u: -u["memory_bytes"])]
+            if by_memory == [r.get_attribute("data-user") for r in rows.all()]:
+                memory.locator("button").click()
+                expect(memory).to_have_attribute("aria-sort", "ascending")
+                assert [r.get_attribute("data-user") for r in rows.all()] == by_memory[::-1]
+            # alice's kernels: the busy one shows what it runs.
+            page.click("tr.fleet-user[data-user=alice] .fleet-expand")
+            details = page.locator("tr.fleet-details[data-user=alice]")
+            expect(details.locator("tr[data-kernel]")).to_have_count(1)
+            expect(details).to_contain_text("busy")
+            expect(details.locator(".fleet-code")).to_contain_text("import time")
+            # carol's idle kernel: asked first; Cancel changes nothing.
+            shut = page.locator("tr.fleet-user[data-user=carol] button", has_text="Shut down idle")
+            shut.click()
+            dialog = page.locator("#confirm")
+            expect(dialog).to_be_visible()
+            page.fill("#confirm-minutes", "0")
+            expect(page.locator("#confirm-preview")).to_contain_text("1 kernel(s)")
+            dialog.locator("button[value=cancel]").click()
+            expect(dialog).to_be_hidden()
+            assert [s["session_id"] for s in hub.server_api(
+                "carol", "GET", "active-sessions")[1]["sessions"]] == carol
+            # A cookie-authenticated POST without the page's XSRF token is refused.
+            status = page.evaluate("""async () => (await fetch('api/fleet/users/carol/shutdown-idle',
+                {method: 'POST', body: '{"min_idle_seconds": 0}'})).status""")
+            assert status == 403
+            shut.click()
+            page.fill("#confirm-minutes", "0")
+            page.click("#confirm-go")
+            expect(page.locator("#message")).to_have_text("Shut down 1 of carol's kernels.")
+            hub.wait(lambda: not hub.server_api("carol", "GET", "active-sessions")[1][
+                "sessions"], 30, "carol's kernel to go")
+            assert "admin shut down 1 idle kernel(s) of carol" in hub.log.read_text()
+        finally:
+            browser.close()

@@ -1,8 +1,10 @@
 """Where HTTP enters the fleet service: Hub OAuth, and who may see the fleet.
 
+    GET  {prefix}                                    the page (static/fleet.js draws it)
     GET  {prefix}api/fleet                           every running server's sessions,
                                                      a line per user
     POST {prefix}api/fleet/users/{user}/shutdown-idle  that user's idle kernels
+    GET  {prefix}metrics                             Prometheus, a label per user
 
 Admins of the Hub may read it, and members of `allowed_groups`; any other
 user gets 403. Configuration comes from the environment JupyterHub gives a
@@ -13,20 +15,37 @@ from command-line options (`--help-all`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import signal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from jupyter_core.paths import jupyter_path
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
 from traitlets import Float, Int, Set, Unicode, default
 from traitlets.config import Application
 
 from .fleet import Fleet, HubError
+from .fleet_metrics import exposition
+
+HERE = Path(__file__).parent
+THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
+
+
+def jupyterlab_theme(name: str) -> Path | None:
+    """JupyterLab's own theme stylesheet (its --jp-* variables), when
+    JupyterLab is installed beside the service; the page has fallbacks."""
+    for root in jupyter_path("lab", "themes", "@jupyterlab", THEMES[name]):
+        found = Path(root) / "index.css"
+        if found.is_file():
+            return found
+    return None
 
 
 class JSONErrors(web.RequestHandler):
@@ -40,13 +59,17 @@ class JSONErrors(web.RequestHandler):
 
 
 class FleetHandler(HubOAuthenticated, JSONErrors):
-    def initialize(self, fleet: Fleet, allowed_groups: set[str], log: logging.Logger) -> None:
+    def initialize(self, fleet: Fleet, allowed_groups: set[str], allowed_services: set[str],
+                   log: logging.Logger) -> None:
         self.fleet = fleet
         self.allowed_groups = allowed_groups
+        self.allowed_services = allowed_services
         self.log = log  # the service's: managed services log into the Hub's output
 
-    def may_read(self, user: dict[str, Any]) -> bool:
-        return bool(user.get("admin") or self.allowed_groups & set(user.get("groups") or ()))
+    def may_read(self, owner: dict[str, Any]) -> bool:
+        if owner.get("kind") == "service":
+            return owner.get("name") in self.allowed_services
+        return bool(owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
 
     @web.authenticated
     async def get(self) -> None:
@@ -96,6 +119,53 @@ class ShutDownIdleHandler(FleetHandler):
         self.finish(json.dumps(result))
 
 
+class PageHandler(FleetHandler):
+    """The fleet page, in JupyterLab's look: the data comes from api/fleet."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        if not self.may_read(self.current_user):
+            raise web.HTTPError(403, "Only Hub admins may see every user's sessions.")
+        theme = self.get_argument("theme", "")
+        self.render("fleet.html", admin=self.current_user["name"], xsrf_token=self.xsrf_token,
+                    theme=theme if theme in THEMES else "",
+                    hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/",
+                    refresh_seconds=self.settings["refresh_seconds"])
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code != 403:
+            return super().write_error(status_code, **kwargs)
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.finish("403: only Hub admins may see every user's sessions.\n")
+
+
+class ThemeHandler(web.RequestHandler):
+    def get(self, name: str) -> None:
+        found = jupyterlab_theme(name)
+        if found is None:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", "text/css; charset=UTF-8")
+        self.set_header("Cache-Control", "max-age=3600")
+        self.finish(found.read_bytes())
+
+
+class MetricsHandler(FleetHandler):
+    """Prometheus text, gathered at the scrape: Hub admins, `allowed_groups`,
+    or a service whose token may reach this one and is in `allowed_services`."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        if not self.may_read(self.current_user):
+            raise web.HTTPError(403, "Only Hub admins may read the fleet's metrics.")
+        try:
+            view = await self.fleet.gather()
+        except HubError as err:
+            raise web.HTTPError(502, str(err)) from None
+        body, content_type = exposition(view)
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
 class FleetService(Application):
     name = "jupyter-active-sessions-hub"
     description = "The active sessions of every user's server, for JupyterHub admins."
@@ -105,6 +175,11 @@ class FleetService(Application):
     max_concurrency = Int(50, help="Servers asked at once.").tag(config=True)
     allowed_groups = Set(Unicode(), help="Hub groups whose members may see the fleet, "
                          "besides admins.").tag(config=True)
+    allowed_services = Set(Unicode(), help="Hub services (e.g. the one whose token "
+                           "Prometheus scrapes with) that may read the fleet and its "
+                           "metrics.").tag(config=True)
+    refresh_seconds = Float(5.0, help="How often the page asks for the fleet again "
+                            "(0: only when asked).").tag(config=True)
     proxy_url = Unicode(help="The proxy's origin (scheme://host:port) where the "
                         "single-user servers are reached. Default: that of "
                         "$JUPYTERHUB_PUBLIC_HUB_URL (set when the Hub has a public_url), "
@@ -117,27 +192,46 @@ class FleetService(Application):
         return f"{public.scheme}://{public.netloc}" if public.netloc else "http://127.0.0.1:8000"
 
     aliases = {"timeout": "FleetService.timeout", "proxy-url": "FleetService.proxy_url",
-               "max-concurrency": "FleetService.max_concurrency"}
+               "max-concurrency": "FleetService.max_concurrency",
+               "refresh": "FleetService.refresh_seconds"}
 
     def make_app(self) -> web.Application:
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/active-sessions/")
         hub_auth = HubOAuth(parent=self)
         fleet = Fleet(hub_auth.api_url, self.proxy_url, hub_auth.api_token,
                       timeout=self.timeout, max_concurrency=self.max_concurrency)
-        options = {"fleet": fleet, "allowed_groups": set(self.allowed_groups), "log": self.log}
+        options = {"fleet": fleet, "allowed_groups": set(self.allowed_groups),
+                   "allowed_services": set(self.allowed_services), "log": self.log}
         return web.Application([
             (prefix + "oauth_callback", HubOAuthCallbackHandler),
+            (prefix + r"?", PageHandler, options),
+            (prefix + r"theme/(light|dark)\.css", ThemeHandler),
             (prefix + r"api/fleet/?", FleetHandler, options),
             (prefix + r"api/fleet/users/([^/]+)/shutdown-idle", ShutDownIdleHandler, options),
+            (prefix + r"metrics", MetricsHandler, options),
         # No xsrf_cookies: HubOAuth checks XSRF itself for cookie-authenticated
         # POSTs (tornado's check would come before a token is seen, and refuse it).
-        ], cookie_secret=os.urandom(32), hub_auth=hub_auth)
+        ], cookie_secret=os.urandom(32), hub_auth=hub_auth,
+            template_path=str(HERE / "templates"), static_path=str(HERE / "static"),
+            static_url_prefix=prefix + "static/", refresh_seconds=self.refresh_seconds)
 
     def start(self) -> None:
+        asyncio.run(self.serve())
+
+    async def serve(self) -> None:
         bind = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-        HTTPServer(self.make_app()).listen(bind.port or 80, bind.hostname or "127.0.0.1")
+        server = HTTPServer(self.make_app())
+        server.listen(bind.port or 80, bind.hostname or "127.0.0.1")
         self.log.info("Active sessions fleet service on %s", bind.geturl())
-        IOLoop.current().start()
+        # The Hub stops a managed service with SIGINT, then SIGTERM: both end
+        # it at once, even when SIGINT was ignored by whoever started the Hub.
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        await stopping.wait()
+        server.stop()
+        self.log.info("Active sessions fleet service stopped")
 
 
 main = FleetService.launch_instance

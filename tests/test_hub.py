@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -128,8 +129,12 @@ def test_allowed_groups_and_services_may_read(hub):
     # in its allowed_services.
     status, view = hub.fleet(hub.user_token("carol"))
     assert status == 200 and {u["name"] for u in view["users"]} == set(USERS)
-    status, text = hub.api("GET", "metrics", token=hub.prometheus_token, base=SERVICE_BASE)
-    assert status == 200 and "jupyter_fleet_server_up" in text
+    # As Prometheus sends its credentials: "Authorization: Bearer ...".
+    request = urllib.request.Request(hub.url + SERVICE_BASE + "metrics", headers={
+        "Authorization": f"Bearer {hub.prometheus_token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        assert "jupyter_fleet_server_up" in response.read().decode()
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

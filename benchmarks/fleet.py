@@ -58,7 +58,10 @@ def main(servers: int) -> None:
         "",
         f"`benchmarks/fleet.py --servers {servers}`, "
         f"{datetime.date.today().isoformat()} on {machine()}. A real JupyterHub, "
-        "each single-user server with 2 idle kernels; median of 5 admin requests.",
+        "each single-user server with 2 idle kernels; median of 5 admin requests. "
+        "Each server is asked for its sessions and its ended kernels at once, all "
+        "servers concurrently; here the servers, the proxy and the Hub share 2 cores "
+        "with the service, so the time grows with their number.",
         "",
         "| running servers | GET api/fleet (client) | gathering (service) | slowest server |",
         "|---|---|---|---|",

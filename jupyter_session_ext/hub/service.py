@@ -6,8 +6,9 @@
     POST {prefix}api/fleet/users/{user}/shutdown-idle  that user's idle kernels
     GET  {prefix}metrics                             Prometheus, a label per user
 
-Admins of the Hub may read it, and members of `allowed_groups`; any other
-user gets 403. Configuration comes from the environment JupyterHub gives a
+Admins of the Hub and members of `allowed_groups` may read and act; the
+services in `allowed_services` (Prometheus's token) may only read; anyone
+else gets 403. Configuration comes from the environment JupyterHub gives a
 managed service (JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL,
 JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_PUBLIC_URL) and
 from command-line options (`--help-all`).
@@ -69,7 +70,12 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
     def may_read(self, owner: dict[str, Any]) -> bool:
         if owner.get("kind") == "service":
             return owner.get("name") in self.allowed_services
-        return bool(owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
+        return self.may_act(owner)
+
+    def may_act(self, owner: dict[str, Any]) -> bool:
+        """Shutting down other users' kernels: people, never a service's token."""
+        return owner.get("kind", "user") == "user" and bool(
+            owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
 
     @web.authenticated
     async def get(self) -> None:
@@ -90,7 +96,7 @@ class ShutDownIdleHandler(FleetHandler):
     @web.authenticated
     async def post(self, user: str) -> None:
         admin = self.current_user
-        if not self.may_read(admin):
+        if not self.may_act(admin):
             raise web.HTTPError(403, "Only Hub admins may shut down other users' kernels.")
         try:
             body = json.loads(self.request.body or b"{}")

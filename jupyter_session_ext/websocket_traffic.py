@@ -8,7 +8,8 @@ class which, besides doing its normal job, reports to the `MessageRouter`
 * client -> kernel: `execute_request` on shell as it is sent (pending), with
   the cell id JupyterLab puts in its metadata and the authenticated user;
   `input_reply` on stdin;
-* kernel -> client: `execute_reply` on shell, `input_request` on stdin;
+* kernel -> client: `execute_reply` on shell when it did not go ok (an ok
+  reply says nothing IOPub does not), `input_request` on stdin;
 * clients connecting and disconnecting.
 
 It also sets TCP_NODELAY on the sockets it serves (`SessionRegistry.tcp_nodelay`):

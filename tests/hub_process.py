@@ -54,7 +54,8 @@ c.JupyterHub.services = [
     {{"name": "{service}", "url": "http://127.0.0.1:{service_port}",
       "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}",
                   "--FleetService.allowed_groups=auditors",
-                  "--FleetService.allowed_services=prometheus"],
+                  "--FleetService.allowed_services=prometheus",
+                  "--FleetService.min_interval={min_interval}"],
       "oauth_no_confirm": True}},
     {{"name": "test-admin", "api_token": "{admin_token}"}},
     # As a Prometheus server would scrape the fleet's metrics.
@@ -85,7 +86,8 @@ def chp() -> str:
 
 
 class JupyterHub:
-    def __init__(self, users: list[str], timeout: float = 3.0) -> None:
+    def __init__(self, users: list[str], timeout: float = 3.0,
+                 min_interval: float = 0.0) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
@@ -100,7 +102,8 @@ class JupyterHub:
             proxy_port=self.proxy_port, hub_port=free_port(), proxy_api_port=free_port(),
             service_port=free_port(), chp=chp(), dir=self.dir, users=set(users),
             service=SERVICE, timeout=timeout, admin_token=self.admin_token,
-            prometheus_token=self.prometheus_token, other_token=self.other_service_token))
+            prometheus_token=self.prometheus_token, other_token=self.other_service_token,
+            min_interval=min_interval))
         self.log = self.dir / "hub.log"
         self.proc = start_and_wait(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],

@@ -22,11 +22,12 @@ USERS = ["alice", "bob", "carol"]
 SERVICE_BASE = "/services/active-sessions/"
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 3.0  # the service's per-server deadline
+MIN_INTERVAL = 1.0  # the service serves a view again for this long
 
 
 @pytest.fixture(scope="module")
 def hub():
-    hub = JupyterHub(USERS + ["admin"], timeout=TIMEOUT)
+    hub = JupyterHub(USERS + ["admin"], timeout=TIMEOUT, min_interval=MIN_INTERVAL)
     try:
         for user in USERS:
             hub.start_server(user)
@@ -177,6 +178,7 @@ def test_a_hung_server_is_unreachable_and_the_others_are_shown(hub):
     pid = hub.server_pid("carol")
     hub.pause(pid)
     try:
+        time.sleep(MIN_INTERVAL)  # no view from before the pause
         with ThreadPoolExecutor(2) as pool:
             started = time.monotonic()
             first = pool.submit(hub.fleet, admin)
@@ -196,6 +198,18 @@ def test_a_hung_server_is_unreachable_and_the_others_are_shown(hub):
     assert user_line(view, "carol")["unreachable"] == 1
     # Not a speed limit: the view waited for carol's deadline, not for carol.
     assert took < TIMEOUT + 30
+
+
+def test_a_view_is_served_again_for_min_interval(hub):
+    """Pages refreshing and Prometheus cost the servers at most one round
+    per min_interval."""
+    admin = hub.user_token("admin")
+    time.sleep(MIN_INTERVAL)
+    first = hub.fleet(admin)[1]
+    again = hub.fleet(admin)[1]
+    assert again["gathered"] == first["gathered"]
+    time.sleep(MIN_INTERVAL)
+    assert hub.fleet(admin)[1]["gathered"] != first["gathered"]
 
 
 def test_a_stopped_server_disappears(hub):

@@ -25,7 +25,7 @@ class HubError(Exception):
 class Fleet:
     def __init__(self, hub_api_url: str, proxy_url: str, token: str,
                  timeout: float = 5.0, hub_timeout: float = 10.0,
-                 max_concurrency: int = 50) -> None:
+                 max_concurrency: int = 50, min_interval: float = 0.0) -> None:
         self.hub_api_url = hub_api_url.rstrip("/") + "/"
         self.proxy_url = proxy_url.rstrip("/")
         self._token = token  # the service's own: never in a response
@@ -33,6 +33,10 @@ class Fleet:
         self.hub_timeout = hub_timeout
         self._limit = asyncio.Semaphore(max_concurrency)
         self._gathering: asyncio.Future | None = None
+        # The last view and when it was gathered: served again for
+        # `min_interval` s, so many readers cost the servers one round.
+        self.min_interval = min_interval
+        self._last: tuple[float, dict[str, Any]] | None = None
 
     def _request(self, url: str, timeout: float, **kw: Any) -> HTTPRequest:
         headers = {"Authorization": f"token {self._token}", **kw.pop("headers", {})}
@@ -126,6 +130,7 @@ class Fleet:
                   if s.get("status") in ("idle", "ready")
                   and int(s.get("idle_seconds") or 0) >= min_idle_seconds]
         base = f"{self.proxy_url}{server['url'].rstrip('/')}/api/kernels/"
+        self._last = None  # what follows makes it stale
         done: list[str] = []
         failed: dict[str, str] = {}
         for kernel_id in chosen:
@@ -143,7 +148,12 @@ class Fleet:
     async def gather(self) -> dict[str, Any]:
         """The whole view: every running server, and a line per user. Readers
         who ask while a gathering is under way (admins' pages refreshing,
-        Prometheus) share it: the servers are asked once for all of them."""
+        Prometheus) share it: the servers are asked once for all of them, and
+        a view younger than `min_interval` seconds is served again."""
+        last = self._last
+        if self._gathering is None and last is not None \
+                and time.monotonic() - last[0] < self.min_interval:
+            return last[1]
         if self._gathering is None:
             self._gathering = asyncio.ensure_future(self._gather())
             self._gathering.add_done_callback(self._gathered)
@@ -151,6 +161,8 @@ class Fleet:
 
     def _gathered(self, task: asyncio.Future) -> None:
         self._gathering = None
+        if not task.cancelled() and task.exception() is None:
+            self._last = (time.monotonic(), task.result())
 
     async def _gather(self) -> dict[str, Any]:
         started = time.monotonic()

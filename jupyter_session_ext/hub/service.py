@@ -77,14 +77,18 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
         return owner.get("kind", "user") == "user" and bool(
             owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
 
-    @web.authenticated
-    async def get(self) -> None:
+    async def readable_view(self, refusal: str) -> dict[str, Any]:
+        """The gathered fleet, for a reader allowed to see it (else 403)."""
         if not self.may_read(self.current_user):
-            raise web.HTTPError(403, "Only Hub admins may see every user's sessions.")
+            raise web.HTTPError(403, refusal)
         try:
-            view = await self.fleet.gather()
+            return await self.fleet.gather()
         except HubError as err:
             raise web.HTTPError(502, str(err)) from None
+
+    @web.authenticated
+    async def get(self) -> None:
+        view = await self.readable_view("Only Hub admins may see every user's sessions.")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(view))
 
@@ -161,12 +165,7 @@ class MetricsHandler(FleetHandler):
 
     @web.authenticated
     async def get(self) -> None:
-        if not self.may_read(self.current_user):
-            raise web.HTTPError(403, "Only Hub admins may read the fleet's metrics.")
-        try:
-            view = await self.fleet.gather()
-        except HubError as err:
-            raise web.HTTPError(502, str(err)) from None
+        view = await self.readable_view("Only Hub admins may read the fleet's metrics.")
         body, content_type = exposition(view)
         self.set_header("Content-Type", content_type)
         self.finish(body)
@@ -184,6 +183,10 @@ class FleetService(Application):
     allowed_services = Set(Unicode(), help="Hub services (e.g. the one whose token "
                            "Prometheus scrapes with) that may read the fleet and its "
                            "metrics.").tag(config=True)
+    min_interval = Float(2.0, help="Seconds a gathered view is served again before "
+                         "the servers are asked anew: pages refreshing and Prometheus "
+                         "scraping cost the servers at most one round per interval "
+                         "(an admin's action starts a new one).").tag(config=True)
     refresh_seconds = Float(5.0, help="How often the page asks for the fleet again "
                             "(0: only when asked).").tag(config=True)
     proxy_url = Unicode(help="The proxy's origin (scheme://host:port) where the "
@@ -205,7 +208,8 @@ class FleetService(Application):
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/active-sessions/")
         hub_auth = HubOAuth(parent=self)
         fleet = Fleet(hub_auth.api_url, self.proxy_url, hub_auth.api_token,
-                      timeout=self.timeout, max_concurrency=self.max_concurrency)
+                      timeout=self.timeout, max_concurrency=self.max_concurrency,
+                      min_interval=self.min_interval)
         options = {"fleet": fleet, "allowed_groups": set(self.allowed_groups),
                    "allowed_services": set(self.allowed_services), "log": self.log}
         return web.Application([

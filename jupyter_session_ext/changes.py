@@ -14,7 +14,9 @@ from typing import Any, Callable, NamedTuple
 from .models import TrackedKernel
 from .session_state import BUSY
 
-Listener = Callable[[TrackedKernel, str], None]
+# Called with a session and the kinds of change of one update ("status",
+# "queue"...), once per update: a kernel message can change several.
+Listener = Callable[[TrackedKernel, "tuple[str, ...]"], None]
 
 
 _new_tuple = tuple.__new__
@@ -22,19 +24,13 @@ _new_tuple = tuple.__new__
 
 class Visible(NamedTuple):
     """The parts of a session's state whose change is an event of its own
-    (a tuple: made twice per kernel message, so it must be cheap; `of` skips
-    the NamedTuple's Python-level constructor)."""
+    (a tuple: made twice per kernel message, so it must be cheap: built with
+    tuple.__new__, skipping the NamedTuple's Python-level constructor)."""
 
     status: str
     queue_version: int
     awaiting_input: Any
     finished: int
-
-    @classmethod
-    def of(cls, tracked: TrackedKernel) -> "Visible":
-        state = tracked.state
-        return _new_tuple(cls, (state.status, state.queue.version, state.awaiting_input,
-                                state.history.total))
 
 
 class Changes:
@@ -55,27 +51,34 @@ class Changes:
     @staticmethod
     def before(tracked: TrackedKernel) -> Visible:
         """What clients can see now; hand it to `since` after a state update."""
-        return Visible.of(tracked)
+        state = tracked.state  # (Visible.of, inlined: twice per kernel message)
+        return _new_tuple(Visible, (state.status, state.queue.version,
+                                    state.awaiting_input, state.history.total))
 
     def since(self, tracked: TrackedKernel, before: Visible) -> None:
-        """Report each kind of visible change since `before`, once."""
-        after = Visible.of(tracked)
+        """Report the kinds of visible change since `before`, in one report."""
+        after = self.before(tracked)
         if after == before:
             return
+        actions = []
         if after.status != before.status:
-            self.changed(tracked, "status")
+            actions.append("status")
         if after.queue_version != before.queue_version:
-            self.changed(tracked, "queue")
+            actions.append("queue")
         if after.awaiting_input != before.awaiting_input:
-            self.changed(tracked, "awaiting_input")
+            actions.append("awaiting_input")
         if after.finished != before.finished:
-            self.changed(tracked, "execution_finished")
+            actions.append("execution_finished")  # last: SessionEvents relies on it
+        self.report(tracked, tuple(actions))
 
     def changed(self, tracked: TrackedKernel, action: str) -> None:
+        self.report(tracked, (action,))
+
+    def report(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
         tracked.revision += 1
         busy_ids = self._busy_ids
         was_busy = bool(busy_ids)
-        if action != "removed" and tracked.state.status == BUSY:
+        if tracked.state.status == BUSY and "removed" not in actions:
             busy_ids.add(tracked.kernel_id)
         else:
             busy_ids.discard(tracked.kernel_id)
@@ -86,7 +89,7 @@ class Changes:
             else:
                 self._busy_since = time.monotonic()
         for listener in self._listeners:
-            listener(tracked, action)
+            listener(tracked, actions)
 
     # -- the server as a whole -------------------------------------------------------
 

@@ -186,9 +186,9 @@ class EndedSessions(LoggingConfigurable):
 
     # -- the record ---------------------------------------------------------------
 
-    def changed(self, tracked: TrackedKernel, action: str) -> None:
+    def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
         """A `changes.Changes` listener: a removed kernel has ended."""
-        if action == "removed" and not self.closed:
+        if "removed" in actions and not self.closed:
             self._record(tracked)
 
     def _record(self, tracked: TrackedKernel) -> None:

@@ -119,19 +119,22 @@ class SessionEvents(LoggingConfigurable):
     def _logger_changed(self, change: Any) -> None:
         self._emitting = change["new"] is not None
 
-    def changed(self, tracked: TrackedKernel, action: str) -> None:
+    def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
+        """A `changes.Changes` listener: the kinds of change of one update."""
         if not self._emitting:
             return
-        if action == "execution_finished":
+        if "execution_finished" in actions:
             # Its own event, never folded: at most one per finished execution
-            # of at least finished_event_min_seconds.
+            # of at least finished_event_min_seconds (Changes puts it last).
             self._finished(tracked)
-            return
+            actions = actions[:-1]
+            if not actions:
+                return
         pending = self._pending.get(tracked.kernel_id)
         if pending is None:  # (not setdefault: that makes one on every call)
             pending = self._pending[tracked.kernel_id] = _Pending()
-        pending.changes.add(action)
-        if action == "removed":
+        pending.changes.update(actions)
+        if "removed" in actions:
             self._flush(tracked)
             self._pending.pop(tracked.kernel_id, None)
             return

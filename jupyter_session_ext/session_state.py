@@ -201,17 +201,19 @@ class SessionState:
         changed = False
         if self.status == OFFLINE:
             changed = self._leave_offline()
+        now = self._wallclock()  # one read for all this message does
         if (
             self._tracked(msg_type)
             or self._tracked(parent_type)
             or self.status == BUSY
         ):
-            self.last_activity = self._wallclock()
+            self.last_activity = now
         if msg_type == "status":
-            changed = self._on_status(msg.get("content") or {}, parent, header) or changed
+            changed = self._on_status(msg.get("content") or {}, parent, header, now) or changed
         elif msg_type == "execute_input":
             changed = (
-                self._on_execute_input(msg.get("content") or {}, parent, header) or changed
+                self._on_execute_input(msg.get("content") or {}, parent, header, now)
+                or changed
             )
         elif msg_type == "error":
             self._on_error(msg.get("content") or {}, parent)
@@ -294,7 +296,8 @@ class SessionState:
         return True
 
     def _on_status(
-        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any]
+        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any],
+        now: datetime,
     ) -> bool:
         state = content.get("execution_state")
         parent_type = parent.get("msg_type")
@@ -308,7 +311,7 @@ class SessionState:
             if parent_type == "execute_request" and parent.get("msg_id"):
                 started = self.queue.start(
                     parent["msg_id"],
-                    now=self._wallclock(),
+                    now=now,
                     fallback=lambda: self._entry_from_parent(parent, ""),
                 )
                 if started is not None and started.kernel_started is None:
@@ -320,7 +323,7 @@ class SessionState:
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:
-                    self.history.record(entry, self._wallclock(), *self._outcome(entry),
+                    self.history.record(entry, now, *self._outcome(entry),
                                         kernel_ended=parse_date(header.get("date")))
                     changed = True
             if self.awaiting_input is not None:
@@ -330,7 +333,8 @@ class SessionState:
         return False
 
     def _on_execute_input(
-        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any]
+        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any],
+        now: datetime,
     ) -> bool:
         msg_id = parent.get("msg_id")
         count = content.get("execution_count")
@@ -343,7 +347,7 @@ class SessionState:
         self.executions += 1
         entry = self.queue.start(
             msg_id,
-            now=self._wallclock(),
+            now=now,
             execution_count=count if isinstance(count, int) else None,
             fallback=lambda: self._entry_from_parent(parent, code),
         )

@@ -12,6 +12,7 @@ and asks it for kernel_info. Settings are read from the registry through
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from typing import Any, Protocol
@@ -281,7 +282,7 @@ class KernelTracker:
             return
         try:
             tracked.iopub = IOPubObserver(
-                tracked.km, lambda msg, t=tracked: self.router.on_iopub(t, msg), self.log
+                tracked.km, functools.partial(self.router.on_iopub, tracked), self.log
             )
         except Exception:
             self.log.warning(

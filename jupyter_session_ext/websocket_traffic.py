@@ -92,13 +92,20 @@ class ObservedConnectionMixin:
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         # Seen before it is forwarded: `submitted` is when the client sent it.
-        self._observe(lambda: self._observe_incoming(incoming_msg))
+        # (try/except here rather than _observe: it runs for every message.)
+        try:
+            self._observe_incoming(incoming_msg)
+        except Exception:
+            self._observe_failed()
         super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
-        if channel in ("shell", "stdin"):
-            self._observe(lambda: self._observe_outgoing(channel, outgoing_msg))
+        if channel == "shell" or channel == "stdin":
+            try:
+                self._observe_outgoing(channel, outgoing_msg)
+            except Exception:
+                self._observe_failed()
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
 
     # -- observation ----------------------------------------------------------------
@@ -107,7 +114,10 @@ class ObservedConnectionMixin:
         try:
             report()
         except Exception:
-            self.log.exception("Active sessions: failed to observe kernel websocket traffic")  # type: ignore[attr-defined]
+            self._observe_failed()
+
+    def _observe_failed(self) -> None:
+        self.log.exception("Active sessions: failed to observe kernel websocket traffic")  # type: ignore[attr-defined]
 
     def _observe_incoming(self, ws_msg: Any) -> None:
         # A closed ZMQ connection drops messages (the gateway one has no channels).

@@ -158,10 +158,6 @@ class IOPubObserver:
         if stream is not None and not stream.closed():
             stream.close()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
 
 class ActivityTap:
     """The callback put on the activity watcher's stream: the watcher's own

@@ -51,7 +51,7 @@ class Changes:
     @staticmethod
     def before(tracked: TrackedKernel) -> Visible:
         """What clients can see now; hand it to `since` after a state update."""
-        state = tracked.state  # (Visible.of, inlined: twice per kernel message)
+        state = tracked.state  # (built here, not by a helper: twice per kernel message)
         return _new_tuple(Visible, (state.status, state.queue.version,
                                     state.awaiting_input, state.history.total))
 

@@ -94,7 +94,7 @@ class TrackedKernel:
         self._seen_iopub: OrderedDict[str, None] = OrderedDict()
         self.kernel_info_task: asyncio.Task[None] | None = None
         self._spec_facts: SpecFacts | None = None  # see spec_facts(); reset at each launch
-        # Counts the visible changes (changes.Changes.changed): what was
+        # Counts the visible changes (changes.Changes.report): what was
         # encoded at one revision holds until the next (see serialize.py).
         self.revision = 0
         # Set once the current process has answered kernel_info.

@@ -172,7 +172,8 @@ class ActivityTap:
 
 
 async def kernel_info_when_live(
-    km: Any, iopub: IOPubObserver | None, timeout: float, nudge_every: float = 0.25
+    km: Any, iopub: IOPubObserver | None, timeout: float, nudge_every: float = 0.25,
+    in_flight: set[Any] | None = None,
 ) -> dict[str, Any]:
     """kernel_info's reply, once `iopub` is live too: the kernel publishes a
     status for every kernel_info_request, so asking again until one comes
@@ -187,7 +188,7 @@ async def kernel_info_when_live(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    content = await request_kernel_info(km, timeout)
+    content = await request_kernel_info(km, timeout, in_flight)
     if iopub is not None and not iopub.has_source:
         iopub.subscribe()
     while iopub is not None and not iopub.live.is_set():
@@ -197,18 +198,28 @@ async def kernel_info_when_live(
         try:
             await asyncio.wait_for(iopub.live.wait(), min(nudge_every, left))
         except (TimeoutError, asyncio.TimeoutError):
-            content = await request_kernel_info(km, max(left, nudge_every))
+            content = await request_kernel_info(km, max(left, nudge_every), in_flight)
     return content
 
 
-async def request_kernel_info(km: Any, timeout: float) -> dict[str, Any]:
+async def request_kernel_info(
+    km: Any, timeout: float, in_flight: set[Any] | None = None
+) -> dict[str, Any]:
     """Send `kernel_info_request` on a fresh shell socket and wait for the
     reply's content without blocking the event loop.
+
+    The socket's stream is in `in_flight` while the request is: whoever
+    stops following the kernel closes it at once (`TrackedKernel.close_channels`),
+    before the kernel manager's shutdown can close the socket under it and
+    leave its file descriptor registered in the event loop, where the next
+    socket to get that number could not be added ("fd added twice").
 
     Raises TimeoutError if the kernel does not answer in `timeout` seconds.
     """
     session = _signing_session(km)
     stream = km.connect_shell()
+    if in_flight is not None:
+        in_flight.add(stream)
     loop = asyncio.get_running_loop()
     reply: asyncio.Future[dict[str, Any]] = loop.create_future()
 
@@ -230,5 +241,7 @@ async def request_kernel_info(km: Any, timeout: float) -> dict[str, Any]:
         session.send(stream, "kernel_info_request")
         return await asyncio.wait_for(reply, timeout)
     finally:
+        if in_flight is not None:
+            in_flight.discard(stream)
         if not stream.closed():
             stream.close()

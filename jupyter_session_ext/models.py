@@ -93,6 +93,8 @@ class TrackedKernel:
         self.clients = 0
         self._seen_iopub: OrderedDict[str, None] = OrderedDict()
         self.kernel_info_task: asyncio.Task[None] | None = None
+        # The shell streams of kernel_info requests in flight (close_channels).
+        self.kernel_info_streams: set[Any] = set()
         self._spec_facts: SpecFacts | None = None  # see spec_facts(); reset at each launch
         # Counts the visible changes (changes.Changes.report): what was
         # encoded at one revision holds until the next (see serialize.py).
@@ -123,6 +125,13 @@ class TrackedKernel:
         task, self.kernel_info_task = self.kernel_info_task, None
         if task is not None and not task.done():
             task.cancel()
+        # Now, not when the cancelled task next runs: by then the kernel
+        # manager may have closed the socket under the stream (see
+        # iopub_traffic.request_kernel_info).
+        for stream in list(self.kernel_info_streams):
+            if not stream.closed():
+                stream.close()
+        self.kernel_info_streams.clear()
 
     def on_launch(
         self, process: ProcessSnapshot, working_directory: str, popen: Any = None

@@ -328,7 +328,8 @@ class KernelTracker:
             # Ready only once IOPub is live too: an execution whose busy and
             # execute_input were published before would be missed.
             content = await kernel_info_when_live(
-                tracked.km, tracked.iopub, self.settings.kernel_info_timeout
+                tracked.km, tracked.iopub, self.settings.kernel_info_timeout,
+                in_flight=tracked.kernel_info_streams,
             )
         except (TimeoutError, asyncio.TimeoutError):
             if tracked.pid == pid and kernel_process.is_running(tracked.km) is not False:

@@ -6,6 +6,8 @@ real kernels, real websockets."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -107,3 +109,28 @@ class TestWithoutActivityWatcher:
                                    and s["execution_count"] == 1)
         finally:
             kc.stop_channels()
+
+
+async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, registry):
+    """Stopping following a kernel closes the shell socket of a kernel_info
+    request still waiting, at once: left to the cancelled task, the kernel
+    manager's shutdown could close it first and leave its file descriptor
+    registered in the event loop ("fd added twice" for the next socket)."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    tracked = registry.get(kernel_id)
+    pid = tracked.pid
+    os.kill(pid, signal.SIGSTOP)  # it will not answer
+    try:
+        registry.tracker._request_kernel_info(tracked)
+        deadline = asyncio.get_running_loop().time() + 30
+        while not tracked.kernel_info_streams:
+            assert asyncio.get_running_loop().time() < deadline, "no request in flight"
+            await asyncio.sleep(0.05)
+        streams = list(tracked.kernel_info_streams)
+        tracked.close_channels()
+        # Closed by us (the socket dropped from the stream), before the
+        # event loop runs again.
+        assert all(stream.socket is None for stream in streams)
+    finally:
+        os.kill(pid, signal.SIGCONT)

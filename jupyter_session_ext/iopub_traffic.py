@@ -62,7 +62,6 @@ class IOPubObserver:
         # A SUB socket connects in the background (ZMQ's "slow joiner"): what
         # the kernel publishes before then is lost. Set once a message came.
         self.live = asyncio.Event()
-        self._live = False  # the same, read per message without a call
         self._stream: Any = None  # our own subscription
         self._tap: ActivityTap | None = None  # on the server's activity watcher
         self._closed = False
@@ -85,7 +84,6 @@ class IOPubObserver:
             # A new SUB socket connects in the background: not live until a
             # message comes through it (the tracker nudges the kernel for one).
             self.live.clear()
-            self._live = False
         self.untap()
         self._tap = ActivityTap(self, stream, callback)
         stream.on_recv(self._tap)
@@ -118,9 +116,7 @@ class IOPubObserver:
     # -- reading ---------------------------------------------------------------------
 
     def _receive(self, msg_list: list[bytes], verified: bool = False) -> None:
-        if not self._live:
-            self._live = True
-            self.live.set()
+        self.live.set()
         try:
             msg = self._parse(msg_list, verified)
         except Exception:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from ..timestamps import isoformat, utcnow
 
 PAGINATION = "application/jupyterhub-pagination+json"
 
@@ -75,24 +76,33 @@ class Fleet:
 
     # -- each server -------------------------------------------------------------------
 
+    def _server_api(self, server: dict[str, Any], path: str) -> str:
+        """A route of a user's server, reached through the proxy."""
+        return f"{self.proxy_url}{server['url'].rstrip('/')}/api/{path}"
+
+    def _why(self, err: BaseException) -> str:
+        """What a request to a server came to, as the view shows it."""
+        if isinstance(err, (asyncio.TimeoutError, TimeoutError)) or (
+                isinstance(err, HTTPClientError) and err.code == 599):
+            return f"timed out after {self.timeout:g} s"
+        if isinstance(err, HTTPClientError):
+            return f"HTTP {err.code}"
+        return f"{type(err).__name__}: {err}"
+
     async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
         """`server` with its sessions and the kernels that ended there lately,
         or with `reachable: false` and why."""
         started = time.monotonic()
-        base = f"{self.proxy_url}{server['url'].rstrip('/')}/api/active-sessions"
+        base = self._server_api(server, "active-sessions")
         result = {**server, "reachable": False, "error": None, "sessions": [], "ended": []}
         async with self._limit:
             try:
                 sessions, ended = await asyncio.gather(
                     self._read_list(base), self._read_list(base + "/ended", optional=True))
                 result.update(reachable=True, sessions=sessions, ended=ended)
-            except HTTPClientError as err:
-                result["error"] = (f"timed out after {self.timeout:g} s" if err.code == 599
-                                   else f"HTTP {err.code}")
-            except (asyncio.TimeoutError, TimeoutError):
-                result["error"] = f"timed out after {self.timeout:g} s"
-            except (OSError, ValueError, AttributeError) as err:
-                result["error"] = f"{type(err).__name__}: {err}"
+            except (HTTPClientError, asyncio.TimeoutError, TimeoutError, OSError, ValueError,
+                    AttributeError) as err:
+                result["error"] = self._why(err)
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
         result["summary"] = summarize(result["sessions"], result["ended"])
         return result
@@ -129,7 +139,7 @@ class Fleet:
         chosen = [s["session_id"] for s in found["sessions"]
                   if s.get("status") in ("idle", "ready")
                   and int(s.get("idle_seconds") or 0) >= min_idle_seconds]
-        base = f"{self.proxy_url}{server['url'].rstrip('/')}/api/kernels/"
+        base = self._server_api(server, "kernels/")
         self._last = None  # what follows makes it stale
         done: list[str] = []
         failed: dict[str, str] = {}
@@ -138,10 +148,8 @@ class Fleet:
                 await AsyncHTTPClient().fetch(self._request(base + kernel_id, self.timeout,
                                                             method="DELETE"))
                 done.append(kernel_id)
-            except HTTPClientError as err:
-                failed[kernel_id] = f"HTTP {err.code}"
-            except OSError as err:
-                failed[kernel_id] = f"{type(err).__name__}: {err}"
+            except (HTTPClientError, OSError) as err:
+                failed[kernel_id] = self._why(err)
         return {"user": user, "server_name": server_name, "shut_down": done,
                 "failed": failed, "error": None}
 
@@ -166,7 +174,7 @@ class Fleet:
 
     async def _gather(self) -> dict[str, Any]:
         started = time.monotonic()
-        at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        at = isoformat(utcnow())
         servers = await self.running_servers()
         results = await asyncio.gather(*(self.server_sessions(s) for s in servers))
         return {

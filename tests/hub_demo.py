@@ -19,12 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
-
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_process import JupyterHub  # noqa: E402
-from kernel_websocket import KernelWebsocket  # noqa: E402
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
          "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor"]
@@ -38,13 +34,14 @@ BUSY_CODE = [
 
 
 async def run(code: str, hub: JupyterHub, user: str, kernel_id: str) -> None:
-    url = f"ws://127.0.0.1:{hub.proxy_port}/user/{user}/api/kernels/{kernel_id}/channels"
-    ws = await websocket_connect(HTTPRequest(
-        url, headers={"Authorization": f"token {hub.admin_token}"}))
-    client = KernelWebsocket(ws, v1=False)
-    client.send_execute(code)
-    await asyncio.sleep(0.5)
-    ws.close()
+    """Start `code` and leave it running: closed once the kernel announced it."""
+    client = await hub.kernel_websocket(user, kernel_id)
+    msg_id = client.send_execute(code)
+    try:
+        await client.wait_for(lambda m: m["header"]["msg_type"] == "execute_input"
+                              and m["parent_header"].get("msg_id") == msg_id)
+    finally:
+        client.close()
 
 
 def populate(hub: JupyterHub, users: list[str], rng: random.Random) -> None:

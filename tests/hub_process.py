@@ -20,6 +20,10 @@ from typing import Any
 
 import psutil
 
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from kernel_websocket import KernelWebsocket
 from server_process import free_port, start_and_wait, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,6 +159,13 @@ class JupyterHub:
 
     def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return self.api(method, path, body, base=f"/user/{user}/api/")
+
+    async def kernel_websocket(self, user: str, kernel_id: str) -> KernelWebsocket:
+        """A client of one of a user's kernels, through the proxy, as the admin."""
+        url = f"ws://127.0.0.1:{self.proxy_port}/user/{user}/api/kernels/{kernel_id}/channels"
+        ws = await websocket_connect(HTTPRequest(
+            url, headers={"Authorization": f"token {self.admin_token}"}))
+        return KernelWebsocket(ws, v1=False)
 
     def fleet_status(self, token: str) -> int:
         return self.fleet(token)[0]

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 from hub_process import JupyterHub
 from kernel_websocket import KernelWebsocket
@@ -47,10 +45,7 @@ def start_kernels(hub: JupyterHub, user: str, count: int) -> list[str]:
 
 async def run_forever(hub: JupyterHub, user: str, kernel_id: str) -> KernelWebsocket:
     """A websocket client through the proxy, with a cell that keeps the kernel busy."""
-    url = f"ws://127.0.0.1:{hub.proxy_port}/user/{user}/api/kernels/{kernel_id}/channels"
-    ws = await websocket_connect(HTTPRequest(
-        url, headers={"Authorization": f"token {hub.admin_token}"}))
-    client = KernelWebsocket(ws, v1=False)
+    client = await hub.kernel_websocket(user, kernel_id)
     client.send_execute("import time; time.sleep(600)")
     return client
 

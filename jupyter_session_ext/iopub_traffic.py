@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from jupyter_client.session import DELIM, Session
 
+from .activity_watcher import ServerActivity, server_activity
 from .session_state import IOPUB_CONTENT_TYPES
 from .wire_format import unpacker
 
@@ -38,9 +39,12 @@ class IOPubObserver:
     Where it can, it rides on jupyter_server's own activity watcher
     (`MappingKernelManager.start_watching_activity`, whose ZMQStream the
     kernel manager keeps in `_activity_stream`): each message is then received
-    once, not once more on a subscription of ours, and the watcher's
-    `deserialize` has checked its signature before ours runs. Without such a
-    stream (another kernel manager) it subscribes to IOPub itself and checks
+    once, not once more on a subscription of ours. When the watcher is
+    jupyter_server's own, in a version we know, each message is parsed once
+    too, for the watcher's job and ours (`SharedParseTap`,
+    activity_watcher.py); any other watcher runs first, unchanged, and checks
+    the signature before we read (`ActivityTap`). Without such a stream
+    (another kernel manager) it subscribes to IOPub itself and checks
     signatures itself.
 
     Most IOPub traffic (streams, display data, results) is not read at all: a
@@ -85,7 +89,9 @@ class IOPubObserver:
             # message comes through it (the tracker nudges the kernel for one).
             self.live.clear()
         self.untap()
-        self._tap = ActivityTap(self, stream, callback)
+        activity = server_activity(callback)
+        self._tap = (ActivityTap(self, stream, callback) if activity is None
+                     else SharedParseTap(self, stream, callback, activity))
         stream.on_recv(self._tap)
         return True
 
@@ -129,6 +135,24 @@ class IOPubObserver:
         except Exception:
             self._log.exception("Active sessions: failed to handle an IOPub message")
 
+    def _receive_parsed(self, header: Any, parent: Any, content: Any, raw_content: bytes) -> None:
+        """A message the server's watcher job parsed (SharedParseTap) and
+        accepted; `content` is parsed already for status messages."""
+        self.live.set()
+        try:
+            if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
+                return
+            if content is None:
+                content = self._unpack(raw_content)
+            msg = {"header": header, "parent_header": parent, "content": content}
+        except Exception:
+            self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
+            return
+        try:
+            self._on_message(msg)
+        except Exception:
+            self._log.exception("Active sessions: failed to handle an IOPub message")
+
     def _parse(self, msg_list: list[bytes], verified: bool) -> dict[str, Any] | None:
         """header, parent_header and content of a message the state machine
         reads; None for any other. Raises on a bad signature or bad JSON."""
@@ -165,6 +189,24 @@ class ActivityTap:
     def __call__(self, msg_list: list[bytes]) -> None:
         self.original(msg_list)
         self.observer._receive(msg_list, verified=True)
+
+
+class SharedParseTap(ActivityTap):
+    """Put on the stream in place of jupyter_server's own watcher: does its job
+    (`ServerActivity`, raising where it raises) and hands the observer the
+    parts it parsed."""
+
+    def __init__(self, observer: IOPubObserver, stream: Any, original: Callable[..., Any],
+                 activity: ServerActivity) -> None:
+        super().__init__(observer, stream, original)
+        self.activity = activity
+
+    def __call__(self, msg_list: list[bytes]) -> None:
+        parsed = self.activity.record(msg_list)
+        if parsed is None:  # an older protocol's message: the watcher itself read it
+            self.observer._receive(msg_list, verified=True)
+        else:
+            self.observer._receive_parsed(*parsed)
 
 
 async def kernel_info_when_live(

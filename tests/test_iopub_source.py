@@ -1,7 +1,8 @@
 """Where a kernel's IOPub is read: on jupyter_server's own activity watcher
-(no subscription of ours: each message is received once), or, for a kernel
-manager without that watcher, on a subscription of our own. Real server,
-real kernels, real websockets."""
+(no subscription of ours: each message is received once; parsed once too
+when the watcher is jupyter_server's own, test_activity_watcher.py), after
+another watcher, or, for a kernel manager without a watcher, on a
+subscription of our own. Real server, real kernels, real websockets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 from conftest import ready, started
-from jupyter_session_ext.iopub_traffic import ActivityTap
+from jupyter_session_ext.iopub_traffic import ActivityTap, SharedParseTap
 
 
 def tap_of(km) -> ActivityTap | None:
@@ -38,8 +39,9 @@ async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, reg
     tracked = registry.get(kernel_id)
     tap = tap_of(tracked.km)
     assert tracked.iopub.shared and tap is not None and tap.observer is tracked.iopub
+    assert isinstance(tap, SharedParseTap)  # a watcher we know: one parse for both
     await seen_running(api, client, kernel_id, 1)
-    # The server's own watcher still runs first, unchanged.
+    # The server's watcher's job is done too.
     assert tracked.km.execution_state == "idle"
 
     # What a restart on new ports does (MappingKernelManager.restart_kernel):
@@ -71,6 +73,42 @@ async def test_a_message_the_watcher_rejects_is_not_read(api, registry):
     # The same message signed with the kernel's key is read.
     tap_of(tracked.km)([b"kernel.x.status"] + session.serialize(forged))
     assert tracked.state.status == "busy"
+
+
+class CountingActivityWatcher(AsyncMappingKernelManager):
+    """A kernel manager whose watcher does more than jupyter_server's own."""
+
+    seen = 0
+
+    def start_watching_activity(self, kernel_id):
+        super().start_watching_activity(kernel_id)
+        stream = self._kernels[kernel_id]._activity_stream
+        theirs = stream._recv_callback
+
+        def record_activity(msg_list):
+            type(self).seen += 1
+            theirs(msg_list)
+
+        stream.on_recv(record_activity)
+
+
+class TestWithAnotherActivityWatcher:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        return {**jp_server_config,
+                "ServerApp": {**jp_server_config["ServerApp"],
+                              "kernel_manager_class": CountingActivityWatcher}}
+
+    async def test_a_watcher_we_do_not_know_runs_first_unchanged(self, api, open_client,
+                                                                 registry):
+        kernel_id, client = await started(api, open_client)
+        tracked = registry.get(kernel_id)
+        tap = tap_of(tracked.km)
+        assert type(tap) is ActivityTap and tap.observer is tracked.iopub
+        seen = CountingActivityWatcher.seen
+        await seen_running(api, client, kernel_id, 1)
+        assert CountingActivityWatcher.seen >= seen + 3  # busy, execute_input, idle
+        assert tracked.km.execution_state == "idle"
 
 
 class NoActivityWatcher(AsyncMappingKernelManager):

@@ -1,0 +1,140 @@
+"""jupyter_server's IOPub activity watcher, its job done from a message parsed
+once for it and for the IOPub observer (iopub_traffic.py).
+
+jupyter_server watches every kernel's IOPub to keep `kernel.last_activity`,
+`kernel.execution_state` and the manager's `last_kernel_activity` (the culler
+and `api/kernels` read them): `MappingKernelManager.start_watching_activity`
+puts a closure, `record_activity`, on the stream. It deserializes every
+message fully (dates parsed, metadata read) and each status message twice:
+under load, a fifth of the server's CPU. The observer reads the same messages.
+
+`ServerActivity` does exactly what that closure does, with the closure's own
+manager, kernel and session, from one parse that the observer then reads too.
+It takes the closure's place only when the closure's source is one it knows,
+line for line (`KNOWN_SOURCES`); any other watcher keeps running as it is,
+and the observer reads after it (`iopub_traffic.ActivityTap`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import textwrap
+from hmac import compare_digest
+from typing import Any, Callable
+
+from jupyter_client.session import DELIM
+
+from .wire_format import unpacker
+
+QUALNAME = "MappingKernelManager.start_watching_activity.<locals>.record_activity"
+
+# sha256 of record_activity's dedented source, per jupyter_server release that
+# has it. A new release's watcher is taken over once it has been read and added.
+KNOWN_SOURCES = {
+    "991ffd9ba5efc829e117473ee68990a75affaacb7523a525a4bc4562587869fd": "jupyter_server 2.18 to 2.21",
+}
+
+_fingerprints: dict[Any, str | None] = {}  # per code object: read its source once
+
+
+def fingerprint(function: Callable[..., Any]) -> str | None:
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    if code not in _fingerprints:
+        try:
+            source = textwrap.dedent(inspect.getsource(code))
+        except (OSError, TypeError):
+            _fingerprints[code] = None
+        else:
+            _fingerprints[code] = hashlib.sha256(source.encode()).hexdigest()
+    return _fingerprints[code]
+
+
+def server_activity(callback: Any) -> ServerActivity | None:
+    """A ServerActivity to run in place of `callback`, if `callback` is
+    jupyter_server's own record_activity in a version we know; else None."""
+    if getattr(callback, "__qualname__", None) != QUALNAME:
+        return None
+    if fingerprint(callback) not in KNOWN_SOURCES:
+        return None
+    try:
+        return ServerActivity(callback)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class ServerActivity:
+    """record_activity's job for one kernel (see the module's docstring)."""
+
+    def __init__(self, record_activity: Callable[[list[bytes]], None]) -> None:
+        self.original = record_activity
+        closure = record_activity.__closure__ or ()
+        cells = dict(zip(record_activity.__code__.co_freevars, closure))
+        self.manager = cells["self"].cell_contents
+        self.kernel = cells["kernel"].cell_contents
+        self.kernel_id = cells["kernel_id"].cell_contents
+        # The watcher's own session: its memory of signatures (a replayed
+        # status is refused) carries on unchanged.
+        self.session = cells["session"].cell_contents
+        self._utcnow = record_activity.__globals__["utcnow"]
+        self._unpack = unpacker(self.session)
+
+    def record(self, msg_list: list[bytes]) -> tuple[Any, ...] | None:
+        """Do record_activity's job for one IOPub message, raising where it
+        raises (a bad signature, a malformed message: the stream logs it).
+
+        Returns the parsed (header, parent_header, content or None, raw
+        content), or None when the message is not of protocol 5: then
+        record_activity itself has run on it (it adapts older messages).
+        """
+        session = self.session
+        fed = msg_list[msg_list.index(DELIM) + 1:]
+        if session.auth is not None:
+            signature = fed[0]
+            if not signature:
+                raise ValueError("Unsigned Message")
+            if signature in session.digest_history:
+                raise ValueError("Duplicate Signature: %r" % signature)
+            if not compare_digest(signature, session.sign(fed[1:5])):
+                raise ValueError("Invalid Signature: %r" % signature)
+        if len(fed) < 5:
+            raise TypeError("malformed message, must have at least 5 elements")
+        unpack = self._unpack
+        header = unpack(fed[1])
+        parent = unpack(fed[2])
+        unpack(fed[3])  # the metadata: a message whose metadata is not JSON is refused
+        header["msg_id"]  # noqa: B018 (required, as by deserialize)
+        msg_type = header["msg_type"]
+        version = header.get("version")
+        if not (isinstance(version, str) and version.startswith("5.")):
+            self.original(msg_list)
+            return None
+
+        manager, kernel = self.manager, self.kernel
+        parent_type = None if parent is None else parent.get("msg_type")
+        if (
+            manager.track_message_type(msg_type)
+            or manager.track_message_type(parent_type)
+            or kernel.execution_state == "busy"
+        ):
+            manager.last_kernel_activity = kernel.last_activity = self._utcnow()
+        content = None
+        if msg_type == "status":
+            # record_activity reads a status message's content with a second,
+            # full deserialize, which remembers the signature.
+            if session.auth is not None:
+                session._add_digest(fed[0])
+            content = unpack(fed[4])
+            execution_state = content["execution_state"]
+            if manager.track_message_type(parent_type):
+                kernel.execution_state = execution_state
+            elif kernel.execution_state == "starting" and execution_state != "starting":
+                kernel.execution_state = "idle"
+            manager.log.debug(
+                "activity on %s: %s (%s)", self.kernel_id, msg_type, kernel.execution_state
+            )
+        else:
+            manager.log.debug("activity on %s: %s", self.kernel_id, msg_type)
+        return header, parent, content, fed[4]

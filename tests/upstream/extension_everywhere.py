@@ -1,6 +1,7 @@
 """A pytest plugin for jupyter_server's own test suite: every ServerApp it
-initializes loads jupyter_session_ext, and a test fails if the extension
-failed to load into any of them.
+initializes loads jupyter_session_ext, whose registry then follows the
+kernels (pytest-jupyter never runs the server's start hooks, where it would
+start), and a test fails if the extension failed to load into any of them.
 
     pytest -p extension_everywhere ...   (this folder on PYTHONPATH)
 
@@ -15,12 +16,13 @@ from typing import Any
 
 import pytest
 from jupyter_server.serverapp import ServerApp
+from tornado.ioloop import IOLoop
 
 NAME = "jupyter_session_ext"
 ENABLED = os.environ.get("JUPYTER_SESSION_EXT_OFF") != "1"
 
 _original_initialize = ServerApp.initialize
-_loads = {"ok": 0, "failed": 0}
+_loads = {"ok": 0, "failed": 0, "watchers": 0}
 _failures: list[str] = []
 
 
@@ -34,6 +36,9 @@ def _initialize(self: ServerApp, *args: Any, **kwargs: Any) -> None:
     app = getattr(point, "app", None)
     if app is not None and getattr(app, "registry", None) is not None:
         _loads["ok"] += 1
+        # What the server's start hook would do, once the test's loop runs:
+        # follow the kernels, IOPub and the activity watcher's job included.
+        IOLoop.current().add_callback(app.registry.start)
     else:
         _loads["failed"] += 1
         _failures.append(f"{NAME} did not load into ServerApp {id(self):#x}")
@@ -41,6 +46,16 @@ def _initialize(self: ServerApp, *args: Any, **kwargs: Any) -> None:
 
 if ENABLED:
     ServerApp.initialize = _initialize  # type: ignore[method-assign]
+
+    from jupyter_session_ext.activity_watcher import ServerActivity
+
+    _original_activity = ServerActivity.__init__
+
+    def _counted(self: ServerActivity, *args: Any, **kwargs: Any) -> None:
+        _original_activity(self, *args, **kwargs)
+        _loads["watchers"] += 1  # a kernel whose watcher's job the extension does
+
+    ServerActivity.__init__ = _counted  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
@@ -58,5 +73,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if ENABLED:
         terminalreporter.write_line(
-            f"{NAME}: loaded into {_loads['ok']} ServerApps, failed in {_loads['failed']}"
+            f"{NAME}: loaded into {_loads['ok']} ServerApps, failed in {_loads['failed']}; "
+            f"did the IOPub activity watcher's job for {_loads['watchers']} kernels"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from typing import Any
 
 import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -75,6 +76,17 @@ async def test_a_message_the_watcher_rejects_is_not_read(api, registry):
     assert tracked.state.status == "busy"
 
 
+def with_kernel_manager(cls: type) -> Any:
+    """A `jp_server_config` fixture for a test class: the server runs `cls`."""
+
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        return {**jp_server_config,
+                "ServerApp": {**jp_server_config["ServerApp"], "kernel_manager_class": cls}}
+
+    return jp_server_config
+
+
 class CountingActivityWatcher(AsyncMappingKernelManager):
     """A kernel manager whose watcher does more than jupyter_server's own."""
 
@@ -93,11 +105,7 @@ class CountingActivityWatcher(AsyncMappingKernelManager):
 
 
 class TestWithAnotherActivityWatcher:
-    @pytest.fixture
-    def jp_server_config(self, jp_server_config):
-        return {**jp_server_config,
-                "ServerApp": {**jp_server_config["ServerApp"],
-                              "kernel_manager_class": CountingActivityWatcher}}
+    jp_server_config = with_kernel_manager(CountingActivityWatcher)
 
     async def test_a_watcher_we_do_not_know_runs_first_unchanged(self, api, open_client,
                                                                  registry):
@@ -119,11 +127,7 @@ class NoActivityWatcher(AsyncMappingKernelManager):
 
 
 class TestWithoutActivityWatcher:
-    @pytest.fixture
-    def jp_server_config(self, jp_server_config):
-        return {**jp_server_config,
-                "ServerApp": {**jp_server_config["ServerApp"],
-                              "kernel_manager_class": NoActivityWatcher}}
+    jp_server_config = with_kernel_manager(NoActivityWatcher)
 
     async def test_iopub_is_read_on_a_subscription_of_our_own(self, api, registry,
                                                               jp_serverapp):

@@ -114,9 +114,11 @@ class ServerActivity:
 
         manager, kernel = self.manager, self.kernel
         parent_type = None if parent is None else parent.get("msg_type")
+        # (asked once here; record_activity asks twice for a status message)
+        parent_tracked = manager.track_message_type(parent_type)
         if (
             manager.track_message_type(msg_type)
-            or manager.track_message_type(parent_type)
+            or parent_tracked
             or kernel.execution_state == "busy"
         ):
             manager.last_kernel_activity = kernel.last_activity = self._utcnow()
@@ -128,7 +130,7 @@ class ServerActivity:
                 session._add_digest(fed[0])
             content = unpack(fed[4])
             execution_state = content["execution_state"]
-            if manager.track_message_type(parent_type):
+            if parent_tracked:
                 kernel.execution_state = execution_state
             elif kernel.execution_state == "starting" and execution_state != "starting":
                 kernel.execution_state = "idle"

@@ -122,23 +122,26 @@ class IOPubObserver:
     # -- reading ---------------------------------------------------------------------
 
     def _receive(self, msg_list: list[bytes], verified: bool = False) -> None:
+        """A message as it came off the socket: our own subscription, or the
+        stream of a watcher that is not jupyter_server's own."""
         self.live.set()
         try:
-            msg = self._parse(msg_list, verified)
+            parsed = self._parse(msg_list, verified)
         except Exception:
             self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
             return
-        if msg is None:
-            return
-        try:
-            self._on_message(msg)
-        except Exception:
-            self._log.exception("Active sessions: failed to handle an IOPub message")
+        if parsed is not None:
+            self._read(*parsed)
 
     def _receive_parsed(self, header: Any, parent: Any, content: Any, raw_content: bytes) -> None:
         """A message the server's watcher job parsed (SharedParseTap) and
         accepted; `content` is parsed already for status messages."""
         self.live.set()
+        self._read(header, parent, content, raw_content)
+
+    def _read(self, header: Any, parent: Any, content: Any, raw_content: bytes) -> None:
+        """Hand the state machine a message it reads (`content` None: not
+        parsed yet); any other is skipped."""
         try:
             if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
                 return
@@ -153,9 +156,10 @@ class IOPubObserver:
         except Exception:
             self._log.exception("Active sessions: failed to handle an IOPub message")
 
-    def _parse(self, msg_list: list[bytes], verified: bool) -> dict[str, Any] | None:
-        """header, parent_header and content of a message the state machine
-        reads; None for any other. Raises on a bad signature or bad JSON."""
+    def _parse(self, msg_list: list[bytes], verified: bool) -> tuple[Any, Any, None, bytes] | None:
+        """(header, parent_header, None, raw content) of a message the state
+        machine reads; None for any other. Raises on a bad signature or bad
+        JSON."""
         start = msg_list.index(DELIM) + 1  # [signature, header, parent, metadata, content]
         header_raw = msg_list[start + 1]
         if b"status" not in header_raw and b"execute_input" not in header_raw \
@@ -169,7 +173,7 @@ class IOPubObserver:
         header = unpack(header_raw)
         if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
             return None
-        return {"header": header, "parent_header": unpack(parts[1]), "content": unpack(parts[3])}
+        return header, unpack(parts[1]), None, parts[3]
 
     def close(self) -> None:
         self._closed = True

@@ -15,6 +15,7 @@ import logging
 from hmac import compare_digest
 from typing import Any, Callable
 
+import zmq
 from jupyter_client.session import DELIM, Session
 
 from .activity_watcher import ServerActivity, server_activity
@@ -79,6 +80,8 @@ class IOPubObserver:
         callback = getattr(stream, "_recv_callback", None)
         if self._closed or self._stream is not None or callback is None or stream.closed():
             return False
+        if not self._on_current_ports(stream):
+            return False
         if isinstance(callback, ActivityTap):
             if callback.observer is self:
                 return True
@@ -94,6 +97,17 @@ class IOPubObserver:
                      else SharedParseTap(self, stream, callback, activity))
         stream.on_recv(self._tap)
         return True
+
+    def _on_current_ports(self, stream: Any) -> bool:
+        """False for a watcher left on ports the kernel no longer uses:
+        jupyter_client's restarter can bring a dead kernel back on new ports
+        (ports not cached), and jupyter_server re-watches only after restarts
+        it was asked for. Then we subscribe ourselves (kernel_info_when_live)."""
+        try:
+            endpoint = stream.socket.get(zmq.LAST_ENDPOINT).decode()
+            return bool(endpoint == self._km._make_url("iopub"))
+        except Exception:
+            return True  # cannot tell (another kernel manager): as before
 
     def untap(self) -> None:
         """Give the watcher's stream its own callback back, if ours is on it."""

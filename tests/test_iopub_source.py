@@ -176,3 +176,28 @@ async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, regis
         assert all(stream.socket is None for stream in streams)
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+class TestAutoRestartOnNewPorts:
+    """jupyter_client's restarter brings a dead kernel back on new ports when
+    ports are not cached (`KernelManager.cache_ports=False`); jupyter_server
+    keeps its activity watcher on the old ones (it re-watches only after a
+    restart it was asked for). What the new process publishes must still be
+    read."""
+
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        return {**jp_server_config, "KernelManager": {"cache_ports": False}}
+
+    async def test_iopub_is_read_after_an_auto_restart_on_new_ports(self, api, open_client,
+                                                                    registry):
+        kernel_id = await started(api)
+        tracked = registry.get(kernel_id)
+        before = tracked.km.iopub_port
+        pid = tracked.pid
+        os.kill(pid, signal.SIGKILL)
+        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
+                               timeout=60)
+        assert tracked.km.iopub_port != before  # the restarter took new ports
+        client = await open_client(kernel_id)  # a client of the new process
+        await seen_running(api, client, kernel_id, 1)

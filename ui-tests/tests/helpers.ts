@@ -56,23 +56,25 @@ export async function startKernels(request: APIRequestContext, n: number): Promi
   return ids;
 }
 
-/** Until every kernel of `ids` has answered and runs nothing. */
+/** Until every kernel of `ids` has answered and runs nothing. On timeout the
+ * failure lists the kernels that did not, with what the server said of them. */
 export async function waitReady(
   request: APIRequestContext,
   ids: string[],
   timeout = 180_000
 ): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        const list = await (await request.get('/api/active-sessions')).json();
-        return list.sessions.filter(
-          (s: any) => ids.includes(s.session_id) && ['ready', 'idle'].includes(s.status)
-        ).length;
-      },
-      { timeout, intervals: [500, 1000] }
-    )
-    .toBe(ids.length);
+  const waiting = async (): Promise<string[]> => {
+    const list = await (await request.get('/api/active-sessions')).json();
+    const status = new Map<string, string>(
+      list.sessions.map((s: any) => [s.session_id, s.status])
+    );
+    const kernels = await (await request.get('/api/kernels')).json();
+    const state = new Map<string, string>(kernels.map((k: any) => [k.id, k.execution_state]));
+    return ids
+      .filter(id => !['ready', 'idle'].includes(status.get(id) ?? ''))
+      .map(id => `${id}: ${status.get(id) ?? 'not listed'} (api/kernels: ${state.get(id)})`);
+  };
+  await expect.poll(waiting, { timeout, intervals: [500, 1000] }).toEqual([]);
 }
 
 /** Send code to kernels through JupyterLab's own kernel API (not awaited). */

@@ -6,12 +6,14 @@ from jupyterlab.galata import configure_jupyter_server
 configure_jupyter_server(c)  # noqa: F821
 c.ServerApp.port = 8899  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
-# A kernel's ports are chosen, then bound by the kernel a moment later; a
-# connection made in between can take one ("Address already in use"). With
-# ports cached (jupyter_client's default), every restart retries the same
-# ports and the kernel dies; uncached, its restarter picks new ones. Seen in
-# CI with 30 kernels starting at once; stock jupyter_server does it too.
-c.KernelManager.cache_ports = False  # noqa: F821
+# Kernels on Unix sockets, not TCP ports. With dozens of kernels starting at
+# once, a port jupyter_client chose can be taken by another connection before
+# the kernel binds it ("Address already in use"); with ports cached (the
+# default) every restart retries the same ports and the kernel is removed, and
+# now and then ipykernel hangs instead of exiting (alive, never answering).
+# Seen in CI and here; stock jupyter_server has the same collisions (README,
+# "For admins").
+c.KernelManager.transport = "ipc"  # noqa: F821
 # Resource figures in the details view come quickly.
 c.SessionRegistry.resource_sampling_interval = 1.0  # noqa: F821
 # Kernels with their own idle timeout are checked every second (server

@@ -1,7 +1,12 @@
 """What a JupyterLab user feels: Shift+Enter on `1+1` until its output shows,
 and the execute -> reply round trip over the browser's own WebSocket (in a
 page of its own, without JupyterLab), in real headless Chromium against three
-JupyterLab servers side by side:
+JupyterLab servers side by side.
+
+Shift+Enter is timed two ways, each in a notebook (and kernel) of its own:
+running through a notebook's existing cells (the next cell is selected), and
+at the notebook's last cell (JupyterLab inserts a new cell, in which the next
+`1+1` is typed). The servers:
 
 - the extension on, with TCP_NODELAY (its default);
 - the extension on, `--SessionRegistry.tcp_nodelay=False` (stock sockets);
@@ -33,13 +38,20 @@ CONFIGS = [
     ("extension on, tcp_nodelay=False", True, ["--SessionRegistry.tcp_nodelay=False"]),
     ("extension disabled (stock)", False, []),
 ]
-NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {},
-               "outputs": [], "source": "1+1"}],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
+MODES = {
+    "through": "through existing cells",
+    "end": "at the last cell (a new cell each time)",
 }
+
+
+def notebook(cells: int) -> str:
+    return json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": "1+1"} for i in range(cells)],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    })
 
 # In the page: time from the Shift+Enter keydown to the output "2" in the
 # cell that ran, measured with the page's own clock.
@@ -138,31 +150,22 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-class Lab:
-    """One JupyterLab server and a Chromium page on its notebook."""
+class Notebook:
+    """A Chromium page on one notebook of a server, Shift+Enter timed in it
+    (`mode`: a key of MODES)."""
 
-    def __init__(self, browser, label: str, enabled: bool, args: list[str]) -> None:
-        self.label = label
-        self.server = JupyterServer(enabled, ["--LabApp.workspaces_dir={dir}/workspaces", *args],
-                                    app="jupyterlab")
-        (self.server.root / "latency.ipynb").write_text(json.dumps(NOTEBOOK))
+    def __init__(self, browser, server: JupyterServer, mode: str, cells: int) -> None:
+        self.mode = mode
+        name = f"latency-{mode}.ipynb"
+        # Through existing cells: one per Shift+Enter, and the warm-ups'.
+        (server.root / name).write_text(notebook(cells + 4 if mode == "through" else 1))
         self.page = browser.new_page(viewport={"width": 1280, "height": 900})
         self.page.add_init_script(WEBSOCKET_LOG)
         self.steps: list[tuple[float, float, float]] = []
-        self.raw_page = None
-        try:
-            self._open(browser)
-        except BaseException:
-            self.close()
-            raise
-
-    def _open(self, browser) -> None:
-        self.page.goto(f"{self.server.url}lab/tree/latency.ipynb?reset&token={self.server.token}")
+        self.page.goto(f"{server.url}lab/tree/{name}?reset&token={server.token}")
         self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        # The kernel is up when the toolbar's status says Idle.
-        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                    timeout=120_000)
-        self.cells = 1
+        self.wait_idle()  # the kernel is up
+        self.index = 0
         self.page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")
         # Warm up: the first execution pays for imports. Now and then JupyterLab
         # runs the cell before the notebook's kernel is attached, for any of the
@@ -174,28 +177,32 @@ class Lab:
             except PlaywrightError:
                 if attempt == 2:
                     raise
-                self.cells += 1
-                self.page.keyboard.type("1+1")
-        # A plain page of the server's origin (a static file: its CSP allows
-        # connecting back), in a context of its own, for the raw round trips.
-        self.raw_page = browser.new_context().new_page()
-        self.raw_page.goto(f"{self.server.url}static/favicon.ico")
+                self.index += 1
+                if mode == "end":
+                    self.page.keyboard.type("1+1")
+        self.steps.clear()
+
+    def wait_idle(self) -> None:
+        # The toolbar's kernel status: the last execution is over.
+        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                    timeout=120_000)
 
     def shift_enter(self) -> float:
-        index = self.cells - 1
+        self.wait_idle()
         # The tab a user types in is the one in front (a tab behind gets no
         # animation frames: JupyterLab would not run the cell).
         self.page.bring_to_front()
         self.page.evaluate("window.__ws = []")
-        self.page.evaluate(TIME_SHIFT_ENTER, index)
+        self.page.evaluate(TIME_SHIFT_ENTER, self.index)
         self.page.keyboard.press("Shift+Enter")
         elapsed = self.page.evaluate("window.__latency")
         self.steps.append(self._steps(self.page.evaluate("[window.__keydown, window.__ws]")))
-        # Shift+Enter on the last cell adds an empty one below, in edit mode.
-        self.cells += 1
-        self.page.wait_for_function(
-            f"document.querySelectorAll('.jp-Notebook .jp-Cell').length >= {self.cells}")
-        self.page.keyboard.type("1+1")
+        self.index += 1
+        if self.mode == "end":
+            # Shift+Enter on the last cell adds an empty one below, in edit mode.
+            self.page.wait_for_function(
+                f"document.querySelectorAll('.jp-Notebook .jp-Cell').length > {self.index}")
+            self.page.keyboard.type("1+1")
         return elapsed
 
     @staticmethod
@@ -208,7 +215,31 @@ class Lab:
         result = next(t for d, k, t in events if d == "in" and k == "execute_result")
         return sent - keydown, free - sent, result - sent
 
+
+class Lab:
+    """One JupyterLab server, a page per Shift+Enter mode, and a page for the
+    raw round trips."""
+
+    def __init__(self, browser, label: str, enabled: bool, args: list[str],
+                 cells: int) -> None:
+        self.label = label
+        self.server = JupyterServer(enabled, ["--LabApp.workspaces_dir={dir}/workspaces", *args],
+                                    app="jupyterlab")
+        self.notebooks: dict[str, Notebook] = {}
+        self.raw_page = None
+        try:
+            for mode in MODES:
+                self.notebooks[mode] = Notebook(browser, self.server, mode, cells)
+            # A plain page of the server's origin (a static file: its CSP
+            # allows connecting back), in a context of its own.
+            self.raw_page = browser.new_context().new_page()
+            self.raw_page.goto(f"{self.server.url}static/favicon.ico")
+        except BaseException:
+            self.close()
+            raise
+
     def raw_round_trips(self, n: int) -> list[float]:
+        # The kernel of the notebook run through (any of the server's would do).
         kernels = self.server.get("api/kernels")
         url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernels[0]['id']}/channels"
                f"?token={self.server.token}")
@@ -217,19 +248,21 @@ class Lab:
     def close(self) -> None:
         if self.raw_page is not None:
             self.raw_page.context.close()
-        self.page.close()
+        for nb in self.notebooks.values():
+            nb.page.close()
         self.server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=40, help="Shift+Enters per server")
+    parser.add_argument("--cells", type=int, default=40, help="Shift+Enters per server and mode")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     rounds = 4
     per_round = max(1, args.cells // rounds)
-    shift: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
-    raw: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    labels = [label for label, _, _ in CONFIGS]
+    shift = {(label, mode): [] for label in labels for mode in MODES}
+    raw: dict[str, list[float]] = {label: [] for label in labels}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -237,46 +270,53 @@ def main() -> None:
         labs: list[Lab] = []
         try:
             for config in CONFIGS:
-                labs.append(Lab(browser, *config))
+                labs.append(Lab(browser, *config, cells=per_round * rounds))
             for r in range(rounds):
                 order = labs if r % 2 == 0 else labs[::-1]
                 for lab in order:
-                    for _ in range(per_round):
-                        shift[lab.label].append(lab.shift_enter())
+                    for mode, nb in lab.notebooks.items():
+                        for _ in range(per_round):
+                            shift[lab.label, mode].append(nb.shift_enter())
                     raw[lab.label] += lab.raw_round_trips(per_round)
                     time.sleep(0.2)
         finally:
             for lab in labs:
                 lab.close()
             browser.close()
-    stock = statistics.median(shift[CONFIGS[2][0]])
-    stock_raw = statistics.median(raw[CONFIGS[2][0]])
+    stock = labels[2]
     lines = [
         "## In the browser\n",
         f"`benchmarks/browser_latency.py --cells {args.cells}`, "
         f"{time.strftime('%Y-%m-%d')} on {machine()}: headless Chromium, three JupyterLab "
-        f"servers side by side, {rounds} alternating rounds.\n",
-        "| server | Shift+Enter -> output p50 | p90 | raw WebSocket execute -> reply p50 (a page "
-        "without JupyterLab) | p90 | Shift+Enter p50 vs stock | raw p50 vs stock |",
-        "|---|---|---|---|---|---|---|",
+        f"servers side by side, {rounds} alternating rounds. Shift+Enter on `1+1` -> its "
+        "output, in a notebook of its own per way: through existing cells (the next cell is "
+        "selected), and at the last cell (JupyterLab inserts a new one).\n",
+        "| server | Shift+Enter through cells p50 | p90 | vs stock | Shift+Enter at the last "
+        "cell p50 | p90 | vs stock | raw WebSocket execute -> reply p50 (a page without "
+        "JupyterLab) | p90 | vs stock |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, _, _ in CONFIGS:
-        s, w = shift[label], raw[label]
-        lines.append(f"| {label} | {pct(s, 50):.1f} ms | {pct(s, 90):.1f} ms | {pct(w, 50):.1f} ms "
-                     f"| {pct(w, 90):.1f} ms | {statistics.median(s) / stock:.2f}x "
-                     f"| {statistics.median(w) / stock_raw:.2f}x |")
+    for label in labels:
+        cells = []
+        for values, base in ((shift[label, "through"], shift[stock, "through"]),
+                             (shift[label, "end"], shift[stock, "end"]),
+                             (raw[label], raw[stock])):
+            cells += [f"{pct(values, 50):.1f} ms", f"{pct(values, 90):.1f} ms",
+                      f"{statistics.median(values) / statistics.median(base):.2f}x"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Where Shift+Enter's time goes (medians, ms; \"handed to JupyterLab\" is when the page's "
         "main thread dispatches the message, which it does only once it is free):\n",
-        "| server | keydown -> execute_request sent | sent -> main thread next free "
-        "| sent -> execute_result handed to JupyterLab |",
-        "|---|---|---|---|",
+        "| server | Shift+Enter | keydown -> execute_request sent | sent -> main thread next "
+        "free | sent -> execute_result handed to JupyterLab |",
+        "|---|---|---|---|---|",
     ]
     for lab in labs:
-        steps = list(zip(*lab.steps[1:]))  # the warm-up cell left out
-        lines.append(f"| {lab.label} | " + " | ".join(
-            f"{statistics.median(step):.1f}" for step in steps) + " |")
+        for mode, nb in lab.notebooks.items():
+            steps = list(zip(*nb.steps))
+            lines.append(f"| {lab.label} | {MODES[mode]} | " + " | ".join(
+                f"{statistics.median(step):.1f}" for step in steps) + " |")
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

@@ -34,6 +34,25 @@ async def seen_running(api, client, kernel_id: str, count: int) -> None:
         kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == count)
 
 
+async def seen_running_from_a_direct_client(api, tracked) -> None:
+    """A cell sent by a client of the kernel's own ports, not through the
+    server, is seen running (from IOPub alone), then done: the kernel's first
+    execution."""
+    kc = tracked.km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=30)
+        code = "import time; time.sleep(1.5)  # direct"
+        kc.execute(code)
+        s = await api.wait_session(tracked.kernel_id, lambda s: (
+            s["execution_queue"]["active"] or {}).get("code") == code)
+        assert s["status"] == "busy"
+        await api.wait_session(tracked.kernel_id, lambda s: s["status"] == "idle"
+                               and s["execution_count"] == 1)
+    finally:
+        kc.stop_channels()
+
+
 async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, registry,
                                                            jp_serverapp):
     kernel_id, client = await started(api, open_client)
@@ -138,19 +157,7 @@ class TestWithoutActivityWatcher:
         assert getattr(tracked.km, "_activity_stream", None) is None
         # Without the watcher, jupyter_server's websocket does not come up
         # (its nudge waits on IOPub): a client of the kernel's own ports.
-        kc = tracked.km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=30)
-            code = "import time; time.sleep(1.5)  # direct"
-            kc.execute(code)
-            s = await api.wait_session(kernel_id, lambda s: (
-                s["execution_queue"]["active"] or {}).get("code") == code)
-            assert s["status"] == "busy"
-            await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
-                                   and s["execution_count"] == 1)
-        finally:
-            kc.stop_channels()
+        await seen_running_from_a_direct_client(api, tracked)
 
 
 async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, registry):
@@ -201,16 +208,4 @@ class TestAutoRestartOnNewPorts:
         # A client of the new process's own ports: jupyter_server's websocket
         # can stall here (its nudge waits for the stale watcher to report
         # activity), and what is tested is IOPub alone.
-        kc = tracked.km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=30)
-            code = "import time; time.sleep(1.5)  # after the restart"
-            kc.execute(code)
-            s = await api.wait_session(kernel_id, lambda s: (
-                s["execution_queue"]["active"] or {}).get("code") == code)
-            assert s["status"] == "busy"
-            await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
-                                   and s["execution_count"] == 1)
-        finally:
-            kc.stop_channels()
+        await seen_running_from_a_direct_client(api, tracked)

@@ -32,6 +32,17 @@ def _signing_session(km: Any) -> Session:
 
 
 
+def on_current_ports(km: Any, stream: Any) -> bool:
+    """False for a watcher's `stream` left on ports the kernel no longer uses:
+    jupyter_client's restarter can bring a dead kernel back on new ports
+    (ports not cached), and jupyter_server re-watches only after restarts it
+    was asked for."""
+    try:
+        endpoint = stream.socket.get(zmq.LAST_ENDPOINT).decode()
+        return bool(endpoint == km._make_url("iopub"))
+    except Exception:
+        return True  # cannot tell (another kernel manager): as before
+
 
 class IOPubObserver:
     """Sees one kernel's IOPub and hands the messages the state machine reads
@@ -76,11 +87,13 @@ class IOPubObserver:
 
     def tap(self, stream: Any) -> bool:
         """Ride on `stream`, the server's activity watcher of this kernel (a new
-        one comes after a restart that changed ports). False if it cannot."""
+        one comes after a restart that changed ports). False if it cannot,
+        or if the watcher is on the kernel's old ports (then we subscribe
+        ourselves: kernel_info_when_live)."""
         callback = getattr(stream, "_recv_callback", None)
         if self._closed or self._stream is not None or callback is None or stream.closed():
             return False
-        if not self._on_current_ports(stream):
+        if not on_current_ports(self._km, stream):
             return False
         if isinstance(callback, ActivityTap):
             if callback.observer is self:
@@ -97,17 +110,6 @@ class IOPubObserver:
                      else SharedParseTap(self, stream, callback, activity))
         stream.on_recv(self._tap)
         return True
-
-    def _on_current_ports(self, stream: Any) -> bool:
-        """False for a watcher left on ports the kernel no longer uses:
-        jupyter_client's restarter can bring a dead kernel back on new ports
-        (ports not cached), and jupyter_server re-watches only after restarts
-        it was asked for. Then we subscribe ourselves (kernel_info_when_live)."""
-        try:
-            endpoint = stream.socket.get(zmq.LAST_ENDPOINT).decode()
-            return bool(endpoint == self._km._make_url("iopub"))
-        except Exception:
-            return True  # cannot tell (another kernel manager): as before
 
     def untap(self) -> None:
         """Give the watcher's stream its own callback back, if ours is on it."""

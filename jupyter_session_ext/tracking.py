@@ -22,7 +22,7 @@ from tornado.ioloop import PeriodicCallback
 
 from . import kernel_process
 from .changes import Changes
-from .iopub_traffic import IOPubObserver, kernel_info_when_live
+from .iopub_traffic import IOPubObserver, kernel_info_when_live, on_current_ports
 from .message_routing import MessageRouter
 from .models import JUPYTER_SESSION_FIELDS, TrackedKernel
 from .session_state import BUSY, EXITED, OFFLINE, STARTING, SessionState
@@ -255,9 +255,38 @@ class KernelTracker:
             # by jupyter_client's auto-restarter after a crash).
             tracked.restart_count += 1
             self._on_process_launched(tracked, "restarted")
+            self._rewatch_if_stale(tracked)
         elif running is False and tracked.state.status != EXITED:
             if tracked.on_exit():
                 self.changes.changed(tracked, "exited")
+
+    def _rewatch_if_stale(self, tracked: TrackedKernel) -> None:
+        """A kernel jupyter_client's restarter brought back on new ports:
+        jupyter_server's activity watcher still listens on the old ones (it
+        re-watches only after restarts it was asked for), so its culler,
+        `api/kernels` and its websockets' nudge would see no activity from the
+        new process. Re-watch, as jupyter_server does after those restarts;
+        the hook then puts us on the new watcher."""
+        km = self.kernel_manager
+        stream = getattr(tracked.km, "_activity_stream", None)
+        if (
+            tracked.remote
+            or stream is None
+            or stream.closed()
+            or on_current_ports(tracked.km, stream)
+            # a restart the server was asked for: it re-watches itself
+            or getattr(tracked.km, "_pending_restart_cleanup", None) is not None
+            or not hasattr(km, "stop_watching_activity")
+        ):
+            return
+        self.log.info("Active sessions: kernel %s came back on new ports; watching it there",
+                      tracked.kernel_id)
+        try:
+            km.stop_watching_activity(tracked.kernel_id)
+            km.start_watching_activity(tracked.kernel_id)
+        except Exception:
+            self.log.warning("Active sessions: cannot watch kernel %s on its new ports",
+                             tracked.kernel_id, exc_info=True)
 
     def _on_process_launched(self, tracked: TrackedKernel, action: str) -> None:
         settings = self.settings

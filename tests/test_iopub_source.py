@@ -15,7 +15,8 @@ import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 from conftest import ready, started
-from jupyter_session_ext.iopub_traffic import ActivityTap, SharedParseTap
+from fields import parse_utc
+from jupyter_session_ext.iopub_traffic import ActivityTap, SharedParseTap, on_current_ports
 
 
 def tap_of(km) -> ActivityTap | None:
@@ -188,15 +189,16 @@ async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, regis
 class TestAutoRestartOnNewPorts:
     """jupyter_client's restarter brings a dead kernel back on new ports when
     ports are not cached (`KernelManager.cache_ports=False`); jupyter_server
-    keeps its activity watcher on the old ones (it re-watches only after a
-    restart it was asked for). What the new process publishes must still be
-    read."""
+    re-watches a kernel's activity only after restarts it was asked for. The
+    new process must still be read, by us and by the server's watcher (its
+    culler, `api/kernels` and its websockets' nudge depend on it)."""
 
     @pytest.fixture
     def jp_server_config(self, jp_server_config):
         return {**jp_server_config, "KernelManager": {"cache_ports": False}}
 
-    async def test_iopub_is_read_after_an_auto_restart_on_new_ports(self, api, registry):
+    async def test_the_new_process_is_watched_after_an_auto_restart_on_new_ports(
+            self, api, open_client, registry):
         kernel_id = await started(api)
         tracked = registry.get(kernel_id)
         before = tracked.km.iopub_port
@@ -205,7 +207,13 @@ class TestAutoRestartOnNewPorts:
         await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
                                timeout=60)
         assert tracked.km.iopub_port != before  # the restarter took new ports
-        # A client of the new process's own ports: jupyter_server's websocket
-        # can stall here (its nudge waits for the stale watcher to report
-        # activity), and what is tested is IOPub alone.
-        await seen_running_from_a_direct_client(api, tracked)
+        assert on_current_ports(tracked.km, tracked.km._activity_stream)
+        assert tap_of(tracked.km).observer is tracked.iopub and tracked.iopub.shared
+        quiet = (await api.get("api", "kernels", kernel_id))["last_activity"]
+        # A websocket opened now comes up (its nudge waits for the server's
+        # watcher to see the kernel) and its cell is seen, by both.
+        client = await open_client(kernel_id)
+        await seen_running(api, client, kernel_id, 1)
+        model = await api.get("api", "kernels", kernel_id)
+        assert model["execution_state"] == "idle"
+        assert parse_utc(model["last_activity"]) > parse_utc(quiet)

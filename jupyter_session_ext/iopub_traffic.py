@@ -31,7 +31,6 @@ def _signing_session(km: Any) -> Session:
     return Session(config=km.session.config, key=km.session.key)
 
 
-
 def on_current_ports(km: Any, stream: Any) -> bool:
     """False for a watcher's `stream` left on ports the kernel no longer uses:
     jupyter_client's restarter can bring a dead kernel back on new ports

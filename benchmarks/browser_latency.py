@@ -239,7 +239,7 @@ class Lab:
             raise
 
     def raw_round_trips(self, n: int) -> list[float]:
-        # The kernel of the notebook run through (any of the server's would do).
+        # Any of the server's kernels: both notebooks' are idle between rounds.
         kernels = self.server.get("api/kernels")
         url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernels[0]['id']}/channels"
                f"?token={self.server.token}")

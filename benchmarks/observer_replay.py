@@ -4,8 +4,8 @@ IOPub), made by jupyter_client's Session as a kernel makes them, replayed
 N times through the real chain: the IOPub observer's parsing (as after a
 watcher that is not jupyter_server's own; with jupyter_server's, the parse
 is shared with its job, activity_watcher.py, and observer_cost.py measures
-both), the router, the status machine, the queue and history, Changes and its listeners (the
-event emitter, the record of ended kernels). No server, no kernel, no
+both), the router, the status machine, the queue and history, Changes and
+its listeners (the event emitter, the record of ended kernels). No server, no kernel, no
 sockets: CPU time of this thread only. Take the median of a few runs, side
 by side with the code to compare (PYTHONPATH=<other clone>): on a quiet
 machine runs agree within a few percent, on a shared one a run is now and

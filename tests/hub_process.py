@@ -69,7 +69,7 @@ c.JupyterHub.services = [
 c.JupyterHub.load_groups = {{"auditors": {{"users": ["carol"]}}}}
 c.JupyterHub.load_roles = [
     {{"name": "{service}", "services": ["{service}"],
-      "scopes": ["list:users", "read:users", "read:servers", "access:servers"]}},
+      "scopes": ["list:users", "read:servers", "tokens"]}},
     {{"name": "test-admin", "services": ["test-admin"],
       "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}},
     {{"name": "scrapers", "services": ["prometheus", "other-service"],
@@ -101,6 +101,7 @@ class JupyterHub:
         self.admin_token = secrets.token_hex(16)
         self.prometheus_token = secrets.token_hex(16)
         self.other_service_token = secrets.token_hex(16)
+        self._own_tokens: dict[str, str] = {}
         config = self.dir / "jupyterhub_config.py"
         config.write_text(CONFIG.format(
             proxy_port=self.proxy_port, hub_port=free_port(), proxy_api_port=free_port(),
@@ -118,11 +119,13 @@ class JupyterHub:
     # -- the Hub's API, as the test's admin service -------------------------------
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None,
-            base: str = "/hub/api/") -> tuple[int, Any]:
+            base: str = "/hub/api/", headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """`headers`: sent instead of the token (a credential as it was heard)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + base + path, data=data, method=method,
-            headers={"Authorization": f"token {token or self.admin_token}"})
+            headers=headers if headers is not None else {
+                "Authorization": f"token {token or self.admin_token}"})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 raw = response.read()
@@ -155,16 +158,29 @@ class JupyterHub:
         assert status == 201, body
         return body["token"]
 
+    def own_token(self, user: str) -> str:
+        """One token of `user`'s, for the test's requests to their server: a
+        user's server sees only its own user's credentials, the test's too."""
+        if user not in self._own_tokens:
+            self._own_tokens[user] = self.user_token(user)
+        return self._own_tokens[user]
+
+    def home(self, user: str) -> Path:
+        """The user's home: their server's working directory, and their
+        `~/.jupyter` (each user configures their own server)."""
+        return self.dir / "home" / user
+
     # -- a user's server, through the proxy ----------------------------------------
 
     def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.api(method, path, body, base=f"/user/{user}/api/")
+        return self.api(method, path, body, token=self.own_token(user),
+                        base=f"/user/{user}/api/")
 
     async def kernel_websocket(self, user: str, kernel_id: str) -> KernelWebsocket:
-        """A client of one of a user's kernels, through the proxy, as the admin."""
+        """A client of one of a user's kernels, through the proxy, as that user."""
         url = f"ws://127.0.0.1:{self.proxy_port}/user/{user}/api/kernels/{kernel_id}/channels"
         ws = await websocket_connect(HTTPRequest(
-            url, headers={"Authorization": f"token {self.admin_token}"}))
+            url, headers={"Authorization": f"token {self.own_token(user)}"}))
         return KernelWebsocket(ws, v1=False)
 
     def fleet_status(self, token: str) -> int:

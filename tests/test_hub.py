@@ -6,9 +6,14 @@ unreachable while the others are shown."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import time
+import urllib.error
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,17 +26,29 @@ SERVICE_BASE = "/services/active-sessions/"
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 3.0  # the service's per-server deadline
 MIN_INTERVAL = 1.0  # the service serves a view again for this long
+HUB_USERS = Path(__file__).parent / "hub_users"
 
 
 @pytest.fixture(scope="module")
 def hub():
     hub = JupyterHub(USERS + ["admin"], timeout=TIMEOUT, min_interval=MIN_INTERVAL)
+    # bob's own server config writes down every credential that reaches it.
+    user_config(hub, "bob", "spy_config.py")
     try:
         for user in USERS:
             hub.start_server(user)
         yield hub
     finally:
         hub.stop()
+
+
+def user_config(hub: JupyterHub, user: str, config: str, *extra: str) -> None:
+    """`user`'s own ~/.jupyter/jupyter_server_config.py (and modules beside
+    it in their home), from tests/hub_users/."""
+    (hub.home(user) / ".jupyter").mkdir()
+    shutil.copy(HUB_USERS / config, hub.home(user) / ".jupyter" / "jupyter_server_config.py")
+    for module in extra:
+        shutil.copy(HUB_USERS / module, hub.home(user) / module)
 
 
 def start_kernels(hub: JupyterHub, user: str, count: int) -> list[str]:
@@ -108,6 +125,67 @@ async def test_admin_sees_every_users_kernels(hub):
         "import time")
     assert alice[kernels["alice"][1]]["status"] in ("idle", "ready")
     assert by_user["bob"]["summary"]["by_status"].get("busy", 0) == 0
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (to the Hub's login, say) is an answer, not a way on
+
+
+def status_with(hub: JupyterHub, method: str, path: str, heard: dict[str, str]) -> int:
+    """The status a request with exactly the credentials `heard` gets."""
+    request = urllib.request.Request(hub.url + path, method=method, headers=heard,
+                                     data=b"{}" if method == "POST" else None)
+    try:
+        with urllib.request.build_opener(NoRedirects).open(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_no_credential_a_server_hears_opens_anything_else(hub):
+    """bob's server writes down every credential reaching it while the
+    service gathers it; none opens alice's server, the Hub's API beyond
+    bob's own rights, or the service, yet the fleet shows bob's kernels."""
+    heard_file = hub.home("bob") / "credentials.jsonl"
+    admin = hub.user_token("admin")
+    bob_kernels = [s["session_id"] for s in
+                   hub.server_api("bob", "GET", "active-sessions")[1]["sessions"]]
+    assert bob_kernels
+    time.sleep(MIN_INTERVAL)
+    view = fleet_until(hub, admin, lambda v: sorted(
+        k["session_id"] for s in v["servers"] if s["user"] == "bob" for k in s["sessions"])
+        == sorted(bob_kernels))
+    # Prometheus's scrape makes a gathering too.
+    time.sleep(MIN_INTERVAL)
+    assert hub.api("GET", "metrics", token=hub.prometheus_token, base=SERVICE_BASE)[0] == 200
+    heard = [json.loads(line) for line in heard_file.read_text().splitlines()]
+    credentials = {(k, v) for h in heard for k, v in (("Authorization", h["authorization"]),
+                                                       ("Cookie", h["cookie"])) if v}
+    ours = {("Authorization", f"token {hub.own_token('bob')}")}
+    from_the_service = credentials - ours
+    assert from_the_service, f"the service's requests were not heard: {heard[-3:]}"
+    alice_kernel = hub.server_api("alice", "GET", "kernels")[1][0]["id"]
+    elsewhere = [
+        ("GET", "/user/alice/api/kernels"),
+        ("GET", "/user/alice/api/active-sessions"),
+        ("DELETE", f"/user/alice/api/kernels/{alice_kernel}"),
+        ("GET", "/user/carol/api/contents"),
+        ("GET", "/hub/api/users"),
+        ("GET", "/hub/api/users/alice"),
+        ("POST", "/hub/api/users/alice/tokens"),
+        ("POST", "/hub/api/users/bob/tokens"),  # more of bob's own: not the service's to give
+        ("DELETE", "/hub/api/users/alice/server"),
+        ("GET", SERVICE_BASE + "api/fleet"),
+    ]
+    for key, value in sorted(credentials):
+        for method, path in elsewhere:
+            if (key, value) in ours and path == "/hub/api/users/bob/tokens":
+                continue  # the test's own token is bob's, with all of bob's rights
+            status = status_with(hub, method, path, {key: value})
+            assert status in (302, 401, 403, 404), (key, value[:12], method, path, status)
+    assert alice_kernel in [k["id"] for k in hub.server_api("alice", "GET", "kernels")[1]]
+    assert view["servers"] and all(s["reachable"] for s in view["servers"])
 
 
 def test_a_user_who_is_not_an_admin_gets_403(hub):
@@ -189,6 +267,8 @@ def test_a_hung_server_is_unreachable_and_the_others_are_shown(hub):
     assert second_view["gathered"] == view["gathered"]
     by_user = {s["user"]: s for s in view["servers"]}
     assert not by_user["carol"]["reachable"] and "timed out" in by_user["carol"]["error"]
+    # Which URL was tried, so an admin can see a wrong proxy address at once.
+    assert f"{hub.url}/user/carol/api/active-sessions" in by_user["carol"]["error"]
     assert by_user["alice"]["reachable"] and by_user["bob"]["reachable"]
     assert user_line(view, "carol")["unreachable"] == 1
     # Not a speed limit: the view waited for carol's deadline, not for carol.
@@ -311,5 +391,186 @@ def test_the_page_in_chromium(hub):
             hub.wait(lambda: not hub.server_api("carol", "GET", "active-sessions")[1][
                 "sessions"], 30, "carol's kernel to go")
             assert "admin shut down 1 idle kernel(s) of carol" in hub.log.read_text()
+        finally:
+            browser.close()
+
+
+# -- a hostile user's server -------------------------------------------------------
+# mallory runs her own extension in place of this one (tests/hub_users/
+# hostile_ext.py): its routes answer whatever ~/answer.json says. alice's and
+# carol's servers are ordinary; they must be shown right whatever mallory says.
+
+HOSTILE_HUB = ["alice", "carol", "mallory"]
+FORGED = "[W 2026-12-01 00:00:00.000 JupyterHub FORGED]"
+KERNEL = str(uuid.uuid4())  # an id of mallory's that is shaped right
+
+
+def mallory_says(hub: JupyterHub, sessions: object, ended: object = '{"sessions": []}',
+                 redirect_delete: str | None = None) -> None:
+    """What mallory's routes answer: raw text, or {"head", "repeat", "times",
+    "tail"} for a body too large to keep in a file."""
+    (hub.home("mallory") / "answer.json").write_text(json.dumps(
+        {"sessions": sessions, "ended": ended, "redirect_delete": redirect_delete}))
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    hub = JupyterHub(HOSTILE_HUB + ["admin"], timeout=TIMEOUT, min_interval=0)
+    user_config(hub, "mallory", "hostile_config.py", "hostile_ext.py")
+    mallory_says(hub, '{"sessions": []}')
+    try:
+        for user in HOSTILE_HUB:
+            hub.start_server(user)
+        kernels = {"alice": start_kernels(hub, "alice", 2), "carol": start_kernels(hub, "carol", 1)}
+        for user, ids in kernels.items():
+            all_ready(hub, user, ids)
+        yield hub, kernels
+    finally:
+        hub.stop()
+
+
+def strict(text: str) -> object:
+    """JSON as a browser's JSON.parse takes it: no NaN, no Infinity."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def strict_get(hub: JupyterHub, path: str, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(hub.url + SERVICE_BASE + path,
+                                     headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, response.read().decode()
+
+
+def big(head: str, repeat: str, times: int, tail: str) -> dict:
+    return {"head": head, "repeat": repeat, "times": times, "tail": tail}
+
+
+def session_with(**fields: object) -> str:
+    return json.dumps({"sessions": [{"session_id": KERNEL, **fields}]})
+
+
+# (what mallory's server answers, what the fleet then shows of it)
+HOSTILE_ANSWERS = {
+    "strings where numbers go": (session_with(
+        status=7, display_name={"a": 1}, idle_seconds="forever", busy_seconds=[1],
+        connections="many", execution_queue="full", notebook_path=["x"],
+        resource_usage={"memory_bytes": "lots", "cpu_percent": "hot"},
+        last_exit={"reason": "eaten", "signal": "nine", "ended": "yesterday"}), "shaped"),
+    "NaN and Infinity": (
+        '{"sessions": [{"session_id": "%s", "status": "busy", "idle_seconds": -Infinity, '
+        '"busy_seconds": 1e999, "connections": NaN, "resource_usage": '
+        '{"memory_bytes": Infinity, "cpu_percent": NaN}}]}' % KERNEL, "shaped"),
+    "numbers out of range": (session_with(
+        status="idle", idle_seconds=-5, connections=10**30,
+        resource_usage={"memory_bytes": 2**70, "cpu_percent": 1e300}), "shaped"),
+    "100,000-deep nesting": (big('{"sessions": ', "[", 100_000, "]" * 100_000 + "}"),
+                             "nested deeper than"),
+    "3 MB of empty lists": (big('{"sessions": [', "[],", 1_000_000, "[]]}"), "more than"),
+    "a 20 MB body": (big('{"sessions": [{"session_id": "%s", "display_name": "' % KERNEL,
+                         "x" * 1024, 20 * 1024, '"}]}'), "larger than"),
+    "ids with newlines and ../": (json.dumps({"sessions": [
+        {"session_id": f"abc\n{FORGED} admin shut down every kernel of alice"},
+        {"session_id": f"../../alice/api/kernels/{KERNEL}"}]}), "not a UUID"),
+    "not a list": ('{"sessions": "many"}', "not a list of sessions"),
+    "a number of 5,000 digits": ('{"sessions": [%s]}' % ("9" * 5000), "not JSON"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ANSWERS))
+def test_a_hostile_answer_marks_only_that_server(hostile, case):
+    hub, kernels = hostile
+    answer, expected = HOSTILE_ANSWERS[case]
+    mallory_says(hub, answer, ended=json.dumps({"sessions": [
+        {"session_id": KERNEL, "reason": "x" * 100_000, "signal": 1e300}]}))
+    admin = hub.user_token("admin")
+    alice_before = sorted(k["id"] for k in hub.server_api("alice", "GET", "kernels")[1])
+
+    status, text = strict_get(hub, "api/fleet", admin)
+    assert status == 200
+    view = strict(text)
+    by_user = {s["user"]: s for s in view["servers"]}
+    for user, ids in kernels.items():
+        assert by_user[user]["reachable"], by_user[user]
+        assert sorted(s["session_id"] for s in by_user[user]["sessions"]) == sorted(ids)
+        assert user_line(view, user)["kernels"] == len(ids)
+    mallory = by_user["mallory"]
+    if expected == "shaped":
+        assert mallory["reachable"] and not mallory["invalid"]
+        [kernel] = mallory["sessions"]
+        assert kernel["session_id"] == KERNEL
+        for figure in ("idle_seconds", "busy_seconds", "connections"):
+            assert kernel[figure] is None, (figure, kernel)
+        assert kernel["resource_usage"] == {"memory_bytes": None, "cpu_percent": None}
+        assert kernel["status"] in ("unknown", "busy", "idle")
+        assert [e["reason"] for e in mallory["ended"]] == ["other"]
+        assert mallory["ended"][0]["signal"] is None
+        assert user_line(view, "mallory")["memory_bytes"] == 0
+    else:
+        assert not mallory["reachable"] and mallory["invalid"]
+        assert expected in mallory["error"], mallory["error"]
+        assert mallory["sessions"] == [] and user_line(view, "mallory")["unreachable"] == 1
+    assert len(text) < 200_000  # nothing of a huge answer passed through
+
+    status, text = strict_get(hub, "metrics", admin)
+    assert status == 200
+    assert metric(text, "jupyter_fleet_server_up", user="alice", server_name="") == 1
+    assert metric(text, "jupyter_fleet_server_up", user="mallory", server_name="") == (
+        1 if expected == "shaped" else 0)
+    assert metric(text, "jupyter_fleet_kernels", user="carol", server_name="",
+                  status="ready") == 1
+    assert strict_get(hub, "", admin)[0] == 200  # the page
+    status, text = strict_get(hub, "api/fleet", hub.prometheus_token)  # figures only
+    assert status == 200 and not any("sessions" in s for s in strict(text)["servers"])
+
+    assert sorted(k["id"] for k in hub.server_api("alice", "GET", "kernels")[1]) == alice_before
+    log = hub.log.read_text()
+    assert not [line for line in log.splitlines() if line.startswith(FORGED)]
+    if case.startswith("ids"):
+        # The service said why, with the newline escaped.
+        assert "not a UUID: abc\\n" + FORGED in log
+
+
+def test_a_redirect_from_a_users_server_is_not_followed(hostile):
+    """mallory lists alice's kernel as her own idle one, and answers the
+    admin's DELETE of it with a 307 to alice's server: alice's kernel stays."""
+    hub, kernels = hostile
+    victim = kernels["alice"][0]
+    admin = hub.user_token("admin")
+    for where in (f"/user/alice/api/kernels/{victim}",
+                  f"{hub.url}/user/alice/api/kernels/{victim}"):
+        mallory_says(hub, session_with(session_id=victim, status="idle", idle_seconds=10**6),
+                     redirect_delete=where)
+        status, answer = hub.api("POST", "api/fleet/users/mallory/shutdown-idle",
+                                 {"min_idle_seconds": 0}, token=admin, base=SERVICE_BASE)
+        assert status == 200, answer
+        assert answer["shut_down"] == [] and "redirect, not followed" in answer["failed"][victim]
+        assert victim in [k["id"] for k in hub.server_api("alice", "GET", "kernels")[1]]
+
+
+def test_the_page_draws_a_hostile_server_among_the_others(hostile):
+    from playwright.sync_api import expect, sync_playwright
+
+    hub, kernels = hostile
+    mallory_says(hub, HOSTILE_ANSWERS["strings where numbers go"][0])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            hub.log_in(page, "admin")
+            page.goto(hub.service_page())
+            expect(page.locator("tr.fleet-user")).to_have_count(3, timeout=30_000)
+            for user in HOSTILE_HUB:
+                page.click(f"tr.fleet-user[data-user={user}] .fleet-expand")
+            details = page.locator("tr.fleet-details[data-user=mallory]")
+            expect(details.locator("tr[data-kernel]")).to_have_count(1)
+            shown = details.inner_text()
+            assert "null" not in shown and "NaN" not in shown and "undefined" not in shown
+            expect(page.locator("tr.fleet-details[data-user=alice] tr[data-kernel]")
+                   ).to_have_count(2)
+            assert not errors
         finally:
             browser.close()

@@ -2,77 +2,79 @@
 single-user servers, then every server's `api/active-sessions`, fetched
 concurrently with a deadline each, so a slow or dead server is shown as
 unreachable and never holds up the others.
+
+A user's server is the user's own process, so everything sent to it and
+read from it crosses a trust boundary: it receives only a token of its own
+user (`user_tokens.py`), its redirects are never followed, its answer is
+read up to a size and shaped into known types (`answers.py`) before
+anything else sees it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httputil import HTTPInputError
 
 from ..timestamps import isoformat, utcnow
+from . import answers
+from .answers import InvalidAnswer, printable
+from .hub_api import HubAPI, HubError
+from .user_tokens import UserTokens
 
-PAGINATION = "application/jupyterhub-pagination+json"
+MAX_ANSWER_BYTES = 5 * 1024 * 1024
 
 
-class HubError(Exception):
-    """The Hub did not answer the list of servers (the whole view fails)."""
+class _Body:
+    """A response body read up to `limit` bytes; past it, the connection is
+    dropped (tornado closes it on an HTTPInputError) rather than read on."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def __call__(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise HTTPInputError("answer too large")
+        self.chunks.append(chunk)
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > self.limit
+
+    def bytes(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 class Fleet:
-    def __init__(self, hub_api_url: str, proxy_url: str, token: str,
-                 timeout: float = 5.0, hub_timeout: float = 10.0,
-                 max_concurrency: int = 50, min_interval: float = 0.0) -> None:
-        self.hub_api_url = hub_api_url.rstrip("/") + "/"
+    def __init__(self, hub: HubAPI, tokens: UserTokens, proxy_url: str,
+                 timeout: float = 5.0, max_concurrency: int = 50, min_interval: float = 0.0,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES,
+                 log: logging.Logger | None = None) -> None:
+        self.hub = hub
+        self.tokens = tokens
         self.proxy_url = proxy_url.rstrip("/")
-        self._token = token  # the service's own: never in a response
         self.timeout = timeout
-        self.hub_timeout = hub_timeout
+        self.max_answer_bytes = max_answer_bytes
+        self.log = log or logging.getLogger(__name__)
+        self._max_concurrency = max_concurrency
         self._limit = asyncio.Semaphore(max_concurrency)
+        self._http: AsyncHTTPClient | None = None
         self._gathering: asyncio.Future | None = None
         # The last view and when it was gathered: served again for
         # `min_interval` s, so many readers cost the servers one round.
         self.min_interval = min_interval
         self._last: tuple[float, dict[str, Any]] | None = None
-
-    def _request(self, url: str, timeout: float, **kw: Any) -> HTTPRequest:
-        headers = {"Authorization": f"token {self._token}", **kw.pop("headers", {})}
-        return HTTPRequest(url, headers=headers, connect_timeout=timeout,
-                           request_timeout=timeout, **kw)
-
-    # -- the Hub -------------------------------------------------------------------
-
-    async def running_servers(self) -> list[dict[str, Any]]:
-        """Every ready single-user server: user, server_name, url (the proxy
-        path), last_activity as the Hub knows it."""
-        client = AsyncHTTPClient()
-        servers: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            query = urlencode({"state": "ready", "offset": offset, "limit": 200})
-            try:
-                response = await client.fetch(self._request(
-                    f"{self.hub_api_url}users?{query}", self.hub_timeout,
-                    headers={"Accept": PAGINATION}))
-            except (HTTPClientError, OSError) as err:
-                raise HubError(f"the Hub's users API did not answer: {err}") from err
-            page = json.loads(response.body)
-            items = page["items"] if isinstance(page, dict) else page
-            for user in items:
-                for name, server in (user.get("servers") or {}).items():
-                    if server.get("ready"):
-                        servers.append({"user": user["name"], "server_name": name,
-                                        "url": server["url"],
-                                        "last_activity": server.get("last_activity")})
-            paging = page.get("_pagination") if isinstance(page, dict) else None
-            following = (paging or {}).get("next")
-            if not following:
-                return servers
-            offset = following["offset"]
+        # What was last logged of each server's invalid answer: logged again
+        # only when it changes, so one hostile server cannot flood the log.
+        self._reported: dict[tuple[str, str], str] = {}
 
     # -- each server -------------------------------------------------------------------
 
@@ -80,78 +82,121 @@ class Fleet:
         """A route of a user's server, reached through the proxy."""
         return f"{self.proxy_url}{server['url'].rstrip('/')}/api/{path}"
 
-    def _why(self, err: BaseException) -> str:
+    async def _fetch(self, server: dict[str, Any], url: str, method: str = "GET") -> bytes:
+        """One request to a user's server with that user's token (a new one
+        once, if the server refused a token its user may have revoked)."""
+        if self._http is None:  # made on the running loop; as many at once as we allow
+            self._http = AsyncHTTPClient(force_instance=True, max_clients=self._max_concurrency)
+        user = server["user"]
+        while True:
+            token = await self.tokens.token(user)
+            body = _Body(self.max_answer_bytes)
+            request = HTTPRequest(url, method=method, headers={"Authorization": f"token {token}"},
+                                  connect_timeout=self.timeout, request_timeout=self.timeout,
+                                  follow_redirects=False, streaming_callback=body)
+            try:
+                # The client's own deadline, and a backstop.
+                await asyncio.wait_for(self._http.fetch(request), self.timeout + 1)
+            except HTTPClientError as err:
+                if body.too_large:
+                    raise InvalidAnswer(
+                        f"larger than {self.max_answer_bytes / 2**20:g} MiB") from None
+                if err.code in (401, 403) and await self.tokens.refused(user, token):
+                    continue
+                raise
+            return body.bytes()
+
+    def _why(self, err: BaseException, url: str) -> str:
         """What a request to a server came to, as the view shows it."""
         if isinstance(err, (asyncio.TimeoutError, TimeoutError)) or (
-                isinstance(err, HTTPClientError) and err.code == 599):
-            return f"timed out after {self.timeout:g} s"
-        if isinstance(err, HTTPClientError):
-            return f"HTTP {err.code}"
-        return f"{type(err).__name__}: {err}"
+                isinstance(err, HTTPClientError) and err.code == 599
+                and "timeout" in str(err).lower()):
+            return f"timed out after {self.timeout:g} s ({url})"
+        if isinstance(err, HTTPClientError) and 300 <= err.code < 400:
+            return f"HTTP {err.code}: a redirect, not followed ({url})"
+        if isinstance(err, HTTPClientError) and err.code != 599:
+            return f"HTTP {err.code} ({url})"
+        return f"{printable(err, 120)} ({url})"
 
-    async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
-        """`server` with its sessions and the kernels that ended there lately,
-        or with `reachable: false` and why."""
-        started = time.monotonic()
-        base = self._server_api(server, "active-sessions")
-        result = {**server, "reachable": False, "error": None, "sessions": [], "ended": []}
-        async with self._limit:
-            try:
-                sessions, ended = await asyncio.gather(
-                    self._read_list(base), self._read_list(base + "/ended", optional=True))
-                result.update(reachable=True, sessions=sessions, ended=ended)
-            except (HTTPClientError, asyncio.TimeoutError, TimeoutError, OSError, ValueError,
-                    AttributeError) as err:
-                result["error"] = self._why(err)
-        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-        result["summary"] = summarize(result["sessions"], result["ended"])
-        return result
-
-    async def _read_list(self, url: str, optional: bool = False) -> list[dict[str, Any]]:
-        """The `sessions` list of one of a server's routes. `optional`: a server
-        with an older extension, without that route, has none (not an error)."""
+    async def _read(self, server: dict[str, Any], route: str, shaped: Any,
+                    optional: bool = False) -> list[dict[str, Any]]:
+        """A route's `sessions`, shaped. `optional`: a server with an older
+        extension, without that route, has none (not an error)."""
         try:
-            response = await asyncio.wait_for(
-                AsyncHTTPClient().fetch(self._request(url, self.timeout)),
-                self.timeout + 1)  # the client's own deadline, and a backstop
+            body = await self._fetch(server, self._server_api(server, route))
         except HTTPClientError as err:
             if optional and err.code == 404:
                 return []
             raise
-        sessions = json.loads(response.body).get("sessions")
-        if not isinstance(sessions, list):
-            raise ValueError("not a list of active sessions")
-        return sessions
+        return shaped(body)
+
+    async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
+        """`server` with its sessions and the kernels that ended there lately,
+        or with `reachable: false` and why (`invalid: true` when it answered
+        something that is not active sessions)."""
+        started = time.monotonic()
+        result = {**server, "reachable": False, "invalid": False, "error": None,
+                  "sessions": [], "ended": []}
+        async with self._limit:
+            try:
+                sessions, ended = await asyncio.gather(
+                    self._read(server, "active-sessions", answers.active_sessions),
+                    self._read(server, "active-sessions/ended", answers.ended_sessions,
+                               optional=True))
+                result.update(reachable=True, sessions=sessions, ended=ended)
+            except InvalidAnswer as err:
+                result.update(invalid=True, error=f"invalid answer: {err}")
+            except HubError as err:
+                result["error"] = str(err)
+            except (HTTPClientError, asyncio.TimeoutError, TimeoutError, OSError) as err:
+                result["error"] = self._why(err, self._server_api(server, "active-sessions"))
+        self._report(server, result["error"] if result["invalid"] else None)
+        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        result["summary"] = summarize(result["sessions"], result["ended"])
+        return result
+
+    def _report(self, server: dict[str, Any], why: str | None) -> None:
+        key = (server["user"], server["server_name"])
+        if why is None:
+            self._reported.pop(key, None)
+        elif self._reported.get(key) != why:
+            self._reported[key] = why
+            self.log.warning("Active sessions: %s's server %r gave an %s",
+                             printable(key[0]), printable(key[1]), why)
 
     async def shut_down_idle(self, user: str, server_name: str,
                              min_idle_seconds: int) -> dict[str, Any] | None:
         """Shut down the kernels of one user's server that are idle (or ready)
         for at least `min_idle_seconds`, through that server's own API. None
         if the user has no such running server."""
-        server = next((s for s in await self.running_servers()
+        server = next((s for s in await self.hub.running_servers()
                        if s["user"] == user and s["server_name"] == server_name), None)
         if server is None:
             return None
         found = await self.server_sessions(server)
         if not found["reachable"]:
             return {"user": user, "server_name": server_name, "shut_down": [],
-                    "error": found["error"]}
+                    "failed": {}, "error": found["error"]}
+        # Shaped ids are UUIDs: quoting them changes nothing, and is the rule.
         chosen = [s["session_id"] for s in found["sessions"]
-                  if s.get("status") in ("idle", "ready")
-                  and int(s.get("idle_seconds") or 0) >= min_idle_seconds]
-        base = self._server_api(server, "kernels/")
+                  if s["status"] in ("idle", "ready")
+                  and (s["idle_seconds"] or 0) >= min_idle_seconds]
         self._last = None  # what follows makes it stale
         done: list[str] = []
         failed: dict[str, str] = {}
         for kernel_id in chosen:
+            url = self._server_api(server, "kernels/" + quote(kernel_id, safe=""))
             try:
-                await AsyncHTTPClient().fetch(self._request(base + kernel_id, self.timeout,
-                                                            method="DELETE"))
+                await self._fetch(server, url, method="DELETE")
                 done.append(kernel_id)
-            except (HTTPClientError, OSError) as err:
-                failed[kernel_id] = self._why(err)
+            except (HTTPClientError, HubError, InvalidAnswer, asyncio.TimeoutError, TimeoutError,
+                    OSError) as err:
+                failed[kernel_id] = (str(err) if isinstance(err, (HubError, InvalidAnswer))
+                                     else self._why(err, url))
         return {"user": user, "server_name": server_name, "shut_down": done,
                 "failed": failed, "error": None}
+
+    # -- the whole view ------------------------------------------------------------------
 
     async def gather(self) -> dict[str, Any]:
         """The whole view: every running server, and a line per user. Readers
@@ -175,7 +220,7 @@ class Fleet:
     async def _gather(self) -> dict[str, Any]:
         started = time.monotonic()
         at = isoformat(utcnow())
-        servers = await self.running_servers()
+        servers = await self.hub.running_servers()
         results = await asyncio.gather(*(self.server_sessions(s) for s in servers))
         return {
             "users": per_user(results),
@@ -185,31 +230,37 @@ class Fleet:
         }
 
 
+def summaries_only(view: dict[str, Any]) -> dict[str, Any]:
+    """The view for a reader who may see figures but not what users run
+    (a scraper's token): each server's summary, none of its sessions."""
+    return {**view, "servers": [{k: v for k, v in s.items() if k not in ("sessions", "ended")}
+                                for s in view["servers"]]}
+
+
 def summarize(sessions: list[dict[str, Any]],
               ended: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Kernels by status, busy ones, memory and CPU totals, longest idle; the
     kernels that ended lately by reason; `killed`: kernels whose process a
     signal the server did not send ended (the OOM killer's, say), whether
-    the kernel is gone or was restarted after it."""
+    the kernel is gone or was restarted after it. Reads shaped sessions."""
     by_status: dict[str, int] = {}
     killed = 0
     memory = 0
     cpu = 0.0
     idle = 0
     for s in sessions:
-        status = str(s.get("status"))
+        status = s["status"]
         by_status[status] = by_status.get(status, 0) + 1
-        usage = s.get("resource_usage") or {}
-        memory += int(usage.get("memory_bytes") or 0)
-        cpu += float(usage.get("cpu_percent") or 0.0)
+        usage = s["resource_usage"] or {}
+        memory += usage.get("memory_bytes") or 0
+        cpu += usage.get("cpu_percent") or 0.0
         if status != "busy":
-            idle = max(idle, int(s.get("idle_seconds") or 0))
-        if (s.get("last_exit") or {}).get("reason") == "killed":
+            idle = max(idle, s["idle_seconds"] or 0)
+        if (s["last_exit"] or {}).get("reason") == "killed":
             killed += 1
     ended_by_reason: dict[str, int] = {}
     for e in ended or ():
-        reason = str(e.get("reason"))
-        ended_by_reason[reason] = ended_by_reason.get(reason, 0) + 1
+        ended_by_reason[e["reason"]] = ended_by_reason.get(e["reason"], 0) + 1
     return {"kernels": len(sessions), "by_status": by_status, "busy": by_status.get("busy", 0),
             "memory_bytes": memory, "cpu_percent": round(cpu, 1), "max_idle_seconds": idle,
             "ended": sum(ended_by_reason.values()), "ended_by_reason": ended_by_reason,

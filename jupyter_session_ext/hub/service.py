@@ -6,10 +6,11 @@
     POST {prefix}api/fleet/users/{user}/shutdown-idle  that user's idle kernels
     GET  {prefix}metrics                             Prometheus, a label per user
 
-Admins of the Hub and members of `allowed_groups` may read and act; the
-services in `allowed_services` (Prometheus's token) may only read; anyone
-else gets 403. Configuration comes from the environment JupyterHub gives a
-managed service (JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL,
+Admins of the Hub and members of `allowed_groups` may read everything
+(the code users run included) and act; the services in `allowed_services`
+(Prometheus's token) may only read figures: the metrics and each server's
+summary, never a session; anyone else gets 403. Configuration comes from
+the environment JupyterHub gives a managed service (JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL,
 JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_PUBLIC_URL) and
 from command-line options (`--help-all`).
 """
@@ -32,10 +33,15 @@ from tornado.httpserver import HTTPServer
 from traitlets import Float, Int, Set, Unicode, default
 from traitlets.config import Application
 
-from .fleet import Fleet, HubError
+from .answers import printable
+from .fleet import MAX_ANSWER_BYTES, Fleet, summaries_only
 from .fleet_metrics import exposition
+from .hub_api import HubAPI, HubError
+from .user_tokens import UserTokens
 
 HERE = Path(__file__).parent
+SERVICE = "active-sessions"
+GUESSED_PROXY = "http://127.0.0.1:8000"  # JupyterHub's own default for its public port
 THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
 
 
@@ -68,29 +74,37 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
         self.log = log  # the service's: managed services log into the Hub's output
 
     def may_read(self, owner: dict[str, Any]) -> bool:
+        """Figures: people who may act, and the services allowed to read."""
         if owner.get("kind") == "service":
             return owner.get("name") in self.allowed_services
         return self.may_act(owner)
 
     def may_act(self, owner: dict[str, Any]) -> bool:
-        """Shutting down other users' kernels: people, never a service's token."""
+        """Users' sessions (their code) and shutting their kernels down:
+        people, never a service's token."""
         return owner.get("kind", "user") == "user" and bool(
             owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
 
     async def readable_view(self, refusal: str) -> dict[str, Any]:
-        """The gathered fleet, for a reader allowed to see it (else 403)."""
+        """The gathered fleet, for a reader allowed to see it (else 403):
+        whole for people who may act, summaries only for services."""
         if not self.may_read(self.current_user):
             raise web.HTTPError(403, refusal)
         try:
-            return await self.fleet.gather()
+            view = await self.fleet.gather()
         except HubError as err:
             raise web.HTTPError(502, str(err)) from None
+        return view if self.may_act(self.current_user) else summaries_only(view)
+
+    def finish_json(self, document: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        # Strict JSON: a browser's JSON.parse takes no NaN (shaping leaves none).
+        self.finish(json.dumps(document, allow_nan=False))
 
     @web.authenticated
     async def get(self) -> None:
-        view = await self.readable_view("Only Hub admins may see every user's sessions.")
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(view))
+        self.finish_json(await self.readable_view(
+            "Only Hub admins may see every user's sessions."))
 
 
 class ShutDownIdleHandler(FleetHandler):
@@ -123,10 +137,9 @@ class ShutDownIdleHandler(FleetHandler):
             raise web.HTTPError(404, f"{user} has no running server {server_name!r}.")
         self.log.warning(
             "Active sessions: %s shut down %d idle kernel(s) of %s (idle >= %d s): %s",
-            admin["name"], len(result["shut_down"]), user, idle,
+            printable(admin["name"]), len(result["shut_down"]), printable(user), idle,
             ", ".join(result["shut_down"]) or "none")
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(result))
+        self.finish_json(result)
 
 
 class PageHandler(FleetHandler):
@@ -134,7 +147,7 @@ class PageHandler(FleetHandler):
 
     @web.authenticated
     async def get(self) -> None:
-        if not self.may_read(self.current_user):
+        if not self.may_act(self.current_user):
             raise web.HTTPError(403, "Only Hub admins may see every user's sessions.")
         theme = self.get_argument("theme", "")
         self.render("fleet.html", admin=self.current_user["name"], xsrf_token=self.xsrf_token,
@@ -166,7 +179,7 @@ class MetricsHandler(FleetHandler):
     @web.authenticated
     async def get(self) -> None:
         view = await self.readable_view("Only Hub admins may read the fleet's metrics.")
-        body, content_type = exposition(view)
+        body, content_type = exposition(view)  # figures only, whoever reads
         self.set_header("Content-Type", content_type)
         self.finish(body)
 
@@ -192,13 +205,33 @@ class FleetService(Application):
     proxy_url = Unicode(help="The proxy's origin (scheme://host:port) where the "
                         "single-user servers are reached. Default: that of "
                         "$JUPYTERHUB_PUBLIC_HUB_URL (set when the Hub has a public_url), "
-                        "else http://127.0.0.1:8000.").tag(config=True)
+                        f"else {GUESSED_PROXY} (said at start).").tag(config=True)
+
+    token_lifetime = Int(3600, min=60, help="Seconds each user's token lives. The service "
+                         "sends a user's server only a token of that user's own, scoped "
+                         "`access:servers!user=<name>`, minted through the Hub's API and "
+                         "renewed shortly before it expires; at most the Hub's "
+                         "token_expires_in_max_seconds.").tag(config=True)
+    max_answer_bytes = Int(MAX_ANSWER_BYTES, help="Bytes read of one server's answer; "
+                           "a larger one shows that server as an invalid answer.").tag(
+                               config=True)
 
     @default("proxy_url")
     def _proxy_url(self) -> str:
         public = urlparse(os.environ.get("JUPYTERHUB_PUBLIC_HUB_URL", ""))
         # A server's url from the Hub API is a path with the Hub's base_url in it.
-        return f"{public.scheme}://{public.netloc}" if public.netloc else "http://127.0.0.1:8000"
+        return f"{public.scheme}://{public.netloc}" if public.netloc else GUESSED_PROXY
+
+    def _say_where_servers_are(self) -> None:
+        if self.proxy_url == GUESSED_PROXY and "proxy_url" not in self.config.FleetService:
+            self.log.warning(
+                "Active sessions: the Hub has no public_url, so the users' servers are "
+                "looked for through the proxy at %s. If the proxy listens elsewhere, set "
+                "c.JupyterHub.public_url in jupyterhub_config.py or give the service "
+                "--proxy-url=http://HOST:PORT.", GUESSED_PROXY)
+        else:
+            self.log.info("Active sessions: the users' servers are reached through %s",
+                          self.proxy_url)
 
     aliases = {"timeout": "FleetService.timeout", "proxy-url": "FleetService.proxy_url",
                "max-concurrency": "FleetService.max_concurrency",
@@ -207,9 +240,15 @@ class FleetService(Application):
     def make_app(self) -> web.Application:
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/active-sessions/")
         hub_auth = HubOAuth(parent=self)
-        fleet = Fleet(hub_auth.api_url, self.proxy_url, hub_auth.api_token,
-                      timeout=self.timeout, max_concurrency=self.max_concurrency,
-                      min_interval=self.min_interval)
+        # The service's own token goes to the Hub's API alone; each user's
+        # server gets a token of that user's (user_tokens.py).
+        hub = HubAPI(hub_auth.api_url, hub_auth.api_token)
+        tokens = UserTokens(hub, lifetime=self.token_lifetime,
+                            note=f"{os.environ.get('JUPYTERHUB_SERVICE_NAME', SERVICE)} service")
+        self._say_where_servers_are()
+        fleet = Fleet(hub, tokens, self.proxy_url, timeout=self.timeout,
+                      max_concurrency=self.max_concurrency, min_interval=self.min_interval,
+                      max_answer_bytes=self.max_answer_bytes, log=self.log)
         options = {"fleet": fleet, "allowed_groups": set(self.allowed_groups),
                    "allowed_services": set(self.allowed_services), "log": self.log}
         return web.Application([

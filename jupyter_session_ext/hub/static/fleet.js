@@ -52,6 +52,11 @@
     return Number.isNaN(seconds) ? '' : `${duration(seconds)} ago`;
   }
 
+  /** A figure a server may not have given (null): shown as a dash, not a zero. */
+  function ifGiven(value, show, otherwise = '—') {
+    return value === null || value === undefined ? otherwise : show(value);
+  }
+
   function firstLine(code) {
     const line = String(code || '').split('\n').find(l => l.trim()) || '';
     return line.length > 80 ? line.slice(0, 79) + '…' : line;
@@ -215,7 +220,8 @@
         el('h3', {}, title, el('span', { className: 'fleet-muted',
           text: ` · answered in ${Math.round(server.elapsed_ms)} ms` })));
       if (!server.reachable) {
-        section.append(el('p', { className: 'fleet-error', text: `Unreachable: ${server.error}` }));
+        section.append(el('p', { className: 'fleet-error',
+          text: server.invalid ? server.error.replace(/^i/, 'I') : `Unreachable: ${server.error}` }));
         return section;
       }
       section.append(server.sessions.length ? kernelTable(server.sessions)
@@ -245,10 +251,11 @@
         el('td', { text: s.notebook_path || `(${s.session_mode})` }),
         el('td', { className: 'fleet-code', text: running, title: active ? active.code : '' }),
         el('td', { className: 'fleet-num', text: s.status === 'busy'
-          ? `busy ${duration(s.busy_seconds)}` : `idle ${duration(s.idle_seconds)}` }),
+          ? ifGiven(s.busy_seconds, v => `busy ${duration(v)}`)
+          : ifGiven(s.idle_seconds, v => `idle ${duration(v)}`) }),
         el('td', { className: 'fleet-num', text: usage.memory_bytes != null ? bytes(usage.memory_bytes) : '' }),
         el('td', { className: 'fleet-num', text: usage.cpu_percent != null ? `${usage.cpu_percent.toFixed(0)}%` : '' }),
-        el('td', { className: 'fleet-num', text: String(s.connections) }));
+        el('td', { className: 'fleet-num', text: ifGiven(s.connections, String) }));
     });
     return el('table', { className: 'fleet-kernels' }, el('thead', {}, head), el('tbody', {}, ...rows));
   }
@@ -256,7 +263,8 @@
   /** A kernel restarted after its process was killed or exited on its own. */
   function lastExit(exit) {
     if (!exit || exit.reason === 'restarted') return null;
-    const what = exit.reason === 'killed' ? `killed (signal ${exit.signal})` : `exited (${exit.exit_code})`;
+    const what = exit.reason === 'killed' ? 'killed' + ifGiven(exit.signal, v => ` (signal ${v})`, '')
+      : exit.reason === 'exited' ? 'exited' + ifGiven(exit.exit_code, v => ` (${v})`, '') : 'ended';
     return el('span', { className: 'fleet-badge fleet-mod-error', text: `${what}, restarted`,
       title: `The kernel's previous process ended ${ago(exit.ended)}; the server started a new one.` });
   }

@@ -1,0 +1,90 @@
+"""The credential a user's server receives: a token of that user's own,
+minted by the Hub for the service with the single scope
+`access:servers!user=<name>` and a short life. Whoever runs that server
+(the user, who controls the process) learns nothing they could not do
+already: the token opens their own servers and expires.
+
+One token per user, shared by their servers and by concurrent gatherings,
+renewed shortly before it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from .hub_api import HubAPI, HubError
+
+# A token a server refused (revoked by its user on the Hub's token page, say)
+# is replaced, but not more often than this: a server that refuses every
+# token must not make the service mint one per gathering.
+RETRY_AFTER = 60.0
+
+
+@dataclass
+class _Held:
+    token: str
+    token_id: str | None
+    issued: float
+    renew_at: float
+
+
+class UserTokens:
+    def __init__(self, hub: HubAPI, lifetime: int = 3600,
+                 note: str = "active-sessions service") -> None:
+        self._hub = hub
+        self.lifetime = lifetime
+        self.note = note
+        self._held: dict[str, _Held] = {}
+        self._minting: dict[str, asyncio.Future[str]] = {}
+
+    @staticmethod
+    def scopes(user: str) -> list[str]:
+        return [f"access:servers!user={user}"]
+
+    async def token(self, user: str) -> str:
+        """`user`'s token, minted on first use; HubError if the Hub refused."""
+        held = self._held.get(user)
+        if held is not None and time.monotonic() < held.renew_at:
+            return held.token
+        minting = self._minting.get(user)
+        if minting is None:
+            minting = self._minting[user] = asyncio.ensure_future(self._mint(user))
+            minting.add_done_callback(lambda _, user=user: self._minting.pop(user, None))
+        return await asyncio.shield(minting)
+
+    async def _mint(self, user: str) -> str:
+        minutes = round(self.lifetime / 60)
+        try:
+            answer = await self._hub.new_user_token(
+                user, self.scopes(user), self.lifetime,
+                f"{self.note}: reads this server's active sessions for the Hub's admins "
+                f"(only your servers, expires in {minutes} min)")
+        except HubError as err:
+            hint = (" (does the service's role have the `tokens` scope?)" if err.code == 403
+                    else " (is --FleetService.token_lifetime above the Hub's "
+                    "token_expires_in_max_seconds?)" if err.code == 400 else "")
+            raise HubError(f"no token for this user: {err}{hint}", err.code) from None
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise HubError("no token for this user: the Hub's answer had none")
+        now = time.monotonic()
+        # Renewed a little before it expires, so no request carries a dying token.
+        self._held[user] = _Held(token, answer.get("id"), now,
+                                 now + self.lifetime - min(300.0, self.lifetime / 5))
+        return token
+
+    async def refused(self, user: str, token: str) -> bool:
+        """`user`'s server refused `token`: True if a new one is worth a try
+        (the old one revoked, in case only the server spurned it)."""
+        held = self._held.get(user)
+        if held is None or held.token != token or time.monotonic() - held.issued < RETRY_AFTER:
+            return False
+        del self._held[user]
+        if held.token_id:
+            try:
+                await self._hub.revoke_user_token(user, held.token_id)
+            except HubError:
+                pass  # it expires anyway
+        return True

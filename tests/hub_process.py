@@ -59,7 +59,7 @@ c.JupyterHub.services = [
       "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}",
                   "--FleetService.allowed_groups=auditors",
                   "--FleetService.allowed_services=prometheus",
-                  "--FleetService.min_interval={min_interval}"],
+                  "--FleetService.min_interval={min_interval}", *{service_args!r}],
       "oauth_no_confirm": True}},
     {{"name": "test-admin", "api_token": "{admin_token}"}},
     # As a Prometheus server would scrape the fleet's metrics.
@@ -91,7 +91,7 @@ def chp() -> str:
 
 class JupyterHub:
     def __init__(self, users: list[str], timeout: float = 3.0,
-                 min_interval: float = 0.0) -> None:
+                 min_interval: float = 0.0, service_args: tuple[str, ...] = ()) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
@@ -108,7 +108,7 @@ class JupyterHub:
             service_port=free_port(), chp=chp(), dir=self.dir, users=set(users),
             service=SERVICE, timeout=timeout, admin_token=self.admin_token,
             prometheus_token=self.prometheus_token, other_token=self.other_service_token,
-            min_interval=min_interval))
+            min_interval=min_interval, service_args=list(service_args)))
         self.log = self.dir / "hub.log"
         self.proc = start_and_wait(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],

@@ -403,19 +403,23 @@ def test_the_page_in_chromium(hub):
 HOSTILE_HUB = ["alice", "carol", "mallory"]
 FORGED = "[W 2026-12-01 00:00:00.000 JupyterHub FORGED]"
 KERNEL = str(uuid.uuid4())  # an id of mallory's that is shaped right
+# Short, so a refused token is replaced after 2 s (a sixtieth of it).
+TOKEN_LIFETIME = 120
 
 
 def mallory_says(hub: JupyterHub, sessions: object, ended: object = '{"sessions": []}',
-                 redirect_delete: str | None = None) -> None:
+                 redirect_delete: str | None = None, status: int | None = None) -> None:
     """What mallory's routes answer: raw text, or {"head", "repeat", "times",
-    "tail"} for a body too large to keep in a file."""
+    "tail"} for a body too large to keep in a file; or only `status`."""
     (hub.home("mallory") / "answer.json").write_text(json.dumps(
-        {"sessions": sessions, "ended": ended, "redirect_delete": redirect_delete}))
+        {"sessions": sessions, "ended": ended, "redirect_delete": redirect_delete,
+         "status": status}))
 
 
 @pytest.fixture(scope="module")
 def hostile():
-    hub = JupyterHub(HOSTILE_HUB + ["admin"], timeout=TIMEOUT, min_interval=0)
+    hub = JupyterHub(HOSTILE_HUB + ["admin"], timeout=TIMEOUT, min_interval=0,
+                     service_args=(f"--FleetService.token_lifetime={TOKEN_LIFETIME}",))
     user_config(hub, "mallory", "hostile_config.py", "hostile_ext.py")
     mallory_says(hub, '{"sessions": []}')
     try:
@@ -574,3 +578,50 @@ def test_the_page_draws_a_hostile_server_among_the_others(hostile):
             assert not errors
         finally:
             browser.close()
+
+
+def service_tokens(hub: JupyterHub, user: str) -> list[dict]:
+    """The tokens the service holds of `user`'s, as the Hub lists them."""
+    return [t for t in hub.api("GET", f"users/{user}/tokens")[1]["api_tokens"]
+            if (t.get("note") or "").startswith("active-sessions service")]
+
+
+def minted(hub: JupyterHub, user: str) -> int:
+    """How many tokens of `user`'s the service has asked for, as the Hub logs it."""
+    return hub.log.read_text().count(f"Service active-sessions requested API token for {user}")
+
+
+def test_a_refused_token_is_replaced_but_not_at_every_gathering(hostile):
+    """The token mallory's server receives is hers, scoped to her servers and
+    short-lived. When her server refuses it (as it would one she revoked,
+    once its cache of the Hub's answer expires), the service revokes it and
+    tries a new one, and does so again only after a sixtieth of a token's
+    life: a server refusing every token cannot make it mint one a gathering."""
+    hub, kernels = hostile
+    admin = hub.user_token("admin")
+    mallory_says(hub, '{"sessions": []}')
+    view = hub.fleet(admin)[1]
+    assert next(s for s in view["servers"] if s["user"] == "mallory")["reachable"]
+    [held] = service_tokens(hub, "mallory")
+    # Her servers, and reading her own name and groups (the Hub adds those to every token).
+    assert sorted(held["scopes"]) == ["access:servers!user=mallory",
+                                      "read:users:groups!user=mallory",
+                                      "read:users:name!user=mallory"]
+    assert held["expires_at"]
+    before = minted(hub, "mallory")
+    time.sleep(TOKEN_LIFETIME / 60)
+    mallory_says(hub, "", status=403)
+    for _ in range(3):
+        view = hub.fleet(admin)[1]
+        mallory = next(s for s in view["servers"] if s["user"] == "mallory")
+        assert not mallory["reachable"] and mallory["error"].startswith("HTTP 403")
+    # The refused token revoked, one more minted, and no more: refused again too soon.
+    hub.wait(lambda: minted(hub, "mallory") == before + 1 and hub.api(
+        "GET", f"users/mallory/tokens/{held['id']}")[0] == 404, 30,
+        "the refused token to be revoked and one more minted")
+    time.sleep(TOKEN_LIFETIME / 60)
+    hub.fleet(admin)
+    hub.wait(lambda: minted(hub, "mallory") == before + 2, 30, "one more after a while")
+    assert minted(hub, "mallory") == before + 2
+    mallory_says(hub, '{"sessions": []}')
+    assert all(s["reachable"] for s in hub.fleet(admin)[1]["servers"])

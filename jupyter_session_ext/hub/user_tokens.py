@@ -16,12 +16,6 @@ from dataclasses import dataclass
 
 from .hub_api import HubAPI, HubError
 
-# A token a server refused (revoked by its user on the Hub's token page, say)
-# is replaced, but not more often than this: a server that refuses every
-# token must not make the service mint one per gathering.
-RETRY_AFTER = 60.0
-
-
 @dataclass
 class _Held:
     token: str
@@ -35,6 +29,11 @@ class UserTokens:
                  note: str = "active-sessions service") -> None:
         self._hub = hub
         self.lifetime = lifetime
+        # A token a server refused (revoked by its user on the Hub's token
+        # page, say) is replaced, but not sooner than this after it was
+        # minted: a server that refuses every token costs the Hub at most 60
+        # tokens a lifetime, not one a gathering.
+        self.retry_after = lifetime / 60
         self.note = note
         self._held: dict[str, _Held] = {}
         self._minting: dict[str, asyncio.Future[str]] = {}
@@ -48,11 +47,15 @@ class UserTokens:
         held = self._held.get(user)
         if held is not None and time.monotonic() < held.renew_at:
             return held.token
+        return await asyncio.shield(self._minted(user))
+
+    def _minted(self, user: str) -> asyncio.Future[str]:
+        """The minting of `user`'s next token, shared by whoever waits for it."""
         minting = self._minting.get(user)
         if minting is None:
             minting = self._minting[user] = asyncio.ensure_future(self._mint(user))
             minting.add_done_callback(lambda _, user=user: self._minting.pop(user, None))
-        return await asyncio.shield(minting)
+        return minting
 
     async def _mint(self, user: str) -> str:
         minutes = round(self.lifetime / 60)
@@ -79,9 +82,13 @@ class UserTokens:
         """`user`'s server refused `token`: True if a new one is worth a try
         (the old one revoked, in case only the server spurned it)."""
         held = self._held.get(user)
-        if held is None or held.token != token or time.monotonic() - held.issued < RETRY_AFTER:
+        if held is None or held.token != token:
+            # Another request to this user's servers replaced it already.
+            return held is not None or user in self._minting
+        if time.monotonic() - held.issued < self.retry_after:
             return False
         del self._held[user]
+        self._minted(user)  # at once, so concurrent requests wait for it
         if held.token_id:
             try:
                 await self._hub.revoke_user_token(user, held.token_id)

@@ -1,7 +1,7 @@
 """A jupyter_server extension a hostile user loads into their own server:
 `api/active-sessions` and `…/ended` answer what ~/answer.json says (raw
-text, so NaN, 100,000-deep nesting and 20 MB bodies are possible), and a
-DELETE of a kernel redirects where it says."""
+text, so NaN, 100,000-deep nesting and 20 MB bodies are possible, or a bare
+status), and a DELETE of a kernel redirects where it says."""
 
 import json
 import os
@@ -20,6 +20,9 @@ def answer() -> dict:
 class Routes(web.RequestHandler):
     def get(self, ended):
         said = answer()
+        if said.get("status"):  # refuses whatever token it is given
+            self.set_status(said["status"])
+            return
         body = said["ended" if ended else "sessions"]
         self.set_header("Content-Type", "application/json")
         if isinstance(body, dict) and "repeat" in body:  # huge, without a huge file

@@ -56,6 +56,17 @@ DEFAULT_UNTRACKED_MESSAGE_TYPES = frozenset(
     }
 )
 
+# Requests a kernel takes on its control channel only (ipykernel's
+# `control_msg_types` beyond the shell's). Its busy and idle for them are not
+# the user's work: a monitor asking for usage every few seconds
+# (jupyter-resource-usage's `usage_request`) must neither end a busy period
+# nor restart an idle one. jupyter_server's untracked list has the first three,
+# not the others, so they are never tracked here whatever the server says.
+CONTROL_ONLY_REQUESTS = frozenset({
+    "debug_request", "interrupt_request", "shutdown_request", "usage_request",
+    "create_subshell_request", "delete_subshell_request", "list_subshell_request",
+})
+
 # IOPub message types whose content the state machine reads; observers may skip
 # unpacking the content of every other type (it is most of the traffic).
 IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input", "error"})
@@ -187,7 +198,8 @@ class SessionState:
     def _tracked(self, msg_type: str | None) -> bool:
         known = self._tracks.get(msg_type)
         if known is None:
-            known = bool(self.track_message_type(msg_type))
+            known = msg_type not in CONTROL_ONLY_REQUESTS and bool(
+                self.track_message_type(msg_type))
             if len(self._tracks) < 256:  # the types a kernel sends are few
                 self._tracks[msg_type] = known
         return known
@@ -319,7 +331,12 @@ class SessionState:
                 changed = changed or started is not None
             return changed
         if state == "idle":
-            changed = self._set_status(IDLE)
+            # Only the end of what runs ends the busy period: an idle for
+            # another request (a subshell's, say) leaves the running cell busy.
+            active = self.queue.active
+            changed = False
+            if active is None or active.msg_id == parent.get("msg_id"):
+                changed = self._set_status(IDLE)
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:

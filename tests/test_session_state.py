@@ -175,6 +175,44 @@ def test_untracked_requests_do_not_make_the_kernel_busy(state):
     assert state.status == READY
 
 
+def status(execution_state: str, parent_type: str, parent_id: str) -> dict:
+    return {"header": {"msg_type": "status"},
+            "parent_header": {"msg_type": parent_type, "msg_id": parent_id},
+            "content": {"execution_state": execution_state}}
+
+
+@pytest.mark.parametrize("control", ["usage_request", "debug_request", "create_subshell_request"])
+def test_control_requests_neither_end_a_busy_period_nor_restart_idle_time(state, clock, control):
+    """What jupyter-resource-usage's poll makes ipykernel publish, whatever
+    the server's own list of untracked types says."""
+    clock.advance(7)
+    for execution_state in ("busy", "idle"):
+        assert not state.on_iopub(status(execution_state, control, "u1"))
+    assert state.status == READY and state.idle_seconds() == 7
+    state.on_execute_request({"header": {"msg_id": "cell", "msg_type": "execute_request"},
+                              "content": {"code": "import time; time.sleep(5)"}})
+    state.on_iopub(status("busy", "execute_request", "cell"))
+    clock.advance(3)
+    for execution_state in ("busy", "idle"):
+        state.on_iopub(status(execution_state, control, "u2"))
+    assert state.status == BUSY and state.busy_seconds() == 3
+    assert state.queue.active.msg_id == "cell"
+    state.on_iopub(status("idle", "execute_request", "cell"))
+    assert state.status == IDLE and state.queue.active is None
+
+
+def test_an_idle_for_another_request_leaves_the_running_cell_busy(state, clock):
+    state.on_execute_request({"header": {"msg_id": "cell", "msg_type": "execute_request"},
+                              "content": {"code": "work()"}})
+    state.on_iopub(status("busy", "execute_request", "cell"))
+    # A request another subshell ran meanwhile.
+    state.on_iopub(status("busy", "inspect_request", "other"))
+    state.on_iopub(status("idle", "inspect_request", "other"))
+    assert state.status == BUSY and state.queue.active.msg_id == "cell"
+    state.on_iopub(status("idle", "execute_request", "cell"))
+    assert state.status == IDLE
+
+
 def test_server_track_message_type_is_honoured(clock):
     s = SessionState(track_message_type=lambda t: t == "execute_request", monotonic=clock.monotonic)
     s.on_launch()

@@ -68,8 +68,14 @@ export function codePreview(
   return shown.join('\n') + (cut ? ' …' : '');
 }
 
-/** "busy 12s · 3 queued", "idle 4m 10s", "waiting for input". */
-export function statusSummary(
+/**
+ * The status bar's figures beside its status dot: "running 12s · 3 queued",
+ * "4m 10s" (idle or ready: JupyterLab's own kernel status beside it says so),
+ * "waiting for input". Never the words "Idle" or "Busy": Galata, which every
+ * extension's UI tests use, finds the kernel's state by those words in the
+ * status bar, and a second match breaks its `runCell` and `run`.
+ */
+export function statusBarText(
   status: string,
   busySeconds: number,
   idleSeconds: number,
@@ -81,10 +87,31 @@ export function statusSummary(
   }
   const queue = queued > 0 ? ` · ${queued} queued` : '';
   if (status === 'busy') {
-    return `busy ${formatDuration(busySeconds)}${queue}`;
+    return `running ${formatDuration(busySeconds)}${queue}`;
   }
   if (status === 'idle' || status === 'ready') {
-    return `${status} ${formatDuration(idleSeconds)}${queue}`;
+    return `${formatDuration(idleSeconds)}${queue}`;
   }
   return status + queue;
+}
+
+/** What the status bar item says to a screen reader: "Kernel idle for 4m 10s". */
+export function statusBarLabel(
+  status: string,
+  busySeconds: number,
+  idleSeconds: number,
+  queued: number,
+  awaitingInput: boolean
+): string {
+  const queue = queued > 0 ? `, ${queued} queued` : '';
+  if (awaitingInput) {
+    return `Kernel waiting for input${queue}`;
+  }
+  if (status === 'busy') {
+    return `Kernel busy for ${formatDuration(busySeconds)}${queue}`;
+  }
+  if (status === 'idle' || status === 'ready') {
+    return `Kernel ${status} for ${formatDuration(idleSeconds)}${queue}`;
+  }
+  return `Kernel ${status}${queue}`;
 }

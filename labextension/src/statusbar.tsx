@@ -1,13 +1,15 @@
 /**
- * Status bar item for the kernel of the current notebook or console:
- * "busy 12s · 3 queued". Clicking it opens the panel. Its timer follows the
- * shared clock (clock.ts), which it keeps running while it shows a kernel.
+ * Status bar item for the kernel of the current notebook or console: a
+ * status dot and "running 12s · 3 queued" (format.ts says why the words
+ * "Idle" and "Busy" are not shown; the accessible name says them). Clicking
+ * it opens the panel. Its timer follows the shared clock (clock.ts), which it
+ * keeps running while it shows a kernel.
  */
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { Clock, useClock } from './clock';
-import { statusSummary } from './format';
+import { statusBarLabel, statusBarText } from './format';
 import { liveSeconds } from './sessions';
 import { ActiveSessionsModel } from './model';
 
@@ -23,21 +25,28 @@ function StatusText(props: {
     return <span />;
   }
   const fetchedAt = props.model.fetchedAtOf(s.session_id);
-  const text = statusSummary(
+  const figures: Parameters<typeof statusBarText> = [
     s.status,
     s.status === 'busy' ? liveSeconds(s.busy_seconds, fetchedAt, now) : 0,
     liveSeconds(s.idle_seconds, fetchedAt, now),
     s.execution_queue.length,
     s.awaiting_input !== null
-  );
+  ];
+  const label = statusBarLabel(...figures);
   return (
-    <span
+    <button
+      type="button"
       className={`jp-ActiveSessions-statusText jp-mod-${s.status}`}
-      title="Active Sessions: click to open the panel"
+      title={`${label}. Active Sessions: click to open the panel`}
+      aria-label={label}
       onClick={props.onOpen}
     >
-      {text}
-    </span>
+      <span
+        className={`jp-ActiveSessions-dot jp-mod-${s.awaiting_input ? 'input' : s.status}`}
+        aria-hidden="true"
+      />
+      {statusBarText(...figures)}
+    </button>
   );
 }
 

@@ -8,7 +8,8 @@ import {
   formatBytes,
   formatDuration,
   formatRelative,
-  statusSummary
+  statusBarLabel,
+  statusBarText
 } from '../../lib/format.js';
 
 test('durations', () => {
@@ -41,9 +42,25 @@ test('code previews keep the first lines and mark cuts', () => {
   assert.equal(codePreview('abc', 3, true), 'abc …');
 });
 
-test('status summaries', () => {
-  assert.equal(statusSummary('busy', 12, 0, 3, false), 'busy 12s · 3 queued');
-  assert.equal(statusSummary('idle', 0, 250, 0, false), 'idle 4m 10s');
-  assert.equal(statusSummary('busy', 5, 0, 0, true), 'waiting for input');
-  assert.equal(statusSummary('exited', 0, 0, 0, false), 'exited');
+test('the status bar: figures beside the dot, the words in the label', () => {
+  assert.equal(statusBarText('busy', 12, 0, 3, false), 'running 12s · 3 queued');
+  assert.equal(statusBarText('idle', 0, 250, 0, false), '4m 10s');
+  assert.equal(statusBarText('ready', 0, 5, 1, false), '5s · 1 queued');
+  assert.equal(statusBarText('busy', 5, 0, 0, true), 'waiting for input');
+  assert.equal(statusBarText('exited', 0, 0, 0, false), 'exited');
+  assert.equal(statusBarLabel('busy', 12, 0, 3, false), 'Kernel busy for 12s, 3 queued');
+  assert.equal(statusBarLabel('idle', 0, 250, 0, false), 'Kernel idle for 4m 10s');
+});
+
+test('the status bar never reads as the kernel status Galata looks for', () => {
+  // Galata: `#jp-main-statusbar >> text=Idle` (case-insensitive, a substring)
+  // must find JupyterLab's own kernel status only; and no "Starting" while
+  // a kernel is ready to run (its _waitUntilKernelReadyToScheduleExecution).
+  for (const status of ['uninitialized', 'starting', 'ready', 'idle', 'busy', 'offline', 'exited']) {
+    for (const input of [false, true]) {
+      const text = statusBarText(status, 3, 3, 2, input);
+      assert.doesNotMatch(text, /idle|busy/i, `${status}: ${text}`);
+      assert.doesNotMatch(text, /Connecting|Initializing|Starting/, `${status}: ${text}`);
+    }
+  }
 });

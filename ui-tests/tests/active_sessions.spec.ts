@@ -65,7 +65,11 @@ test.describe('Active Sessions panel', () => {
 
     // The status bar item speaks for the notebook in front.
     await expect(page.locator('.jp-ActiveSessions-statusText')).toContainText(
-      /busy \d+s · 2 queued/
+      /running \d+s · 2 queued/
+    );
+    await expect(page.locator('.jp-ActiveSessions-statusText')).toHaveAttribute(
+      'aria-label',
+      /^Kernel busy for \d+s, 2 queued$/
     );
     if (SHOTS) {
       await page.screenshot({ path: path.join(SHOTS, 'lab-busy.png') });

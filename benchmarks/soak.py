@@ -58,6 +58,13 @@ class Truth:
     disagree_since: float | None = None
     active_idle_since: float | None = None
     lifecycle_at: float = 0.0  # last restart/kill/interrupt/reconnect
+    # What happened to the kernel lately (the soak's faults, and the process
+    # changes the listing showed), printed beside a mismatch: (wall time, what).
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    seen_process: tuple[Any, ...] | None = None
+
+    def event(self, what: str) -> None:
+        self.events.append((datetime.now(), what))
 
     def lifecycle(self, forget: bool = True) -> None:
         """A restart, kill or dropped client: what the clients saw of the
@@ -161,6 +168,8 @@ class Soak:
         self.counts: collections.Counter[str] = collections.Counter()
         self.mismatches: collections.Counter[str] = collections.Counter()
         self.examples: list[str] = []
+        self.explained: set[str] = set()
+        self.explanations: list[str] = []
         self.requests = self.errors_5xx = 0
 
     # -- HTTP ------------------------------------------------------------------------
@@ -222,13 +231,16 @@ class Soak:
             self.counts["input() answered late"] += 1
         elif roll < 0.78:
             truth.lifecycle_at = time.monotonic()
+            truth.event("interrupt asked")
             await self.call("POST", f"api/active-sessions/{kernel_id}/interrupt")
             truth.lifecycle_at = time.monotonic()
             self.counts["interrupts"] += 1
         elif roll < 0.82:
             truth.lifecycle()
+            truth.event("restart asked")
             await self.call("POST", f"api/active-sessions/{kernel_id}/restart")
             truth.lifecycle()
+            truth.event("restart answered")
             self.counts["restarts"] += 1
         elif roll < 0.86:
             session = await self.call("GET", f"api/active-sessions/{kernel_id}")
@@ -237,6 +249,7 @@ class Soak:
                 truth.lifecycle()
                 try:
                     os.kill(pid, signal.SIGKILL)
+                    truth.event(f"kill -9 of pid {pid}")
                     self.counts["kill -9"] += 1
                 except ProcessLookupError:
                     pass
@@ -247,9 +260,11 @@ class Soak:
             client.close()
             clients.remove(client)
             truth.lifecycle(forget=not clients)
+            truth.event(f"websocket {client.session[:6]} dropped mid-execution")
             fresh = SoakClient(self, kernel_id)
             await fresh.open()
             clients.append(fresh)
+            truth.event(f"websocket {fresh.session[:6]} opened")
             self.counts["websockets dropped"] += 1
         else:
             await self.shutdown_kernel(kernel_id)
@@ -264,6 +279,29 @@ class Soak:
     def mismatch(self, kind: str, kernel_id: str, detail: str) -> None:
         self.mismatches[kind] += 1
         self.example(f"{kind}: {kernel_id[:8]} {detail}")
+        if kernel_id not in self.explained and len(self.explained) < 5:
+            self.explained.add(kernel_id)
+            self.explanations.append(self.lifecycle_of(kernel_id, kind))
+
+    def lifecycle_of(self, kernel_id: str, kind: str, seconds: float = 20) -> str:
+        """The kernel's lifecycle in the seconds before a mismatch: the soak's
+        faults, the process changes the listing showed, and the server's log
+        lines about restarts, re-watches and this kernel."""
+        now = datetime.now()
+        since = now.timestamp() - seconds
+        lines = [f"{kind} on kernel {kernel_id}; its last {seconds:g} s:"]
+        lines += [f"  {at:%H:%M:%S.%f}"[:-3] + f"  soak: {what}"
+                  for at, what in self.truth[kernel_id].events if at.timestamp() >= since]
+        for line in self.server.log.read_text(errors="replace").splitlines():
+            stamp = line[3:26] if line.startswith("[") else ""
+            try:
+                at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f")
+            except ValueError:
+                continue
+            if at.timestamp() >= since and (kernel_id in line or "Restarter" in line
+                                            or "new ports" in line):
+                lines.append(f"  {at:%H:%M:%S.%f}"[:-3] + f"  server: {line[27:].strip()[:160]}")
+        return "\n".join([lines[0], *sorted(lines[1:])])
 
     async def check(self) -> None:
         listing = await self.call("GET", "api/active-sessions")
@@ -281,6 +319,12 @@ class Soak:
             if kernel_id not in self.clients:
                 continue
             truth = self.truth[kernel_id]
+            process = (s["process_id"], s["restart_count"], (s["last_exit"] or {}).get("reason"))
+            if process != truth.seen_process:
+                if truth.seen_process is not None:
+                    truth.event(f"listed: pid {process[0]}, restart_count {process[1]}, "
+                                f"last_exit {process[2]}, status {s['status']}")
+                truth.seen_process = process
             queue = s["execution_queue"]
             entries = [("pending", p) for p in queue["pending"]]
             if queue["active"]:
@@ -371,6 +415,8 @@ async def main(args: argparse.Namespace) -> int:
     print(text)
     for line in soak.examples:
         print(line)
+    for explanation in soak.explanations:
+        print(explanation)
     if not args.no_write:
         update_results("soak", text)
     ok = mismatches == 0 and soak.errors_5xx == 0 and result["tracebacks"] == 0 \

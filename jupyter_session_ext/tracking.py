@@ -252,7 +252,10 @@ class KernelTracker:
         pid = kernel_process.kernel_pid(tracked.km)
         if running and pid is not None and pid != tracked.pid:
             # A new process for the same kernel id: restarted (by a client or
-            # by jupyter_client's auto-restarter after a crash).
+            # by jupyter_client's auto-restarter after a crash; that one's log
+            # line does not name the kernel, this one does).
+            self.log.info("Active sessions: kernel %s runs a new process (pid %s, was %s)",
+                          tracked.kernel_id, pid, tracked.pid)
             tracked.restart_count += 1
             self._on_process_launched(tracked, "restarted")
             self._rewatch_if_stale(tracked)

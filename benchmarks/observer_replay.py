@@ -29,14 +29,14 @@ import time
 from jupyter_client.session import Session
 from jupyter_events import EventLogger
 
-from jupyter_session_ext.changes import Changes
-from jupyter_session_ext.ended_sessions import EndedSessions
-from jupyter_session_ext.iopub_traffic import IOPubObserver
-from jupyter_session_ext.message_routing import MessageRouter
-from jupyter_session_ext.models import TrackedKernel
-from jupyter_session_ext.session_events import SessionEvents
-from jupyter_session_ext.session_state import SessionState
-from jupyter_session_ext.websocket_traffic import _client_message
+from jupyter_session_ext.state.changes import Changes
+from jupyter_session_ext.lifecycle.ended import EndedSessions
+from jupyter_session_ext.traffic.iopub import IOPubObserver
+from jupyter_session_ext.traffic.routing import MessageRouter
+from jupyter_session_ext.state.record import TrackedKernel
+from jupyter_session_ext.api.events import SessionEvents
+from jupyter_session_ext.state.kernel_state import KernelState
+from jupyter_session_ext.traffic.websocket import _client_message
 
 KEY = b"replay"
 
@@ -81,11 +81,11 @@ async def main(n: int, profile: str | None) -> None:
     km = KernelManager()
     changes = Changes()
     kernels: dict[str, TrackedKernel] = {}
-    router = MessageRouter(kernels, changes)
+    router = MessageRouter(kernels, changes, current_cwd=lambda pid: None)
     events = SessionEvents(lambda kernel_id: 0, event_logger=EventLogger())
     changes.listen(events.changed)
     changes.listen(EndedSessions(events.ended).changed)
-    tracked = kernels["k"] = TrackedKernel("k", km, SessionState())
+    tracked = kernels["k"] = TrackedKernel("k", KernelState())
     tracked.state.on_launch()
     tracked.state.on_kernel_info_reply({})
     iopub = IOPubObserver(km, functools.partial(router.on_iopub, tracked),

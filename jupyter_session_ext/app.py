@@ -13,10 +13,12 @@ import weakref
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
 
-from . import metrics, websocket_traffic
-from .handlers import ActiveSessionsHandler, routes
+from .api import metrics
+from .api.handlers import ActiveSessionsHandler, routes
 from .registry import CONFIGURABLE_CLASSES, SessionRegistry
+from .traffic import websocket as websocket_traffic
 
 # The registry serving each ServerApp: a second load of the extension into the
 # same server replaces it (or keeps it, when it follows the same kernels).
@@ -73,6 +75,9 @@ class ActiveSessionsApp(ExtensionApp):
                 "the server runs without the extension."
             ) from err
         self.metrics = metrics.register(self.registry, self.log)
+        # Follow the kernels as soon as the server's event loop runs (the start
+        # hook below calls it again; servers made by test harnesses never run it).
+        IOLoop.current().add_callback(self.registry.start)
 
     def initialize_handlers(self) -> None:
         if self.registry is None:
@@ -80,7 +85,7 @@ class ActiveSessionsApp(ExtensionApp):
         # A second load must not leave routes bound to a registry it replaced.
         self.handlers = [
             h for h in self.handlers if not issubclass(h[1], ActiveSessionsHandler)
-        ] + routes(self.registry)
+        ] + routes(self.registry, self.serverapp.root_dir)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The server's event loop runs now: follow kernels in the background.

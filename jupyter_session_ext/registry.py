@@ -1,22 +1,22 @@
-"""The one object the handlers, the CLI's server side and the metrics get:
-the extension's settings, and what can be asked of or done to a session.
+"""The one object the handlers and the metrics get: the extension's
+settings, and what can be asked of a kernel or done to it.
 
 It wires the pieces that do the work and owns none of their state:
-`tracking.KernelTracker` (which kernels exist, their records), `changes.Changes`
-(the change point and the server's busy clock), `session_events.SessionEvents`
-(events on the server's bus), `resources.ResourceMonitor` (CPU/memory),
-`ended_sessions.EndedSessions` (kernels that are gone, and why) and
-`culling.Culling` (when a kernel will be culled; per-kernel timeouts).
+`lifecycle.tracker.KernelTracker` (which kernels exist, their records and
+channels), `state.changes.Changes` (the change point and the server's busy
+clock), `api.events.SessionEvents` (events on the server's bus),
+`lifecycle.resources.ResourceMonitor` (CPU/memory),
+`lifecycle.ended.EndedSessions` (kernels that are gone, and why),
+`lifecycle.culling.Culling` (when a kernel will be culled; per-kernel
+timeouts) and `lifecycle.actions.KernelActions` (what a client may do).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from traitlets import (
     Bool,
     Dict,
@@ -32,16 +32,17 @@ from traitlets import (
 )
 from traitlets.config import LoggingConfigurable
 
-from . import kernel_process
-from .changes import Changes
-from .culling import Culling
-from .ended_sessions import SERVER_STOPPED, SHUTDOWN, EndedSession, EndedSessions, requesting_user
-from .execution_history import FinishedExecution
-from .models import TrackedKernel, UnknownSession
-from .session_state import EXITED
-from .resources import ResourceMonitor
-from .session_events import SessionEvents
-from .tracking import KernelTracker
+from .api.events import SessionEvents
+from .lifecycle import process as kernel_process
+from .lifecycle.actions import KernelActions
+from .lifecycle.culling import Culling, CullingInfo
+from .lifecycle.ended import EndedSessions
+from .lifecycle.resources import ResourceMonitor
+from .lifecycle.tracker import KernelTracker
+from .state.changes import Changes
+from .state.ended import SERVER_STOPPED, EndedKernel
+from .state.history import FinishedExecution
+from .state.record import TrackedKernel, UnknownKernel
 
 DEFAULT_SECRET_PATTERNS = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"]
 
@@ -211,6 +212,10 @@ class SessionRegistry(LoggingConfigurable):
             lambda: self.resource_sampling_interval,
             self.log,
         )
+        self.actions = KernelActions(
+            self.kernel_manager, self.tracker, self.ended, self.culling, self.changes,
+            self.get, lambda: self.kernel_info_timeout,
+        )
         self._started = False
         self._stopped = False
 
@@ -218,8 +223,8 @@ class SessionRegistry(LoggingConfigurable):
 
     def start(self) -> None:
         """Begin following the kernel manager. Needs the running event loop;
-        idempotent, so handlers may call it too (tests never run the server's
-        start hooks)."""
+        idempotent (the app schedules it as it loads, and its start hook
+        calls it again)."""
         if self._stopped or self._started:
             return
         self._started = True
@@ -249,11 +254,10 @@ class SessionRegistry(LoggingConfigurable):
 
     def get(self, kernel_id: str) -> TrackedKernel:
         """The kernel's record, reconciled with the kernel manager first."""
-        self.start()
         self.tracker.sync()
         tracked = self.tracker.kernels.get(kernel_id)
         if tracked is None:
-            raise UnknownSession(kernel_id)
+            raise UnknownKernel(kernel_id)
         return tracked
 
     def snapshot(self) -> list[TrackedKernel]:
@@ -263,9 +267,15 @@ class SessionRegistry(LoggingConfigurable):
 
     def all(self) -> list[TrackedKernel]:
         """Every kernel's record, oldest first, reconciled first."""
-        self.start()
         self.tracker.sync()
-        return sorted(self.tracker.kernels.values(), key=lambda t: (t.process.started, t.kernel_id))
+        # (Every record has its process's snapshot from the moment it is added.)
+        return sorted(self.tracker.kernels.values(),
+                      key=lambda t: (t.process.started, t.kernel_id))  # type: ignore[union-attr]
+
+    async def refresh_bound(self) -> None:
+        """Look again at the Jupyter sessions bound to every kernel (each
+        record's `bound`), as a client about to read them should."""
+        await self.tracker.sessions.refresh(self.tracker.kernels)
 
     def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]:
         defaults = self.prompts.get(tracked.language.lower())
@@ -279,84 +289,18 @@ class SessionRegistry(LoggingConfigurable):
     def connections(self, kernel_id: str) -> int:
         return self.tracker.connections(kernel_id)
 
-    async def bound_sessions(self) -> dict[str, list[dict[str, Any]]]:
-        """Jupyter sessions (notebooks, consoles) per kernel id."""
-        return await self.tracker.bound_sessions()
-
-    # -- actions ---------------------------------------------------------------------
+    def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None:
+        return self.culling.info(tracked)
 
     def history(self, kernel_id: str, limit: int | None = None) -> tuple[int, list[FinishedExecution]]:
         """(executions finished over the kernel's life, the last `limit` kept)."""
         history = self.get(kernel_id).state.history
         return history.total, history.executions(limit)
 
-    def ended_sessions(self) -> list[EndedSession]:
+    def ended_kernels(self) -> list[EndedKernel]:
         """Kernels that are gone, newest first."""
-        self.start()
         self.tracker.sync()
         return self.ended.records()
-
-    # -- actions ---------------------------------------------------------------------
-
-    def update(self, kernel_id: str, changes: dict[str, Any]) -> TrackedKernel:
-        """Apply validated PATCH changes; None resets a field to its default."""
-        tracked = self.get(kernel_id)
-        for name, value in changes.items():
-            if name == "idle_timeout":
-                tracked.idle_timeout = value
-                self.culling.reschedule()
-            elif value is None:
-                tracked.overrides.pop(name, None)
-            else:
-                tracked.overrides[name] = value
-        self.changes.changed(tracked, "updated")
-        return tracked
-
-    async def kill(self, kernel_id: str) -> None:
-        """End the kernel at once: its process and every process it started
-        are killed, no shutdown_request (a kernel that ignores interrupt and
-        shutdown). A remote kernel gets a plain shutdown."""
-        tracked = self.get(kernel_id)
-        self.ended.note(kernel_id, SHUTDOWN, by=requesting_user(), forced=not tracked.remote,
-                        replace=True)
-        if not tracked.remote:
-            stop_restarter = getattr(tracked.km, "stop_restarter", None)
-            if stop_restarter is not None:
-                stop_restarter()  # or it would start the killed kernel again
-            if tracked.pid is not None and tracked.state.status != EXITED:
-                kernel_process.kill_tree(tracked.pid)
-        await self._remove_kernel(kernel_id, now=True)
-
-    async def _remove_kernel(self, kernel_id: str, now: bool = False) -> None:
-        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id, now=now))
-        if self.session_manager is not None:
-            # Rows of kernels that are gone are purged when sessions are listed.
-            await ensure_async(self.session_manager.list_sessions())
-        self.tracker.sync()
-
-    async def interrupt(self, kernel_id: str) -> TrackedKernel:
-        tracked = self.get(kernel_id)
-        # jupyter_client honours the kernelspec's interrupt_mode (signal/message).
-        await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
-        return tracked
-
-    async def restart(self, kernel_id: str) -> TrackedKernel:
-        """Restart through the kernel manager and return once the new process
-        has answered kernel_info (or the timeout passed)."""
-        self.get(kernel_id)
-        await ensure_async(self.kernel_manager.restart_kernel(kernel_id))
-        self.tracker.sync()
-        tracked = self.get(kernel_id)
-        try:
-            await asyncio.wait_for(tracked.ready.wait(), self.kernel_info_timeout)
-        except (TimeoutError, asyncio.TimeoutError):
-            pass
-        return tracked
-
-    async def shutdown(self, kernel_id: str) -> None:
-        """Shut the kernel down; the Jupyter sessions bound to it go with it."""
-        self.get(kernel_id)
-        await self._remove_kernel(kernel_id)
 
 
 # What `--help-all` documents, for the server extension and the CLI alike.

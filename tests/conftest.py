@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from jupyter_session_ext.registry import SessionRegistry
-from jupyter_session_ext.session_events import SCHEMA_ID
+from jupyter_session_ext.api.events import SCHEMA_ID
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 

@@ -18,7 +18,7 @@ SEED_FIELDS = [
 EXTRA_FIELDS = [
     "kernel_name", "jupyter_sessions", "notebook_path", "connections", "execution_count",
     "last_activity", "restart_count", "awaiting_input", "resource_usage",
-    # Lifecycle (spec §6).
+    # Lifecycle.
     "culling", "idle_timeout", "last_exit",
 ]
 

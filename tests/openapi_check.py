@@ -12,7 +12,7 @@ from referencing.jsonschema import DRAFT202012
 
 import jupyter_session_ext
 
-SPEC_PATH = Path(jupyter_session_ext.__file__).parent / "openapi.yaml"
+SPEC_PATH = Path(jupyter_session_ext.__file__).parent / "api" / "openapi.yaml"
 SPEC = yaml.safe_load(SPEC_PATH.read_text())
 _REGISTRY = Registry().with_resource(
     "urn:openapi", Resource.from_contents(SPEC, default_specification=DRAFT202012)

@@ -12,8 +12,9 @@ from typing import Any
 from jupyter_client.session import Session
 
 from conftest import ready
-from jupyter_session_ext.activity_watcher import QUALNAME, server_activity
-from jupyter_session_ext.iopub_traffic import SharedParseTap
+from jupyter_session_ext.server_hooks import RECORD_ACTIVITY_QUALNAME as QUALNAME
+from jupyter_session_ext.traffic.activity_watcher import server_activity
+from jupyter_session_ext.traffic.iopub import SharedParseTap
 
 LONG_AGO = datetime(2001, 1, 1, tzinfo=timezone.utc)
 
@@ -83,7 +84,8 @@ async def test_the_watchers_job_is_done_exactly(api, registry, jp_serverapp):
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
     tracked = registry.get(kernel_id)
-    kernel, manager = tracked.km, jp_serverapp.kernel_manager
+    channels = registry.tracker.channels[kernel_id]
+    kernel, manager = channels.km, jp_serverapp.kernel_manager
     tap = kernel._activity_stream._recv_callback
     # The installed jupyter_server's watcher is one we know: its job is shared.
     assert isinstance(tap, SharedParseTap), type(tap)
@@ -121,8 +123,9 @@ async def test_the_observer_reads_what_the_watcher_parsed(api, registry):
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
     tracked = registry.get(kernel_id)
-    tap = tracked.km._activity_stream._recv_callback
-    session = tracked.km.session
+    channels = registry.tracker.channels[kernel_id]
+    tap = channels.km._activity_stream._recv_callback
+    session = channels.km.session
     execute = session.msg("execute_request", {"code": "x = 1"})
     tap(wire(session, session.msg("status", {"execution_state": "busy"},
                                   parent=execute["header"])))
@@ -131,10 +134,10 @@ async def test_the_observer_reads_what_the_watcher_parsed(api, registry):
     assert tracked.state.status == "busy"
     assert tracked.state.queue.active.code == "x = 1"
     assert tracked.state.execution_count == 7
-    assert tracked.km.execution_state == "busy"  # the server's watcher's job too
+    assert channels.km.execution_state == "busy"  # the server's watcher's job too
     tap(wire(session, session.msg("status", {"execution_state": "idle"},
                                   parent=execute["header"])))
-    assert tracked.state.status == "idle" and tracked.km.execution_state == "idle"
+    assert tracked.state.status == "idle" and channels.km.execution_state == "idle"
     assert tracked.state.history.latest.entry.msg_id == execute["header"]["msg_id"]
 
 

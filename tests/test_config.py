@@ -9,7 +9,7 @@ import pytest
 from traitlets import TraitError
 
 from jupyter_session_ext.registry import SessionRegistry
-from jupyter_session_ext.session_events import SessionEvents
+from jupyter_session_ext.api.events import SessionEvents
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from conftest import poll, ready
-from jupyter_session_ext.session_events import SCHEMA_ID
+from jupyter_session_ext.api.events import SCHEMA_ID
 
 # Long enough for a kernel to start on a loaded machine before it may be culled.
 TIMEOUT = 6

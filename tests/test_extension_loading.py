@@ -11,8 +11,8 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 
 from conftest import ready
 from jupyter_session_ext.app import ActiveSessionsApp
-from jupyter_session_ext.iopub_traffic import ActivityTap
-from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
+from jupyter_session_ext.traffic.iopub import ActivityTap
+from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
 
 
 def observation_layers(cls: type) -> int:

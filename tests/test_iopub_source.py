@@ -16,7 +16,7 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 
 from conftest import ready, started
 from fields import parse_utc
-from jupyter_session_ext.iopub_traffic import ActivityTap, SharedParseTap, on_current_ports
+from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_current_ports
 
 
 def tap_of(km) -> ActivityTap | None:
@@ -35,20 +35,20 @@ async def seen_running(api, client, kernel_id: str, count: int) -> None:
         kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == count)
 
 
-async def seen_running_from_a_direct_client(api, tracked) -> None:
+async def seen_running_from_a_direct_client(api, registry, kernel_id: str) -> None:
     """A cell sent by a client of the kernel's own ports, not through the
     server, is seen running (from IOPub alone), then done: the kernel's first
     execution."""
-    kc = tracked.km.client()
+    kc = registry.tracker.channels[kernel_id].km.client()
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=30)
         code = "import time; time.sleep(1.5)  # direct"
         kc.execute(code)
-        s = await api.wait_session(tracked.kernel_id, lambda s: (
+        s = await api.wait_session(kernel_id, lambda s: (
             s["execution_queue"]["active"] or {}).get("code") == code)
         assert s["status"] == "busy"
-        await api.wait_session(tracked.kernel_id, lambda s: s["status"] == "idle"
+        await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
                                and s["execution_count"] == 1)
     finally:
         kc.stop_channels()
@@ -58,23 +58,24 @@ async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, reg
                                                            jp_serverapp):
     kernel_id, client = await started(api, open_client)
     tracked = registry.get(kernel_id)
-    tap = tap_of(tracked.km)
-    assert tracked.iopub.shared and tap is not None and tap.observer is tracked.iopub
+    channels = registry.tracker.channels[kernel_id]
+    tap = tap_of(channels.km)
+    assert channels.iopub.shared and tap is not None and tap.observer is channels.iopub
     assert isinstance(tap, SharedParseTap)  # a watcher we know: one parse for both
     await seen_running(api, client, kernel_id, 1)
     # The server's watcher's job is done too.
-    assert tracked.km.execution_state == "idle"
+    assert channels.km.execution_state == "idle"
 
     # What a restart on new ports does (MappingKernelManager.restart_kernel):
     # the server drops its watcher and starts another; we ride on the new one.
-    old_stream = tracked.km._activity_stream
+    old_stream = channels.km._activity_stream
     jp_serverapp.kernel_manager.stop_watching_activity(kernel_id)
     jp_serverapp.kernel_manager.start_watching_activity(kernel_id)
-    assert tracked.km._activity_stream is not old_stream
-    assert tap_of(tracked.km).observer is tracked.iopub and tracked.iopub.shared
+    assert channels.km._activity_stream is not old_stream
+    assert tap_of(channels.km).observer is channels.iopub and channels.iopub.shared
     # The new watcher's socket connects in the background (ZMQ's slow joiner):
     # we ask the kernel until a message comes through it, as after a start.
-    await asyncio.wait_for(tracked.iopub.live.wait(), 30)
+    await asyncio.wait_for(channels.iopub.live.wait(), 30)
     await seen_running(api, client, kernel_id, 2)
 
 
@@ -82,17 +83,18 @@ async def test_a_message_the_watcher_rejects_is_not_read(api, registry):
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
     tracked = registry.get(kernel_id)
-    session = tracked.km.session
+    channels = registry.tracker.channels[kernel_id]
+    session = channels.km.session
     # A busy status for an execution, signed with another key.
     forged = session.msg("status", {"execution_state": "busy"},
                          parent=session.msg("execute_request", {"code": "1"})["header"])
     from jupyter_client.session import Session
     wire = [b"kernel.x.status"] + Session(key=b"not-the-key").serialize(forged)
     with pytest.raises(ValueError):
-        tap_of(tracked.km)(wire)
+        tap_of(channels.km)(wire)
     assert tracked.state.status == "ready" and len(tracked.state.queue) == 0
     # The same message signed with the kernel's key is read.
-    tap_of(tracked.km)([b"kernel.x.status"] + session.serialize(forged))
+    tap_of(channels.km)([b"kernel.x.status"] + session.serialize(forged))
     assert tracked.state.status == "busy"
 
 
@@ -131,12 +133,13 @@ class TestWithAnotherActivityWatcher:
                                                                  registry):
         kernel_id, client = await started(api, open_client)
         tracked = registry.get(kernel_id)
-        tap = tap_of(tracked.km)
-        assert type(tap) is ActivityTap and tap.observer is tracked.iopub
+        channels = registry.tracker.channels[kernel_id]
+        tap = tap_of(channels.km)
+        assert type(tap) is ActivityTap and tap.observer is channels.iopub
         seen = CountingActivityWatcher.seen
         await seen_running(api, client, kernel_id, 1)
         assert CountingActivityWatcher.seen >= seen + 3  # busy, execute_input, idle
-        assert tracked.km.execution_state == "idle"
+        assert channels.km.execution_state == "idle"
 
 
 class NoActivityWatcher(AsyncMappingKernelManager):
@@ -154,11 +157,12 @@ class TestWithoutActivityWatcher:
         assert isinstance(jp_serverapp.kernel_manager, NoActivityWatcher)
         kernel_id = await started(api)
         tracked = registry.get(kernel_id)
-        assert not tracked.iopub.shared and tracked.iopub.has_source
-        assert getattr(tracked.km, "_activity_stream", None) is None
+        channels = registry.tracker.channels[kernel_id]
+        assert not channels.iopub.shared and channels.iopub.has_source
+        assert getattr(channels.km, "_activity_stream", None) is None
         # Without the watcher, jupyter_server's websocket does not come up
         # (its nudge waits on IOPub): a client of the kernel's own ports.
-        await seen_running_from_a_direct_client(api, tracked)
+        await seen_running_from_a_direct_client(api, registry, kernel_id)
 
 
 async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, registry):
@@ -169,16 +173,17 @@ async def test_a_kernel_info_request_in_flight_closes_with_the_kernel(api, regis
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
     tracked = registry.get(kernel_id)
+    channels = registry.tracker.channels[kernel_id]
     pid = tracked.pid
     os.kill(pid, signal.SIGSTOP)  # it will not answer
     try:
         registry.tracker._request_kernel_info(tracked)
         deadline = asyncio.get_running_loop().time() + 30
-        while not tracked.kernel_info_streams:
+        while not channels.kernel_info_streams:
             assert asyncio.get_running_loop().time() < deadline, "no request in flight"
             await asyncio.sleep(0.05)
-        streams = list(tracked.kernel_info_streams)
-        tracked.close_channels()
+        streams = list(channels.kernel_info_streams)
+        channels.close()
         # Closed by us (the socket dropped from the stream), before the
         # event loop runs again.
         assert all(stream.socket is None for stream in streams)
@@ -201,14 +206,15 @@ class TestAutoRestartOnNewPorts:
             self, api, open_client, registry):
         kernel_id = await started(api)
         tracked = registry.get(kernel_id)
-        before = tracked.km.iopub_port
+        channels = registry.tracker.channels[kernel_id]
+        before = channels.km.iopub_port
         pid = tracked.pid
         os.kill(pid, signal.SIGKILL)
         await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
                                timeout=60)
-        assert tracked.km.iopub_port != before  # the restarter took new ports
-        assert on_current_ports(tracked.km, tracked.km._activity_stream)
-        assert tap_of(tracked.km).observer is tracked.iopub and tracked.iopub.shared
+        assert channels.km.iopub_port != before  # the restarter took new ports
+        assert on_current_ports(channels.km, channels.km._activity_stream)
+        assert tap_of(channels.km).observer is channels.iopub and channels.iopub.shared
         quiet = (await api.get("api", "kernels", kernel_id))["last_activity"]
         # A websocket opened now comes up (its nudge waits for the server's
         # watcher to see the kernel) and its cell is seen, by both.
@@ -217,3 +223,4 @@ class TestAutoRestartOnNewPorts:
         model = await api.get("api", "kernels", kernel_id)
         assert model["execution_state"] == "idle"
         assert parse_utc(model["last_activity"]) > parse_utc(quiet)
+

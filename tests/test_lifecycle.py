@@ -1,4 +1,4 @@
-"""Lifecycle and history (spec §6) against a real server and real kernels:
+"""Lifecycle and history against a real server and real kernels:
 per-kernel idle timeouts the real culling obeys, last_exit after a crash,
 ended kernels and why, kill, execution history and expected durations.
 
@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from conftest import events_until, poll, started
-from jupyter_session_ext.session_events import SCHEMA_ID
+from jupyter_session_ext.api.events import SCHEMA_ID
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import psutil
 from conftest import events_until, poll, ready, started
 import pytest
 
-from jupyter_session_ext.session_events import BURST, SCHEMA_ID
-from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
+from jupyter_session_ext.api.events import BURST, SCHEMA_ID
+from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
 
 def test_websocket_connection_class_is_observed(jp_serverapp):
     cls = jp_serverapp.web_app.settings["kernel_websocket_connection_class"]
@@ -29,7 +29,8 @@ async def test_ready_means_iopub_is_live(api, registry):
         kernel_id = await api.start_kernel()
         await api.wait_session(kernel_id, ready)
         tracked = registry.get(kernel_id)
-        assert tracked.iopub is not None and tracked.iopub.live.is_set()
+        channels = registry.tracker.channels[kernel_id]
+        assert channels.iopub is not None and channels.iopub.live.is_set()
 
 
 @pytest.mark.parametrize("v1", [False, True], ids=["json-protocol", "v1-protocol"])
@@ -313,7 +314,7 @@ async def test_added_and_removed_events(api, session_events):
         return [e["action"] for e in received if e["session_id"] == kernel_id]
 
     await events_until(session_events, lambda r: "ended" in actions(r))
-    # `ended` (why it went, spec §6) follows the session's last change.
+    # `ended` (why it went) follows the session's last change.
     assert actions(session_events)[0] == "added" and actions(session_events)[-2:] == [
         "removed", "ended"]
 
@@ -326,7 +327,7 @@ async def test_removed_kernels_leave_nothing_behind(api, registry):
         kernel_ids = [await api.start_kernel() for _ in range(3)]
         for kernel_id in kernel_ids:
             await api.wait_session(kernel_id, ready)
-            tracked.append(registry.get(kernel_id))
+            tracked.append(registry.tracker.channels[kernel_id])
         for kernel_id in kernel_ids:
             code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)
             assert code == 204
@@ -366,18 +367,19 @@ async def test_encoded_sessions_follow_every_change(
     api, open_client, jp_serverapp, registry, tmp_path
 ):
     """The list route serves each session's JSON as encoded at its last visible
-    change (serialize.session_json): after every kind of change it must equal
+    change (serialize.SessionEncoder): after every kind of change it must equal
     the model computed afresh."""
-    from jupyter_session_ext import serialize
+    from jupyter_session_ext.api import serialize
 
     root = jp_serverapp.root_dir
 
+    encoder = serialize.SessionEncoder(registry, root)
+
     async def check() -> None:
-        bound = await registry.bound_sessions()
+        await registry.refresh_bound()
         for t in registry.all():
-            mine = bound.get(t.kernel_id, [])
-            encoded = json.loads(serialize.session_json(registry, t, mine, root))
-            fresh = json.loads(json.dumps(serialize.active_session(registry, t, mine, root)))
+            encoded = json.loads(encoder.session(t))
+            fresh = json.loads(json.dumps(serialize.active_session(registry, t, root)))
             for timer in ("idle_seconds", "busy_seconds"):  # may tick in between
                 encoded.pop(timer), fresh.pop(timer)
             assert encoded == fresh

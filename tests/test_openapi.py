@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from jupyter_session_ext.handlers import routes
+from jupyter_session_ext.api.handlers import routes
 from conftest import ready
 from openapi_check import SPEC, check
 
@@ -16,7 +16,7 @@ def test_every_route_and_method_is_documented():
         re.sub(r"\{[^}]+\}", "ID", path): {m for m in ops if m != "parameters"}
         for path, ops in SPEC["paths"].items()
     }
-    for pattern, handler, _ in routes(registry=None):
+    for pattern, handler, _ in routes(None, root_dir=""):
         path = re.sub(r"\(\?P<\w+>[^)]+\)", "ID", pattern).replace("/?", "").replace("\\.", ".")
         implemented = {m.lower() for m in handler.allowed_methods()}
         assert documented.get(path) == implemented, (path, implemented)

@@ -8,7 +8,7 @@ import gc
 import socket
 
 from conftest import poll, ready
-from jupyter_session_ext.websocket_traffic import ObservedConnectionMixin
+from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
 
 
 async def connections(kernel_id: str) -> list[ObservedConnectionMixin]:

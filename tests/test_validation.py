@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from jupyter_session_ext.validation import BadRequest, session_patch
+from jupyter_session_ext.api.validation import BadRequest, session_patch
 
 
 def test_accepts_known_fields_and_null():

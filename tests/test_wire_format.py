@@ -8,7 +8,7 @@ import json
 import pytest
 from jupyter_client.session import Session, json_unpacker
 
-from jupyter_session_ext.wire_format import unpacker
+from jupyter_session_ext.traffic.wire_format import unpacker
 
 PARTS = [b'{"msg_id": "a", "msg_type": "status"}', b"{}", b' {"a": 1}', b'{"a": 1} \n',
          '{"é": "\u00e9"}'.encode(), b'{"a": NaN}', b"[1, 2]", b'"x"',

@@ -39,7 +39,9 @@ if os.environ.get("OBSERVER_COST_OUT") and "ipykernel" not in " ".join(sys.argv)
 
         MappingKernelManager.start_watching_activity = start_watching_activity
     else:
-        from jupyter_session_ext import activity_watcher, iopub_traffic, websocket_traffic
+        from jupyter_session_ext.traffic import activity_watcher
+        from jupyter_session_ext.traffic import iopub as iopub_traffic
+        from jupyter_session_ext.traffic import websocket as websocket_traffic
 
         observer = iopub_traffic.IOPubObserver
         observer._receive_parsed = timed("iopub", observer._receive_parsed)

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from ..timestamps import isoformat, parse_date
+from ..state.timestamps import isoformat, parse_date
 
 MAX_DEPTH = 32  # a real answer nests 5 deep
 MAX_CONTAINERS = 100_000  # objects and lists; a real answer has about 10 a kernel

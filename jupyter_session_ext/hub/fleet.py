@@ -21,7 +21,7 @@ from urllib.parse import quote
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import HTTPInputError
 
-from ..timestamps import isoformat, utcnow
+from ..state.timestamps import isoformat, utcnow
 from . import answers
 from .answers import InvalidAnswer, printable
 from .hub_api import HubAPI, HubError

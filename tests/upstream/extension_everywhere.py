@@ -1,7 +1,7 @@
 """A pytest plugin for jupyter_server's own test suite: every ServerApp it
 initializes loads jupyter_session_ext, whose registry then follows the
-kernels (pytest-jupyter never runs the server's start hooks, where it would
-start), and a test fails if the extension failed to load into any of them.
+kernels once the test's loop runs (the app schedules that as it loads), and
+a test fails if the extension failed to load into any of them.
 
     pytest -p extension_everywhere ...   (this folder on PYTHONPATH)
 
@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from jupyter_server.serverapp import ServerApp
-from tornado.ioloop import IOLoop
 
 NAME = "jupyter_session_ext"
 ENABLED = os.environ.get("JUPYTER_SESSION_EXT_OFF") != "1"
@@ -36,9 +35,6 @@ def _initialize(self: ServerApp, *args: Any, **kwargs: Any) -> None:
     app = getattr(point, "app", None)
     if app is not None and getattr(app, "registry", None) is not None:
         _loads["ok"] += 1
-        # What the server's start hook would do, once the test's loop runs:
-        # follow the kernels, IOPub and the activity watcher's job included.
-        IOLoop.current().add_callback(app.registry.start)
     else:
         _loads["failed"] += 1
         _failures.append(f"{NAME} did not load into ServerApp {id(self):#x}")
@@ -47,7 +43,7 @@ def _initialize(self: ServerApp, *args: Any, **kwargs: Any) -> None:
 if ENABLED:
     ServerApp.initialize = _initialize  # type: ignore[method-assign]
 
-    from jupyter_session_ext.activity_watcher import ServerActivity
+    from jupyter_session_ext.traffic.activity_watcher import ServerActivity
 
     _original_activity = ServerActivity.__init__
 

@@ -3,7 +3,7 @@
 jupyter_server builds one connection object per websocket from the class in
 `kernel_websocket_connection_class`. The extension installs a subclass of that
 class which, besides doing its normal job, reports to the `MessageRouter`
-(message_routing.py):
+(routing.py):
 
 * client -> kernel: `execute_request` on shell as it is sent (pending), with
   the cell id JupyterLab puts in its metadata and the authenticated user;
@@ -15,7 +15,7 @@ class which, besides doing its normal job, reports to the `MessageRouter`
 It also sets TCP_NODELAY on the sockets it serves (`SessionRegistry.tcp_nodelay`):
 with Nagle's algorithm and delayed ACKs, a short cell's reply waits ~40 ms.
 
-IOPub is not read here (`iopub_traffic.py` sees it for every client). Only
+IOPub is not read here (`iopub.py` sees it for every client). Only
 shell and stdin messages are looked at, and a cheap byte test comes before any
 parsing, so the extra cost per message stays small. Observation never raises
 into the connection: a failure is logged and the message goes through as usual.
@@ -33,10 +33,16 @@ from jupyter_server.services.kernels.connection.base import (
 )
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
+from ..server_hooks import (
+    GatewayConnectedHook,
+    connection_class,
+    set_client_nodelay,
+    set_connection_class,
+)
 from .wire_format import unpacker
 
 if TYPE_CHECKING:
-    from .message_routing import MessageRouter
+    from .routing import MessageRouter
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 _EXECUTE_REQUEST = "execute_request"
@@ -146,8 +152,7 @@ class ObservedConnectionMixin:
                 and content.get("status") == "ok":
             # IOPub says all an ok reply would: the run ended (idle), its count
             # (execute_input), no error. The replies read are those that
-            # settle what IOPub can only guess: an error, an abort. (Most of
-            # what the observers cost per cell went into this message.)
+            # settle what IOPub can only guess: an error, an abort.
             return
         msg = {"header": header, "parent_header": unpack(fed[2]), "content": content}
         self.router.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
@@ -159,16 +164,14 @@ _GATEWAY_WORDS = ("execution_state", "execute_input", "execute_reply", "input_re
                   "kernel_info_reply")
 
 
-class ObservedGatewayConnectionMixin(ObservedConnectionMixin):
+class ObservedGatewayConnectionMixin(GatewayConnectedHook, ObservedConnectionMixin):
     """For GatewayWebSocketConnection (remote kernels, legacy JSON protocol):
     the proxied stream is the only view of the kernel, IOPub included."""
 
-    def _connection_done(self, fut: Any) -> None:
-        super()._connection_done(fut)  # type: ignore[misc]
-        ws = getattr(self, "ws", None)
-        if ws is not None and self.nodelay():
+    def _on_gateway_connected(self, ws: Any) -> None:
+        if self.nodelay():
             # The server's own socket to the gateway: requests go out at once.
-            self._observe(lambda: ws.protocol.set_nodelay(True))
+            self._observe(lambda: set_client_nodelay(ws))
 
     def handle_outgoing_message(self, incoming_msg: str, *args: Any) -> None:
         if any(word in incoming_msg for word in _GATEWAY_WORDS):
@@ -200,14 +203,6 @@ def observed_connection_class(
     )
 
 
-def _set_connection_class(serverapp: Any, settings: dict[str, Any], cls: type) -> None:
-    serverapp.kernel_websocket_connection_class = cls
-    # The web app was built before extensions load: handlers read the class from
-    # its settings, which the ExtensionApp rewrites from `settings` afterwards.
-    serverapp.web_app.settings["kernel_websocket_connection_class"] = cls
-    settings["kernel_websocket_connection_class"] = cls
-
-
 def install(
     serverapp: Any, router: MessageRouter, log: Any, settings: dict[str, Any],
     nodelay: Callable[[], bool] = lambda: False,
@@ -222,7 +217,7 @@ def install(
     know how to observe (then only IOPub is seen: queues show running cells,
     not pending ones).
     """
-    current = serverapp.kernel_websocket_connection_class
+    current = connection_class(serverapp)
     if isinstance(current, type) and issubclass(current, ObservedConnectionMixin):
         if current.router is not router:
             if "observed_base" in current.__dict__:  # made by observed_connection_class
@@ -232,7 +227,7 @@ def install(
                 # observes through our layer already.
                 current.router = router
                 current.nodelay = staticmethod(nodelay)
-        _set_connection_class(serverapp, settings, current)
+        set_connection_class(serverapp, settings, current)
         return current
     known = (ZMQChannelsWebsocketConnection, GatewayWebSocketConnection)
     if not (isinstance(current, type) and issubclass(current, known)):
@@ -253,20 +248,16 @@ def install(
             current.__qualname__,
         )
     cls = observed_connection_class(current, router, nodelay)
-    _set_connection_class(serverapp, settings, cls)
+    set_connection_class(serverapp, settings, cls)
     return cls
 
 
 def uninstall(serverapp: Any, router: MessageRouter) -> None:
     """Give the server back the class it had, if ours for `router` is in place."""
-    current = getattr(serverapp, "kernel_websocket_connection_class", None)
+    current = connection_class(serverapp)
     if (
         isinstance(current, type)
         and "observed_base" in current.__dict__
         and current.router is router
     ):
-        base = current.observed_base
-        serverapp.kernel_websocket_connection_class = base
-        web_app = getattr(serverapp, "web_app", None)
-        if web_app is not None:
-            web_app.settings["kernel_websocket_connection_class"] = base
+        set_connection_class(serverapp, None, current.observed_base)

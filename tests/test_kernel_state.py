@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_session_ext.execution_queue import ExecutionQueue, QueueEntry, preview
-from jupyter_session_ext.session_state import (
-    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, SessionState,
+from jupyter_session_ext.state.queue import ExecutionQueue, QueueEntry, preview
+from jupyter_session_ext.state.kernel_state import (
+    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, KernelState,
 )
-from jupyter_session_ext.timestamps import isoformat
+from jupyter_session_ext.api.serialize import execution_queue, finished_execution
+from jupyter_session_ext.state.timestamps import isoformat
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -43,14 +44,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def state(clock: Clock) -> SessionState:
-    s = SessionState(monotonic=clock.monotonic, wallclock=clock.wall, code_preview_length=12)
+def state(clock: Clock) -> KernelState:
+    s = KernelState(monotonic=clock.monotonic, wallclock=clock.wall, code_preview_length=12)
     s.on_launch()
     s.on_kernel_info_reply({"status": "ok", "language_info": {"name": "python"}})
     return s
 
 
-def replay(state: SessionState, events: list[dict], clock: Clock | None = None):
+def replay(state: KernelState, events: list[dict], clock: Clock | None = None):
     """Feed each recorded message to the state; yield (event, state) after each."""
     for event in events:
         if event["channel"] == "iopub":
@@ -73,7 +74,7 @@ def iopub_only(events: list[dict]) -> list[dict]:
 
 
 def test_lifecycle_statuses():
-    s = SessionState()
+    s = KernelState()
     assert s.status == UNINITIALIZED
     assert s.on_launch() and s.status == STARTING
     assert s.on_kernel_info_reply({"status": "ok"}) and s.status == READY
@@ -108,7 +109,7 @@ def test_queued_cells_with_requests_seen(state, clock):
     requests = [e["header"]["msg_id"] for e in events if e["header"]["msg_type"] == "execute_request"]
     for event, s in replay(state, events, clock):
         if event["header"]["msg_type"] == "execute_input" and event["content"]["execution_count"] == 1:
-            q = s.queue.to_json()
+            q = execution_queue(s.queue)
             assert q["active"]["msg_id"] == requests[0]
             assert q["active"]["cell_id"] == "cell-a"
             assert q["active"]["code"] == "import time;" and q["active"]["code_truncated"]
@@ -116,7 +117,7 @@ def test_queued_cells_with_requests_seen(state, clock):
             assert [p["msg_id"] for p in q["pending"]] == requests[1:]
             assert [p["cell_id"] for p in q["pending"]] == ["cell-b", "cell-c"]
             assert q["length"] == 2
-    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+    assert execution_queue(state.queue) == {"active": None, "pending": [], "length": 0}
     assert state.status == IDLE
 
 
@@ -126,7 +127,7 @@ def test_error_with_stop_on_error_empties_the_queue(state, clock):
         if event["header"]["msg_type"] == "execute_input":
             assert s.queue.active.code == "raise ValueE"
             assert [p.cell_id for p in s.queue.pending] == ["cell-b", "cell-c"]
-    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+    assert execution_queue(state.queue) == {"active": None, "pending": [], "length": 0}
     assert state.status == IDLE
     assert state.execution_count == 1  # aborted requests never ran
 
@@ -214,7 +215,7 @@ def test_an_idle_for_another_request_leaves_the_running_cell_busy(state, clock):
 
 
 def test_server_track_message_type_is_honoured(clock):
-    s = SessionState(track_message_type=lambda t: t == "execute_request", monotonic=clock.monotonic)
+    s = KernelState(track_message_type=lambda t: t == "execute_request", monotonic=clock.monotonic)
     s.on_launch()
     s.on_kernel_info_reply({})
     s.on_iopub({"header": {"msg_type": "status"},
@@ -235,7 +236,7 @@ def test_exit_clears_the_queue(state):
     state.on_execute_request({"header": {"msg_id": "m1"}, "content": {"code": "1"}})
     assert len(state.queue) == 1
     assert state.on_exit()
-    assert state.queue.to_json() == {"active": None, "pending": [], "length": 0}
+    assert execution_queue(state.queue) == {"active": None, "pending": [], "length": 0}
 
 
 def test_any_message_brings_an_offline_kernel_back(state):
@@ -287,7 +288,7 @@ def test_requests_sent_in_the_same_instant_stay_pending():
 
 # -- execution history ------------------------------------------------------------
 
-def outcomes(state: SessionState) -> list[tuple[str, str | None]]:
+def outcomes(state: KernelState) -> list[tuple[str, str | None]]:
     return [(f.status, f.error_name) for f in state.history.executions()]
 
 
@@ -316,11 +317,11 @@ def test_history_durations_and_expected_seconds_of_a_rerun_cell(state, clock):
     # The kernel's own stamps, busy to reply (the cell slept 0.5 s), not our
     # clock of reading them (0.1 s per message here).
     assert first.duration_seconds == pytest.approx(0.506, abs=0.001)
-    assert first.to_json()["ended"] and first.to_json()["status"] == "ok"
+    assert finished_execution(first)["ended"] and finished_execution(first)["status"] == "ok"
     rerun = dict(events[0], header=dict(events[0]["header"], msg_id="rerun"))
     state.on_execute_request(rerun)
     assert state.queue.pending[-1].expected_seconds == first.duration_seconds
-    assert state.queue.to_json()["pending"][-1]["expected_seconds"] == first.duration_seconds
+    assert execution_queue(state.queue)["pending"][-1]["expected_seconds"] == first.duration_seconds
     other = dict(events[0], header=dict(events[0]["header"], msg_id="new-cell"),
                  metadata={"cellId": "never-ran"})
     state.on_execute_request(other)
@@ -349,7 +350,7 @@ def test_a_reply_after_idle_corrects_the_guess(state):
 
 
 def test_history_and_durations_are_bounded(clock):
-    s = SessionState(monotonic=clock.monotonic, wallclock=clock.wall, history_length=5)
+    s = KernelState(monotonic=clock.monotonic, wallclock=clock.wall, history_length=5)
     s.on_launch()
     for i in range(3000):
         request = _msg("shell", "execute_request", "", {"code": "pass"}, msg_id=f"r{i}")

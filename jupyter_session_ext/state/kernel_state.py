@@ -1,10 +1,11 @@
 """What a kernel's own messages say about it: status, busy/idle timers,
-execution queue (`execution_queue.py`) and the cached kernel_info.
+execution queue (`queue.py`), history (`history.py`) and the cached
+kernel_info.
 
-Plain Python: no tornado, no ZMQ, no jupyter_server. The traffic observers
-(`iopub_traffic.py`, `websocket_traffic.py`) feed it deserialized Jupyter
-messages through `message_routing.py`; the tests feed it recorded ones. Time
-comes from injectable clocks so timers are testable.
+Plain Python, like all of `state/`: no tornado, ZMQ, jupyter_client or
+jupyter_server. The traffic observers (`traffic/`) feed it deserialized
+Jupyter messages through `traffic/routing.py`; the tests feed it recorded
+ones. Time comes from injectable clocks so timers are testable.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from .execution_history import ABORTED, ERROR, OK, OUTCOMES, ExecutionHistory
-from .execution_queue import ExecutionQueue, QueueEntry, preview
+from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
+from .message_types import CONTROL_ONLY_REQUESTS, default_track_message_type
+from .queue import ExecutionQueue, QueueEntry, entry_from_parent, entry_from_request, preview
 from .timestamps import parse_date, utcnow
 
-# Status values of the spec, §3.
+# The statuses (docs: "Status").
 UNINITIALIZED = "uninitialized"
 STARTING = "starting"
 READY = "ready"
@@ -27,57 +29,8 @@ OFFLINE = "offline"
 EXITED = "exited"
 STATUSES = (UNINITIALIZED, STARTING, READY, IDLE, BUSY, OFFLINE, EXITED)
 
-# jupyter_server's default `MappingKernelManager.untracked_message_types`. The
-# registry passes the server's own `track_message_type` so both APIs agree even
-# when an admin changes that list; this default serves pure-logic use and tests.
-DEFAULT_UNTRACKED_MESSAGE_TYPES = frozenset(
-    {
-        "comm_info_request",
-        "comm_info_reply",
-        "kernel_info_request",
-        "kernel_info_reply",
-        "shutdown_request",
-        "shutdown_reply",
-        "interrupt_request",
-        "interrupt_reply",
-        "debug_request",
-        "debug_reply",
-        "stream",
-        "display_data",
-        "update_display_data",
-        "execute_input",
-        "execute_result",
-        "error",
-        "status",
-        "clear_output",
-        "debug_event",
-        "input_request",
-        "input_reply",
-    }
-)
-
-# Requests a kernel takes on its control channel only (ipykernel's
-# `control_msg_types` beyond the shell's). Its busy and idle for them are not
-# the user's work: a monitor asking for usage every few seconds
-# (jupyter-resource-usage's `usage_request`) must neither end a busy period
-# nor restart an idle one. jupyter_server's untracked list has the first three,
-# not the others, so they are never tracked here whatever the server says.
-CONTROL_ONLY_REQUESTS = frozenset({
-    "debug_request", "interrupt_request", "shutdown_request", "usage_request",
-    "create_subshell_request", "delete_subshell_request", "list_subshell_request",
-})
-
-# IOPub message types whose content the state machine reads; observers may skip
-# unpacking the content of every other type (it is most of the traffic).
-IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input", "error"})
-
-
-def default_track_message_type(msg_type: str | None) -> bool:
-    return msg_type not in DEFAULT_UNTRACKED_MESSAGE_TYPES
-
-
-class SessionState:
-    """The status machine of one kernel (spec §3) with its timers and queue.
+class KernelState:
+    """The status machine of one kernel with its timers and queue.
 
     Every `on_*` method returns True when something visible changed, so the
     owner can emit one event per change.
@@ -234,29 +187,12 @@ class SessionState:
     def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
         """An execute_request on its way to the kernel: pending until it starts.
         `username` is the authenticated user who sent it, when known."""
-        header = msg.get("header") or {}
-        msg_id = header.get("msg_id")
-        if not isinstance(msg_id, str) or not msg_id:
+        entry = entry_from_request(msg, username, self.code_preview_length, self._wallclock())
+        if entry is None:
             return False
-        content = msg.get("content") or {}
-        metadata = msg.get("metadata") or {}
-        code = content.get("code") if isinstance(content.get("code"), str) else ""
-        text, truncated = preview(code, self.code_preview_length)
-        cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
-        cell_id = cell_id if isinstance(cell_id, str) else None
+        entry.expected_seconds = self.history.expected_seconds(entry.cell_id)
         before = len(self.queue)
-        self.queue.submit(
-            QueueEntry(
-                msg_id=msg_id,
-                code=text,
-                code_truncated=truncated,
-                cell_id=cell_id,
-                client_session_id=header.get("session") or None,
-                username=username or header.get("username") or None,
-                submitted=self._wallclock(),
-                expected_seconds=self.history.expected_seconds(cell_id),
-            )
-        )
+        self.queue.submit(entry)
         return len(self.queue) != before
 
     def on_execute_reply(self, msg: dict[str, Any]) -> bool:
@@ -340,7 +276,7 @@ class SessionState:
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:
-                    self.history.record(entry, now, *self._outcome(entry),
+                    self.history.record(entry, now, *outcome_from_iopub(entry),
                                         kernel_ended=parse_date(header.get("date")))
                     changed = True
             if self.awaiting_input is not None:
@@ -382,24 +318,5 @@ class SessionState:
         if active is not None and active.msg_id == parent.get("msg_id"):
             active.error_name = ename if isinstance(ename, str) else ""
 
-    @staticmethod
-    def _outcome(entry: QueueEntry) -> tuple[str, str | None]:
-        """An execution's outcome from IOPub alone (its reply not seen yet):
-        an error published, or no code announced (ipykernel aborts a request
-        with busy and idle only)."""
-        if entry.error_name is not None:
-            return ERROR, entry.error_name or None
-        if not entry.input_seen:
-            return ABORTED, None
-        return OK, None
-
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
-        text, truncated = preview(code, self.code_preview_length)
-        return QueueEntry(
-            msg_id=parent["msg_id"],
-            code=text,
-            code_truncated=truncated,
-            client_session_id=parent.get("session") or None,
-            username=parent.get("username") or None,
-            submitted=parse_date(parent.get("date")) or self._wallclock(),
-        )
+        return entry_from_parent(parent, code, self.code_preview_length, self._wallclock())

@@ -1,7 +1,8 @@
-"""Session changes on the server's own event bus (`serverapp.event_logger`,
-delivered on `/api/events/subscribe`), coalesced per session.
+"""Changes of the kernels' records on the server's own event bus
+(`serverapp.event_logger`, delivered on `/api/events/subscribe`), coalesced
+per kernel; what each event carries is built in serialize.py.
 
-Each session has a token bucket: a quiet session may emit a burst of up to
+Each kernel has a token bucket: a quiet one may emit a burst of up to
 `BURST` events at once (one short cell is five changes: submitted, busy,
 started, replied, idle; all are seen without delay), and one more per
 `coalesce_interval` after that. Changes beyond the budget are folded into one
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from traitlets import Float, Instance, TraitError, observe, validate
 from traitlets.config import LoggingConfigurable
 
-from .models import TrackedKernel
-from .session_state import EXITED
+from ..state.record import TrackedKernel
+from . import serialize
 
 if TYPE_CHECKING:
-    from .ended_sessions import EndedSession
+    from ..state.ended import EndedKernel
 
 SCHEMA_PATH = Path(__file__).parent / "event_schemas" / "active_session_v1.yaml"
 SCHEMA_ID = "https://github.com/jupyter-session-ext/jupyter-session-ext/events/active-session/v1"
@@ -36,30 +37,9 @@ ACTIONS = (
 _RANK = {a: i for i, a in enumerate(ACTIONS)}
 
 
-# Events a quiet session may emit back to back before coalescing starts:
+# Events a quiet kernel may emit back to back before coalescing starts:
 # a short cell is five changes, so two cells in a row are seen as they happen.
 BURST = 10
-
-
-def event_payload(tracked: TrackedKernel, connections: int) -> dict[str, Any]:
-    """The state an event carries (see event_schemas/active_session_v1.yaml)."""
-    state = tracked.state
-    active = state.queue.active
-    return {
-        "session_id": tracked.kernel_id,
-        "status": state.status,
-        "busy_seconds": state.busy_seconds(),
-        "idle_seconds": state.idle_seconds(),
-        "queue_length": len(state.queue),
-        "active_msg_id": active.msg_id if active else None,
-        "active_cell_id": active.cell_id if active else None,
-        "execution_count": state.execution_count,
-        "connections": connections,
-        "working_directory": tracked.working_directory,
-        "awaiting_input": state.awaiting_input,
-        "process_id": tracked.pid if state.status != EXITED else None,
-        "restart_count": tracked.restart_count,
-    }
 
 
 class _Pending:
@@ -158,35 +138,20 @@ class SessionEvents(LoggingConfigurable):
         pending.changes.clear()
         pending.refill(self.coalesce_interval)
         pending.tokens = max(0.0, pending.tokens - 1)
-        payload = event_payload(tracked, self._connections(tracked.kernel_id))
+        payload = serialize.event_payload(tracked, self._connections(tracked.kernel_id))
         self._emit({"action": changes[0], "changes": changes, **payload})
 
     def _finished(self, tracked: TrackedKernel) -> None:
         finished = tracked.state.history.latest
         if finished is None or finished.duration_seconds < self.finished_event_min_seconds:
             return
-        entry = finished.entry
-        self._emit({
-            "action": "execution_finished",
-            "changes": ["execution_finished"],
-            "session_id": tracked.kernel_id,
-            "status": finished.status,
-            "msg_id": entry.msg_id,
-            "cell_id": entry.cell_id,
-            "notebook_path": tracked.notebook_path,
-            "execution_count": entry.execution_count,
-            "duration_seconds": finished.duration_seconds,
-            "error_name": finished.error_name,
-        })
+        self._emit(serialize.finished_event(tracked, finished))
 
-    def ended(self, record: "EndedSession") -> None:
-        """A kernel is gone (ended_sessions.py): why, and what it last ran."""
+    def ended(self, record: EndedKernel) -> None:
+        """A kernel is gone (lifecycle/ended.py): why, and what it last ran."""
         if self.event_logger is None:
             return
-        data = record.to_json()
-        data.pop("notebook_uri")
-        data.pop("last_execution")
-        self._emit({"action": "ended", "changes": ["ended"], "status": EXITED, **data})
+        self._emit(serialize.ended_event(record))
 
     def _emit(self, data: dict[str, Any]) -> None:
         try:

@@ -1,40 +1,66 @@
-"""Where one session's state lives: a `TrackedKernel` per kernel of the
-server's kernel manager, and the small value types around it.
+"""Where one kernel's state lives: a `TrackedKernel` per kernel of the
+server's kernel manager, and the value types it holds.
 
-`TrackedKernel` owns its own resets (a new launch, an exit, closing its
-channels), so no other module reaches into its private fields. Which kernels
-exist, and when they change, is `tracking.py`'s job.
+Plain data and the rules that keep it consistent (a new launch, an exit):
+no channel, socket or process handle lives here. `lifecycle/` reads the
+facts (from the kernel manager and the OS) and hands them in; what listens
+to the kernel lives in `lifecycle/channels.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, NamedTuple
 
-from . import kernel_process
-from .iopub_traffic import IOPubObserver
-from .kernel_process import ProcessSnapshot
-from .session_state import EXITED, SessionState
-from .timestamps import isoformat, utcnow
+from .kernel_state import EXITED, KernelState
+from .timestamps import utcnow
 
-# What a session's model shows of each Jupyter session bound to its kernel
-# (serialize.active_session); a change of any of them is a "sessions" change.
+# What a kernel's model shows of each Jupyter session bound to it; a change
+# of any of them is a "sessions" change.
 JUPYTER_SESSION_FIELDS = ("id", "path", "name", "type")
 
+# Why a process ended (last_exit.reason, and an ended kernel's reason).
+RESTARTED = "restarted"  # the server restarted it (a client asked)
+EXITED_ON_ITS_OWN = "exited"  # it exited with a code, and nobody asked
+KILLED = "killed"  # a signal the server did not send (OOM killer, kill -9)
 
-class UnknownSession(KeyError):
+# (exit code, signal) once a process ended; None while it runs or unknown.
+ExitStatus = tuple[int | None, int | None] | None
+
+
+class UnknownKernel(KeyError):
     """No kernel with this id is known to the registry."""
 
 
 class SpecFacts(NamedTuple):
-    kernel_name: str
-    language: str
-    display_name: str
-    interrupt_mode: str
+    """The kernelspec's facts, read at each launch: jupyter_client reads the
+    spec when it launches a kernel, so they hold until the next launch."""
+
+    kernel_name: str = ""
+    language: str = ""
+    display_name: str = ""
+    interrupt_mode: str = "signal"
     # The kernelspec's own culling timeout (metadata), as jupyter_server reads it.
     cull_idle_timeout: Any = None
+
+
+@dataclass(frozen=True)
+class ProcessSnapshot:
+    """Facts fixed for one incarnation of a kernel process (a restart makes a
+    new snapshot)."""
+
+    pid: int | None
+    argv: list[str]
+    username: str
+    started: datetime
+    launch_cwd: str
+    # Already redacted: raw secret values are never kept past the snapshot.
+    initial_env: dict[str, str] | None
+    # The Unix socket prefix of an ipc-transport kernel; None for tcp.
+    socket_path: str | None = None
 
 
 class ProcessEnd(NamedTuple):
@@ -45,10 +71,23 @@ class ProcessEnd(NamedTuple):
     signal: int | None
 
 
-# Why a process ended (last_exit.reason, and an ended kernel's reason).
-RESTARTED = "restarted"  # the server restarted it (a client asked)
-EXITED_ON_ITS_OWN = "exited"  # it exited with a code, and nobody asked
-KILLED = "killed"  # a signal the server did not send (OOM killer, kill -9)
+class LastExit(NamedTuple):
+    """The most recent time the kernel's process ended and was restarted."""
+
+    ended: datetime
+    reason: str
+    exit_code: int | None
+    signal: int | None
+
+
+class ResourceUsage(NamedTuple):
+    """A sample of the kernel process and its children (replaced whole)."""
+
+    cpu_percent: float
+    memory_bytes: int
+    thread_count: int
+    sampling_period_ms: int
+    timestamp: datetime
 
 
 def session_mode(bound: list[dict[str, Any]]) -> str:
@@ -68,36 +107,49 @@ def notebook_path(bound: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _unknown_status() -> ExitStatus:
+    return None
+
+
+def _no_server_activity() -> datetime | None:
+    return None
+
+
 class TrackedKernel:
     """Everything known about one kernel."""
 
     # Remote kernels keep the last msg_ids of IOPub seen, to count each once.
     SEEN_IOPUB = 512
 
-    def __init__(self, kernel_id: str, km: Any, state: SessionState) -> None:
+    def __init__(
+        self,
+        kernel_id: str,
+        state: KernelState,
+        *,
+        remote: bool = False,
+        server_last_activity: Callable[[], datetime | None] = _no_server_activity,
+    ) -> None:
         self.kernel_id = kernel_id
-        self.km = km
         self.state = state
+        self.remote = remote
+        # jupyter_server's own last_activity of this kernel, when it keeps one
+        # (its culler reads it); the state machine's otherwise.
+        self._server_last_activity = server_last_activity
+        self.spec = SpecFacts()
         self.process: ProcessSnapshot | None = None
         self.working_directory: str = ""
-        self.cwd_read_at = 0.0  # time.monotonic() of the last read (message_routing.py)
+        self.cwd_read_at = 0.0  # time.monotonic() of the last read (traffic/routing.py)
         self.restart_count = 0
         # PATCHed values; a missing key means "the default".
         self.overrides: dict[str, str] = {}
-        self.iopub: IOPubObserver | None = None
-        self.resource_usage: dict[str, Any] | None = None
-        self.remote = kernel_process.is_remote(km)
+        self.resource_usage: ResourceUsage | None = None
         # Remote kernels only: websocket clients counted here (the gateway's
         # own count lags), and IOPub msg_ids already seen (every client's
         # proxy carries the same IOPub stream).
         self.clients = 0
         self._seen_iopub: OrderedDict[str, None] = OrderedDict()
-        self.kernel_info_task: asyncio.Task[None] | None = None
-        # The shell streams of kernel_info requests in flight (close_channels).
-        self.kernel_info_streams: set[Any] = set()
-        self._spec_facts: SpecFacts | None = None  # see spec_facts(); reset at each launch
         # Counts the visible changes (changes.Changes.report): what was
-        # encoded at one revision holds until the next (see serialize.py).
+        # encoded at one revision holds until the next (api/serialize.py).
         self.revision = 0
         # Set once the current process has answered kernel_info.
         self.ready = asyncio.Event()
@@ -106,45 +158,30 @@ class TrackedKernel:
         self.bound: list[dict[str, Any]] = []
         # PATCHed idle timeout: 0 never culls, None follows the server's rule.
         self.idle_timeout: int | None = None
-        # The current process (its Popen, for the exit status), how it ended
-        # once known, and whether jupyter_client's auto-restarter found it dead.
-        self.popen: Any = None
+        # How the current process ended once known; whether jupyter_client's
+        # auto-restarter found it dead; how to ask the process itself.
         self.process_end: ProcessEnd | None = None
         self._auto_restarted = False
-        self.last_exit: dict[str, Any] | None = None
-        # Given to the kernel manager's restarter (tracking.py), to take back.
-        self.restart_callback: Callable[[], None] | None = None
+        self._exit_status: Callable[[], ExitStatus] = _unknown_status
+        self.last_exit: LastExit | None = None
 
     # -- resets ------------------------------------------------------------------
 
-    def close_channels(self) -> None:
-        """Stop listening to the kernel: IOPub, and a kernel_info in flight."""
-        if self.iopub is not None:
-            self.iopub.close()
-            self.iopub = None
-        task, self.kernel_info_task = self.kernel_info_task, None
-        if task is not None and not task.done():
-            task.cancel()
-        # Now, not when the cancelled task next runs: by then the kernel
-        # manager may have closed the socket under the stream (see
-        # iopub_traffic.request_kernel_info).
-        for stream in list(self.kernel_info_streams):
-            if not stream.closed():
-                stream.close()
-        self.kernel_info_streams.clear()
-
     def on_launch(
-        self, process: ProcessSnapshot, working_directory: str, popen: Any = None
+        self,
+        process: ProcessSnapshot,
+        working_directory: str,
+        spec: SpecFacts,
+        exit_status: Callable[[], ExitStatus] = _unknown_status,
     ) -> None:
         """A new process for this kernel (first start or restart): nothing the
-        last one said holds."""
+        last one said holds. `exit_status` asks the new process how it ended."""
         if self.process is not None:
             self.last_exit = self._exit_record()
-        self.popen = popen
+        self._exit_status = exit_status
         self.process_end = None
         self._auto_restarted = False
-        self.close_channels()
-        self._spec_facts = None  # read afresh for the new process
+        self.spec = spec
         self.ready.clear()
         self.process = process
         self.working_directory = working_directory
@@ -155,35 +192,32 @@ class TrackedKernel:
         """The current process ended: seen dead, or jupyter_client's restarter
         found it dead (`auto_restart`) and is about to start another."""
         if self.process_end is None:
-            status = kernel_process.exit_status(self.popen) if self.popen is not None else None
+            status = self._exit_status()
             self.process_end = ProcessEnd(utcnow(), *(status or (None, None)))
         self._auto_restarted = self._auto_restarted or auto_restart
 
     def _ended_how(self) -> ProcessEnd:
         end = self.process_end or ProcessEnd(utcnow(), None, None)
-        if end.exit_code is None and end.signal is None and self.popen is not None:
+        if end.exit_code is None and end.signal is None:
             # Reaped since (a restart waits for the old process): ask again.
-            status = kernel_process.exit_status(self.popen)
+            status = self._exit_status()
             if status is not None:
                 end = end._replace(exit_code=status[0], signal=status[1])
         return end
 
-    def _exit_record(self) -> dict[str, Any]:
+    def _exit_record(self) -> LastExit:
         end = self._ended_how()
         if not self._auto_restarted:
             reason = RESTARTED
         else:
             reason = KILLED if end.signal is not None else EXITED_ON_ITS_OWN
-        return {"ended": isoformat(end.ended), "reason": reason,
-                "exit_code": end.exit_code, "signal": end.signal}
+        return LastExit(end.ended, reason, end.exit_code, end.signal)
 
     def exit_reason(self) -> tuple[str, ProcessEnd] | None:
         """For a kernel whose process is gone for good: exited or killed.
         (jupyter_server drops a kernel the restarter gave up on at once, so
         the process is asked too, not only what the tracker saw.)"""
-        if self.state.status != EXITED and (
-            self.popen is None or kernel_process.exit_status(self.popen) is None
-        ):
+        if self.state.status != EXITED and self._exit_status() is None:
             return None
         self.note_end()
         end = self._ended_how()
@@ -192,7 +226,6 @@ class TrackedKernel:
     def on_exit(self) -> bool:
         """The process is gone; True when that is news."""
         self.note_end()
-        self.close_channels()
         self.ready.clear()
         self.resource_usage = None
         return self.state.on_exit()
@@ -215,40 +248,20 @@ class TrackedKernel:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def spec_facts(self) -> SpecFacts:
-        """The kernelspec's facts, read once per launch: jupyter_client reads
-        the spec when it launches a kernel, so they cannot change until the
-        next launch, and the list route need not ask for them per request."""
-        if self._spec_facts is None:
-            try:
-                spec = self.km.kernel_spec
-            except Exception:  # a spec removed after launch is not our failure
-                spec = None
-            kernel_name = str(getattr(self.km, "kernel_name", "") or "")
-            self._spec_facts = SpecFacts(
-                kernel_name=kernel_name,
-                language=str(getattr(spec, "language", "") or ""),
-                display_name=str(getattr(spec, "display_name", "") or kernel_name),
-                interrupt_mode="message" if getattr(spec, "interrupt_mode", None) == "message"
-                else "signal",
-                cull_idle_timeout=(getattr(spec, "metadata", None) or {}).get("cull_idle_timeout"),
-            )
-        return self._spec_facts
-
     @property
     def kernel_name(self) -> str:
-        return self.spec_facts().kernel_name
+        return self.spec.kernel_name
 
     @property
     def language(self) -> str:
         info = self.state.kernel_info.get("language_info")
         if isinstance(info, dict) and isinstance(info.get("name"), str) and info["name"]:
-            return info["name"]
-        return self.spec_facts().language
+            return str(info["name"])
+        return self.spec.language
 
     @property
     def default_display_name(self) -> str:
-        return self.spec_facts().display_name
+        return self.spec.display_name or self.spec.kernel_name
 
     @property
     def display_name(self) -> str:
@@ -256,17 +269,12 @@ class TrackedKernel:
 
     @property
     def interrupt_mode(self) -> str:
-        return self.spec_facts().interrupt_mode
+        return self.spec.interrupt_mode
 
     def last_activity(self) -> datetime:
-        """As jupyter_server's kernel model (and its culler) says: its kernel
-        manager keeps it. The state machine's own record otherwise."""
-        try:
-            value = getattr(self.km, "last_activity", None)
-        except Exception:
-            # A kernel jupyter_server has listed but not stamped yet: its
-            # `last_activity` trait has no value, and reading it raises.
-            value = None
+        """As jupyter_server's kernel model (and its culler) says, when it
+        keeps one; the state machine's own record otherwise."""
+        value = self._server_last_activity()
         return value if isinstance(value, datetime) else self.state.last_activity
 
     @property

@@ -1,7 +1,7 @@
 """What a kernel ran: its last finished executions, newest first, and how long
 each cell took the last time it ran (a queue entry's `expected_seconds`).
 
-Plain Python, owned by the kernel's `SessionState`; both records are bounded,
+Plain Python, owned by the kernel's `KernelState`; both records are bounded,
 so memory does not grow with the number of executions.
 """
 
@@ -10,15 +10,24 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from .execution_queue import QueueEntry
-from .timestamps import isoformat
+from .queue import QueueEntry
 
 OK = "ok"
 ERROR = "error"
 ABORTED = "aborted"
 OUTCOMES = (OK, ERROR, ABORTED)
+
+
+def outcome_from_iopub(entry: QueueEntry) -> tuple[str, str | None]:
+    """An execution's outcome from IOPub alone (its reply not seen yet): an
+    error published, or no code announced (ipykernel aborts a request with
+    busy and idle only)."""
+    if entry.error_name is not None:
+        return ERROR, entry.error_name or None
+    if not entry.input_seen:
+        return ABORTED, None
+    return OK, None
 
 
 @dataclass
@@ -29,14 +38,6 @@ class FinishedExecution:
     status: str
     error_name: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.entry.to_json(),
-            "ended": isoformat(self.ended),
-            "duration_seconds": self.duration_seconds,
-            "status": self.status,
-            "error_name": self.error_name,
-        }
 
 
 class ExecutionHistory:

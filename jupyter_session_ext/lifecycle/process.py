@@ -1,5 +1,6 @@
-"""What only the operating system knows about a kernel process: its pid,
-command line, owner, start time, launch environment and current directory.
+"""What the kernel manager and the operating system know about a kernel
+process: its pid, command line, owner, start time, launch environment,
+current directory, kernelspec and socket, and how it ended.
 
 Read through psutil from the process jupyter_client's provisioner launched.
 Remote kernels (gateway) have no local process: every reader returns None and
@@ -12,33 +13,15 @@ import getpass
 import os
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 import psutil
 
+from ..server_hooks import launch_args, launched_process
+from ..state.record import ExitStatus, ProcessSnapshot, SpecFacts
+
 REDACTED = "<redacted>"
-
-
-@dataclass(frozen=True)
-class ProcessSnapshot:
-    """Facts fixed for one incarnation of a kernel process (a restart makes a
-    new snapshot)."""
-
-    pid: int | None
-    argv: list[str]
-    username: str
-    started: datetime
-    launch_cwd: str
-    # Already redacted: raw secret values are never kept past the snapshot.
-    initial_env: dict[str, str] | None
-
-
-def launched_process(km: Any) -> Any | None:
-    """The Popen of a local kernel, or None (remote kernel, not launched)."""
-    provisioner = getattr(km, "provisioner", None)
-    return getattr(provisioner, "process", None)
 
 
 def is_remote(km: Any) -> bool:
@@ -88,8 +71,7 @@ def env_beyond(env: Mapping[str, str], server_env: Mapping[str, str]) -> dict[st
 
 
 def _launch_env(km: Any) -> dict[str, str]:
-    launch_args = getattr(km, "_launch_args", None) or {}
-    env = launch_args.get("env") if isinstance(launch_args, dict) else None
+    env = launch_args(km).get("env")
     return dict(env) if isinstance(env, dict) else {}
 
 
@@ -108,7 +90,7 @@ def launch_argv(km: Any) -> list[str]:
 
 def _launch_cwd(km: Any) -> str:
     process = launched_process(km)
-    cwd = getattr(process, "cwd", None) or (getattr(km, "_launch_args", None) or {}).get("cwd")
+    cwd = getattr(process, "cwd", None) or launch_args(km).get("cwd")
     return str(cwd) if cwd else os.getcwd()
 
 
@@ -168,6 +150,32 @@ def snapshot(
         started=started or datetime.now(timezone.utc),
         launch_cwd=_launch_cwd(km),
         initial_env=initial_env,
+        socket_path=socket_path(km),
+    )
+
+
+def socket_path(km: Any) -> str | None:
+    """The Unix socket prefix of an ipc-transport kernel (`<prefix>-<port>`)."""
+    if getattr(km, "transport", "tcp") != "ipc":
+        return None
+    ip = getattr(km, "ip", None)
+    return os.path.abspath(ip) if ip else None
+
+
+def spec_facts(km: Any) -> SpecFacts:
+    """The kernelspec's facts, as jupyter_client read them for this launch."""
+    try:
+        spec = km.kernel_spec
+    except Exception:  # a spec removed after launch is not our failure
+        spec = None
+    kernel_name = str(getattr(km, "kernel_name", "") or "")
+    return SpecFacts(
+        kernel_name=kernel_name,
+        language=str(getattr(spec, "language", "") or ""),
+        display_name=str(getattr(spec, "display_name", "") or kernel_name),
+        interrupt_mode="message" if getattr(spec, "interrupt_mode", None) == "message"
+        else "signal",
+        cull_idle_timeout=(getattr(spec, "metadata", None) or {}).get("cull_idle_timeout"),
     )
 
 
@@ -178,9 +186,8 @@ _HAS_PROC = os.path.isdir("/proc/self")
 def current_cwd(pid: int | None) -> str | None:
     """The process's current working directory, or None if unreadable.
 
-    Read after every execution, so on Linux it is one readlink of /proc
-    (a psutil.Process costs ~40 us to make: a tenth of a short cell's
-    server time); psutil elsewhere."""
+    Read after executions, so on Linux it is one readlink of /proc (making a
+    psutil.Process costs several times that); psutil elsewhere."""
     if pid is None:
         return None
     try:
@@ -194,7 +201,7 @@ def current_cwd(pid: int | None) -> str | None:
         return None
 
 
-def exit_status(process: Any) -> tuple[int | None, int | None] | None:
+def exit_status(process: Any) -> ExitStatus:
     """(exit_code, signal) of a kernel's Popen once it ended; None while it
     runs or when it cannot be asked. A negative return code is a signal."""
     try:

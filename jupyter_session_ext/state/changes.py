@@ -1,7 +1,8 @@
-"""The one point every visible change of a session passes through, and the
-server-wide busy/idle clock that follows from them (spec §4).
+"""The one point every visible change of a kernel's record passes through,
+and the server-wide busy/idle clock that follows from them (what
+`api/active-sessions/status` says).
 
-Whoever changes a session's state reports it here (`changed`, or `before`
+Whoever changes a kernel's state reports it here (`changed`, or `before`
 and `since` around a state update); whoever reacts to changes (the event
 emitter, the record of ended kernels) listens here.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from .models import TrackedKernel
-from .session_state import BUSY
+from .kernel_state import BUSY
+from .record import TrackedKernel
 
-# Called with a session and the kinds of change of one update ("status",
+# Called with a kernel's record and the kinds of change of one update ("status",
 # "queue"...), once per update: a kernel message can change several.
 Listener = Callable[[TrackedKernel, "tuple[str, ...]"], None]
 
@@ -23,7 +24,7 @@ _new_tuple = tuple.__new__
 
 
 class Visible(NamedTuple):
-    """The parts of a session's state whose change is an event of its own
+    """The parts of a kernel's state whose change is an event of its own
     (a tuple: made twice per kernel message, so it must be cheap: built with
     tuple.__new__, skipping the NamedTuple's Python-level constructor)."""
 
@@ -34,7 +35,7 @@ class Visible(NamedTuple):
 
 
 class Changes:
-    """Counts each session's visible changes, keeps the server's busy clock,
+    """Counts each kernel's visible changes, keeps the server's busy clock,
     and tells the listeners."""
 
     def __init__(self) -> None:

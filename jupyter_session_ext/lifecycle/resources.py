@@ -2,7 +2,7 @@
 sampled in the background off the event loop.
 
 The figures go to `TrackedKernel.resource_usage`, replaced whole at each sample
-(serialize.py relies on that: it never mutates).
+(api/serialize.py relies on that: it never mutates).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import Any, Callable, Iterable
 
 import psutil
 
-from .models import TrackedKernel
-from .session_state import EXITED
-from .timestamps import isoformat
+from ..state.kernel_state import EXITED
+from ..state.record import ResourceUsage, TrackedKernel
 
 
 class ResourceSampler:
@@ -131,14 +130,12 @@ class ResourceMonitor:
             except Exception:
                 self._log.exception("Active sessions: resource sampling failed")
                 samples = {}
-            stamp = isoformat(datetime.now(timezone.utc))
+            stamp = datetime.now(timezone.utc)
             for tracked, pid in watched.items():
                 if tracked.pid != pid:
                     continue  # restarted meanwhile: this sample is of the old process
                 usage = samples.get(pid)
-                tracked.resource_usage = (
-                    None
-                    if usage is None
-                    else {**usage, "sampling_period_ms": int(interval * 1000), "timestamp": stamp}
-                )
+                tracked.resource_usage = None if usage is None else ResourceUsage(
+                    usage["cpu_percent"], usage["memory_bytes"], usage["thread_count"],
+                    int(interval * 1000), stamp)
             await asyncio.sleep(interval)

@@ -1,31 +1,30 @@
-"""Where kernel traffic is observed: the kernel's IOPub stream, and the
-kernel_info request the registry sends on a shell socket of its own.
+"""Where kernel traffic is observed (1): the kernel's IOPub stream.
 
-IOPub is subscribed per kernel the way jupyter_server's own activity watcher
-(`MappingKernelManager.start_watching_activity`) does, so executions from every
-client are seen, including clients that bypass this server's websockets.
-Nothing here raises into the event loop: a kernel that sends garbage is logged
-and ignored.
+IOPub is seen per kernel the way jupyter_server's own activity watcher
+(`MappingKernelManager.start_watching_activity`) sees it, so executions from
+every client are seen, including clients that bypass this server's
+websockets. Nothing here raises into the event loop: a kernel that sends
+garbage is logged and ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from hmac import compare_digest
 from typing import Any, Callable
 
 import zmq
 from jupyter_client.session import DELIM, Session
 
+from ..server_hooks import activity_stream, iopub_url, stream_callback
+from ..state.message_types import IOPUB_CONTENT_TYPES
 from .activity_watcher import ServerActivity, server_activity
-from .session_state import IOPUB_CONTENT_TYPES
-from .wire_format import unpacker
+from .wire_format import unpacker, verify
 
 MessageCallback = Callable[[dict[str, Any]], None]
 
 
-def _signing_session(km: Any) -> Session:
+def signing_session(km: Any) -> Session:
     # Same config and key as the kernel's session: messages are verified, and
     # the key never leaves this object.
     return Session(config=km.session.config, key=km.session.key)
@@ -38,7 +37,7 @@ def on_current_ports(km: Any, stream: Any) -> bool:
     was asked for."""
     try:
         endpoint = stream.socket.get(zmq.LAST_ENDPOINT).decode()
-        return bool(endpoint == km._make_url("iopub"))
+        return bool(endpoint == iopub_url(km))
     except Exception:
         return True  # cannot tell (another kernel manager): as before
 
@@ -49,7 +48,7 @@ class IOPubObserver:
 
     Where it can, it rides on jupyter_server's own activity watcher
     (`MappingKernelManager.start_watching_activity`, whose ZMQStream the
-    kernel manager keeps in `_activity_stream`): each message is then received
+    kernel manager keeps: server_hooks.activity_stream): each message is then received
     once, not once more on a subscription of ours. When the watcher is
     jupyter_server's own, in a version we know, each message is parsed once
     too, for the watcher's job and ours (`SharedParseTap`,
@@ -70,7 +69,7 @@ class IOPubObserver:
         self._km = km
         self._on_message = on_message
         self._log = log
-        self._session = _signing_session(km)
+        self._session = signing_session(km)
         # Read per message: plain attributes, not the session's traits.
         self._unpack = unpacker(self._session)
         self._signed = self._session.auth is not None
@@ -80,7 +79,7 @@ class IOPubObserver:
         self._stream: Any = None  # our own subscription
         self._tap: ActivityTap | None = None  # on the server's activity watcher
         self._closed = False
-        self.tap(getattr(km, "_activity_stream", None))
+        self.tap(activity_stream(km))
 
     # -- where the messages come from ----------------------------------------------
 
@@ -88,8 +87,8 @@ class IOPubObserver:
         """Ride on `stream`, the server's activity watcher of this kernel (a new
         one comes after a restart that changed ports). False if it cannot,
         or if the watcher is on the kernel's old ports (then we subscribe
-        ourselves: kernel_info_when_live)."""
-        callback = getattr(stream, "_recv_callback", None)
+        ourselves: kernel_info.kernel_info_when_live)."""
+        callback = stream_callback(stream)
         if self._closed or self._stream is not None or callback is None or stream.closed():
             return False
         if not on_current_ports(self._km, stream):
@@ -98,7 +97,7 @@ class IOPubObserver:
             if callback.observer is self:
                 return True
             callback.observer.untap()  # an observer of this kernel's last process
-            callback = stream._recv_callback
+            callback = stream_callback(stream)
         if self._tap is not None and self._tap.stream is not stream:
             # A new SUB socket connects in the background: not live until a
             # message comes through it (the tracker nudges the kernel for one).
@@ -113,7 +112,7 @@ class IOPubObserver:
     def untap(self) -> None:
         """Give the watcher's stream its own callback back, if ours is on it."""
         tap, self._tap = self._tap, None
-        if tap is not None and not tap.stream.closed() and tap.stream._recv_callback is tap:
+        if tap is not None and not tap.stream.closed() and stream_callback(tap.stream) is tap:
             tap.stream.on_recv(tap.original)
 
     def subscribe(self) -> None:
@@ -182,8 +181,7 @@ class IOPubObserver:
             return None
         parts = msg_list[start + 1:start + 5]
         if not verified and self._signed:
-            if not compare_digest(msg_list[start], self._session.sign(parts)):
-                raise ValueError("Invalid signature")
+            verify(self._session, msg_list[start], parts)
         unpack = self._unpack
         header = unpack(header_raw)
         if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
@@ -226,79 +224,3 @@ class SharedParseTap(ActivityTap):
             self.observer._receive(msg_list, verified=True)
         else:
             self.observer._receive_parsed(*parsed)
-
-
-async def kernel_info_when_live(
-    km: Any, iopub: IOPubObserver | None, timeout: float, nudge_every: float = 0.25,
-    in_flight: set[Any] | None = None,
-) -> dict[str, Any]:
-    """kernel_info's reply, once `iopub` is live too: the kernel publishes a
-    status for every kernel_info_request, so asking again until one comes
-    through proves the subscription sees what the kernel publishes (as
-    jupyter_server's websocket `nudge` does for its clients).
-
-    Raises TimeoutError if the kernel does not answer in `timeout` seconds;
-    answers without a live IOPub after `timeout` (nothing better will come).
-    A kernel that answers has been started: if the server's activity watcher
-    has not come for `iopub` to tap by then, it never will (a kernel manager
-    without one), and `iopub` subscribes itself.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    content = await request_kernel_info(km, timeout, in_flight)
-    if iopub is not None and not iopub.has_source:
-        iopub.subscribe()
-    while iopub is not None and not iopub.live.is_set():
-        left = deadline - loop.time()
-        if left <= 0:
-            break
-        try:
-            await asyncio.wait_for(iopub.live.wait(), min(nudge_every, left))
-        except (TimeoutError, asyncio.TimeoutError):
-            content = await request_kernel_info(km, max(left, nudge_every), in_flight)
-    return content
-
-
-async def request_kernel_info(
-    km: Any, timeout: float, in_flight: set[Any] | None = None
-) -> dict[str, Any]:
-    """Send `kernel_info_request` on a fresh shell socket and wait for the
-    reply's content without blocking the event loop.
-
-    The socket's stream is in `in_flight` while the request is: whoever
-    stops following the kernel closes it at once (`TrackedKernel.close_channels`),
-    before the kernel manager's shutdown can close the socket under it and
-    leave its file descriptor registered in the event loop, where the next
-    socket to get that number could not be added ("fd added twice").
-
-    Raises TimeoutError if the kernel does not answer in `timeout` seconds.
-    """
-    session = _signing_session(km)
-    stream = km.connect_shell()
-    if in_flight is not None:
-        in_flight.add(stream)
-    loop = asyncio.get_running_loop()
-    reply: asyncio.Future[dict[str, Any]] = loop.create_future()
-
-    def on_recv(msg_list: list[bytes]) -> None:
-        if reply.done():
-            return
-        try:
-            _idents, fed = session.feed_identities(msg_list)
-            msg = session.deserialize(fed, content=True)
-        except Exception as err:
-            reply.set_exception(err)
-            return
-        if msg["header"].get("msg_type") == "kernel_info_reply":
-            content = msg.get("content")
-            reply.set_result(content if isinstance(content, dict) else {})
-
-    try:
-        stream.on_recv(on_recv)
-        session.send(stream, "kernel_info_request")
-        return await asyncio.wait_for(reply, timeout)
-    finally:
-        if in_flight is not None:
-            in_flight.discard(stream)
-        if not stream.closed():
-            stream.close()

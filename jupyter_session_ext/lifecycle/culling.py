@@ -1,29 +1,44 @@
-"""Idle culling as users need to see it (spec §6): when will this kernel be
-culled, by whose rule, and a per-kernel idle timeout the real culling obeys.
+"""Idle culling as users need to see it: when will this kernel be culled, by
+whose rule, and a per-kernel idle timeout the real culling obeys.
 
 jupyter_server's culler (`MappingKernelManager.cull_kernels`) stays in charge
 of every kernel that follows the server's rule. A kernel with its own timeout
 (PATCH `idle_timeout`) is left out of it and culled here instead, on the same
 terms (`cull_busy`, `cull_connected`, `cull_interval`), whether or not the
 server culls at all. The per-kernel timeout lives on the `TrackedKernel`.
+The wrap of the server's culler is in server_hooks.py.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping, NamedTuple
 
 from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
 
-from .ended_sessions import CULLED, EndedSessions
-from .models import TrackedKernel
-from .session_state import BUSY
-from .timestamps import isoformat, utcnow
+from .. import server_hooks
+from ..state.ended import CULLED
+from ..state.kernel_state import BUSY
+from ..state.record import TrackedKernel
+from ..state.timestamps import utcnow
+from .ended import EndedSessions
 
 DEFAULT_CULL_INTERVAL = 300  # jupyter_server's own default
+
+
+class CullingInfo(NamedTuple):
+    """What will cull a kernel, and when (a kernel's `culling` field)."""
+
+    idle_timeout: int
+    source: str  # "server", "kernelspec" or "session"
+    cull_busy: bool
+    cull_connected: bool
+    eligible: bool
+    cull_after: datetime | None
+    seconds_left: int | None
 
 
 class Culling:
@@ -42,7 +57,7 @@ class Culling:
         self.log = log
         self._loop: PeriodicCallback | None = None
         self._loop_interval = 0.0
-        self._wrapped: Any = None
+        self._hook: server_hooks.MethodHook | None = None
 
     # -- the server's settings, read when used (an admin may change them) -------------
 
@@ -67,7 +82,7 @@ class Culling:
             return (tracked.idle_timeout, "session") if tracked.idle_timeout > 0 else None
         if self.server_timeout <= 0:
             return None  # the server's culler never runs
-        from_spec = tracked.spec_facts().cull_idle_timeout
+        from_spec = tracked.spec.cull_idle_timeout
         if isinstance(from_spec, int) and not isinstance(from_spec, bool):
             return from_spec, "kernelspec"
         return self.server_timeout, "server"
@@ -81,8 +96,8 @@ class Culling:
             return False
         return True
 
-    def info(self, tracked: TrackedKernel) -> dict[str, Any] | None:
-        """The session's `culling` field (changes with the clock)."""
+    def info(self, tracked: TrackedKernel) -> CullingInfo | None:
+        """The kernel's `culling` field (changes with the clock)."""
         rule = self.rule(tracked)
         if rule is None:
             return None
@@ -90,45 +105,33 @@ class Culling:
         eligible = self.eligible(tracked)
         cull_after = seconds_left = None
         if eligible:
-            at = tracked.last_activity() + timedelta(seconds=timeout)
-            cull_after = isoformat(at)
-            seconds_left = max(0, math.ceil((at - utcnow()).total_seconds()))
-        return {
-            "idle_timeout": timeout,
-            "source": source,
-            "cull_busy": bool(self._setting("cull_busy", False)),
-            "cull_connected": bool(self._setting("cull_connected", False)),
-            "eligible": eligible,
-            "cull_after": cull_after,
-            "seconds_left": seconds_left,
-        }
+            cull_after = tracked.last_activity() + timedelta(seconds=timeout)
+            seconds_left = max(0, math.ceil((cull_after - utcnow()).total_seconds()))
+        return CullingInfo(timeout, source, bool(self._setting("cull_busy", False)),
+                           bool(self._setting("cull_connected", False)), eligible, cull_after,
+                           seconds_left)
 
     # -- doing it --------------------------------------------------------------------
 
     def start(self) -> None:
-        km = self._kernel_manager
-        original = getattr(km, "cull_kernel_if_idle", None)
-        if original is not None and self._wrapped is None:
-            culling = self
-
-            async def cull_kernel_if_idle(kernel_id: str) -> Any:
-                tracked = culling._kernels.get(kernel_id)
-                if (
-                    tracked is not None
-                    and tracked.idle_timeout is not None
-                    and getattr(km.get_kernel(kernel_id), "execution_state", None) != "dead"
-                ):
-                    return None  # its own timeout rules it (see `check`)
-                taken = culling._ended.note(kernel_id, CULLED)
-                try:
-                    return await original(kernel_id)
-                finally:
-                    if taken and kernel_id in km:
-                        culling._ended.forget(kernel_id)  # not culled this time
-
-            km.cull_kernel_if_idle = cull_kernel_if_idle
-            self._wrapped = cull_kernel_if_idle
+        if self._hook is None:
+            # The server's culler skips a kernel with its own timeout (`check`
+            # rules it), and says why a kernel it culls went.
+            self._hook = server_hooks.around_cull_kernel_if_idle(
+                self._kernel_manager, self._own_rule, self._noting, self._noted)
         self.reschedule()
+
+    def _own_rule(self, kernel_id: str) -> bool:
+        tracked = self._kernels.get(kernel_id)
+        return (tracked is not None and tracked.idle_timeout is not None and getattr(
+            self._kernel_manager.get_kernel(kernel_id), "execution_state", None) != "dead")
+
+    def _noting(self, kernel_id: str) -> bool:
+        return self._ended.note(kernel_id, CULLED)
+
+    def _noted(self, kernel_id: str, taken: bool) -> None:
+        if taken and kernel_id in self._kernel_manager:
+            self._ended.forget(kernel_id)  # not culled this time
 
     def reschedule(self) -> None:
         """Run `check` every cull_interval while any kernel has its own timeout."""
@@ -167,7 +170,6 @@ class Culling:
         if self._loop is not None:
             self._loop.stop()
             self._loop = None
-        km = self._kernel_manager
-        if self._wrapped is not None and km.__dict__.get("cull_kernel_if_idle") is self._wrapped:
-            del km.cull_kernel_if_idle
-        self._wrapped = None
+        if self._hook is not None:
+            self._hook.uninstall()
+            self._hook = None

@@ -1,5 +1,5 @@
 """jupyter_server's IOPub activity watcher, its job done from a message parsed
-once for it and for the IOPub observer (iopub_traffic.py).
+once for it and for the IOPub observer (iopub.py).
 
 jupyter_server watches every kernel's IOPub to keep `kernel.last_activity`,
 `kernel.execution_state` and the manager's `last_kernel_activity` (the culler
@@ -12,7 +12,8 @@ under load, a fifth of the server's CPU. The observer reads the same messages.
 manager, kernel and session, from one parse that the observer then reads too.
 It takes the closure's place only when the closure's source is one it knows,
 line for line (`KNOWN_SOURCES`); any other watcher keeps running as it is,
-and the observer reads after it (`iopub_traffic.ActivityTap`).
+and the observer reads after it (`iopub.ActivityTap`). What it reads of the
+closure is in server_hooks.py.
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
-from hmac import compare_digest
 from typing import Any, Callable
 
 from jupyter_client.session import DELIM
 
-from .wire_format import unpacker
-
-QUALNAME = "MappingKernelManager.start_watching_activity.<locals>.record_activity"
+from ..server_hooks import RECORD_ACTIVITY_QUALNAME, record_activity_parts, remember_signature
+from .wire_format import unpacker, verify
 
 # sha256 of record_activity's dedented source, per jupyter_server release that
 # has it. A new release's watcher is taken over once it has been read and added.
@@ -55,7 +54,7 @@ def fingerprint(function: Callable[..., Any]) -> str | None:
 def server_activity(callback: Any) -> ServerActivity | None:
     """A ServerActivity to run in place of `callback`, if `callback` is
     jupyter_server's own record_activity in a version we know; else None."""
-    if getattr(callback, "__qualname__", None) != QUALNAME:
+    if getattr(callback, "__qualname__", None) != RECORD_ACTIVITY_QUALNAME:
         return None
     if fingerprint(callback) not in KNOWN_SOURCES:
         return None
@@ -70,15 +69,12 @@ class ServerActivity:
 
     def __init__(self, record_activity: Callable[[list[bytes]], None]) -> None:
         self.original = record_activity
-        closure = record_activity.__closure__ or ()
-        cells = dict(zip(record_activity.__code__.co_freevars, closure))
-        self.manager = cells["self"].cell_contents
-        self.kernel = cells["kernel"].cell_contents
-        self.kernel_id = cells["kernel_id"].cell_contents
+        parts = record_activity_parts(record_activity)
+        self.manager, self.kernel, self.kernel_id = parts.manager, parts.kernel, parts.kernel_id
         # The watcher's own session: its memory of signatures (a replayed
         # status is refused) carries on unchanged.
-        self.session = cells["session"].cell_contents
-        self._utcnow = record_activity.__globals__["utcnow"]
+        self.session = parts.session
+        self._utcnow = parts.utcnow
         self._unpack = unpacker(self.session)
 
     def record(self, msg_list: list[bytes]) -> tuple[Any, ...] | None:
@@ -91,14 +87,7 @@ class ServerActivity:
         """
         session = self.session
         fed = msg_list[msg_list.index(DELIM) + 1:]
-        if session.auth is not None:
-            signature = fed[0]
-            if not signature:
-                raise ValueError("Unsigned Message")
-            if signature in session.digest_history:
-                raise ValueError("Duplicate Signature: %r" % signature)
-            if not compare_digest(signature, session.sign(fed[1:5])):
-                raise ValueError("Invalid Signature: %r" % signature)
+        verify(session, fed[0], fed[1:5], replay=True)
         if len(fed) < 5:
             raise TypeError("malformed message, must have at least 5 elements")
         unpack = self._unpack
@@ -127,7 +116,7 @@ class ServerActivity:
             # record_activity reads a status message's content with a second,
             # full deserialize, which remembers the signature.
             if session.auth is not None:
-                session._add_digest(fed[0])
+                remember_signature(session, fed[0])
             content = unpack(fed[4])
             execution_state = content["execution_state"]
             if parent_tracked:

@@ -9,22 +9,35 @@ the extension stops.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Iterator
+from collections import Counter
+from typing import Iterator, Protocol
 
 import prometheus_client
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .session_state import STATUSES
+from ..lifecycle.culling import CullingInfo
+from ..state.kernel_state import STATUSES
+from ..state.record import TrackedKernel
 
-if TYPE_CHECKING:
-    from .registry import SessionRegistry
+
+class _Ended(Protocol):
+    counts: Counter[tuple[str, bool]]
+
+
+class Registry(Protocol):
+    """What the metrics read of the registry (registry.SessionRegistry)."""
+
+    ended: _Ended
+
+    def snapshot(self) -> list[TrackedKernel]: ...
+    def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None: ...
 
 PREFIX = "jupyter_active_sessions"
 
 
 class SessionsCollector(Collector):
-    def __init__(self, registry: SessionRegistry) -> None:
+    def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
@@ -69,9 +82,9 @@ class SessionsCollector(Collector):
             labels=labels,
         )
         for t in tracked:
-            culling = self.registry.culling.info(t)
-            if culling is not None and culling["seconds_left"] is not None:
-                cull_left.add_metric([t.kernel_id, t.kernel_name], culling["seconds_left"])
+            culling = self.registry.culling_info(t)
+            if culling is not None and culling.seconds_left is not None:
+                cull_left.add_metric([t.kernel_id, t.kernel_name], culling.seconds_left)
         ended = CounterMetricFamily(
             f"{PREFIX}_ended",
             "Kernels that ended since the server started, by reason (shutdown, culled, "
@@ -86,7 +99,7 @@ class SessionsCollector(Collector):
 _registered: SessionsCollector | None = None
 
 
-def register(registry: SessionRegistry, log: logging.Logger) -> SessionsCollector | None:
+def register(registry: Registry, log: logging.Logger) -> SessionsCollector | None:
     """Serve `registry`'s metrics. One server, one set of metric names: a
     collector left by an earlier app in this process is replaced. Metrics are
     not worth failing the extension for: a clash is logged, and None returned."""
@@ -115,7 +128,7 @@ def unregister(collector: SessionsCollector) -> None:
         _registered = None
 
 
-def unregister_registry(registry: SessionRegistry) -> None:
+def unregister_registry(registry: Registry) -> None:
     """Take back the metrics of `registry`, if they are served."""
     if _registered is not None and _registered.registry is registry:
         unregister(_registered)

@@ -1,6 +1,6 @@
 """A kernel's execution queue: the request it runs and those sent behind it.
 
-Plain Python, like the status machine that feeds it (`session_state.py`).
+Plain Python, like the status machine that feeds it (`kernel_state.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .timestamps import isoformat, utcnow
+from .timestamps import parse_date, utcnow
 
 
 @dataclass
@@ -28,7 +28,7 @@ class QueueEntry:
     execution_count: int | None = None
     # Order of submission (set by the queue); None for requests never seen sent.
     seq: int | None = None
-    # How long the same cell took last time on this kernel (execution_history).
+    # How long the same cell took last time on this kernel (history.py).
     expected_seconds: float | None = None
     # What IOPub said of the run, for its outcome when IOPub's idle comes before
     # the reply: the kernel announced the code (aborted requests never are),
@@ -39,19 +39,6 @@ class QueueEntry:
     # kernel's stamp of the end, a duration free of our delays in reading.
     kernel_started: datetime | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "msg_id": self.msg_id,
-            "code": self.code,
-            "code_truncated": self.code_truncated,
-            "cell_id": self.cell_id,
-            "client_session_id": self.client_session_id,
-            "username": self.username,
-            "submitted": isoformat(self.submitted),
-            "started": isoformat(self.started),
-            "execution_count": self.execution_count,
-            "expected_seconds": self.expected_seconds,
-        }
 
 
 def preview(code: str, limit: int) -> tuple[str, bool]:
@@ -59,6 +46,45 @@ def preview(code: str, limit: int) -> tuple[str, bool]:
     if limit > 0 and len(code) > limit:
         return code[:limit], True
     return code, False
+
+
+def entry_from_request(msg: dict[str, Any], username: str | None, preview_length: int,
+                       now: datetime) -> QueueEntry | None:
+    """The entry of an execute_request seen on its way to the kernel (None
+    without a msg_id). `username` is the authenticated user who sent it."""
+    header = msg.get("header") or {}
+    msg_id = header.get("msg_id")
+    if not isinstance(msg_id, str) or not msg_id:
+        return None
+    content = msg.get("content") or {}
+    metadata = msg.get("metadata") or {}
+    code = content.get("code") if isinstance(content.get("code"), str) else ""
+    text, truncated = preview(code, preview_length)
+    cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+    return QueueEntry(
+        msg_id=msg_id,
+        code=text,
+        code_truncated=truncated,
+        cell_id=cell_id if isinstance(cell_id, str) else None,
+        client_session_id=header.get("session") or None,
+        username=username or header.get("username") or None,
+        submitted=now,
+    )
+
+
+def entry_from_parent(parent: dict[str, Any], code: str, preview_length: int,
+                      now: datetime) -> QueueEntry:
+    """The entry of a request nobody saw sent (a client talking to the kernel
+    directly), from the parent header of what the kernel published."""
+    text, truncated = preview(code, preview_length)
+    return QueueEntry(
+        msg_id=parent["msg_id"],
+        code=text,
+        code_truncated=truncated,
+        client_session_id=parent.get("session") or None,
+        username=parent.get("username") or None,
+        submitted=parse_date(parent.get("date")) or now,
+    )
 
 
 class ExecutionQueue:
@@ -174,11 +200,3 @@ class ExecutionQueue:
         self._finished.clear()
         self._finished_order.clear()
         return changed
-
-    def to_json(self, max_pending: int | None = None) -> dict[str, Any]:
-        pending = self.pending if max_pending is None else self.pending[:max_pending]
-        return {
-            "active": self.active.to_json() if self.active else None,
-            "pending": [e.to_json() for e in pending],
-            "length": len(self._pending),
-        }

@@ -1,12 +1,14 @@
 """Following the server's kernel manager: which kernels exist, which process
 each one runs, whether it answers.
 
-The `KernelTracker` owns the tracked kernels. It never starts kernels itself:
-it reconciles with `kernel_manager.list_kernel_ids()` on the server's kernel
-action events, on a periodic tick and before a request is answered, notices
-restarts by a change of process, sees each kernel's IOPub (iopub_traffic.py)
-and asks it for kernel_info. Settings are read from the registry through
-`TrackerSettings` at the moment they are used, so a change at run time applies.
+The `KernelTracker` owns the tracked kernels: each one's record (state) and
+channels (what listens to it), added and removed together. It never starts
+kernels itself: it reconciles with `kernel_manager.list_kernel_ids()` on the
+server's kernel action events, on a periodic tick and before a request is
+answered, notices restarts by a change of process, sees each kernel's IOPub
+(traffic/iopub.py) and asks it for kernel_info. Settings are read from the
+registry through `TrackerSettings` at the moment they are used, so a change
+at run time applies.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import logging
 import re
 from typing import Any, Protocol
 
-from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
 
-from . import kernel_process
-from .changes import Changes
-from .iopub_traffic import IOPubObserver, kernel_info_when_live, on_current_ports
-from .message_routing import MessageRouter
-from .models import JUPYTER_SESSION_FIELDS, TrackedKernel
-from .session_state import BUSY, EXITED, OFFLINE, STARTING, SessionState
+from .. import server_hooks
+from ..state.changes import Changes
+from ..state.kernel_state import BUSY, EXITED, OFFLINE, STARTING, KernelState
+from ..state.record import TrackedKernel
+from ..traffic.routing import MessageRouter
+from . import process as kernel_process
+from .channels import KernelChannels
+from .jupyter_sessions import BoundSessions
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
@@ -42,6 +45,15 @@ class TrackerSettings(Protocol):
     secret_names: re.Pattern[str] | None
 
 
+def _server_last_activity(km: Any) -> Any:
+    try:
+        return getattr(km, "last_activity", None)
+    except Exception:
+        # A kernel jupyter_server has listed but not stamped yet: its
+        # `last_activity` trait has no value, and reading it raises.
+        return None
+
+
 class KernelTracker:
     def __init__(
         self,
@@ -54,21 +66,19 @@ class KernelTracker:
     ) -> None:
         self.settings = settings
         self.kernel_manager = kernel_manager
-        self.session_manager = session_manager
         self.event_logger = event_logger
         self.changes = changes
         self.log = log
         self.kernels: dict[str, TrackedKernel] = {}
-        self.router = MessageRouter(self.kernels, changes)
+        self.channels: dict[str, KernelChannels] = {}
+        self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd)
+        self.sessions = BoundSessions(session_manager, changes)
         self._ticker: PeriodicCallback | None = None
         self._remote_check: asyncio.Future[Any] | None = None
         self._bound_check: asyncio.Future[Any] | None = None
-        # JUPYTER_SESSION_FIELDS of the Jupyter sessions bound to each kernel, as
-        # last seen: notebooks opened, renamed or closed are changes too.
-        self._bound_seen: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._listening = False
         self._stopped = False
-        self._watch_hook: Any = None  # our wrapper of start_watching_activity
+        self._watch_hook: server_hooks.MethodHook | None = None
 
     # -- lifecycle of the tracker -------------------------------------------------
 
@@ -84,38 +94,23 @@ class KernelTracker:
                 self.tick, max(0.05, self.settings.poll_interval) * 1000
             )
             self._ticker.start()
-        self._hook_activity_watcher()
+        if self._watch_hook is None:
+            # IOPub rides on the server's activity watcher (traffic/iopub.py):
+            # when the server starts watching a kernel anew, tap the new stream.
+            self._watch_hook = server_hooks.after_start_watching_activity(
+                self.kernel_manager, self._watching)
         self.sync()
 
-    def _hook_activity_watcher(self) -> None:
-        """IOPub rides on the server's activity watcher (iopub_traffic.py): when
-        the server starts watching a kernel (a pending kernel coming up, a
-        restart on new ports), tap the new stream."""
-        km = self.kernel_manager
-        original = getattr(km, "start_watching_activity", None)
-        if original is None or self._watch_hook is not None:
+    def _watching(self, kernel_id: str) -> None:
+        channels = self.channels.get(kernel_id)
+        if channels is None or channels.iopub is None:
             return
-        tracker = self
-
-        def start_watching_activity(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
-            result = original(kernel_id, *args, **kwargs)
-            tracked = tracker.kernels.get(kernel_id)
-            if tracked is not None and tracked.iopub is not None:
-                try:
-                    tracked.iopub.tap(getattr(tracked.km, "_activity_stream", None))
-                except Exception:
-                    tracker.log.exception("Active sessions: cannot tap IOPub of %s", kernel_id)
-                if not tracked.iopub.live.is_set():
-                    tracker._request_kernel_info(tracked)  # asks until IOPub is live
-            return result
-
-        km.start_watching_activity = start_watching_activity
-        self._watch_hook = start_watching_activity
-
-    def _unhook_activity_watcher(self) -> None:
-        hook, self._watch_hook = self._watch_hook, None
-        if hook is not None and self.kernel_manager.__dict__.get("start_watching_activity") is hook:
-            del self.kernel_manager.start_watching_activity  # the class's method shows again
+        try:
+            channels.iopub.tap(server_hooks.activity_stream(channels.km))
+        except Exception:
+            self.log.exception("Active sessions: cannot tap IOPub of %s", kernel_id)
+        if not channels.iopub.live.is_set():
+            self._request_kernel_info(self.kernels[kernel_id])  # asks until IOPub is live
 
     def stop(self) -> None:
         """Stop following and forget every kernel. Safe on a tracker that was
@@ -133,7 +128,9 @@ class KernelTracker:
                 schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
             )
             self._listening = False
-        self._unhook_activity_watcher()
+        if self._watch_hook is not None:
+            self._watch_hook.uninstall()
+            self._watch_hook = None
         for kernel_id in list(self.kernels):
             self._remove(kernel_id)
 
@@ -165,7 +162,7 @@ class KernelTracker:
         except Exception:
             self.log.exception("Active sessions: periodic check failed")
         if self._bound_check is None or self._bound_check.done():
-            self._bound_check = asyncio.ensure_future(self.bound_sessions())
+            self._bound_check = asyncio.ensure_future(self.sessions.refresh(self.kernels))
         if self._remote_check is None or self._remote_check.done():
             quiet = [t for t in self.kernels.values() if t.remote and t.clients == 0
                      or t.remote and t.state.status == STARTING]
@@ -175,8 +172,11 @@ class KernelTracker:
     async def _refresh_remote(self, kernels: list[TrackedKernel]) -> None:
         """Ask the gateway how remote kernels nobody is watching are doing."""
         for tracked in kernels:
+            channels = self.channels.get(tracked.kernel_id)
+            if channels is None:
+                continue
             try:
-                await tracked.km.refresh_model()
+                await channels.km.refresh_model()
             except Exception:
                 self.log.debug("Active sessions: gateway model of %s not refreshed",
                                tracked.kernel_id, exc_info=True)
@@ -184,7 +184,7 @@ class KernelTracker:
             if self.kernels.get(tracked.kernel_id) is not tracked:
                 continue
             before = self.changes.before(tracked)
-            tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            tracked.state.on_reported_state(getattr(channels.km, "execution_state", None))
             self.changes.since(tracked, before)
             if tracked.state.status not in (STARTING, OFFLINE):
                 tracked.ready.set()
@@ -205,51 +205,55 @@ class KernelTracker:
                 km = self.kernel_manager.get_kernel(kernel_id)
             except KeyError:
                 continue
-            tracked = self.kernels.get(kernel_id)
-            if tracked is None or tracked.km is not km:
-                if tracked is not None:
+            channels = self.channels.get(kernel_id)
+            if channels is None or channels.km is not km:
+                if channels is not None:
                     self._remove(kernel_id)
                 self._add(kernel_id, km)
             else:
-                self._check_process(tracked)
+                self._check_process(self.kernels[kernel_id], channels)
 
     def _add(self, kernel_id: str, km: Any) -> None:
-        state = SessionState(
+        state = KernelState(
             track_message_type=getattr(self.kernel_manager, "track_message_type", None)
             or (lambda t: True),
             code_preview_length=self.settings.code_preview_length,
             history_length=self.settings.history_length,
         )
-        tracked = TrackedKernel(kernel_id, km, state)
+        channels = KernelChannels(km)
+        tracked = TrackedKernel(kernel_id, state, remote=channels.remote,
+                                server_last_activity=functools.partial(_server_last_activity, km))
         self.kernels[kernel_id] = tracked
+        self.channels[kernel_id] = channels
         self.log.debug("Active sessions: tracking kernel %s", kernel_id)
         if hasattr(km, "add_restart_callback") and not tracked.remote:
             # jupyter_client's restarter calls this when it finds the process
             # dead, just before starting another: a crash, not a client's restart.
-            tracked.restart_callback = lambda: tracked.note_end(auto_restart=True)
+            channels.restart_callback = lambda: tracked.note_end(auto_restart=True)
             try:
-                km.add_restart_callback(tracked.restart_callback, "restart")
+                km.add_restart_callback(channels.restart_callback, "restart")
             except Exception:
-                tracked.restart_callback = None
+                channels.restart_callback = None
         self._on_process_launched(tracked, "added")
 
     def _remove(self, kernel_id: str) -> None:
         tracked = self.kernels.pop(kernel_id, None)
-        if tracked is None:
+        channels = self.channels.pop(kernel_id, None)
+        if tracked is None or channels is None:
             return
-        tracked.close_channels()
-        if tracked.restart_callback is not None:
+        channels.close()
+        if channels.restart_callback is not None:
             try:
-                tracked.km.remove_restart_callback(tracked.restart_callback, "restart")
+                channels.km.remove_restart_callback(channels.restart_callback, "restart")
             except Exception:
                 pass  # the kernel manager is gone with its restarter
-            tracked.restart_callback = None
+            channels.restart_callback = None
         self.changes.changed(tracked, "removed")
         self.log.debug("Active sessions: kernel %s removed", kernel_id)
 
-    def _check_process(self, tracked: TrackedKernel) -> None:
-        running = kernel_process.is_running(tracked.km)
-        pid = kernel_process.kernel_pid(tracked.km)
+    def _check_process(self, tracked: TrackedKernel, channels: KernelChannels) -> None:
+        running = kernel_process.is_running(channels.km)
+        pid = kernel_process.kernel_pid(channels.km)
         if running and pid is not None and pid != tracked.pid:
             # A new process for the same kernel id: restarted (by a client or
             # by jupyter_client's auto-restarter after a crash; that one's log
@@ -258,64 +262,41 @@ class KernelTracker:
                           tracked.kernel_id, pid, tracked.pid)
             tracked.restart_count += 1
             self._on_process_launched(tracked, "restarted")
-            self._rewatch_if_stale(tracked)
+            if not tracked.remote:
+                channels.rewatch_if_stale(self.kernel_manager, tracked.kernel_id, self.log)
         elif running is False and tracked.state.status != EXITED:
+            channels.close()
             if tracked.on_exit():
                 self.changes.changed(tracked, "exited")
 
-    def _rewatch_if_stale(self, tracked: TrackedKernel) -> None:
-        """A kernel jupyter_client's restarter brought back on new ports:
-        jupyter_server's activity watcher still listens on the old ones (it
-        re-watches only after restarts it was asked for), so its culler,
-        `api/kernels` and its websockets' nudge would see no activity from the
-        new process. Re-watch, as jupyter_server does after those restarts;
-        the hook then puts us on the new watcher."""
-        km = self.kernel_manager
-        stream = getattr(tracked.km, "_activity_stream", None)
-        if (
-            tracked.remote
-            or stream is None
-            or stream.closed()
-            or on_current_ports(tracked.km, stream)
-            # a restart the server was asked for: it re-watches itself
-            or getattr(tracked.km, "_pending_restart_cleanup", None) is not None
-            or not hasattr(km, "stop_watching_activity")
-        ):
-            return
-        self.log.info("Active sessions: kernel %s came back on new ports; watching it there",
-                      tracked.kernel_id)
-        try:
-            km.stop_watching_activity(tracked.kernel_id)
-            km.start_watching_activity(tracked.kernel_id)
-        except Exception:
-            self.log.warning("Active sessions: cannot watch kernel %s on its new ports",
-                             tracked.kernel_id, exc_info=True)
-
     def _on_process_launched(self, tracked: TrackedKernel, action: str) -> None:
+        channels = self.channels[tracked.kernel_id]
         settings = self.settings
+        km = channels.km
         process = kernel_process.snapshot(
-            tracked.km,
+            km,
             server_env=settings.server_env,
             secret_names=settings.secret_names,
             include_env=settings.show_initial_env,
         )
+        channels.close()  # nothing the last process said is listened to
+        # (How the last process ended is read through the old handle first.)
         tracked.on_launch(process, kernel_process.current_cwd(process.pid) or process.launch_cwd,
-                          kernel_process.launched_process(tracked.km))
+                          kernel_process.spec_facts(km), channels.exit_status)
+        channels.popen = server_hooks.launched_process(km)
         if tracked.remote:
             # The gateway's websocket traffic tells about a remote kernel; when
             # no client carries it, the gateway's kernel model does (tick).
-            tracked.state.on_reported_state(getattr(tracked.km, "execution_state", None))
+            tracked.state.on_reported_state(getattr(km, "execution_state", None))
             self.changes.changed(tracked, action)
             return
         self.changes.changed(tracked, action)
-        if kernel_process.is_running(tracked.km) is False:
+        if kernel_process.is_running(km) is False:
             tracked.state.on_exit()
             self.changes.changed(tracked, "exited")
             return
         try:
-            tracked.iopub = IOPubObserver(
-                tracked.km, functools.partial(self.router.on_iopub, tracked), self.log
-            )
+            channels.listen(functools.partial(self.router.on_iopub, tracked), self.log)
         except Exception:
             self.log.warning(
                 "Active sessions: cannot subscribe to IOPub of kernel %s",
@@ -324,68 +305,33 @@ class KernelTracker:
             )
         self._request_kernel_info(tracked)
 
-    async def bound_sessions(self) -> dict[str, list[dict[str, Any]]]:
-        """Jupyter sessions (notebooks, consoles) per kernel id. A kernel whose
-        sessions changed since the last look has changed ("sessions")."""
-        bound: dict[str, list[dict[str, Any]]] = {}
-        if self.session_manager is None:
-            return bound
-        for model in await ensure_async(self.session_manager.list_sessions()):
-            kernel = model.get("kernel") or {}
-            if kernel.get("id"):
-                bound.setdefault(kernel["id"], []).append(model)
-        for kernel_id, tracked in list(self.kernels.items()):
-            tracked.bound = bound.get(kernel_id, [])
-            seen = tuple(sorted(
-                tuple(str(m.get(k)) for k in JUPYTER_SESSION_FIELDS)
-                for m in bound.get(kernel_id, [])
-            ))
-            if self._bound_seen.get(kernel_id, ()) != seen:
-                self._bound_seen[kernel_id] = seen
-                self.changes.changed(tracked, "sessions")
-        for kernel_id in set(self._bound_seen) - set(self.kernels):
-            del self._bound_seen[kernel_id]
-        return bound
-
     # -- kernel_info ---------------------------------------------------------------
 
     def _request_kernel_info(self, tracked: TrackedKernel) -> None:
-        if tracked.kernel_info_task is not None and not tracked.kernel_info_task.done():
+        channels = self.channels.get(tracked.kernel_id)
+        if channels is None:
             return
-        tracked.kernel_info_task = asyncio.ensure_future(self._fetch_kernel_info(tracked))
-
-    async def _fetch_kernel_info(self, tracked: TrackedKernel) -> None:
         pid = tracked.pid
-        try:
-            # Ready only once IOPub is live too: an execution whose busy and
-            # execute_input were published before would be missed.
-            content = await kernel_info_when_live(
-                tracked.km, tracked.iopub, self.settings.kernel_info_timeout,
-                in_flight=tracked.kernel_info_streams,
-            )
-        except (TimeoutError, asyncio.TimeoutError):
-            if tracked.pid == pid and kernel_process.is_running(tracked.km) is not False:
-                # Busy kernels answer shell requests only after the running cell;
-                # that is not being offline.
-                if tracked.state.status != BUSY and tracked.state.on_unresponsive():
-                    self.changes.changed(tracked, "status")
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.log.warning(
-                "Active sessions: kernel_info request to %s failed",
-                tracked.kernel_id,
-                exc_info=True,
-            )
-            return
-        if tracked.pid != pid or self.kernels.get(tracked.kernel_id) is not tracked:
-            return  # answer from a process that has since been replaced
-        self.router.on_kernel_info_reply(tracked, content)
+
+        def answered(content: dict[str, Any]) -> None:
+            if tracked.pid != pid or self.kernels.get(tracked.kernel_id) is not tracked:
+                return  # answer from a process that has since been replaced
+            self.router.on_kernel_info_reply(tracked, content)
+
+        def silent() -> None:
+            # Busy kernels answer shell requests only after the running cell;
+            # that is not being offline.
+            if tracked.pid == pid and kernel_process.is_running(channels.km) is not False \
+                    and tracked.state.status != BUSY and tracked.state.on_unresponsive():
+                self.changes.changed(tracked, "status")
+
+        channels.ask_kernel_info(self.settings.kernel_info_timeout, answered, silent, self.log,
+                                 tracked.kernel_id)
 
     def _retry_kernel_info(self) -> None:
-        for tracked in self.kernels.values():
-            if tracked.state.status in (STARTING, OFFLINE) and tracked.iopub is not None:
+        for kernel_id, tracked in self.kernels.items():
+            if tracked.state.status in (STARTING, OFFLINE) \
+                    and self.channels[kernel_id].iopub is not None:
                 self._request_kernel_info(tracked)
 
     # -- what the kernel manager counts ------------------------------------------------
@@ -394,8 +340,7 @@ class KernelTracker:
         tracked = self.kernels.get(kernel_id)
         if tracked is not None and tracked.remote:
             return tracked.clients
-        counts = getattr(self.kernel_manager, "_kernel_connections", None)
-        if isinstance(counts, dict):
-            # jupyter_server's own count, as its kernel model reports it.
-            return int(counts.get(kernel_id, 0))
+        count = server_hooks.connection_count(self.kernel_manager, kernel_id)
+        if count is not None:
+            return count  # jupyter_server's own count, as its kernel model reports it
         return tracked.clients if tracked is not None else 0

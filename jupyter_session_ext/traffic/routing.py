@@ -1,20 +1,19 @@
-"""Where observed kernel traffic reaches a session's state.
+"""Where observed kernel traffic reaches a kernel's state.
 
-The observers (`iopub_traffic.py` for IOPub, `websocket_traffic.py` for the
-kernel websockets, the gateway's relayed stream) hand deserialized messages to
-a `MessageRouter`, which finds the kernel's record, feeds its `SessionState`
+The observers (`iopub.py` for IOPub, `websocket.py` for the kernel
+websockets and the gateway's relayed stream) hand deserialized messages to
+a `MessageRouter`, which finds the kernel's record, feeds its `KernelState`
 and reports what became visible to `Changes`.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from . import kernel_process
-from .changes import Changes
-from .models import TrackedKernel
-from .session_state import BUSY, IDLE
+from ..state.changes import Changes
+from ..state.kernel_state import BUSY, IDLE
+from ..state.record import TrackedKernel
 
 
 # Seconds between reads of a kernel's working directory while cells queue up.
@@ -22,9 +21,11 @@ CWD_EVERY = 1.0
 
 
 class MessageRouter:
-    def __init__(self, kernels: Mapping[str, TrackedKernel], changes: Changes) -> None:
+    def __init__(self, kernels: Mapping[str, TrackedKernel], changes: Changes,
+                 current_cwd: Callable[[int | None], str | None]) -> None:
         self._kernels = kernels  # owned by the KernelTracker
         self._changes = changes
+        self._current_cwd = current_cwd  # the process's working directory, now
 
     def on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
         before = self._changes.before(tracked)
@@ -35,13 +36,13 @@ class MessageRouter:
         if before.status == BUSY and tracked.state.status == IDLE and not tracked.remote:
             # An execution finished: the cell may have changed directory. Read
             # after the last cell of a run of queued ones, and within such a
-            # run at most every CWD_EVERY s (a readlink costs ~10 us, a tenth
-            # of what a short cell costs the server).
+            # run at most every CWD_EVERY s (a readlink is a good part of
+            # what a short cell costs the server).
             now = time.monotonic()
             if len(tracked.state.queue) and now - tracked.cwd_read_at < CWD_EVERY:
                 return
             tracked.cwd_read_at = now
-            cwd = kernel_process.current_cwd(tracked.pid)
+            cwd = self._current_cwd(tracked.pid)
             if cwd and cwd != tracked.working_directory:
                 tracked.working_directory = cwd
                 self._changes.changed(tracked, "working_directory")
@@ -54,7 +55,7 @@ class MessageRouter:
         tracked.ready.set()
         self._changes.changed(tracked, "kernel_info")
 
-    # -- the kernel websockets (websocket_traffic.py) ------------------------------
+    # -- the kernel websockets (websocket.py) ---------------------------------------
 
     def on_client_message(
         self, kernel_id: str, channel: str | None, msg: dict[str, Any], username: str | None

@@ -1,102 +1,26 @@
-"""Kernels that are gone, and why (spec §6): the record behind
+"""Kernels that are gone, and why: the record behind
 `GET api/active-sessions/ended` and the `ended` event.
 
 Why a kernel left is known only just before it goes: a client's shutdown (and
 who asked), the culler, our kill route, the server stopping. Those paths leave
 a note here (`note`); the kernel's removal (a `removed` change) turns the note,
-or what the process said of its end, into a record. Records are kept for
-`ended_retention` seconds, at most `ended_max` of them.
+or what the process said of its end, into a record (`state/ended.py`).
+Records are kept for `ended_retention` seconds, at most `ended_max` of them.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from traitlets import Integer, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
-from .models import TrackedKernel, session_mode
-from .session_state import BUSY
-from .timestamps import isoformat, utcnow
-
-# An ended kernel's reason, besides the process's own `exited` / `killed`.
-SHUTDOWN = "shutdown"
-CULLED = "culled"
-SERVER_STOPPED = "server_stopped"
-REASONS = (SHUTDOWN, CULLED, "exited", "killed", SERVER_STOPPED)
-
-
-class Note(NamedTuple):
-    reason: str
-    by: str | None = None
-    forced: bool = False
-    at: datetime | None = None
-
-
-@dataclass
-class EndedSession:
-    session_id: str
-    display_name: str
-    kernel_name: str
-    notebook_path: str | None
-    session_mode: str
-    username: str
-    started: datetime
-    ended: datetime
-    reason: str
-    forced: bool
-    by: str | None
-    exit_code: int | None
-    signal: int | None
-    idle_seconds: int
-    last_execution: dict[str, Any] | None
-    recorded: float  # monotonic, for the retention
-
-    def to_json(self, notebook_uri: str | None = None) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "display_name": self.display_name,
-            "kernel_name": self.kernel_name,
-            "notebook_path": self.notebook_path,
-            "notebook_uri": notebook_uri,
-            "session_mode": self.session_mode,
-            "username": self.username,
-            "started": isoformat(self.started),
-            "ended": isoformat(self.ended),
-            "reason": self.reason,
-            "forced": self.forced,
-            "by": self.by,
-            "exit_code": self.exit_code,
-            "signal": self.signal,
-            "idle_seconds": self.idle_seconds,
-            "last_execution": self.last_execution,
-        }
-
-
-def requesting_user() -> str | None:
-    """The user of the HTTP request being served, if any (jupyter_server keeps
-    the handler in a context variable while it runs)."""
-    try:
-        from jupyter_server.base.call_context import CallContext
-
-        handler = CallContext.get(CallContext.JUPYTER_HANDLER)
-        user = getattr(handler, "current_user", None) if handler is not None else None
-    except Exception:
-        return None
-    name = getattr(user, "username", None)
-    return name if isinstance(name, str) and name else None
-
-
-def idle_seconds(tracked: TrackedKernel) -> int:
-    """How long the kernel had been idle when it went (0 if it was running)."""
-    if tracked.state.status == BUSY:
-        return 0
-    return max(0, int((utcnow() - tracked.last_activity()).total_seconds()))
+from .. import server_hooks
+from ..state.ended import SHUTDOWN, EndedKernel, Note, idle_seconds
+from ..state.record import TrackedKernel, session_mode
+from ..state.timestamps import utcnow
 
 
 class EndedSessions(LoggingConfigurable):
@@ -116,15 +40,14 @@ class EndedSessions(LoggingConfigurable):
             raise TraitError(f"EndedSessions.{proposal.trait.name} must be 0 or more.")
         return proposal.value
 
-    def __init__(self, on_ended: Callable[[EndedSession], None], **kwargs: Any) -> None:
+    def __init__(self, on_ended: Callable[[EndedKernel], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._on_ended = on_ended
-        self._records: deque[EndedSession] = deque()  # newest first
+        self._records: deque[EndedKernel] = deque()  # newest first
         self._notes: dict[str, Note] = {}
         # Ended kernels by (reason, forced) since the server started (metrics).
         self.counts: Counter[tuple[str, bool]] = Counter()
-        self._kernel_manager: Any = None
-        self._original_shutdown: Any = None
+        self._hook: server_hooks.MethodHook | None = None
         # Set when the registry stops without the server: kernels removed
         # from our view then have not ended.
         self.closed = False
@@ -149,40 +72,21 @@ class EndedSessions(LoggingConfigurable):
         """Note every shutdown through the kernel manager, with who asked: the
         server's kernels and sessions routes, the culler and our own routes all
         call its `shutdown_kernel`."""
-        original = getattr(kernel_manager, "shutdown_kernel", None)
-        if original is None or self._kernel_manager is not None:
-            return
-        ended = self
+        if self._hook is None:
+            self._hook = server_hooks.around_shutdown_kernel(
+                kernel_manager, self._shutting_down, self._not_shut_down)
 
-        def shutdown_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
-            taken = ended.note(kernel_id, SHUTDOWN, by=requesting_user())
-            try:
-                result = original(kernel_id, *args, **kwargs)
-            except BaseException:
-                if taken:
-                    ended.forget(kernel_id)
-                raise
-            if not inspect.isawaitable(result):
-                return result
+    def _shutting_down(self, kernel_id: str) -> bool:
+        return self.note(kernel_id, SHUTDOWN, by=server_hooks.requesting_user())
 
-            async def finish() -> Any:
-                try:
-                    return await result
-                except BaseException:
-                    if taken:
-                        ended.forget(kernel_id)
-                    raise
-
-            return finish()
-
-        kernel_manager.shutdown_kernel = shutdown_kernel
-        self._kernel_manager, self._original_shutdown = kernel_manager, shutdown_kernel
+    def _not_shut_down(self, kernel_id: str, taken: bool) -> None:
+        if taken:
+            self.forget(kernel_id)
 
     def uninstall(self) -> None:
-        km, ours = self._kernel_manager, self._original_shutdown
-        if km is not None and km.__dict__.get("shutdown_kernel") is ours:
-            del km.shutdown_kernel  # the class's method shows again
-        self._kernel_manager = self._original_shutdown = None
+        if self._hook is not None:
+            self._hook.uninstall()
+            self._hook = None
 
     # -- the record ---------------------------------------------------------------
 
@@ -203,8 +107,7 @@ class EndedSessions(LoggingConfigurable):
             exit_code, signal = end.exit_code, end.signal
         if tracked.process is None:
             return  # never seen running
-        latest = tracked.state.history.latest
-        record = EndedSession(
+        record = EndedKernel(
             session_id=tracked.kernel_id,
             display_name=tracked.display_name,
             kernel_name=tracked.kernel_name,
@@ -219,7 +122,7 @@ class EndedSessions(LoggingConfigurable):
             exit_code=exit_code,
             signal=signal,
             idle_seconds=idle_seconds(tracked),
-            last_execution=latest.to_json() if latest is not None else None,
+            last_execution=tracked.state.history.latest,
             recorded=time.monotonic(),
         )
         self.counts[(reason, forced)] += 1
@@ -237,7 +140,7 @@ class EndedSessions(LoggingConfigurable):
         ):
             self._records.pop()
 
-    def records(self) -> list[EndedSession]:
+    def records(self) -> list[EndedKernel]:
         """Newest first, within the retention."""
         self._prune()
         return list(self._records)

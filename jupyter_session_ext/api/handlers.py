@@ -1,25 +1,45 @@
-"""Where HTTP enters: thin tornado handlers over the SessionRegistry.
+"""Where HTTP enters: thin tornado handlers over the registry.
 
 Each handler authenticates, authorizes (resource `kernels`: read for GET,
-write otherwise), parses, calls the registry and serializes. Errors are JSON
-`{"message": ...}` through jupyter_server's APIHandler.
+write otherwise), parses (validation.py), calls the registry or its actions
+and answers with what serialize.py makes. Errors are JSON `{"message": ...}`
+through jupyter_server's APIHandler.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .._version import __version__
+from ..lifecycle.actions import KernelActions
+from ..state.changes import Changes
+from ..state.ended import EndedKernel
+from ..state.history import FinishedExecution
+from ..state.record import TrackedKernel, UnknownKernel
 from . import serialize, validation
-from ._version import __version__
-from .models import TrackedKernel, UnknownSession
-from .registry import SessionRegistry
+from .serialize import SessionEncoder, SessionSource
+
+
+class Registry(SessionSource, Protocol):
+    """What the handlers ask of the registry (registry.SessionRegistry)."""
+
+    actions: KernelActions
+    changes: Changes
+
+    def get(self, kernel_id: str) -> TrackedKernel: ...
+    def all(self) -> list[TrackedKernel]: ...
+    async def refresh_bound(self) -> None: ...
+    def history(self, kernel_id: str,
+                limit: int | None = None) -> tuple[int, list[FinishedExecution]]: ...
+    def ended_kernels(self) -> list[EndedKernel]: ...
+
 
 AUTH_RESOURCE = "kernels"
 OPENAPI_PATH = Path(__file__).parent / "openapi.yaml"
@@ -31,21 +51,21 @@ SESSION_ID = r"(?P<session_id>[^/]+)"
 class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
-    def initialize(self, registry: SessionRegistry, name: str | None = None) -> None:
+    def initialize(self, registry: Registry, encoder: SessionEncoder,
+                   name: str | None = None) -> None:
         super().initialize(name=name)
         self.registry = registry
+        self.encoder = encoder
 
     def tracked(self, session_id: str) -> TrackedKernel:
         try:
             return self.registry.get(session_id)
-        except UnknownSession:
+        except UnknownKernel:
             raise web.HTTPError(404, f"No active session with id {session_id!r}.") from None
 
     async def session_json(self, tracked: TrackedKernel) -> str:
-        bound = await self.registry.bound_sessions()
-        return serialize.session_json(
-            self.registry, tracked, bound.get(tracked.kernel_id, []), self.serverapp.root_dir
-        )
+        await self.registry.refresh_bound()
+        return self.encoder.session(tracked)
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
@@ -77,13 +97,8 @@ class SessionListHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        bound = await self.registry.bound_sessions()
-        root = self.serverapp.root_dir
-        sessions = [
-            serialize.session_json(self.registry, t, bound.get(t.kernel_id, []), root)
-            for t in self.registry.all()
-        ]
-        self.write_json(serialize.session_list_json(sessions))
+        await self.registry.refresh_bound()
+        self.write_json(self.encoder.session_list(self.registry.all()))
 
 
 class ServerStatusHandler(ActiveSessionsHandler):
@@ -92,7 +107,7 @@ class ServerStatusHandler(ActiveSessionsHandler):
     async def get(self) -> None:
         self.write_json(
             serialize.server_status(
-                self.registry,
+                self.registry.changes,
                 self.registry.all(),
                 version=__version__,
                 started=self.settings["started"],
@@ -120,14 +135,14 @@ class SessionHandler(ActiveSessionsHandler):
     async def patch(self, session_id: str) -> None:
         tracked = self.tracked(session_id)
         changes = self.body_changes()
-        self.registry.update(tracked.kernel_id, changes)
+        self.registry.actions.update(tracked.kernel_id, changes)
         self.write_json(await self.session_json(tracked))
 
     @web.authenticated
     @authorized
     async def delete(self, session_id: str) -> None:
         tracked = self.tracked(session_id)
-        await self.registry.shutdown(tracked.kernel_id)
+        await self.registry.actions.shutdown(tracked.kernel_id)
         self.set_status(204)
         self.finish()
 
@@ -139,7 +154,7 @@ class EndedHandler(ActiveSessionsHandler):
     @authorized
     async def get(self) -> None:
         self.write_json(
-            serialize.ended_json(self.registry.ended_sessions(), self.serverapp.root_dir)
+            serialize.ended(self.registry.ended_kernels(), self.serverapp.root_dir)
         )
 
 
@@ -153,7 +168,7 @@ class HistoryHandler(ActiveSessionsHandler):
         except validation.BadRequest as err:
             raise web.HTTPError(400, str(err)) from None
         total, executions = self.registry.history(tracked.kernel_id, limit)
-        self.write_json(serialize.history_json(total, executions))
+        self.write_json(serialize.history(total, executions))
 
 
 class KillHandler(ActiveSessionsHandler):
@@ -161,7 +176,7 @@ class KillHandler(ActiveSessionsHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         tracked = self.tracked(session_id)
-        await self.registry.kill(tracked.kernel_id)
+        await self.registry.actions.kill(tracked.kernel_id)
         self.set_status(204)
         self.finish()
 
@@ -170,7 +185,7 @@ class InterruptHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
-        tracked = await self.registry.interrupt(self.tracked(session_id).kernel_id)
+        tracked = await self.registry.actions.interrupt(self.tracked(session_id).kernel_id)
         self.write_json(await self.session_json(tracked))
 
 
@@ -180,15 +195,15 @@ class RestartHandler(ActiveSessionsHandler):
     async def post(self, session_id: str) -> None:
         tracked = self.tracked(session_id)
         try:
-            tracked = await self.registry.restart(tracked.kernel_id)
-        except UnknownSession:
+            tracked = await self.registry.actions.restart(tracked.kernel_id)
+        except UnknownKernel:
             raise web.HTTPError(404, f"Session {session_id!r} went away while restarting.") from None
         self.write_json(await self.session_json(tracked))
 
 
-def routes(registry: SessionRegistry) -> list[tuple[str, type, dict[str, Any]]]:
+def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns relative to base_url. `status` precedes the id route."""
-    kwargs = {"registry": registry}
+    kwargs = {"registry": registry, "encoder": SessionEncoder(registry, root_dir)}
     base = r"/api/active-sessions"
     return [
         (base + r"/?", SessionListHandler, kwargs),

@@ -1,0 +1,327 @@
+"""Where state becomes JSON, and nowhere else: the ActiveSession model, its
+queue entries and history, the kernels that ended, the server-wide status,
+and what events carry. Functions of the state; the only thing kept is each
+kernel's JSON as of its last visible change (`SessionEncoder`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import weakref
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from jupyter_server.utils import ApiPath, to_os_path
+
+from ..lifecycle.culling import CullingInfo
+from ..state.changes import Changes
+from ..state.ended import EndedKernel
+from ..state.history import FinishedExecution
+from ..state.kernel_state import EXITED
+from ..state.queue import ExecutionQueue, QueueEntry
+from ..state.record import (
+    JUPYTER_SESSION_FIELDS,
+    LastExit,
+    ResourceUsage,
+    TrackedKernel,
+    session_mode,
+)
+from ..state.timestamps import isoformat
+
+
+class SessionSource(Protocol):
+    """What the encoder asks of the registry, besides a kernel's record."""
+
+    def connections(self, kernel_id: str) -> int: ...
+    def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]: ...
+    def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None: ...
+
+
+def notebook_uri(path: str | None, root_dir: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(to_os_path(ApiPath(path), root_dir)).resolve().as_uri()
+    except (ValueError, OSError):
+        return None
+
+
+# -- the parts -----------------------------------------------------------------------
+
+def queue_entry(entry: QueueEntry) -> dict[str, Any]:
+    return {
+        "msg_id": entry.msg_id,
+        "code": entry.code,
+        "code_truncated": entry.code_truncated,
+        "cell_id": entry.cell_id,
+        "client_session_id": entry.client_session_id,
+        "username": entry.username,
+        "submitted": isoformat(entry.submitted),
+        "started": isoformat(entry.started),
+        "execution_count": entry.execution_count,
+        "expected_seconds": entry.expected_seconds,
+    }
+
+
+def execution_queue(queue: ExecutionQueue) -> dict[str, Any]:
+    return {
+        "active": queue_entry(queue.active) if queue.active else None,
+        "pending": [queue_entry(e) for e in queue.pending],
+        "length": len(queue),
+    }
+
+
+def finished_execution(finished: FinishedExecution) -> dict[str, Any]:
+    return {
+        **queue_entry(finished.entry),
+        "ended": isoformat(finished.ended),
+        "duration_seconds": finished.duration_seconds,
+        "status": finished.status,
+        "error_name": finished.error_name,
+    }
+
+
+def last_exit(exit: LastExit | None) -> dict[str, Any] | None:
+    if exit is None:
+        return None
+    return {"ended": isoformat(exit.ended), "reason": exit.reason,
+            "exit_code": exit.exit_code, "signal": exit.signal}
+
+
+def resource_usage(usage: ResourceUsage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {"cpu_percent": usage.cpu_percent, "memory_bytes": usage.memory_bytes,
+            "thread_count": usage.thread_count, "sampling_period_ms": usage.sampling_period_ms,
+            "timestamp": isoformat(usage.timestamp)}
+
+
+def culling(info: CullingInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {**info._asdict(), "cull_after": isoformat(info.cull_after)}
+
+
+def jupyter_sessions(bound: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: s.get(k) for k in JUPYTER_SESSION_FIELDS} for s in bound]
+
+
+# -- a kernel, as an ActiveSession -------------------------------------------------------
+
+def active_session(source: SessionSource, tracked: TrackedKernel, root_dir: str, *,
+                   volatile: Any = None) -> dict[str, Any]:
+    """One ActiveSession. With `volatile`, the fields that change without a
+    visible change (timers, last_activity, resource_usage, culling) hold that
+    marker."""
+    state = tracked.state
+    process = tracked.process
+    assert process is not None  # every record has one from the moment it is added
+    connections = source.connections(tracked.kernel_id)
+    input_prompt, continuation_prompt = source.prompts_for(tracked)
+    path = tracked.notebook_path
+    marked = volatile is not None
+    return {
+        # The seed's 21 fields, in its order.
+        "session_id": tracked.kernel_id,
+        "argv": process.argv,
+        "process_id": process.pid if state.status != EXITED else None,
+        "username": process.username,
+        "display_name": tracked.display_name,
+        "language": tracked.language,
+        "interrupt_mode": tracked.interrupt_mode,
+        "initial_env": process.initial_env,
+        "connected": connections > 0,
+        "started": isoformat(process.started),
+        "session_mode": session_mode(tracked.bound),
+        "working_directory": tracked.working_directory,
+        "notebook_uri": notebook_uri(path, root_dir),
+        "input_prompt": input_prompt,
+        "continuation_prompt": continuation_prompt,
+        "execution_queue": execution_queue(state.queue),
+        "status": state.status,
+        "kernel_info": state.kernel_info,
+        "idle_seconds": volatile if marked else state.idle_seconds(),
+        "busy_seconds": volatile if marked else state.busy_seconds(),
+        "socket_path": process.socket_path,
+        # Beyond the seed.
+        "kernel_name": tracked.kernel_name,
+        "jupyter_sessions": jupyter_sessions(tracked.bound),
+        "notebook_path": path,
+        "connections": connections,
+        "execution_count": state.execution_count,
+        "last_activity": volatile if marked else isoformat(tracked.last_activity()),
+        "restart_count": tracked.restart_count,
+        "awaiting_input": state.awaiting_input,
+        "resource_usage": volatile if marked else resource_usage(tracked.resource_usage),
+        # Lifecycle.
+        "culling": volatile if marked else culling(source.culling_info(tracked)),
+        "idle_timeout": tracked.idle_timeout,
+        "last_exit": last_exit(tracked.last_exit),
+    }
+
+
+# Most of a session's JSON only changes with a visible change, which bumps
+# `tracked.revision`: it is encoded once per revision, cut where the volatile
+# values go, and each answer only fills those in (benchmarks/run.py, "scale",
+# measures the list against api/kernels). The random marker cannot be sent
+# by a client or a kernel (and the cut is counted; a miscount falls back to
+# a plain encoding).
+_VOLATILE = f"\x00volatile {secrets.token_hex(16)}"
+_VOLATILE_JSON = json.dumps(_VOLATILE)
+_VOLATILE_FIELDS = 5  # idle_seconds, busy_seconds, last_activity, resource_usage, culling
+
+
+class _Encoded(NamedTuple):
+    key: tuple[Any, ...]
+    pieces: list[str]
+    usage: Any  # the ResourceUsage last encoded, and its text
+    usage_json: str
+
+
+class SessionEncoder:
+    """ActiveSessions as JSON text, each kernel's kept as of its last visible
+    change (see above). Reads `tracked.bound`: call after the registry
+    refreshed the Jupyter sessions bound to the kernels."""
+
+    def __init__(self, source: SessionSource, root_dir: str) -> None:
+        self.source = source
+        self.root_dir = root_dir
+        self._encoded: weakref.WeakKeyDictionary[TrackedKernel, _Encoded] = (
+            weakref.WeakKeyDictionary())
+
+    def session(self, tracked: TrackedKernel) -> str:
+        state = tracked.state
+        # The revision, and a few cheap reads that are also covered by it, so
+        # that a change that forgot its event still shows.
+        key = (tracked.revision, self.source.connections(tracked.kernel_id), state.status,
+               state.queue.version, state.execution_count, tracked.working_directory)
+        cached = self._encoded.get(tracked)
+        if cached is None or cached.key != key:
+            document = active_session(self.source, tracked, self.root_dir, volatile=_VOLATILE)
+            pieces = json.dumps(document).split(_VOLATILE_JSON)
+            if len(pieces) != _VOLATILE_FIELDS + 1:
+                return json.dumps(active_session(self.source, tracked, self.root_dir))
+            cached = _Encoded(key, pieces, None, "null")
+        usage = tracked.resource_usage
+        if usage is not cached.usage:  # the sampler replaces it; it never mutates it
+            cached = cached._replace(usage=usage, usage_json=json.dumps(resource_usage(usage)))
+        self._encoded[tracked] = cached
+        activity = isoformat(tracked.last_activity())
+        info = culling(self.source.culling_info(tracked))
+        p = cached.pieces
+        return "".join((
+            p[0], str(state.idle_seconds()), p[1], str(state.busy_seconds()), p[2],
+            "null" if activity is None else f'"{activity}"', p[3], cached.usage_json, p[4],
+            "null" if info is None else json.dumps(info), p[5],
+        ))
+
+    def session_list(self, kernels: list[TrackedKernel]) -> str:
+        """The list route's answer."""
+        sessions = [self.session(t) for t in kernels]
+        return f'{{"total": {len(sessions)}, "sessions": [{", ".join(sessions)}]}}'
+
+
+# -- the other routes -----------------------------------------------------------------------
+
+def server_status(changes: Changes, kernels: list[TrackedKernel], *, version: str,
+                  started: datetime) -> dict[str, Any]:
+    """Reference semantics: `active` counts sessions not exited; `idle_seconds`
+    is how long every session has been idle, `busy_seconds` how long at least
+    one has been busy."""
+    uptime = int((datetime.now(timezone.utc) - started).total_seconds())
+    return {
+        "sessions": len(kernels),
+        "active": sum(1 for t in kernels if t.state.status != EXITED),
+        "busy": changes.server_busy,
+        "idle_seconds": changes.server_idle_seconds(),
+        "busy_seconds": changes.server_busy_seconds(),
+        "uptime_seconds": max(0, uptime),
+        "version": version,
+        "process_id": os.getpid(),
+        "started": isoformat(started),
+    }
+
+
+def history(total: int, executions: list[FinishedExecution]) -> dict[str, Any]:
+    return {"total": total, "executions": [finished_execution(f) for f in executions]}
+
+
+def ended_kernel(record: EndedKernel, notebook_uri: str | None = None) -> dict[str, Any]:
+    return {
+        "session_id": record.session_id,
+        "display_name": record.display_name,
+        "kernel_name": record.kernel_name,
+        "notebook_path": record.notebook_path,
+        "notebook_uri": notebook_uri,
+        "session_mode": record.session_mode,
+        "username": record.username,
+        "started": isoformat(record.started),
+        "ended": isoformat(record.ended),
+        "reason": record.reason,
+        "forced": record.forced,
+        "by": record.by,
+        "exit_code": record.exit_code,
+        "signal": record.signal,
+        "idle_seconds": record.idle_seconds,
+        "last_execution": (finished_execution(record.last_execution)
+                           if record.last_execution is not None else None),
+    }
+
+
+def ended(records: list[EndedKernel], root_dir: str) -> dict[str, Any]:
+    return {
+        "total": len(records),
+        "sessions": [ended_kernel(r, notebook_uri(r.notebook_path, root_dir)) for r in records],
+    }
+
+
+# -- what events carry (event_schemas/active_session_v1.yaml) -----------------------------------
+
+def event_payload(tracked: TrackedKernel, connections: int) -> dict[str, Any]:
+    """The state a change event carries."""
+    state = tracked.state
+    active = state.queue.active
+    return {
+        "session_id": tracked.kernel_id,
+        "status": state.status,
+        "busy_seconds": state.busy_seconds(),
+        "idle_seconds": state.idle_seconds(),
+        "queue_length": len(state.queue),
+        "active_msg_id": active.msg_id if active else None,
+        "active_cell_id": active.cell_id if active else None,
+        "execution_count": state.execution_count,
+        "connections": connections,
+        "working_directory": tracked.working_directory,
+        "awaiting_input": state.awaiting_input,
+        "process_id": tracked.pid if state.status != EXITED else None,
+        "restart_count": tracked.restart_count,
+    }
+
+
+def finished_event(tracked: TrackedKernel, finished: FinishedExecution) -> dict[str, Any]:
+    """An `execution_finished` event."""
+    entry = finished.entry
+    return {
+        "action": "execution_finished",
+        "changes": ["execution_finished"],
+        "session_id": tracked.kernel_id,
+        "status": finished.status,
+        "msg_id": entry.msg_id,
+        "cell_id": entry.cell_id,
+        "notebook_path": tracked.notebook_path,
+        "execution_count": entry.execution_count,
+        "duration_seconds": finished.duration_seconds,
+        "error_name": finished.error_name,
+    }
+
+
+def ended_event(record: EndedKernel) -> dict[str, Any]:
+    """An `ended` event: why the kernel went (without what it last ran)."""
+    data = ended_kernel(record)
+    data.pop("notebook_uri")
+    data.pop("last_execution")
+    return {"action": "ended", "changes": ["ended"], "status": EXITED, **data}
+

@@ -224,3 +224,52 @@ class TestAutoRestartOnNewPorts:
         assert model["execution_state"] == "idle"
         assert parse_utc(model["last_activity"]) > parse_utc(quiet)
 
+
+class TestARequestAnsweredWhoseIOPubARestartLost:
+    """The soak's "pending entry already answered": after a kill -9 and
+    jupyter_client's restart, a request the new process ran at once, before
+    the server's IOPub socket was back, is answered, but its busy and idle
+    never reach us. Replayed here in that order, the loss made certain by
+    dropping that request's IOPub at our observer: the reply alone must end
+    it (pending, then in the history), on kept ports and on new ones."""
+
+    @pytest.fixture(params=[True, False], ids=["kept ports", "new ports"])
+    def jp_server_config(self, request, jp_server_config):
+        return {**jp_server_config, "KernelManager": {"cache_ports": request.param}}
+
+    async def test_the_reply_alone_ends_it(self, api, open_client, registry):
+        kernel_id = await started(api)
+        pid = registry.get(kernel_id).pid
+        os.kill(pid, signal.SIGKILL)
+        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
+                               timeout=60)
+        client = await open_client(kernel_id)
+        observer = registry.tracker.channels[kernel_id].iopub
+        lost: set[str] = set()
+        hear = observer._on_message
+
+        def losing(msg: dict) -> None:
+            if msg["parent_header"].get("msg_id") not in lost:
+                hear(msg)
+
+        observer._on_message = losing
+        msg_id = client.send_execute("x = 41 + 1", cell_id="after-restart")
+        lost.add(msg_id)  # before the loop runs again: nothing of it was read
+        await client.wait_for(lambda m: m["header"]["msg_type"] == "execute_reply"
+                              and m["parent_header"].get("msg_id") == msg_id)
+
+        def listed(s: dict) -> bool:
+            queue = s["execution_queue"]
+            return msg_id in [p["msg_id"] for p in queue["pending"]] + (
+                [queue["active"]["msg_id"]] if queue["active"] else [])
+
+        await api.wait_session(kernel_id, lambda s: not listed(s), timeout=10)
+        history = await api.get("api", "active-sessions", kernel_id, "history")
+        [done] = [e for e in history["executions"] if e["msg_id"] == msg_id]
+        assert done["status"] == "ok" and done["cell_id"] == "after-restart"
+        # Never seen begin: no duration to expect of that cell next time.
+        client.send_execute("import time; time.sleep(2)")
+        again = client.send_execute("pass", cell_id="after-restart")
+        s = await api.wait_session(kernel_id, lambda s: s["status"] == "busy" and any(
+            p["msg_id"] == again for p in s["execution_queue"]["pending"]))
+        assert s["execution_queue"]["pending"][0]["expected_seconds"] is None

@@ -96,8 +96,9 @@ class ExecutionHistory:
         cell_id = finished.entry.cell_id
         if not cell_id:
             return
-        if finished.status == ABORTED:
-            # It never ran: its zero says nothing of how long the cell takes.
+        if finished.status == ABORTED or finished.entry.started is None:
+            # It never ran, or nobody saw it begin (its reply alone told):
+            # its zero says nothing of how long the cell takes.
             return
         self._durations[cell_id] = finished.duration_seconds
         self._durations.move_to_end(cell_id)

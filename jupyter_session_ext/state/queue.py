@@ -115,6 +115,10 @@ class ExecutionQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def is_pending(self, msg_id: str | None) -> bool:
+        """Sent, and not begun as far as anyone told."""
+        return msg_id in self._pending
+
     def submit(self, entry: QueueEntry) -> None:
         """A request was sent to the kernel (seen on its way in)."""
         if entry.msg_id in self._finished:

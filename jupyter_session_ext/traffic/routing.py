@@ -85,6 +85,16 @@ class MessageRouter:
             tracked.state.on_input_request(msg)
         self._changes.since(tracked, before)
 
+    def has_pending(self, kernel_id: str) -> bool:
+        """Whether requests to the kernel wait that it has not begun, as far as
+        IOPub told (a cheap test, before a reply is parsed further)."""
+        tracked = self._kernels.get(kernel_id)
+        return tracked is not None and len(tracked.state.queue) > 0
+
+    def is_pending(self, kernel_id: str, msg_id: str | None) -> bool:
+        tracked = self._kernels.get(kernel_id)
+        return tracked is not None and tracked.state.queue.is_pending(msg_id)
+
     def on_connections_changed(self, kernel_id: str, delta: int = 0) -> None:
         tracked = self._kernels.get(kernel_id)
         if tracked is not None:

@@ -148,14 +148,22 @@ class ObservedConnectionMixin:
         if msg_type not in ("execute_reply", "input_request"):
             return
         content = unpack(fed[4])
-        if msg_type == "execute_reply" and isinstance(content, dict) \
-                and content.get("status") == "ok":
-            # IOPub says all an ok reply would: the run ended (idle), its count
-            # (execute_input), no error. The replies read are those that
-            # settle what IOPub can only guess: an error, an abort.
+        router = self.router  # type: ignore[attr-defined]
+        ok = msg_type == "execute_reply" and isinstance(content, dict) \
+            and content.get("status") == "ok"
+        # IOPub says all an ok reply would: the run ended (idle), its count
+        # (execute_input), no error; the replies read are those that settle
+        # what IOPub can only guess (an error, an abort). Unless IOPub never
+        # said the run began: a restarted kernel can run what was queued for
+        # it before the server's IOPub socket is back, and those messages are
+        # lost. The reply is then the only word that it ran.
+        if ok and not router.has_pending(self.kernel_id):
             return
-        msg = {"header": header, "parent_header": unpack(fed[2]), "content": content}
-        self.router.on_kernel_message(self.kernel_id, channel, msg)  # type: ignore[attr-defined]
+        parent = unpack(fed[2])
+        if ok and not router.is_pending(self.kernel_id, parent.get("msg_id")):
+            return
+        msg = {"header": header, "parent_header": parent, "content": content}
+        router.on_kernel_message(self.kernel_id, channel, msg)
 
 
 # Words without which a gateway message cannot matter to the state machine:

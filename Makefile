@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -36,10 +36,17 @@ lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \
 		--ServerApp.allow_root=True $(LAB_ARGS)
 
-# Everything: server tests (real server and kernels), jupyter_server's own
-# tests with the extension loaded, the panel's unit tests, and the browser
-# tests (Galata in headless Chromium).
-test: test-python test-upstream test-js test-ui
+# Everything: the linters, server tests (real server and kernels),
+# jupyter_server's own tests with the extension loaded, the panel's unit
+# tests, and the browser tests (Galata in headless Chromium).
+test: lint test-python test-upstream test-js test-ui
+
+# ruff (lint and format) and mypy (strict on the state core) over the Python;
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test-python: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

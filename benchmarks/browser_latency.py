@@ -45,13 +45,27 @@ MODES = {
 
 
 def notebook(cells: int) -> str:
-    return json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-                   "outputs": [], "source": "1+1"} for i in range(cells)],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    })
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "id": f"c{i}",
+                    "metadata": {},
+                    "outputs": [],
+                    "source": "1+1",
+                }
+                for i in range(cells)
+            ],
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
 
 # In the page: time from the Shift+Enter keydown to the output "2" in the
 # cell that ran, measured with the page's own clock.
@@ -184,8 +198,9 @@ class Notebook:
 
     def wait_idle(self) -> None:
         # The toolbar's kernel status: the last execution is over.
-        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                    timeout=120_000)
+        self.page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000
+        )
 
     def shift_enter(self) -> float:
         self.wait_idle()
@@ -201,7 +216,8 @@ class Notebook:
         if self.mode == "end":
             # Shift+Enter on the last cell adds an empty one below, in edit mode.
             self.page.wait_for_function(
-                f"document.querySelectorAll('.jp-Notebook .jp-Cell').length > {self.index}")
+                f"document.querySelectorAll('.jp-Notebook .jp-Cell').length > {self.index}"
+            )
             self.page.keyboard.type("1+1")
         return elapsed
 
@@ -220,11 +236,11 @@ class Lab:
     """One JupyterLab server, a page per Shift+Enter mode, and a page for the
     raw round trips."""
 
-    def __init__(self, browser, label: str, enabled: bool, args: list[str],
-                 cells: int) -> None:
+    def __init__(self, browser, label: str, enabled: bool, args: list[str], cells: int) -> None:
         self.label = label
-        self.server = JupyterServer(enabled, ["--LabApp.workspaces_dir={dir}/workspaces", *args],
-                                    app="jupyterlab")
+        self.server = JupyterServer(
+            enabled, ["--LabApp.workspaces_dir={dir}/workspaces", *args], app="jupyterlab"
+        )
         self.notebooks: dict[str, Notebook] = {}
         self.raw_page = None
         try:
@@ -241,8 +257,10 @@ class Lab:
     def raw_round_trips(self, n: int) -> list[float]:
         # Any of the server's kernels: both notebooks' are idle between rounds.
         kernels = self.server.get("api/kernels")
-        url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernels[0]['id']}/channels"
-               f"?token={self.server.token}")
+        url = (
+            f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernels[0]['id']}/channels"
+            f"?token={self.server.token}"
+        )
         return self.raw_page.evaluate(RAW_ROUND_TRIPS, [url, n])
 
     def close(self) -> None:
@@ -264,9 +282,17 @@ def main() -> None:
     shift = {(label, mode): [] for label in labels for mode in MODES}
     raw: dict[str, list[float]] = {label: [] for label in labels}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
         labs: list[Lab] = []
         try:
             for config in CONFIGS:
@@ -298,11 +324,16 @@ def main() -> None:
     ]
     for label in labels:
         cells = []
-        for values, base in ((shift[label, "through"], shift[stock, "through"]),
-                             (shift[label, "end"], shift[stock, "end"]),
-                             (raw[label], raw[stock])):
-            cells += [f"{pct(values, 50):.1f} ms", f"{pct(values, 90):.1f} ms",
-                      f"{statistics.median(values) / statistics.median(base):.2f}x"]
+        for values, base in (
+            (shift[label, "through"], shift[stock, "through"]),
+            (shift[label, "end"], shift[stock, "end"]),
+            (raw[label], raw[stock]),
+        ):
+            cells += [
+                f"{pct(values, 50):.1f} ms",
+                f"{pct(values, 90):.1f} ms",
+                f"{statistics.median(values) / statistics.median(base):.2f}x",
+            ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -314,9 +345,12 @@ def main() -> None:
     ]
     for lab in labs:
         for mode, nb in lab.notebooks.items():
-            steps = list(zip(*nb.steps))
-            lines.append(f"| {lab.label} | {MODES[mode]} | " + " | ".join(
-                f"{statistics.median(step):.1f}" for step in steps) + " |")
+            steps = list(zip(*nb.steps, strict=True))
+            lines.append(
+                f"| {lab.label} | {MODES[mode]} | "
+                + " | ".join(f"{statistics.median(step):.1f}" for step in steps)
+                + " |"
+            )
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

@@ -30,8 +30,11 @@ def mint_ms(hub: JupyterHub, users: list[str]) -> float:
     times = []
     for user in users:
         started = time.monotonic()
-        status, token = hub.api("POST", f"users/{user}/tokens", {
-            "scopes": [f"access:servers!user={user}"], "expires_in": 3600, "note": "bench"})
+        status, token = hub.api(
+            "POST",
+            f"users/{user}/tokens",
+            {"scopes": [f"access:servers!user={user}"], "expires_in": 3600, "note": "bench"},
+        )
         times.append((time.monotonic() - started) * 1000)
         assert status == 201, token
         hub.api("DELETE", f"users/{user}/tokens/{token['id']}")
@@ -54,17 +57,26 @@ def main(servers: int) -> None:
             # Ready, as each server itself says: the service has not yet
             # asked the newcomers, so its first gathering mints their tokens.
             for user in users[running:size]:
-                hub.wait(lambda: [s["status"] for s in hub.server_api(
-                    user, "GET", "active-sessions")[1]["sessions"]] == ["ready"] * 2,
-                    120, f"{user}'s kernels")
+                hub.wait(
+                    lambda user=user: (
+                        [
+                            s["status"]
+                            for s in hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
+                        ]
+                        == ["ready"] * 2
+                    ),
+                    120,
+                    f"{user}'s kernels",
+                )
             newcomers = size - running
             running = size
             time.sleep(5)  # kernels settle after their start-up
             started = time.monotonic()
             status, view = hub.fleet(admin)
             first = (time.monotonic() - started) * 1000
-            assert status == 200 and all(s["reachable"] and len(s["sessions"]) == 2
-                                         for s in view["servers"]), view
+            assert status == 200 and all(
+                s["reachable"] and len(s["sessions"]) == 2 for s in view["servers"]
+            ), view
             walls, gathered = [], []
             for _ in range(5):
                 time.sleep(0.1)  # past the service's min_interval (0 here)
@@ -73,9 +85,16 @@ def main(servers: int) -> None:
                 walls.append((time.monotonic() - started) * 1000)
                 assert status == 200 and len(view["servers"]) == size
                 gathered.append(view["gathered_ms"])
-            rows.append((size, newcomers, first, statistics.median(walls),
-                         statistics.median(gathered),
-                         max(s["elapsed_ms"] for s in view["servers"])))
+            rows.append(
+                (
+                    size,
+                    newcomers,
+                    first,
+                    statistics.median(walls),
+                    statistics.median(gathered),
+                    max(s["elapsed_ms"] for s in view["servers"]),
+                )
+            )
             print(rows[-1], flush=True)
         mint = mint_ms(hub, users)
     finally:
@@ -96,11 +115,16 @@ def main(servers: int) -> None:
         "| GET api/fleet, steady (client) | gathering, steady (service) | slowest server |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {n} | {first:.0f} ms ({new} new) | {wall:.0f} ms | {gather:.0f} ms "
-              f"| {slowest:.0f} ms |" for n, new, first, wall, gather, slowest in rows]
-    lines += ["", f"The Hub mints one such token in {mint:.0f} ms (median of {servers}, "
-              "asked one at a time): a first gathering of N new users costs about N times "
-              "that of the Hub's time, spread over the concurrent requests."]
+    lines += [
+        f"| {n} | {first:.0f} ms ({new} new) | {wall:.0f} ms | {gather:.0f} ms | {slowest:.0f} ms |"
+        for n, new, first, wall, gather, slowest in rows
+    ]
+    lines += [
+        "",
+        f"The Hub mints one such token in {mint:.0f} ms (median of {servers}, "
+        "asked one at a time): a first gathering of N new users costs about N times "
+        "that of the Hub's time, spread over the concurrent requests.",
+    ]
     update_results("fleet", "\n".join(lines))
     print("\n".join(lines))
 

@@ -11,10 +11,11 @@ import sys
 import time
 import urllib.error
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
@@ -48,6 +49,7 @@ class Server(JupyterServer):
 
     def rss(self) -> int:
         import psutil
+
         return psutil.Process(self.proc.pid).memory_info().rss
 
 
@@ -69,30 +71,51 @@ class Client:
         self.session = uuid.uuid4().hex
 
     @classmethod
-    async def open(cls, server: Server, kernel_id: str) -> "Client":
-        ws = await websocket_connect(server.http_request(f"api/kernels/{kernel_id}/channels", websocket=True))
+    async def open(cls, server: Server, kernel_id: str) -> Client:
+        ws = await websocket_connect(
+            server.http_request(f"api/kernels/{kernel_id}/channels", websocket=True)
+        )
         client = cls(ws)
         await client.run(["pass"])  # the connection is live and the kernel warm
         return client
 
     def send(self, code: str, cell_id: str | None = None) -> str:
         msg_id = uuid.uuid4().hex
-        self.ws.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session,
-                       "username": "bench", "date": datetime.now(timezone.utc).isoformat(),
-                       "version": "5.3"},
-            "parent_header": {}, "metadata": {"cellId": cell_id} if cell_id else {},
-            "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-        }))
+        self.ws.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": self.session,
+                        "username": "bench",
+                        "date": datetime.now(timezone.utc).isoformat(),
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {"cellId": cell_id} if cell_id else {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         return msg_id
 
     async def run(self, codes: list[str], cell_ids: list[str] | None = None) -> float:
         """Send all cells at once; seconds until every reply has come back."""
         start = time.perf_counter()
-        waiting = {self.send(code, cell_id)
-                   for code, cell_id in zip(codes, cell_ids or [None] * len(codes))}
+        waiting = {
+            self.send(code, cell_id)
+            for code, cell_id in zip(codes, cell_ids or [None] * len(codes), strict=True)
+        }
         while waiting:
             msg = json.loads(await self.ws.read_message())
             if msg["header"]["msg_type"] == "execute_reply":
@@ -107,8 +130,10 @@ class Client:
             msg_id = self.send("pass")
             while True:
                 msg = json.loads(await self.ws.read_message())
-                if msg["header"]["msg_type"] == "execute_reply" and \
-                        msg["parent_header"]["msg_id"] == msg_id:
+                if (
+                    msg["header"]["msg_type"] == "execute_reply"
+                    and msg["parent_header"]["msg_id"] == msg_id
+                ):
                     break
             times.append(time.perf_counter() - start)
         return times
@@ -127,7 +152,7 @@ def update_results(section: str, text: str) -> None:
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     block = f"{begin}\n{text.strip()}\n{end}"
     if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end) :]
     else:
         new = old.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(new)
@@ -135,5 +160,8 @@ def update_results(section: str, text: str) -> None:
 
 def machine() -> str:
     import platform
-    return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{platform.platform()}")
+
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )

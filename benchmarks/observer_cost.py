@@ -22,8 +22,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Client, Server  # noqa: E402
 from run import NODELAY_OFF, settled  # noqa: E402
+
+from harness import Client, Server  # noqa: E402
 
 
 async def measure(enabled: bool, cells: int) -> dict[str, tuple[float, int]]:
@@ -55,13 +56,17 @@ async def main(cells: int) -> None:
         print("extension on:" if enabled else "extension off:")
         total = 0.0
         for key, (seconds, calls) in (await measure(enabled, cells)).items():
-            print(f"  {key}: {calls} messages, {seconds / max(calls, 1) * 1e6:.1f} us each, "
-                  f"{seconds / cells * 1e6:.0f} us a cell")
+            print(
+                f"  {key}: {calls} messages, {seconds / max(calls, 1) * 1e6:.1f} us each, "
+                f"{seconds / cells * 1e6:.0f} us a cell"
+            )
             if "watcher" not in key:
                 total += seconds
         if enabled:
-            print(f"  the observers, per cell: {total / cells * 1e6:.0f} us "
-                  "(messages of the kernel's start-up included)")
+            print(
+                f"  the observers, per cell: {total / cells * 1e6:.0f} us "
+                "(messages of the kernel's start-up included)"
+            )
 
 
 if __name__ == "__main__":

@@ -29,13 +29,13 @@ import time
 from jupyter_client.session import Session
 from jupyter_events import EventLogger
 
-from jupyter_session_ext.state.changes import Changes
+from jupyter_session_ext.api.events import SessionEvents
 from jupyter_session_ext.lifecycle.ended import EndedSessions
+from jupyter_session_ext.state.changes import Changes
+from jupyter_session_ext.state.kernel_state import KernelState
+from jupyter_session_ext.state.record import TrackedKernel
 from jupyter_session_ext.traffic.iopub import IOPubObserver
 from jupyter_session_ext.traffic.routing import MessageRouter
-from jupyter_session_ext.state.record import TrackedKernel
-from jupyter_session_ext.api.events import SessionEvents
-from jupyter_session_ext.state.kernel_state import KernelState
 from jupyter_session_ext.traffic.websocket import _client_message
 
 KEY = b"replay"
@@ -63,17 +63,30 @@ class Connection:
 def cells(kernel: Session, client: Session, n: int) -> list[tuple[str, list, list, list]]:
     made = []
     for i in range(n):
-        request = client.msg("execute_request", {
-            "code": "pass", "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": True, "stop_on_error": True})
+        request = client.msg(
+            "execute_request",
+            {
+                "code": "pass",
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": True,
+                "stop_on_error": True,
+            },
+        )
         ws = json.dumps({**request, "channel": "shell", "buffers": []}, default=str)
 
         def published(msg_type: str, content: dict, request: dict = request) -> list:
             return kernel.serialize(kernel.msg(msg_type, content, parent=request))
 
-        made.append((ws, published("status", {"execution_state": "busy"}),
-                     published("execute_input", {"code": "pass", "execution_count": i + 1}),
-                     published("status", {"execution_state": "idle"})))
+        made.append(
+            (
+                ws,
+                published("status", {"execution_state": "busy"}),
+                published("execute_input", {"code": "pass", "execution_count": i + 1}),
+                published("status", {"execution_state": "idle"}),
+            )
+        )
     return made
 
 
@@ -88,8 +101,9 @@ async def main(n: int, profile: str | None) -> None:
     tracked = kernels["k"] = TrackedKernel("k", KernelState())
     tracked.state.on_launch()
     tracked.state.on_kernel_info_reply({})
-    iopub = IOPubObserver(km, functools.partial(router.on_iopub, tracked),
-                          logging.getLogger(__name__))
+    iopub = IOPubObserver(
+        km, functools.partial(router.on_iopub, tracked), logging.getLogger(__name__)
+    )
     connection = Connection(km.session)
     replay = cells(km.session, Session(key=KEY), n)
     profiler = cProfile.Profile() if profile else None
@@ -107,8 +121,9 @@ async def main(n: int, profile: str | None) -> None:
         profiler.disable()
         profiler.dump_stats(profile)
     assert tracked.state.history.total == n and not tracked.state.queue.active
-    print(f"{spent / n * 1e6:.1f} us a cell (execute_request; busy, execute_input, idle), "
-          f"{n} cells")
+    print(
+        f"{spent / n * 1e6:.1f} us a cell (execute_request; busy, execute_input, idle), {n} cells"
+    )
 
 
 if __name__ == "__main__":

@@ -51,17 +51,19 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
     clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
     times: dict[bool, list[float]] = {True: [], False: []}
     for r in range(rounds):
-        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+        for enabled in (True, False) if r % 2 == 0 else (False, True):
             times[enabled].append(await clients[enabled].run(["pass"] * cells))
     lat: dict[bool, list[float]] = {True: [], False: []}
     for r in range(rounds):
-        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+        for enabled in (True, False) if r % 2 == 0 else (False, True):
             lat[enabled] += await clients[enabled].round_trips(100)
     for c in clients.values():
         c.close()
     on_s, off_s = statistics.median(times[True]), statistics.median(times[False])
     return {
-        "on_cps": cells / on_s, "off_cps": cells / off_s, "ratio": off_s / on_s,
+        "on_cps": cells / on_s,
+        "off_cps": cells / off_s,
+        "ratio": off_s / on_s,
         "p50": (pct(lat[True], 50) * 1e3, pct(lat[False], 50) * 1e3),
         "p99": (pct(lat[True], 99) * 1e3, pct(lat[False], 99) * 1e3),
     }
@@ -73,6 +75,7 @@ async def server_cpu(rounds: int, cells: int, on_args: list[str] | None = None) 
     steer by, since the kernel, not the server, bounds wall-clock throughput.
     `on_args` go to the server with the extension (e.g. tcp_nodelay off)."""
     import psutil
+
     on, off = Server(True, on_args), Server(False)
     try:
         clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
@@ -80,7 +83,7 @@ async def server_cpu(rounds: int, cells: int, on_args: list[str] | None = None) 
         await settled()
         spent: dict[bool, list[float]] = {True: [], False: []}
         for r in range(rounds):
-            for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+            for enabled in (True, False) if r % 2 == 0 else (False, True):
                 before = procs[enabled].cpu_times()
                 await clients[enabled].run(["pass"] * cells)
                 after = procs[enabled].cpu_times()
@@ -91,22 +94,32 @@ async def server_cpu(rounds: int, cells: int, on_args: list[str] | None = None) 
         on.stop()
         off.stop()
     on_s, off_s = statistics.median(spent[True]), statistics.median(spent[False])
-    return {"on": on_s, "off": off_s, "ratio": on_s / off_s, "rounds": rounds,
-            "on_all": spent[True], "off_all": spent[False]}
+    return {
+        "on": on_s,
+        "off": off_s,
+        "ratio": on_s / off_s,
+        "rounds": rounds,
+        "on_all": spent[True],
+        "off_all": spent[False],
+    }
 
 
 NODELAY_OFF = ["--SessionRegistry.tcp_nodelay=False"]
 
 
 def cpu_row(c: dict, what: str, target: str) -> str:
-    return (f"| server CPU per 1,000 pipelined cells, {what} (median of {c['rounds']} "
-            f"alternating rounds) | {c['on']:.3f} s | {c['off']:.3f} s | {c['ratio'] - 1:+.1%} "
-            f"| {target} |")
+    return (
+        f"| server CPU per 1,000 pipelined cells, {what} (median of {c['rounds']} "
+        f"alternating rounds) | {c['on']:.3f} s | {c['off']:.3f} s | {c['ratio'] - 1:+.1%} "
+        f"| {target} |"
+    )
 
 
 def cpu_rows(tracking: dict, default: dict) -> list[str]:
-    return [cpu_row(tracking, "tracking alone (tcp_nodelay off)", "< +5%"),
-            cpu_row(default, "as shipped (with TCP_NODELAY)", "")]
+    return [
+        cpu_row(tracking, "tracking alone (tcp_nodelay off)", "< +5%"),
+        cpu_row(default, "as shipped (with TCP_NODELAY)", ""),
+    ]
 
 
 async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
@@ -128,6 +141,7 @@ async def settled(deadline: float = 60) -> None:
     """Until freshly started kernels have stopped loading (machine CPU below
     a third over one second), so the rows measure requests, not start-ups."""
     import psutil
+
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if await asyncio.to_thread(psutil.cpu_percent, 1.0) < 33:
@@ -165,8 +179,11 @@ async def event_latency(on: Server, samples: int) -> dict:
     async def busy_seen(msg_id: str) -> float:
         while True:
             msg = json.loads(await client.ws.read_message())
-            if (msg["header"]["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
-                    and msg["content"]["execution_state"] == "busy"):
+            if (
+                msg["header"]["msg_type"] == "status"
+                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["content"]["execution_state"] == "busy"
+            ):
                 return time.perf_counter()
 
     async def busy_event() -> float:
@@ -180,13 +197,17 @@ async def event_latency(on: Server, samples: int) -> dict:
         try:
             # Both streams are read at once, so neither arrival waits on the other.
             busy_at, event_at = await asyncio.wait_for(
-                asyncio.gather(busy_seen(msg_id), busy_event()), 10)
+                asyncio.gather(busy_seen(msg_id), busy_event()), 10
+            )
             delays.append(max(0.0, event_at - busy_at))
         except asyncio.TimeoutError:
             missed += 1  # no event ever said "busy" for this execution
         while True:  # let the kernel finish
             msg = json.loads(await client.ws.read_message())
-            if msg["header"]["msg_type"] == "execute_reply" and msg["parent_header"]["msg_id"] == msg_id:
+            if (
+                msg["header"]["msg_type"] == "execute_reply"
+                and msg["parent_header"]["msg_id"] == msg_id
+            ):
                 break
         # A quiet kernel turning busy is the case measured: let the session's
         # event budget refill, and drop the events of the idle transition.
@@ -198,9 +219,12 @@ async def event_latency(on: Server, samples: int) -> dict:
                 break
     events.close()
     client.close()
-    return {"p50": pct(delays, 50) * 1e3 if delays else float("nan"),
-            "p99": pct(delays, 99) * 1e3 if delays else float("nan"),
-            "n": samples, "missed": missed}
+    return {
+        "p50": pct(delays, 50) * 1e3 if delays else float("nan"),
+        "p99": pct(delays, 99) * 1e3 if delays else float("nan"),
+        "n": samples,
+        "missed": missed,
+    }
 
 
 async def memory(on: Server, off: Server, executions: int) -> dict:
@@ -227,11 +251,15 @@ async def idle_cpu(kernels: int, seconds: float) -> list[tuple[str, float]]:
     interval), with it off, and the extension disabled. One server at a time,
     so the kernels of one do not load the machine under another."""
     import psutil
+
     rows = []
     variants = [
         ("extension on, resource sampling every 5 s (default)", True, []),
-        ("extension on, resource sampling off", True,
-         ["--SessionRegistry.resource_sampling_interval=0"]),
+        (
+            "extension on, resource sampling off",
+            True,
+            ["--SessionRegistry.resource_sampling_interval=0"],
+        ),
         ("extension disabled", False, []),
     ]
     for label, enabled, args in variants:
@@ -242,9 +270,7 @@ async def idle_cpu(kernels: int, seconds: float) -> list[tuple[str, float]]:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:  # every kernel up and quiet
                 listed = server.get("api/kernels")
-                if len(listed) == kernels and all(
-                    k["execution_state"] == "idle" for k in listed
-                ):
+                if len(listed) == kernels and all(k["execution_state"] == "idle" for k in listed):
                     break
                 await asyncio.sleep(1)
             await settled(120)
@@ -260,8 +286,11 @@ async def idle_cpu(kernels: int, seconds: float) -> list[tuple[str, float]]:
 
 
 def idle_rows(rows: list[tuple[str, float]], kernels: int, seconds: float) -> list[str]:
-    return [f"| server CPU, {kernels} idle kernels, {seconds:.0f} s: {label} | {pct:.2f}% of one core "
-            "| | | < 1% |" for label, pct in rows]
+    return [
+        f"| server CPU, {kernels} idle kernels, {seconds:.0f} s: {label} | {pct:.2f}% of one core "
+        "| | | < 1% |"
+        for label, pct in rows
+    ]
 
 
 async def per_session_overhead(kernels: int) -> float:
@@ -279,9 +308,10 @@ async def burst(on: Server, kernels: int, cells: int) -> dict:
     ids = [on.start_kernel() for _ in range(kernels)]
     clients = [await Client.open(on, k) for k in ids]
     sent: dict[str, list[str]] = {}
-    for kernel_id, client in zip(ids, clients):
-        sent[kernel_id] = [client.send(f"import time; time.sleep(0.01); x = {i}")
-                           for i in range(cells)]
+    for kernel_id, client in zip(ids, clients, strict=True):
+        sent[kernel_id] = [
+            client.send(f"import time; time.sleep(0.01); x = {i}") for i in range(cells)
+        ]
     polls = violations = 0
     max_seen = 0
 
@@ -305,16 +335,22 @@ async def burst(on: Server, kernels: int, cells: int) -> dict:
             max_seen = max(max_seen, queue["length"])
             positions = [order.index(m) if m in order else -1 for m in pending]
             active = queue["active"]["msg_id"] if queue["active"] else None
-            ok = (queue["length"] == len(pending) and -1 not in positions
-                  and positions == sorted(positions)
-                  and (active is None or active in order)
-                  and (active is None or not positions or order.index(active) < positions[0]))
+            ok = (
+                queue["length"] == len(pending)
+                and -1 not in positions
+                and positions == sorted(positions)
+                and (active is None or active in order)
+                and (active is None or not positions or order.index(active) < positions[0])
+            )
             violations += not ok
         await asyncio.sleep(0.05)
     await drains
     final = json.loads((await http.fetch(on.http_request("api/active-sessions"))).body)
-    leftover = sum(s["execution_queue"]["length"] + (s["execution_queue"]["active"] is not None)
-                   for s in final["sessions"] if s["session_id"] in sent)
+    leftover = sum(
+        s["execution_queue"]["length"] + (s["execution_queue"]["active"] is not None)
+        for s in final["sessions"]
+        if s["session_id"] in sent
+    )
     for c in clients:
         c.close()
     return {"polls": polls, "violations": violations, "max_pending": max_seen, "leftover": leftover}
@@ -336,8 +372,13 @@ def memory_row(m: dict, executions: int) -> str:
     )
 
 
-async def main(quick: bool, only_list: bool, only_cpu: bool = False,
-               only_memory: bool = False, only_idle: bool = False) -> None:
+async def main(
+    quick: bool,
+    only_list: bool,
+    only_cpu: bool = False,
+    only_memory: bool = False,
+    only_idle: bool = False,
+) -> None:
     if only_idle:  # idle CPU at 50 kernels and the list at 100: the "scale" section
         began = time.perf_counter()
         idle = await idle_cpu(50, 60)
@@ -349,9 +390,11 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
             "| measure | figure | | | target |",
             "|---|---|---|---|---|",
             *idle_rows(idle, 50, 60),
-            *(f"| GET api/active-sessions vs GET api/kernels, {count} kernels (median) "
-              f"| {ours:.2f} ms vs {theirs:.2f} ms | | {ours / theirs:.2f}x | <= 1.5x |"
-              for count, ours, theirs in lists),
+            *(
+                f"| GET api/active-sessions vs GET api/kernels, {count} kernels (median) "
+                f"| {ours:.2f} ms vs {theirs:.2f} ms | | {ours / theirs:.2f}x | <= 1.5x |"
+                for count, ours, theirs in lists
+            ),
             "",
         ]
         text = "\n".join(lines)
@@ -364,15 +407,17 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
         return
     if only_cpu:  # for steering by the server's CPU: print the rows, write nothing
         runs = (await server_cpu(6, 1000, NODELAY_OFF), await server_cpu(6, 1000))
-        for row, c in zip(cpu_rows(*runs), runs):
+        for row, c in zip(cpu_rows(*runs), runs, strict=True):
             print(row)
             print("  on rounds:  " + ", ".join(f"{x:.3f}" for x in c["on_all"]))
             print("  off rounds: " + ", ".join(f"{x:.3f}" for x in c["off_all"]))
         return
     if only_list:  # for profiling the list route: print its rows, write nothing
         for count, ours, theirs in await list_latency([1, 10, 50]):
-            print(f"{count:3d} kernels: active-sessions {ours:.2f} ms, kernels {theirs:.2f} ms, "
-                  f"{ours / theirs:.2f}x")
+            print(
+                f"{count:3d} kernels: active-sessions {ours:.2f} ms, kernels {theirs:.2f} ms, "
+                f"{ours / theirs:.2f}x"
+            )
         return
     rounds, executions = (3, 2000) if quick else (5, 10_000)
     began = time.perf_counter()
@@ -386,8 +431,10 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
         progress("burst", began)
         b = await burst(on, 10, 50)
     progress("server CPU per cell", began)
-    cpu = (await server_cpu(4 if quick else 6, 1000, NODELAY_OFF),
-           await server_cpu(4 if quick else 6, 1000))
+    cpu = (
+        await server_cpu(4 if quick else 6, 1000, NODELAY_OFF),
+        await server_cpu(4 if quick else 6, 1000),
+    )
     progress("list latency", began)
     lists = await list_latency([1, 10] if quick else [1, 10, 50])
     progress("per-session overhead", began)
@@ -409,8 +456,10 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
     ]
     lines += cpu_rows(*cpu)
     for count, ours, theirs in lists:
-        lines.append(f"| GET api/active-sessions vs GET api/kernels, {count} kernel(s) (median) "
-                     f"| {ours:.2f} ms | {theirs:.2f} ms (api/kernels) | {ours / theirs:.2f}x | <= 1.5x |")
+        lines.append(
+            f"| GET api/active-sessions vs GET api/kernels, {count} kernel(s) (median) "
+            f"| {ours:.2f} ms | {theirs:.2f} ms (api/kernels) | {ours / theirs:.2f}x | <= 1.5x |"
+        )
     lines += [
         f"| busy status -> event on /api/events/subscribe (n={e['n']}, quiet kernel) | p50 {e['p50']:.1f} ms, "
         f"p99 {e['p99']:.1f} ms, {e['missed']} without a busy event | | | p50 < 50 ms |",
@@ -428,15 +477,26 @@ async def main(quick: bool, only_list: bool, only_cpu: bool = False,
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="jupyter_session_ext benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
-    parser.add_argument("--list-only", action="store_true",
-                        help="only the list latency rows, printed, RESULTS.md untouched")
-    parser.add_argument("--cpu-only", action="store_true",
-                        help="only the server CPU row, printed, RESULTS.md untouched")
-    parser.add_argument("--memory-only", action="store_true",
-                        help="only the memory row, printed, RESULTS.md untouched")
-    parser.add_argument("--scale-only", action="store_true",
-                        help="only server CPU with 50 idle kernels and the list at 100 kernels "
-                             "(the 'scale' section of RESULTS.md)")
+    parser.add_argument(
+        "--list-only",
+        action="store_true",
+        help="only the list latency rows, printed, RESULTS.md untouched",
+    )
+    parser.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="only the server CPU row, printed, RESULTS.md untouched",
+    )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory row, printed, RESULTS.md untouched",
+    )
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only server CPU with 50 idle kernels and the list at 100 kernels "
+        "(the 'scale' section of RESULTS.md)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only,
-                     args.scale_only))
+    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only, args.scale_only))

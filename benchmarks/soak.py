@@ -42,7 +42,7 @@ from tornado.websocket import websocket_connect
 
 from harness import Server, machine, update_results
 
-GRACE = 2.0   # seconds a reply may take to reach the registry's view
+GRACE = 2.0  # seconds a reply may take to reach the registry's view
 STABLE = 3.0  # seconds a disagreement on status or an idle-but-active may last
 
 
@@ -83,8 +83,11 @@ def tracebacks(log: str) -> tuple[int, int]:
     blocks = log.split("Traceback (most recent call last):")[1:]
     for block in blocks:
         frames = block.split("\n[", 1)[0]  # up to the next log line
-        if "ipykernel" in frames and "jupyter_server" not in frames \
-                and "jupyter_session_ext" not in frames:
+        if (
+            "ipykernel" in frames
+            and "jupyter_server" not in frames
+            and "jupyter_session_ext" not in frames
+        ):
             kernels += 1
         else:
             server += 1
@@ -92,7 +95,7 @@ def tracebacks(log: str) -> tuple[int, int]:
 
 
 class SoakClient:
-    def __init__(self, soak: "Soak", kernel_id: str) -> None:
+    def __init__(self, soak: Soak, kernel_id: str) -> None:
         self.soak = soak
         self.kernel_id = kernel_id
         self.session = uuid.uuid4().hex
@@ -101,8 +104,11 @@ class SoakClient:
         self.pending_input: dict[str, Any] = {}
 
     async def open(self) -> None:
-        self.ws = await websocket_connect(self.soak.server.http_request(
-            f"api/kernels/{self.kernel_id}/channels?session_id={self.session}", websocket=True))
+        self.ws = await websocket_connect(
+            self.soak.server.http_request(
+                f"api/kernels/{self.kernel_id}/channels?session_id={self.session}", websocket=True
+            )
+        )
         self.reader = asyncio.ensure_future(self._read())
 
     def close(self) -> None:
@@ -112,27 +118,53 @@ class SoakClient:
         if self.reader is not None:
             self.reader.cancel()
 
-    def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             parent: dict[str, Any] | None = None) -> str | None:
+    def send(
+        self,
+        channel: str,
+        msg_type: str,
+        content: dict[str, Any],
+        parent: dict[str, Any] | None = None,
+    ) -> str | None:
         if self.ws is None:
             return None
         msg_id = uuid.uuid4().hex
         try:
-            self.ws.write_message(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": msg_type, "session": self.session,
-                           "username": "soak", "version": "5.3",
-                           "date": datetime.now(timezone.utc).isoformat()},
-                "parent_header": parent or {}, "metadata": {}, "content": content,
-                "channel": channel, "buffers": [],
-            }))
+            self.ws.write_message(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "msg_type": msg_type,
+                            "session": self.session,
+                            "username": "soak",
+                            "version": "5.3",
+                            "date": datetime.now(timezone.utc).isoformat(),
+                        },
+                        "parent_header": parent or {},
+                        "metadata": {},
+                        "content": content,
+                        "channel": channel,
+                        "buffers": [],
+                    }
+                )
+            )
         except Exception:
             return None
         return msg_id
 
     def execute(self, code: str, allow_stdin: bool = False) -> None:
-        self.send("shell", "execute_request", {
-            "code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": allow_stdin, "stop_on_error": True})
+        self.send(
+            "shell",
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": allow_stdin,
+                "stop_on_error": True,
+            },
+        )
 
     async def _read(self) -> None:
         truth = self.soak.truth[self.kernel_id]
@@ -152,7 +184,8 @@ class SoakClient:
                 # Answered late, as a person would.
                 delay = self.soak.rng.uniform(1, 3)
                 asyncio.get_running_loop().call_later(
-                    delay, self.send, "stdin", "input_reply", {"value": "late"}, msg["header"])
+                    delay, self.send, "stdin", "input_reply", {"value": "late"}, msg["header"]
+                )
 
 
 class Soak:
@@ -178,9 +211,12 @@ class Soak:
         self.requests += 1
         try:
             request = HTTPRequest(
-                self.server.url + path, method=method, headers=self.server.auth,
+                self.server.url + path,
+                method=method,
+                headers=self.server.auth,
                 body=None if method in ("GET", "DELETE") else json.dumps(body or {}),
-                request_timeout=120)
+                request_timeout=120,
+            )
             resp = await self.http.fetch(request, raise_error=False)
         except HTTPClientError as err:
             resp = err.response
@@ -290,16 +326,20 @@ class Soak:
         now = datetime.now()
         since = now.timestamp() - seconds
         lines = [f"{kind} on kernel {kernel_id}; its last {seconds:g} s:"]
-        lines += [f"  {at:%H:%M:%S.%f}"[:-3] + f"  soak: {what}"
-                  for at, what in self.truth[kernel_id].events if at.timestamp() >= since]
+        lines += [
+            f"  {at:%H:%M:%S.%f}"[:-3] + f"  soak: {what}"
+            for at, what in self.truth[kernel_id].events
+            if at.timestamp() >= since
+        ]
         for line in self.server.log.read_text(errors="replace").splitlines():
             stamp = line[3:26] if line.startswith("[") else ""
             try:
                 at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f")
             except ValueError:
                 continue
-            if at.timestamp() >= since and (kernel_id in line or "Restarter" in line
-                                            or "new ports" in line):
+            if at.timestamp() >= since and (
+                kernel_id in line or "Restarter" in line or "new ports" in line
+            ):
                 lines.append(f"  {at:%H:%M:%S.%f}"[:-3] + f"  server: {line[27:].strip()[:160]}")
         return "\n".join([lines[0], *sorted(lines[1:])])
 
@@ -322,8 +362,10 @@ class Soak:
             process = (s["process_id"], s["restart_count"], (s["last_exit"] or {}).get("reason"))
             if process != truth.seen_process:
                 if truth.seen_process is not None:
-                    truth.event(f"listed: pid {process[0]}, restart_count {process[1]}, "
-                                f"last_exit {process[2]}, status {s['status']}")
+                    truth.event(
+                        f"listed: pid {process[0]}, restart_count {process[1]}, "
+                        f"last_exit {process[2]}, status {s['status']}"
+                    )
                 truth.seen_process = process
             queue = s["execution_queue"]
             entries = [("pending", p) for p in queue["pending"]]
@@ -332,23 +374,32 @@ class Soak:
             for where, entry in entries:
                 replied = truth.replied.get(entry["msg_id"])
                 if replied is not None and now - replied > GRACE:
-                    self.mismatch(f"{where} entry already answered", kernel_id,
-                                  f"{entry['msg_id'][:8]} answered {now - replied:.1f} s ago")
+                    self.mismatch(
+                        f"{where} entry already answered",
+                        kernel_id,
+                        f"{entry['msg_id'][:8]} answered {now - replied:.1f} s ago",
+                    )
             quiet = now - truth.lifecycle_at > STABLE and now - truth.state_at > GRACE
             # An active entry on a kernel the clients have seen idle for a while.
             if queue["active"] and truth.state == "idle" and quiet:
                 truth.active_idle_since = truth.active_idle_since or now
                 if now - truth.active_idle_since > STABLE:
-                    self.mismatch("active entry on an idle kernel", kernel_id,
-                                  f"{queue['active']['msg_id'][:8]}")
+                    self.mismatch(
+                        "active entry on an idle kernel",
+                        kernel_id,
+                        f"{queue['active']['msg_id'][:8]}",
+                    )
             else:
                 truth.active_idle_since = None
             ours = {"busy": "busy", "idle": "idle", "ready": "idle"}.get(s["status"])
             if truth.state is not None and quiet and ours is not None and ours != truth.state:
                 truth.disagree_since = truth.disagree_since or now
                 if now - truth.disagree_since > STABLE:
-                    self.mismatch("status differs", kernel_id,
-                                  f"registry {s['status']}, clients saw {truth.state}")
+                    self.mismatch(
+                        "status differs",
+                        kernel_id,
+                        f"registry {s['status']}, clients saw {truth.state}",
+                    )
                     truth.disagree_since = now  # count each stretch once
             else:
                 truth.disagree_since = None
@@ -397,21 +448,23 @@ async def main(args: argparse.Namespace) -> int:
     start, end = result["rss"]
     mismatches = sum(soak.mismatches.values())
     done = ", ".join(f"{n} {what}" for what, n in sorted(soak.counts.items()))
-    text = "\n".join([
-        "## Soak with faults\n",
-        f"`benchmarks/soak.py --kernels {args.kernels} --minutes {args.minutes:g} --seed {args.seed}`,"
-        f" {datetime.now().date().isoformat()} on {machine()}. What ran: {done}.\n",
-        "| figure | value | target |",
-        "|---|---|---|",
-        f"| mismatches between the registry and its clients' ground truth | {mismatches} | 0 |",
-        *[f"| - {kind} | {n} | 0 |" for kind, n in sorted(soak.mismatches.items())],
-        f"| answers 5xx (of {soak.requests} requests) | {soak.errors_5xx} | 0 |",
-        f"| tracebacks of the server in its log | {result['tracebacks']} | 0 |",
-        f"| tracebacks of kernel processes killed or restarted mid-reply (same log) "
-        f"| {result['kernel_tracebacks']} | |",
-        f"| server RSS, start -> end | {mib(start):.1f} -> {mib(end):.1f} MiB "
-        f"({mib(end - start):+.1f}) | growth < 30 MiB |",
-    ])
+    text = "\n".join(
+        [
+            "## Soak with faults\n",
+            f"`benchmarks/soak.py --kernels {args.kernels} --minutes {args.minutes:g} --seed {args.seed}`,"
+            f" {datetime.now().date().isoformat()} on {machine()}. What ran: {done}.\n",
+            "| figure | value | target |",
+            "|---|---|---|",
+            f"| mismatches between the registry and its clients' ground truth | {mismatches} | 0 |",
+            *[f"| - {kind} | {n} | 0 |" for kind, n in sorted(soak.mismatches.items())],
+            f"| answers 5xx (of {soak.requests} requests) | {soak.errors_5xx} | 0 |",
+            f"| tracebacks of the server in its log | {result['tracebacks']} | 0 |",
+            f"| tracebacks of kernel processes killed or restarted mid-reply (same log) "
+            f"| {result['kernel_tracebacks']} | |",
+            f"| server RSS, start -> end | {mib(start):.1f} -> {mib(end):.1f} MiB "
+            f"({mib(end - start):+.1f}) | growth < 30 MiB |",
+        ]
+    )
     print(text)
     for line in soak.examples:
         print(line)
@@ -419,8 +472,12 @@ async def main(args: argparse.Namespace) -> int:
         print(explanation)
     if not args.no_write:
         update_results("soak", text)
-    ok = mismatches == 0 and soak.errors_5xx == 0 and result["tracebacks"] == 0 \
+    ok = (
+        mismatches == 0
+        and soak.errors_5xx == 0
+        and result["tracebacks"] == 0
         and end - start < 30 * 2**20
+    )
     return 0 if ok else 1
 
 

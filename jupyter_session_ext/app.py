@@ -41,11 +41,14 @@ class ActiveSessionsApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
+        assert serverapp is not None  # set before an extension's settings are made
         previous = _serving.get(serverapp)
         if previous is not None and previous.kernel_manager is serverapp.kernel_manager:
             # Loaded again into a server whose kernels it already follows.
-            self.log.info("Active sessions: loaded again into the same server; "
-                          "keeping the registry already following its kernels.")
+            self.log.info(
+                "Active sessions: loaded again into the same server; "
+                "keeping the registry already following its kernels."
+            )
             self.registry = previous
         else:
             if previous is not None:
@@ -65,8 +68,13 @@ class ActiveSessionsApp(ExtensionApp):
         try:
             # Pending executions and stdin are only seen on the kernel websocket.
             registry = self.registry
-            websocket_traffic.install(serverapp, registry.tracker.router, self.log,
-                                      self.settings, nodelay=lambda: registry.tcp_nodelay)
+            websocket_traffic.install(
+                serverapp,
+                registry.tracker.router,
+                self.log,
+                self.settings,
+                nodelay=lambda: registry.tcp_nodelay,
+            )
         except Exception as err:
             failed, self.registry = self.registry, None
             _unload(failed, serverapp)
@@ -85,7 +93,7 @@ class ActiveSessionsApp(ExtensionApp):
         # A second load must not leave routes bound to a registry it replaced.
         self.handlers = [
             h for h in self.handlers if not issubclass(h[1], ActiveSessionsHandler)
-        ] + routes(self.registry, self.serverapp.root_dir)
+        ] + routes(self.registry, self.serverapp.root_dir if self.serverapp else "")
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The server's event loop runs now: follow kernels in the background.
@@ -101,7 +109,9 @@ class ActiveSessionsApp(ExtensionApp):
         self.metrics = None  # _unload took the registry's metrics back
 
 
-def _unload(registry: SessionRegistry, serverapp: Any = None, server_stopping: bool = False) -> None:
+def _unload(
+    registry: SessionRegistry, serverapp: Any = None, server_stopping: bool = False
+) -> None:
     """Stop `registry` and take back what was installed for it."""
     registry.stop(server_stopping=server_stopping)
     metrics.unregister_registry(registry)

@@ -48,9 +48,12 @@ def format_duration(seconds: int) -> str:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -152,7 +155,9 @@ class ActiveSessionsClientApp(JupyterApp):
         base, token = self.server()
         url = base + "api/active-sessions" + (f"/{path}" if path else "")
         request = urllib.request.Request(
-            url, method=method, data=b"" if method == "POST" else None,
+            url,
+            method=method,
+            data=b"" if method == "POST" else None,
             headers={"Authorization": f"token {token}"} if token else {},
         )
         try:
@@ -314,8 +319,10 @@ class ShutdownApp(_ActionApp):
 
 class KillApp(_ActionApp):
     name = "jupyter-active-sessions-kill"
-    description = ("Kill a kernel at once, with every process it started (for a kernel "
-                   "that ignores interrupt and shutdown).")
+    description = (
+        "Kill a kernel at once, with every process it started (for a kernel "
+        "that ignores interrupt and shutdown)."
+    )
     action, done = "kill", "Killed"
 
 

@@ -30,7 +30,7 @@ from traitlets import (
     observe,
     validate,
 )
-from traitlets.config import LoggingConfigurable
+from traitlets.config import Configurable, LoggingConfigurable
 
 from .api.events import SessionEvents
 from .lifecycle import process as kernel_process
@@ -187,15 +187,20 @@ class SessionRegistry(LoggingConfigurable):
     def _server_env_default(self) -> dict[str, str]:
         return dict(os.environ)
 
+    # The compiled `secret_env_patterns`, kept up to date by `_patterns_changed`.
+    secret_names: re.Pattern[str] | None
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.secret_names: re.Pattern[str] | None = kernel_process.compile_redaction(
-            self.secret_env_patterns
-        )
+        self.secret_names = kernel_process.compile_redaction(self.secret_env_patterns)
         self.changes = Changes()
         self.tracker = KernelTracker(
-            self, self.kernel_manager, self.session_manager, self.event_logger,
-            self.changes, self.log,
+            self,
+            self.kernel_manager,
+            self.session_manager,
+            self.event_logger,
+            self.changes,
+            self.log,
         )
         self.events = SessionEvents(
             self.tracker.connections, parent=self, event_logger=self.event_logger
@@ -204,7 +209,10 @@ class SessionRegistry(LoggingConfigurable):
         self.ended = EndedSessions(self.events.ended, parent=self)
         self.changes.listen(self.ended.changed)
         self.culling = Culling(
-            self.tracker.kernels, self.kernel_manager, self.ended, self.tracker.connections,
+            self.tracker.kernels,
+            self.kernel_manager,
+            self.ended,
+            self.tracker.connections,
             self.log,
         )
         self.resources = ResourceMonitor(
@@ -213,8 +221,13 @@ class SessionRegistry(LoggingConfigurable):
             self.log,
         )
         self.actions = KernelActions(
-            self.kernel_manager, self.tracker, self.ended, self.culling, self.changes,
-            self.get, lambda: self.kernel_info_timeout,
+            self.kernel_manager,
+            self.tracker,
+            self.ended,
+            self.culling,
+            self.changes,
+            self.get,
+            lambda: self.kernel_info_timeout,
         )
         self._started = False
         self._stopped = False
@@ -269,8 +282,7 @@ class SessionRegistry(LoggingConfigurable):
         """Every kernel's record, oldest first, reconciled first."""
         self.tracker.sync()
         # (Every record has its process's snapshot from the moment it is added.)
-        return sorted(self.tracker.kernels.values(),
-                      key=lambda t: (t.process.started, t.kernel_id))  # type: ignore[union-attr]
+        return sorted(self.tracker.kernels.values(), key=lambda t: (t.process.started, t.kernel_id))  # type: ignore[union-attr]
 
     async def refresh_bound(self) -> None:
         """Look again at the Jupyter sessions bound to every kernel (each
@@ -292,7 +304,9 @@ class SessionRegistry(LoggingConfigurable):
     def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None:
         return self.culling.info(tracked)
 
-    def history(self, kernel_id: str, limit: int | None = None) -> tuple[int, list[FinishedExecution]]:
+    def history(
+        self, kernel_id: str, limit: int | None = None
+    ) -> tuple[int, list[FinishedExecution]]:
         """(executions finished over the kernel's life, the last `limit` kept)."""
         history = self.get(kernel_id).state.history
         return history.total, history.executions(limit)
@@ -304,4 +318,4 @@ class SessionRegistry(LoggingConfigurable):
 
 
 # What `--help-all` documents, for the server extension and the CLI alike.
-CONFIGURABLE_CLASSES = [SessionRegistry, SessionEvents, EndedSessions]
+CONFIGURABLE_CLASSES: list[type[Configurable]] = [SessionRegistry, SessionEvents, EndedSessions]

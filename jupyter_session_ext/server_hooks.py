@@ -13,7 +13,8 @@ the class's own method shows again and a wrap by someone else is left alone.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 # The versions each hook was read against (and tests/test_server_hooks.py runs on).
 CHECKED = {
@@ -30,7 +31,7 @@ class MethodHook:
         self.obj, self.name = obj, name
         original = getattr(obj, name, None)
         self.installed = original is not None
-        self.wrapper = make(original) if self.installed else None
+        self.wrapper = make(original) if original is not None else None
         if self.installed:
             setattr(obj, name, self.wrapper)
 
@@ -41,6 +42,7 @@ class MethodHook:
 
 
 # -- MappingKernelManager --------------------------------------------------------------
+
 
 def after_start_watching_activity(km: Any, then: Callable[[str], None]) -> MethodHook:
     """`then(kernel_id)` each time the server starts watching a kernel's IOPub
@@ -53,6 +55,7 @@ def after_start_watching_activity(km: Any, then: Callable[[str], None]) -> Metho
             result = original(kernel_id, *args, **kwargs)
             then(kernel_id)
             return result
+
         return start_watching_activity
 
     return MethodHook(km, "start_watching_activity", make)
@@ -66,7 +69,9 @@ def rewatch(km: Any, kernel_id: str) -> None:
 
 
 def around_cull_kernel_if_idle(
-    km: Any, skip: Callable[[str], bool], before: Callable[[str], Any],
+    km: Any,
+    skip: Callable[[str], bool],
+    before: Callable[[str], Any],
     after: Callable[[str, Any], None],
 ) -> MethodHook:
     """The culler's `MappingKernelManager.cull_kernel_if_idle(kernel_id)`
@@ -83,13 +88,15 @@ def around_cull_kernel_if_idle(
                 return await original(kernel_id)
             finally:
                 after(kernel_id, token)
+
         return cull_kernel_if_idle
 
     return MethodHook(km, "cull_kernel_if_idle", make)
 
 
-def around_shutdown_kernel(km: Any, before: Callable[[str], Any],
-                           failed: Callable[[str, Any], None]) -> MethodHook:
+def around_shutdown_kernel(
+    km: Any, before: Callable[[str], Any], failed: Callable[[str, Any], None]
+) -> MethodHook:
     """`before(kernel_id)` as `MappingKernelManager.shutdown_kernel` begins
     (the kernels and sessions routes, the culler and ours all call it), and
     `failed(kernel_id, what before returned)` if it raises, whether it
@@ -112,7 +119,9 @@ def around_shutdown_kernel(km: Any, before: Callable[[str], Any],
                 except BaseException:
                     failed(kernel_id, token)
                     raise
+
             return finish()
+
         return shutdown_kernel
 
     return MethodHook(km, "shutdown_kernel", make)
@@ -126,6 +135,7 @@ def connection_count(kernel_manager: Any, kernel_id: str) -> int | None:
 
 
 # -- one kernel's manager (jupyter_client's KernelManager, as the server keeps it) -----
+
 
 def activity_stream(km: Any) -> Any:
     """The server's IOPub watcher of this kernel (a ZMQStream), if any:
@@ -159,6 +169,7 @@ def launch_args(km: Any) -> dict[str, Any]:
 
 # -- pyzmq's ZMQStream ---------------------------------------------------------------------
 
+
 def stream_callback(stream: Any) -> Any:
     """The callback `stream.on_recv` set (`ZMQStream._recv_callback`)."""
     return getattr(stream, "_recv_callback", None)
@@ -183,11 +194,15 @@ class RecordActivityParts(NamedTuple):
 def record_activity_parts(record_activity: Callable[..., Any]) -> RecordActivityParts:
     """Its closure cells `self`, `kernel`, `kernel_id`, `session` and its
     module's `utcnow`; KeyError/TypeError if they are not there."""
-    cells = dict(zip(record_activity.__code__.co_freevars, record_activity.__closure__ or ()))
+    freevars, closure = record_activity.__code__.co_freevars, record_activity.__closure__ or ()
+    cells = dict(zip(freevars, closure, strict=False))
     return RecordActivityParts(
-        cells["self"].cell_contents, cells["kernel"].cell_contents,
-        cells["kernel_id"].cell_contents, cells["session"].cell_contents,
-        record_activity.__globals__["utcnow"])
+        cells["self"].cell_contents,
+        cells["kernel"].cell_contents,
+        cells["kernel_id"].cell_contents,
+        cells["session"].cell_contents,
+        record_activity.__globals__["utcnow"],
+    )
 
 
 def remember_signature(session: Any, signature: bytes) -> None:
@@ -197,6 +212,7 @@ def remember_signature(session: Any, signature: bytes) -> None:
 
 
 # -- the kernel websocket connection class -------------------------------------------------
+
 
 def connection_class(serverapp: Any) -> Any:
     return getattr(serverapp, "kernel_websocket_connection_class", None)
@@ -236,6 +252,7 @@ def set_client_nodelay(ws: Any) -> None:
 
 
 # -- the request being served ------------------------------------------------------------------
+
 
 def requesting_user() -> str | None:
     """The user of the HTTP request being served, if any: jupyter_server keeps

@@ -7,12 +7,13 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from jupyter_session_ext.registry import SessionRegistry
 from jupyter_session_ext.api.events import SCHEMA_ID
+from jupyter_session_ext.registry import SessionRegistry
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -83,9 +84,11 @@ class Api:
 
     async def ended_record(self, kernel_id: str, timeout: float = 60) -> dict[str, Any]:
         """The kernel's record in `api/active-sessions/ended`, once it is there."""
-        data = await poll(lambda: self.get("api", "active-sessions", "ended"),
-                          lambda d: any(s["session_id"] == kernel_id for s in d["sessions"]),
-                          timeout)
+        data = await poll(
+            lambda: self.get("api", "active-sessions", "ended"),
+            lambda d: any(s["session_id"] == kernel_id for s in d["sessions"]),
+            timeout,
+        )
         return next(s for s in data["sessions"] if s["session_id"] == kernel_id)
 
 
@@ -162,7 +165,8 @@ def session_events(jp_serverapp):
 
 
 async def events_until(
-    received: list[dict[str, Any]], until: Callable[[list[dict[str, Any]]], bool],
+    received: list[dict[str, Any]],
+    until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 30,
 ) -> list[dict[str, Any]]:
     """Poll the `session_events` list until `until` holds."""

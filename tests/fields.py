@@ -9,17 +9,42 @@ from typing import Any
 STATUSES = {"uninitialized", "starting", "ready", "idle", "busy", "offline", "exited"}
 
 SEED_FIELDS = [
-    "session_id", "argv", "process_id", "username", "display_name", "language",
-    "interrupt_mode", "initial_env", "connected", "started", "session_mode",
-    "working_directory", "notebook_uri", "input_prompt", "continuation_prompt",
-    "execution_queue", "status", "kernel_info", "idle_seconds", "busy_seconds",
+    "session_id",
+    "argv",
+    "process_id",
+    "username",
+    "display_name",
+    "language",
+    "interrupt_mode",
+    "initial_env",
+    "connected",
+    "started",
+    "session_mode",
+    "working_directory",
+    "notebook_uri",
+    "input_prompt",
+    "continuation_prompt",
+    "execution_queue",
+    "status",
+    "kernel_info",
+    "idle_seconds",
+    "busy_seconds",
     "socket_path",
 ]
 EXTRA_FIELDS = [
-    "kernel_name", "jupyter_sessions", "notebook_path", "connections", "execution_count",
-    "last_activity", "restart_count", "awaiting_input", "resource_usage",
+    "kernel_name",
+    "jupyter_sessions",
+    "notebook_path",
+    "connections",
+    "execution_count",
+    "last_activity",
+    "restart_count",
+    "awaiting_input",
+    "resource_usage",
     # Lifecycle.
-    "culling", "idle_timeout", "last_exit",
+    "culling",
+    "idle_timeout",
+    "last_exit",
 ]
 
 
@@ -36,8 +61,16 @@ def is_int(v: Any) -> bool:
 
 def check_queue_entry(entry: dict[str, Any]) -> None:
     assert set(entry) == {
-        "msg_id", "code", "code_truncated", "cell_id", "client_session_id", "username",
-        "submitted", "started", "execution_count", "expected_seconds",
+        "msg_id",
+        "code",
+        "code_truncated",
+        "cell_id",
+        "client_session_id",
+        "username",
+        "submitted",
+        "started",
+        "execution_count",
+        "expected_seconds",
     }
     assert isinstance(entry["msg_id"], str) and isinstance(entry["code"], str)
     assert isinstance(entry["code_truncated"], bool)
@@ -52,8 +85,15 @@ def check_queue_entry(entry: dict[str, Any]) -> None:
 def check_culling(culling: Any) -> None:
     if culling is None:
         return
-    assert set(culling) == {"idle_timeout", "source", "cull_busy", "cull_connected", "eligible",
-                            "cull_after", "seconds_left"}
+    assert set(culling) == {
+        "idle_timeout",
+        "source",
+        "cull_busy",
+        "cull_connected",
+        "eligible",
+        "cull_after",
+        "seconds_left",
+    }
     assert is_int(culling["idle_timeout"]) and culling["idle_timeout"] > 0
     assert culling["source"] in ("server", "kernelspec", "session")
     assert all(isinstance(culling[k], bool) for k in ("cull_busy", "cull_connected", "eligible"))
@@ -86,7 +126,8 @@ def check_active_session(s: dict[str, Any]) -> None:
     assert s["interrupt_mode"] in ("signal", "message")
     env = s["initial_env"]
     assert env is None or (
-        isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        isinstance(env, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
     )
     assert isinstance(s["connected"], bool)
     parse_utc(s["started"])

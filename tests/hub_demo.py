@@ -22,14 +22,39 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_process import JupyterHub  # noqa: E402
 
-NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
-         "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor"]
-NOTEBOOKS = ["analysis.ipynb", "train_model.ipynb", "etl/load_sales.ipynb",
-             "plots/figures.ipynb", "scratch.ipynb", "report-2026-q4.ipynb"]
+NAMES = [
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "niaj",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+]
+NOTEBOOKS = [
+    "analysis.ipynb",
+    "train_model.ipynb",
+    "etl/load_sales.ipynb",
+    "plots/figures.ipynb",
+    "scratch.ipynb",
+    "report-2026-q4.ipynb",
+]
 BUSY_CODE = [
     "model.fit(X_train, y_train, epochs=50)  # long training\nimport time; time.sleep(3600)",
     "import time\nfor chunk in range(10_000):\n    time.sleep(0.5)",
-    "df = spark.read.parquet('s3://sales/2026/')  # waiting on the cluster\nimport time; time.sleep(3600)",
+    "df = spark.read.parquet('s3://sales/2026/')  # waiting on the cluster\n"
+    "import time; time.sleep(3600)",
 ]
 
 
@@ -38,8 +63,12 @@ async def run(code: str, hub: JupyterHub, user: str, kernel_id: str) -> None:
     client = await hub.kernel_websocket(user, kernel_id)
     msg_id = client.send_execute(code)
     try:
-        await client.wait_for(lambda m: m["header"]["msg_type"] == "execute_input"
-                              and m["parent_header"].get("msg_id") == msg_id)
+        await client.wait_for(
+            lambda m: (
+                m["header"]["msg_type"] == "execute_input"
+                and m["parent_header"].get("msg_id") == msg_id
+            )
+        )
     finally:
         client.close()
 
@@ -48,19 +77,32 @@ def populate(hub: JupyterHub, users: list[str], rng: random.Random) -> None:
     for user in users:
         hub.api("POST", f"users/{user}/server")
     for user in users:
-        hub.wait(lambda: hub.api("GET", f"users/{user}")[1]["servers"].get("", {}).get("ready"),
-                 180, f"{user}'s server")
+        hub.wait(
+            lambda user=user: (
+                hub.api("GET", f"users/{user}")[1]["servers"].get("", {}).get("ready")
+            ),
+            180,
+            f"{user}'s server",
+        )
     kernels = 0
     for user in users:
         for path in rng.sample(NOTEBOOKS, rng.choice([1, 2, 2, 3, 4])):
-            status, session = hub.server_api(user, "POST", "sessions", {
-                "path": path, "type": "notebook", "name": path,
-                "kernel": {"name": "python3"}})
+            status, session = hub.server_api(
+                user,
+                "POST",
+                "sessions",
+                {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}},
+            )
             assert status == 201, session
             kernel_id = session["kernel"]["id"]
-            hub.wait(lambda: any(s["session_id"] == kernel_id and s["status"] == "ready"
-                                 for s in hub.server_api(user, "GET", "active-sessions")[1][
-                                     "sessions"]), 120, f"{user}'s kernel")
+            hub.wait(
+                lambda user=user, kernel_id=kernel_id: any(
+                    s["session_id"] == kernel_id and s["status"] == "ready"
+                    for s in hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
+                ),
+                120,
+                f"{user}'s kernel",
+            )
             megabytes = rng.choice([0, 0, 50, 200, 400, 900])
             code = f"x = bytearray({megabytes} * 1000 * 1000)" if megabytes else "1+1"
             asyncio.run(run(code, hub, user, kernel_id))
@@ -75,12 +117,25 @@ def kill_one(hub: JupyterHub, user: str) -> None:
     sessions = hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
     victim = sessions[0]
     os.kill(victim["process_id"], signal.SIGKILL)
-    hub.wait(lambda: any(e["session_id"] == victim["session_id"] for e in
-                         hub.server_api(user, "GET", "active-sessions/ended")[1]["sessions"])
-             or victim["process_id"] != next(
-                 (s["process_id"] for s in hub.server_api(user, "GET", "active-sessions")[1][
-                     "sessions"] if s["session_id"] == victim["session_id"]), None),
-             60, "the kill to be seen")
+    hub.wait(
+        lambda: (
+            any(
+                e["session_id"] == victim["session_id"]
+                for e in hub.server_api(user, "GET", "active-sessions/ended")[1]["sessions"]
+            )
+            or victim["process_id"]
+            != next(
+                (
+                    s["process_id"]
+                    for s in hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
+                    if s["session_id"] == victim["session_id"]
+                ),
+                None,
+            )
+        ),
+        60,
+        "the kill to be seen",
+    )
 
 
 def shut_down_one(hub: JupyterHub, user: str) -> None:
@@ -94,11 +149,11 @@ def screenshots(hub: JupyterHub, folder: Path, expand: list[str]) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
         for theme in ("light", "dark"):
-            page = browser.new_page(viewport={"width": 1280, "height": 900},
-                                    color_scheme=theme)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=theme)
             hub.log_in(page, "admin")
             page.goto(hub.service_page())
             page.wait_for_selector("tr.fleet-user")
@@ -118,7 +173,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="run until Ctrl-C")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    users = NAMES[:args.users]
+    users = NAMES[: args.users]
     hub = JupyterHub(users + ["admin"], timeout=3.0)
     hung = None
     try:
@@ -128,8 +183,11 @@ def main() -> None:
         shut_down_one(hub, users[0])
         hung = hub.server_pid(users[-1])
         hub.pause(hung)  # a hung server
-        print(f"{len(users)} users ready in {time.monotonic() - started:.0f} s: "
-              f"{hub.service_page()} (log in as admin, any password)", flush=True)
+        print(
+            f"{len(users)} users ready in {time.monotonic() - started:.0f} s: "
+            f"{hub.service_page()} (log in as admin, any password)",
+            flush=True,
+        )
         if args.screenshots:
             # Expanded: a user with a busy kernel, and the one with the kill.
             view = hub.fleet(hub.user_token("admin"))[1]

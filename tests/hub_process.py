@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -90,8 +89,13 @@ def chp() -> str:
 
 
 class JupyterHub:
-    def __init__(self, users: list[str], timeout: float = 3.0,
-                 min_interval: float = 0.0, service_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        users: list[str],
+        timeout: float = 3.0,
+        min_interval: float = 0.0,
+        service_args: tuple[str, ...] = (),
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
@@ -103,29 +107,58 @@ class JupyterHub:
         self.other_service_token = secrets.token_hex(16)
         self._own_tokens: dict[str, str] = {}
         config = self.dir / "jupyterhub_config.py"
-        config.write_text(CONFIG.format(
-            proxy_port=self.proxy_port, hub_port=free_port(), proxy_api_port=free_port(),
-            service_port=free_port(), chp=chp(), dir=self.dir, users=set(users),
-            service=SERVICE, timeout=timeout, admin_token=self.admin_token,
-            prometheus_token=self.prometheus_token, other_token=self.other_service_token,
-            min_interval=min_interval, service_args=list(service_args)))
+        config.write_text(
+            CONFIG.format(
+                proxy_port=self.proxy_port,
+                hub_port=free_port(),
+                proxy_api_port=free_port(),
+                service_port=free_port(),
+                chp=chp(),
+                dir=self.dir,
+                users=set(users),
+                service=SERVICE,
+                timeout=timeout,
+                admin_token=self.admin_token,
+                prometheus_token=self.prometheus_token,
+                other_token=self.other_service_token,
+                min_interval=min_interval,
+                service_args=list(service_args),
+            )
+        )
         self.log = self.dir / "hub.log"
         self.proc = start_and_wait(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-            self.url + "/hub/api/", self.log, timeout=120)
-        self.wait(lambda: self.fleet_status(self.admin_token) in (200, 403), 60,
-                  "the fleet service to answer")
+            self.url + "/hub/api/",
+            self.log,
+            timeout=120,
+        )
+        self.wait(
+            lambda: self.fleet_status(self.admin_token) in (200, 403),
+            60,
+            "the fleet service to answer",
+        )
 
     # -- the Hub's API, as the test's admin service -------------------------------
 
-    def api(self, method: str, path: str, body: Any = None, token: str | None = None,
-            base: str = "/hub/api/", headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        base: str = "/hub/api/",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         """`headers`: sent instead of the token (a credential as it was heard)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            self.url + base + path, data=data, method=method,
-            headers=headers if headers is not None else {
-                "Authorization": f"token {token or self.admin_token}"})
+            self.url + base + path,
+            data=data,
+            method=method,
+            headers=headers
+            if headers is not None
+            else {"Authorization": f"token {token or self.admin_token}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 raw = response.read()
@@ -141,13 +174,19 @@ class JupyterHub:
 
     def start_server(self, user: str) -> None:
         self.api("POST", f"users/{user}/server")
-        self.wait(lambda: (self.api("GET", f"users/{user}")[1]["servers"]
-                           .get("", {}).get("ready")), 120, f"{user}'s server")
+        self.wait(
+            lambda: self.api("GET", f"users/{user}")[1]["servers"].get("", {}).get("ready"),
+            120,
+            f"{user}'s server",
+        )
 
     def stop_server(self, user: str) -> None:
         self.api("DELETE", f"users/{user}/server")
-        self.wait(lambda: not self.api("GET", f"users/{user}")[1]["servers"], 60,
-                  f"{user}'s server to stop")
+        self.wait(
+            lambda: not self.api("GET", f"users/{user}")[1]["servers"],
+            60,
+            f"{user}'s server to stop",
+        )
 
     def server_pid(self, user: str) -> int:
         state = self.api("GET", f"users/{user}?include_stopped_servers")[1]
@@ -173,14 +212,14 @@ class JupyterHub:
     # -- a user's server, through the proxy ----------------------------------------
 
     def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.api(method, path, body, token=self.own_token(user),
-                        base=f"/user/{user}/api/")
+        return self.api(method, path, body, token=self.own_token(user), base=f"/user/{user}/api/")
 
     async def kernel_websocket(self, user: str, kernel_id: str) -> KernelWebsocket:
         """A client of one of a user's kernels, through the proxy, as that user."""
         url = f"ws://127.0.0.1:{self.proxy_port}/user/{user}/api/kernels/{kernel_id}/channels"
-        ws = await websocket_connect(HTTPRequest(
-            url, headers={"Authorization": f"token {self.own_token(user)}"}))
+        ws = await websocket_connect(
+            HTTPRequest(url, headers={"Authorization": f"token {self.own_token(user)}"})
+        )
         return KernelWebsocket(ws, v1=False)
 
     def fleet_status(self, token: str) -> int:
@@ -212,10 +251,15 @@ class JupyterHub:
         try:
             for user in self.api("GET", "users?state=active")[1] or []:
                 for name in user.get("servers") or {}:
-                    self.api("DELETE", f"users/{user['name']}/servers/{name}"
-                             if name else f"users/{user['name']}/server")
-            self.wait(lambda: not self.api("GET", "users?state=active")[1], 120,
-                      "every server to stop")
+                    self.api(
+                        "DELETE",
+                        f"users/{user['name']}/servers/{name}"
+                        if name
+                        else f"users/{user['name']}/server",
+                    )
+            self.wait(
+                lambda: not self.api("GET", "users?state=active")[1], 120, "every server to stop"
+            )
         except (OSError, AssertionError, TypeError):
             pass  # the Hub is stuck or gone: what is left is killed below
         stop(self.proc, timeout=60)

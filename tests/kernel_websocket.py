@@ -30,18 +30,27 @@ class KernelWebsocket:
         self.received: list[dict[str, Any]] = []
 
     @classmethod
-    async def open(cls, jp_ws_fetch: Any, kernel_id: str, v1: bool = False) -> "KernelWebsocket":
+    async def open(cls, jp_ws_fetch: Any, kernel_id: str, v1: bool = False) -> KernelWebsocket:
         kwargs = {"subprotocols": [V1]} if v1 else {}
         ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", **kwargs)
         assert (ws.selected_subprotocol == V1) == v1
         return cls(ws, v1)
 
-    def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             metadata: dict[str, Any] | None = None, parent: dict[str, Any] | None = None) -> str:
+    def send(
+        self,
+        channel: str,
+        msg_type: str,
+        content: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        parent: dict[str, Any] | None = None,
+    ) -> str:
         msg = {
             "header": {
-                "msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": self.session,
-                "username": "test", "date": datetime.now(timezone.utc).isoformat(),
+                "msg_id": uuid.uuid4().hex,
+                "msg_type": msg_type,
+                "session": self.session,
+                "username": "test",
+                "date": datetime.now(timezone.utc).isoformat(),
                 "version": "5.3",
             },
             "parent_header": parent or {},
@@ -56,9 +65,17 @@ class KernelWebsocket:
 
     def send_execute(self, code: str, cell_id: str | None = None, **content: Any) -> str:
         return self.send(
-            "shell", "execute_request",
-            {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-             "allow_stdin": False, "stop_on_error": True, **content},
+            "shell",
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+                **content,
+            },
             metadata={"cellId": cell_id} if cell_id else None,
         )
 
@@ -68,8 +85,12 @@ class KernelWebsocket:
             raise ConnectionError("kernel websocket closed")
         if self.v1:
             channel, parts = deserialize_msg_from_ws_v1(raw)
-            msg = {"channel": channel, "header": json.loads(parts[0]),
-                   "parent_header": json.loads(parts[1]), "content": json.loads(parts[3])}
+            msg = {
+                "channel": channel,
+                "header": json.loads(parts[0]),
+                "parent_header": json.loads(parts[1]),
+                "content": json.loads(parts[3]),
+            }
         else:
             msg = json.loads(raw)
         self.received.append(msg)
@@ -77,22 +98,26 @@ class KernelWebsocket:
 
     async def wait_for(self, predicate: Any, timeout: float = 60) -> dict[str, Any]:
         """Read messages until one satisfies `predicate`; return it."""
+
         async def read() -> dict[str, Any]:
             while True:
                 msg = await self.next_message()
                 if predicate(msg):
                     return msg
+
         return await asyncio.wait_for(read(), timeout)
 
     async def finished(self, msg_id: str, timeout: float = 60) -> dict[str, Any]:
         """Wait until the kernel replied to `msg_id` and went idle after it;
         return the execute_reply content and the stdout it printed."""
+
         async def read() -> dict[str, Any]:
             while True:
                 result = collect(self.received, msg_id)
                 if result is not None:
                     return result
                 await self.next_message()
+
         return await asyncio.wait_for(read(), timeout)
 
     async def execute(self, code: str, timeout: float = 60, **content: Any) -> dict[str, Any]:

@@ -24,7 +24,10 @@ def free_port() -> int:
 
 
 def start_and_wait(
-    argv: list[str], probe: str, log: Path, headers: dict[str, str] | None = None,
+    argv: list[str],
+    probe: str,
+    log: Path,
+    headers: dict[str, str] | None = None,
     timeout: float = 60,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` (its stderr to `log`) and return once `probe` answers
@@ -33,16 +36,16 @@ def start_and_wait(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(urllib.request.Request(probe, headers=headers or {}),
-                                   timeout=5)
+            urllib.request.urlopen(urllib.request.Request(probe, headers=headers or {}), timeout=5)
             return proc
         except urllib.error.HTTPError:
             return proc  # it answers, if not with 200
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"{argv[2]} did not start; see {log}:\n"
-                                   + log.read_text()[-2000:]) from None
+                raise RuntimeError(
+                    f"{argv[2]} did not start; see {log}:\n" + log.read_text()[-2000:]
+                ) from None
             time.sleep(0.1)
 
 
@@ -60,8 +63,13 @@ class JupyterServer:
     its own token, root directory and log, with this extension enabled or not.
     `{dir}` in an extra argument stands for the server's own temporary folder."""
 
-    def __init__(self, enabled: bool = True, extra_args: list[str] | None = None,
-                 root: Path | None = None, app: str = "jupyter_server") -> None:
+    def __init__(
+        self,
+        enabled: bool = True,
+        extra_args: list[str] | None = None,
+        root: Path | None = None,
+        app: str = "jupyter_server",
+    ) -> None:
         self.enabled = enabled
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -70,14 +78,26 @@ class JupyterServer:
         self.root = root or self.dir
         self.log = self.dir / "server.log"
         config = self.dir / "config.json"
-        config.write_text(json.dumps(
-            {"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}}))
+        config.write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}})
+        )
         self.proc = start_and_wait(
-            [sys.executable, "-m", app, f"--config={config}",
-             f"--port={self.port}", "--ip=127.0.0.1", "--no-browser", "--allow-root",
-             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-             *(a.format(dir=self.dir) for a in extra_args or [])],
-            self.url + "api/status", self.log, headers=self.auth,
+            [
+                sys.executable,
+                "-m",
+                app,
+                f"--config={config}",
+                f"--port={self.port}",
+                "--ip=127.0.0.1",
+                "--no-browser",
+                "--allow-root",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                *(a.format(dir=self.dir) for a in extra_args or []),
+            ],
+            self.url + "api/status",
+            self.log,
+            headers=self.auth,
         )
 
     @property

@@ -54,9 +54,20 @@ def main() -> int:
             for run in range(1, args.runs + 1):
                 junit = Path(tmp) / f"run{run}.xml"
                 proc = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                     f"--junitxml={junit}", *pytest_args],
-                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-p",
+                        "no:cacheprovider",
+                        f"--junitxml={junit}",
+                        *pytest_args,
+                    ],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 )
                 if not junit.exists():
                     print(proc.stdout[-3000:])

@@ -11,10 +11,11 @@ from typing import Any
 
 from jupyter_client.session import Session
 
-from conftest import ready
 from jupyter_session_ext.server_hooks import RECORD_ACTIVITY_QUALNAME as QUALNAME
 from jupyter_session_ext.traffic.activity_watcher import server_activity
 from jupyter_session_ext.traffic.iopub import SharedParseTap
+
+from conftest import ready
 
 LONG_AGO = datetime(2001, 1, 1, tzinfo=timezone.utc)
 
@@ -36,30 +37,42 @@ def messages(session: Session) -> list[tuple[str, list[bytes]]]:
         ("busy, for an execution", busy),
         # Untracked (status for kernel_info) but the kernel is busy: activity.
         ("busy, for kernel_info, while busy", status("busy", info)),
-        ("stream output", wire(session, session.msg("stream", {"name": "stdout", "text": "1"},
-                                                      parent=execute))),
+        (
+            "stream output",
+            wire(session, session.msg("stream", {"name": "stdout", "text": "1"}, parent=execute)),
+        ),
         ("idle, for an execution", status("idle", execute)),
         ("idle, for kernel_info", status("idle", info)),
         ("starting", status("starting", None)),
         # While starting, untracked statuses other than starting mean idle.
         ("starting, for kernel_info", status("starting", info)),
         ("busy, for kernel_info, while starting", status("busy", info)),
-        ("a comm message without parent", wire(session, session.msg(
-            "comm_msg", {"comm_id": "c", "data": {}}))),
+        (
+            "a comm message without parent",
+            wire(session, session.msg("comm_msg", {"comm_id": "c", "data": {}})),
+        ),
         ("busy again (a replay)", busy),
-        ("signed with another key", wire(Session(key=b"not-the-key"), session.msg(
-            "status", {"execution_state": "busy"}, parent=execute))),
+        (
+            "signed with another key",
+            wire(
+                Session(key=b"not-the-key"),
+                session.msg("status", {"execution_state": "busy"}, parent=execute),
+            ),
+        ),
         ("not signed", [b"t", b"<IDS|MSG>", b"", *busy[3:]]),
         ("no content part", [b"t", b"<IDS|MSG>", session.sign(busy[3:6]), *busy[3:6]]),
-        ("status without execution_state", wire(session, session.msg(
-            "status", {}, parent=execute))),
+        (
+            "status without execution_state",
+            wire(session, session.msg("status", {}, parent=execute)),
+        ),
     ]
     # A header that is not JSON, metadata that is not JSON: signed all the same.
     for part, name in ((0, "a header"), (2, "metadata")):
         parts = list(busy[3:7])
         parts[part] = b"{not json"
-        cases.append((f"{name} that is not JSON",
-                      [b"t", b"<IDS|MSG>", session.sign(parts), *parts]))
+        cases.append(
+            (f"{name} that is not JSON", [b"t", b"<IDS|MSG>", session.sign(parts), *parts])
+        )
     # Protocol 4 (no version in the header): record_activity adapts it, and
     # pyout becomes execute_result, which is not activity for kernel_info.
     for msg_type, parent in (("pyin", execute), ("pyout", info)):
@@ -69,21 +82,27 @@ def messages(session: Session) -> list[tuple[str, list[bytes]]]:
     return cases
 
 
-def outcome(record: Any, msg_list: list[bytes], kernel: Any, manager: Any,
-            session: Session) -> tuple[Any, ...]:
+def outcome(
+    record: Any, msg_list: list[bytes], kernel: Any, manager: Any, session: Session
+) -> tuple[Any, ...]:
     try:
         record(msg_list)
         error = None
     except Exception as err:  # the stream logs it; which one matters
         error = (type(err).__name__, str(err))
-    return (error, kernel.execution_state, kernel.last_activity != LONG_AGO,
-            manager.last_kernel_activity != LONG_AGO, frozenset(session.digest_history))
+    return (
+        error,
+        kernel.execution_state,
+        kernel.last_activity != LONG_AGO,
+        manager.last_kernel_activity != LONG_AGO,
+        frozenset(session.digest_history),
+    )
 
 
 async def test_the_watchers_job_is_done_exactly(api, registry, jp_serverapp):
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
-    tracked = registry.get(kernel_id)
+    registry.get(kernel_id)
     channels = registry.tracker.channels[kernel_id]
     kernel, manager = channels.km, jp_serverapp.kernel_manager
     tap = kernel._activity_stream._recv_callback
@@ -107,7 +126,7 @@ async def test_the_watchers_job_is_done_exactly(api, registry, jp_serverapp):
             runs[name] = seen
             watcher_session.digest_history.clear()
             watcher_session.digest_history.update(digests)
-        for theirs, ours in zip(runs["jupyter_server"], runs["ours"]):
+        for theirs, ours in zip(runs["jupyter_server"], runs["ours"], strict=True):
             assert ours == theirs, (start, ours, theirs)
         # The cases do cover what the watcher does: errors, state changes,
         # activity and none.
@@ -115,7 +134,11 @@ async def test_the_watchers_job_is_done_exactly(api, registry, jp_serverapp):
         assert any(o[0] is None and o[2] for o in outcomes)
         assert any(o[0] is None and not o[2] for o in outcomes) or start == "busy"
         assert {o[0][0] for o in outcomes if o[0]} >= {
-            "ValueError", "KeyError", "TypeError", "JSONDecodeError"}
+            "ValueError",
+            "KeyError",
+            "TypeError",
+            "JSONDecodeError",
+        }
     kernel.execution_state = "idle"
 
 
@@ -127,16 +150,20 @@ async def test_the_observer_reads_what_the_watcher_parsed(api, registry):
     tap = channels.km._activity_stream._recv_callback
     session = channels.km.session
     execute = session.msg("execute_request", {"code": "x = 1"})
-    tap(wire(session, session.msg("status", {"execution_state": "busy"},
-                                  parent=execute["header"])))
-    tap(wire(session, session.msg("execute_input", {"code": "x = 1", "execution_count": 7},
-                                  parent=execute["header"])))
+    tap(wire(session, session.msg("status", {"execution_state": "busy"}, parent=execute["header"])))
+    tap(
+        wire(
+            session,
+            session.msg(
+                "execute_input", {"code": "x = 1", "execution_count": 7}, parent=execute["header"]
+            ),
+        )
+    )
     assert tracked.state.status == "busy"
     assert tracked.state.queue.active.code == "x = 1"
     assert tracked.state.execution_count == 7
     assert channels.km.execution_state == "busy"  # the server's watcher's job too
-    tap(wire(session, session.msg("status", {"execution_state": "idle"},
-                                  parent=execute["header"])))
+    tap(wire(session, session.msg("status", {"execution_state": "idle"}, parent=execute["header"])))
     assert tracked.state.status == "idle" and channels.km.execution_state == "idle"
     assert tracked.state.history.latest.entry.msg_id == execute["header"]["msg_id"]
 
@@ -149,4 +176,3 @@ def test_only_a_watcher_we_know_line_for_line_is_taken_over():
     assert server_activity(record_activity) is None
     assert server_activity(lambda msg_list: None) is None
     assert server_activity(print) is None
-

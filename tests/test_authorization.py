@@ -12,8 +12,10 @@ from conftest import ready
 class TestReadOnlyAuthorizer:
     @pytest.fixture
     def jp_server_config(self, jp_server_config):
-        server = {**jp_server_config["ServerApp"],
-                  "authorizer_class": "read_only_authorizer.ReadOnlyAuthorizer"}
+        server = {
+            **jp_server_config["ServerApp"],
+            "authorizer_class": "read_only_authorizer.ReadOnlyAuthorizer",
+        }
         return {**jp_server_config, "ServerApp": server}
 
     async def test_reads_pass_and_every_write_is_refused(self, api, jp_serverapp):

@@ -40,8 +40,12 @@ async def test_a_usage_poll_leaves_an_idle_kernels_timer(api):
 async def test_a_usage_poll_during_a_cell_leaves_it_busy(api, open_client):
     kernel, ws = await started(api, open_client)
     msg_id = ws.send_execute("import time; time.sleep(5)", cell_id="sleepy")
-    await api.wait_session(kernel, lambda s: s["status"] == "busy" and (
-        s["execution_queue"]["active"] or {}).get("msg_id") == msg_id)
+    await api.wait_session(
+        kernel,
+        lambda s: (
+            s["status"] == "busy" and (s["execution_queue"]["active"] or {}).get("msg_id") == msg_id
+        ),
+    )
     for _ in range(3):
         await usage(api, kernel)
         s = await api.session(kernel)

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from conftest import ready
 from jupyter_session_ext.registry import CONFIGURABLE_CLASSES
+
+from conftest import ready
 
 
 @pytest.fixture
@@ -25,8 +26,14 @@ def cli(jp_serverapp, jp_http_port, jp_base_url, tmp_path):
         # An empty runtime dir: without --url, no server is to be found.
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "no-servers")}
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "jupyter_session_ext.cli", *args, *extra,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            "-m",
+            "jupyter_session_ext.cli",
+            *args,
+            *extra,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
         )
         out, err = await proc.communicate()
         return proc.returncode, out.decode(), err.decode()
@@ -94,7 +101,9 @@ def test_help_all_documents_every_option():
 
     out = subprocess.run(
         [sys.executable, "-m", "jupyter_session_ext.cli", "--help-all"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for cls in CONFIGURABLE_CLASSES:
         for name, trait in cls.class_traits(config=True).items():

@@ -8,8 +8,8 @@ import re
 import pytest
 from traitlets import TraitError
 
-from jupyter_session_ext.registry import SessionRegistry
 from jupyter_session_ext.api.events import SessionEvents
+from jupyter_session_ext.registry import SessionRegistry
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from conftest import poll, ready
 from jupyter_session_ext.api.events import SCHEMA_ID
+
+from conftest import poll, ready
 
 # Long enough for a kernel to start on a loaded machine before it may be culled.
 TIMEOUT = 6
@@ -39,8 +40,11 @@ async def test_the_server_culls_an_idle_kernel_and_says_so(api, jp_ws_fetch):
         async def ended_event() -> dict:
             while True:
                 event = json.loads(await events.read_message())
-                if (event.get("schema_id") == SCHEMA_ID and event["session_id"] == kernel
-                        and event["action"] == "ended"):
+                if (
+                    event.get("schema_id") == SCHEMA_ID
+                    and event["session_id"] == kernel
+                    and event["action"] == "ended"
+                ):
                     return event
 
         event = await asyncio.wait_for(ended_event(), 60)
@@ -53,8 +57,7 @@ async def test_the_server_culls_an_idle_kernel_and_says_so(api, jp_ws_fetch):
 
 async def test_a_protected_kernel_outlives_the_server_timeout(api):
     protected = await api.start_kernel()
-    code, s = await api.call("PATCH", "api", "active-sessions", protected,
-                             body={"idle_timeout": 0})
+    code, s = await api.call("PATCH", "api", "active-sessions", protected, body={"idle_timeout": 0})
     assert code == 200 and s["culling"] is None and s["idle_timeout"] == 0
     companion = await api.start_kernel()
     await api.wait_session(protected, ready)
@@ -63,7 +66,8 @@ async def test_a_protected_kernel_outlives_the_server_timeout(api):
     s = await poll(lambda: api.session(protected), lambda s: s["idle_seconds"] > TIMEOUT + 2)
     assert s["status"] == "ready"
     # Back to the server's rule: culled like any other.
-    code, s = await api.call("PATCH", "api", "active-sessions", protected,
-                             body={"idle_timeout": None})
+    code, s = await api.call(
+        "PATCH", "api", "active-sessions", protected, body={"idle_timeout": None}
+    )
     assert s["culling"]["source"] == "server" and s["culling"]["seconds_left"] == 0
     assert (await api.ended_record(protected))["reason"] == "culled"

@@ -28,8 +28,11 @@ def jp_server_config(jp_server_config):
 async def dropped(jp_serverapp, kernel_id):
     """Until jupyter_server's kernel manager no longer lists the kernel, asking
     it directly (our routes would look at the process first)."""
-    await poll(lambda: asyncio.sleep(0, result=jp_serverapp.kernel_manager.list_kernel_ids()),
-               lambda ids: kernel_id not in ids, 60)
+    await poll(
+        lambda: asyncio.sleep(0, result=jp_serverapp.kernel_manager.list_kernel_ids()),
+        lambda ids: kernel_id not in ids,
+        60,
+    )
 
 
 async def test_a_kernel_that_exits_and_is_not_restarted(api, open_client, jp_serverapp):
@@ -62,6 +65,8 @@ async def test_kernels_running_when_the_server_stops(api, registry, session_even
     registry.stop(server_stopping=True)
     record = next(r for r in registry.ended.records() if r.session_id == kernel)
     assert record.reason == "server_stopped" and record.by is None
-    events = await events_until(session_events, lambda ev: any(
-        e["action"] == "ended" and e["session_id"] == kernel for e in ev))
+    events = await events_until(
+        session_events,
+        lambda ev: any(e["action"] == "ended" and e["session_id"] == kernel for e in ev),
+    )
     assert next(e for e in events if e["action"] == "ended")["reason"] == "server_stopped"

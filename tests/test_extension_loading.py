@@ -9,10 +9,11 @@ import logging
 import pytest
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
-from conftest import ready
 from jupyter_session_ext.app import ActiveSessionsApp
 from jupyter_session_ext.traffic.iopub import ActivityTap
 from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
+
+from conftest import ready
 
 
 def observation_layers(cls: type) -> int:
@@ -31,17 +32,22 @@ async def queue_is_tracked_once(api, open_client, registry) -> None:
     kernel_id = await api.start_kernel()
     await api.wait_session(kernel_id, ready)
     client = await open_client(kernel_id)
-    ids = [client.send_execute("import time; time.sleep(2)"),
-           client.send_execute("x = 1"), client.send_execute("y = 2")]
-    s = await api.wait_session(kernel_id, lambda s: s["status"] == "busy"
-                               and s["execution_queue"]["length"] == 2)
+    ids = [
+        client.send_execute("import time; time.sleep(2)"),
+        client.send_execute("x = 1"),
+        client.send_execute("y = 2"),
+    ]
+    s = await api.wait_session(
+        kernel_id, lambda s: s["status"] == "busy" and s["execution_queue"]["length"] == 2
+    )
     assert [p["msg_id"] for p in s["execution_queue"]["pending"]] == ids[1:]
     queue = registry.get(kernel_id).state.queue
     assert queue.active.seq == 1 and [e.seq for e in queue.pending] == [2, 3]
     await client.finished(ids[-1])
     # Until the last cell's count: an earlier cell's idle is not the end.
-    s = await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
-                               and s["execution_count"] == 3)
+    s = await api.wait_session(
+        kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == 3
+    )
     assert s["execution_queue"]["length"] == 0 and s["execution_queue"]["active"] is None
 
 

@@ -57,25 +57,30 @@ def test_deep_nesting_is_refused_before_parsing():
         answers.active_sessions(body)
 
 
-@pytest.mark.parametrize("body, why", [
-    (b"{", "not JSON"),
-    (b"\xff\xfe", "not JSON"),
-    (b"[]", "not a list of sessions"),
-    (b'{"sessions": {}}', "not a list of sessions"),
-    (b'{"sessions": [1]}', "not an object"),
-    (b'{"sessions": [{}]}', "not a UUID"),
-    (b'{"sessions": [{"session_id": "../x"}]}', "not a UUID"),
-    (('{"sessions": [%s]}' % ("9" * 5000)).encode(), "not JSON"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (b"{", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[]", "not a list of sessions"),
+        (b'{"sessions": {}}', "not a list of sessions"),
+        (b'{"sessions": [1]}', "not an object"),
+        (b'{"sessions": [{}]}', "not a UUID"),
+        (b'{"sessions": [{"session_id": "../x"}]}', "not a UUID"),
+        (('{"sessions": [%s]}' % ("9" * 5000)).encode(), "not JSON"),
+    ],
+)
 def test_answers_that_do_not_fit(body, why):
     with pytest.raises(InvalidAnswer, match=why):
         answers.active_sessions(body)
 
 
 def test_numbers_are_finite_in_range_or_null():
-    body = ('{"sessions": [{"session_id": "%s", "idle_seconds": NaN, "busy_seconds": 1e999,'
-            ' "connections": -1, "resource_usage": {"memory_bytes": true, "cpu_percent":'
-            ' -Infinity}, "execution_queue": {"length": 2.5}}]}' % KERNEL).encode()
+    body = (
+        '{"sessions": [{"session_id": "%s", "idle_seconds": NaN, "busy_seconds": 1e999,'
+        ' "connections": -1, "resource_usage": {"memory_bytes": true, "cpu_percent":'
+        ' -Infinity}, "execution_queue": {"length": 2.5}}]}' % KERNEL
+    ).encode()
     [s] = answers.active_sessions(body)
     assert s["idle_seconds"] is s["busy_seconds"] is s["connections"] is None
     assert s["resource_usage"] == {"memory_bytes": None, "cpu_percent": None}
@@ -86,38 +91,69 @@ def test_numbers_are_finite_in_range_or_null():
 
 
 def test_only_known_fields_capped_and_from_known_sets():
-    raw = {"session_id": KERNEL.upper(), "status": "pwned", "display_name": "x" * 10_000,
-           "initial_env": {"SECRET": "s"}, "argv": ["python"], "session_mode": "root",
-           "execution_queue": {"active": {"code": "y" * 10_000, "cell_id": "c"},
-                               "pending": [{"code": "z"}]},
-           "last_exit": {"reason": "killed", "signal": 9, "ended": "2026-12-01T00:00:00Z"}}
+    raw = {
+        "session_id": KERNEL.upper(),
+        "status": "pwned",
+        "display_name": "x" * 10_000,
+        "initial_env": {"SECRET": "s"},
+        "argv": ["python"],
+        "session_mode": "root",
+        "execution_queue": {
+            "active": {"code": "y" * 10_000, "cell_id": "c"},
+            "pending": [{"code": "z"}],
+        },
+        "last_exit": {"reason": "killed", "signal": 9, "ended": "2026-12-01T00:00:00Z"},
+    }
     [s] = answers.active_sessions(json.dumps({"sessions": [raw]}).encode())
-    assert set(s) == {"session_id", "status", "display_name", "kernel_name", "notebook_path",
-                      "session_mode", "busy_seconds", "idle_seconds", "connections",
-                      "resource_usage", "execution_queue", "last_exit"}
+    assert set(s) == {
+        "session_id",
+        "status",
+        "display_name",
+        "kernel_name",
+        "notebook_path",
+        "session_mode",
+        "busy_seconds",
+        "idle_seconds",
+        "connections",
+        "resource_usage",
+        "execution_queue",
+        "last_exit",
+    }
     assert s["session_id"] == KERNEL
     assert s["status"] == "unknown" and s["session_mode"] == "background"
     assert len(s["display_name"]) == answers.NAME
     assert s["execution_queue"]["active"] == {"code": "y" * (answers.CODE - 1) + "…"}
-    assert s["last_exit"] == {"reason": "killed", "signal": 9, "exit_code": None,
-                              "ended": "2026-12-01T00:00:00Z"}
-    [e] = answers.ended_sessions(json.dumps({"sessions": [
-        {"session_id": KERNEL, "reason": "x" * 100, "forced": "yes"}]}).encode())
+    assert s["last_exit"] == {
+        "reason": "killed",
+        "signal": 9,
+        "exit_code": None,
+        "ended": "2026-12-01T00:00:00Z",
+    }
+    [e] = answers.ended_sessions(
+        json.dumps(
+            {"sessions": [{"session_id": KERNEL, "reason": "x" * 100, "forced": "yes"}]}
+        ).encode()
+    )
     assert e["reason"] == "other" and e["forced"] is False
 
 
 def test_lists_are_capped():
     many = [{"session_id": str(uuid.uuid4())} for _ in range(answers.MAX_SESSIONS + 5)]
-    assert len(answers.active_sessions(json.dumps({"sessions": many}).encode())) == \
-        answers.MAX_SESSIONS
+    assert (
+        len(answers.active_sessions(json.dumps({"sessions": many}).encode()))
+        == answers.MAX_SESSIONS
+    )
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("plain", "plain"),
-    ("a\nb", "a\\nb"),
-    ("\x1b[31mred", "\\x1b[31mred"),
-    ("rtl\u202eevil", "rtl\\u202eevil"),
-    ("x" * 300, "x" * 200 + "…"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("plain", "plain"),
+        ("a\nb", "a\\nb"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("rtl\u202eevil", "rtl\\u202eevil"),
+        ("x" * 300, "x" * 200 + "…"),
+    ],
+)
 def test_log_lines_are_printable(value, shown):
     assert answers.printable(value) == shown

@@ -19,6 +19,7 @@ def service(monkeypatch, caplog):
         app.parse_command_line(list(argv))
         app._say_where_servers_are()
         return app
+
     return make
 
 

@@ -15,7 +15,6 @@ import urllib.request
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-
 from schemathesis.specs.openapi.checks import missing_required_header
 
 from openapi_check import SPEC_PATH
@@ -53,7 +52,10 @@ def test_api_fuzzed_from_its_document(case, server):
         # Bodies reach validation only for a session that exists.
         case.path_parameters["session_id"] = server.target
     if case.path_parameters and case.path_parameters.get("session_id") in (
-        server.bystander, "status", "ended", "openapi.yaml"  # routes, not ids
+        server.bystander,
+        "status",
+        "ended",
+        "openapi.yaml",  # routes, not ids
     ):
         case.path_parameters["session_id"] = "not-" + case.path_parameters["session_id"]
     response = case.call(base_url=server.url.rstrip("/"), headers=server.auth)
@@ -71,7 +73,12 @@ def test_api_fuzzed_from_its_document(case, server):
     [
         ("PATCH", "/api/active-sessions/{target}", b"\x00\xff" * 1000, 400),
         ("PATCH", "/api/active-sessions/{target}", b"{" * 100_000, 400),
-        ("PATCH", "/api/active-sessions/{target}", json.dumps({"display_name": "x" * 10**6}).encode(), 400),
+        (
+            "PATCH",
+            "/api/active-sessions/{target}",
+            json.dumps({"display_name": "x" * 10**6}).encode(),
+            400,
+        ),
         ("PATCH", "/api/active-sessions/{target}", b"null", 400),
         ("PUT", "/api/active-sessions/{target}", b"{}", 405),
         # Not ours: the server's own fallback and tornado's URL decoding answer.
@@ -81,8 +88,12 @@ def test_api_fuzzed_from_its_document(case, server):
     ],
 )
 def test_hand_written_hostile_requests(server, method, path, body, expected):
-    req = urllib.request.Request(server.url + path.format(target=server.target).lstrip("/"),
-                                 data=body, method=method, headers=server.auth)
+    req = urllib.request.Request(
+        server.url + path.format(target=server.target).lstrip("/"),
+        data=body,
+        method=method,
+        headers=server.auth,
+    )
     try:
         urllib.request.urlopen(req, timeout=30)
         code = 200

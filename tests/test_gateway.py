@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 
 import pytest
+from test_socket_options import connections, nodelay
 
 from conftest import poll
 from fields import check_active_session
-from test_socket_options import connections, nodelay
 from server_process import free_port, start_and_wait, stop
 
 
@@ -24,10 +24,16 @@ def kernel_gateway(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_and_wait(
-        [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
-         f"--KernelGatewayApp.port={port}",
-         "--JupyterWebsocketPersonality.list_kernels=True"],
-        url + "/api", tmp_path_factory.mktemp("gateway") / "gateway.log",
+        [
+            sys.executable,
+            "-m",
+            "kernel_gateway",
+            "--KernelGatewayApp.ip=127.0.0.1",
+            f"--KernelGatewayApp.port={port}",
+            "--JupyterWebsocketPersonality.list_kernels=True",
+        ],
+        url + "/api",
+        tmp_path_factory.mktemp("gateway") / "gateway.log",
     )
     yield url
     stop(proc)
@@ -66,8 +72,9 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     s = await api.wait_session(kernel_id, lambda s: s["connected"] and answering(s))
     assert s["connections"] == 1
     # The server's own websocket to the gateway is TCP_NODELAY too.
-    (conn,) = await poll(lambda: connections(kernel_id), lambda c: len(c) == 1
-                         and c[0].ws is not None)
+    (conn,) = await poll(
+        lambda: connections(kernel_id), lambda c: len(c) == 1 and c[0].ws is not None
+    )
     assert nodelay(conn.ws.protocol.stream.socket)
     assert nodelay(conn.websocket_handler.ws_connection.stream.socket)
     # As JupyterLab does on connecting: the reply, relayed, is the kernel_info.
@@ -75,19 +82,25 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     s = await api.wait_session(kernel_id, lambda s: s["kernel_info"] != {})
     assert s["kernel_info"]["language_info"]["name"] == "python"
 
-    ids = [client.send_execute("import time; time.sleep(2)", cell_id="remote-a"),
-           client.send_execute("x = 1", cell_id="remote-b"),
-           client.send_execute("x += 1", cell_id="remote-c")]
+    ids = [
+        client.send_execute("import time; time.sleep(2)", cell_id="remote-a"),
+        client.send_execute("x = 1", cell_id="remote-b"),
+        client.send_execute("x += 1", cell_id="remote-c"),
+    ]
     s = await api.wait_session(
-        kernel_id, lambda s: s["status"] == "busy"
-        and (s["execution_queue"]["active"] or {}).get("cell_id") == "remote-a"
-        and s["execution_queue"]["length"] == 2,
+        kernel_id,
+        lambda s: (
+            s["status"] == "busy"
+            and (s["execution_queue"]["active"] or {}).get("cell_id") == "remote-a"
+            and s["execution_queue"]["length"] == 2
+        ),
     )
     assert [p["cell_id"] for p in s["execution_queue"]["pending"]] == ["remote-b", "remote-c"]
     s = await api.wait_session(kernel_id, lambda s: s["busy_seconds"] >= 1)
     await client.finished(ids[-1])
-    s = await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
-                               and s["execution_queue"]["length"] == 0)
+    s = await api.wait_session(
+        kernel_id, lambda s: s["status"] == "idle" and s["execution_queue"]["length"] == 0
+    )
     assert s["execution_queue"]["active"] is None
     assert s["execution_count"] == 3
 
@@ -95,8 +108,9 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     second = await open_client(kernel_id)
     await api.wait_session(kernel_id, lambda s: s["connections"] == 2)
     await second.execute("y = 2")
-    s = await api.wait_session(kernel_id, lambda s: s["execution_count"] == 4
-                               and s["status"] == "idle")
+    s = await api.wait_session(
+        kernel_id, lambda s: s["execution_count"] == 4 and s["status"] == "idle"
+    )
     assert registry.get(kernel_id).state.executions == 4  # not 5: y = 2 counted once
 
     code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)

@@ -89,8 +89,7 @@ def all_ready(hub: JupyterHub, user: str, kernel_ids: list[str], timeout: float 
 
     def ready() -> bool:
         seen[:] = hub.server_api(user, "GET", "active-sessions")[1]["sessions"]
-        return sorted(s["session_id"] for s in seen if s["status"] == "ready") == sorted(
-            kernel_ids)
+        return sorted(s["session_id"] for s in seen if s["status"] == "ready") == sorted(kernel_ids)
 
     try:
         hub.wait(ready, timeout, f"{user}'s kernels to be ready")
@@ -100,17 +99,26 @@ def all_ready(hub: JupyterHub, user: str, kernel_ids: list[str], timeout: float 
 
 
 async def test_admin_sees_every_users_kernels(hub):
-    kernels = {user: start_kernels(hub, user, n) for user, n in zip(USERS, (2, 1, 1))}
+    kernels = {user: start_kernels(hub, user, n) for user, n in zip(USERS, (2, 1, 1), strict=True)}
     for user in USERS:
         await asyncio.to_thread(all_ready, hub, user, kernels[user])
     busy = await run_forever(hub, "alice", kernels["alice"][0])
     admin = hub.user_token("admin")
     try:
-        view = await asyncio.to_thread(fleet_until, hub, admin, lambda v: (
-            (user_line(v, "alice") or {}).get("busy") == 1
-            and all((user_line(v, u) or {}).get("kernels") == len(kernels[u]) for u in USERS)
-            and all(s["status"] in ("idle", "ready", "busy")
-                    for srv in v["servers"] for s in srv["sessions"])))
+        view = await asyncio.to_thread(
+            fleet_until,
+            hub,
+            admin,
+            lambda v: (
+                (user_line(v, "alice") or {}).get("busy") == 1
+                and all((user_line(v, u) or {}).get("kernels") == len(kernels[u]) for u in USERS)
+                and all(
+                    s["status"] in ("idle", "ready", "busy")
+                    for srv in v["servers"]
+                    for s in srv["sessions"]
+                )
+            ),
+        )
     finally:
         busy.close()
     assert [u["name"] for u in view["users"]] == USERS
@@ -121,8 +129,7 @@ async def test_admin_sees_every_users_kernels(hub):
         assert sorted(s["session_id"] for s in server["sessions"]) == sorted(kernels[user])
     alice = {s["session_id"]: s for s in by_user["alice"]["sessions"]}
     assert alice[kernels["alice"][0]]["status"] == "busy"
-    assert alice[kernels["alice"][0]]["execution_queue"]["active"]["code"].startswith(
-        "import time")
+    assert alice[kernels["alice"][0]]["execution_queue"]["active"]["code"].startswith("import time")
     assert alice[kernels["alice"][1]]["status"] in ("idle", "ready")
     assert by_user["bob"]["summary"]["by_status"].get("busy", 0) == 0
 
@@ -134,8 +141,9 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
 
 def status_with(hub: JupyterHub, method: str, path: str, heard: dict[str, str]) -> int:
     """The status a request with exactly the credentials `heard` gets."""
-    request = urllib.request.Request(hub.url + path, method=method, headers=heard,
-                                     data=b"{}" if method == "POST" else None)
+    request = urllib.request.Request(
+        hub.url + path, method=method, headers=heard, data=b"{}" if method == "POST" else None
+    )
     try:
         with urllib.request.build_opener(NoRedirects).open(request, timeout=60) as response:
             return response.status
@@ -149,19 +157,31 @@ def test_no_credential_a_server_hears_opens_anything_else(hub):
     bob's own rights, or the service, yet the fleet shows bob's kernels."""
     heard_file = hub.home("bob") / "credentials.jsonl"
     admin = hub.user_token("admin")
-    bob_kernels = [s["session_id"] for s in
-                   hub.server_api("bob", "GET", "active-sessions")[1]["sessions"]]
+    bob_kernels = [
+        s["session_id"] for s in hub.server_api("bob", "GET", "active-sessions")[1]["sessions"]
+    ]
     assert bob_kernels
     time.sleep(MIN_INTERVAL)
-    view = fleet_until(hub, admin, lambda v: sorted(
-        k["session_id"] for s in v["servers"] if s["user"] == "bob" for k in s["sessions"])
-        == sorted(bob_kernels))
+    view = fleet_until(
+        hub,
+        admin,
+        lambda v: (
+            sorted(
+                k["session_id"] for s in v["servers"] if s["user"] == "bob" for k in s["sessions"]
+            )
+            == sorted(bob_kernels)
+        ),
+    )
     # Prometheus's scrape makes a gathering too.
     time.sleep(MIN_INTERVAL)
     assert hub.api("GET", "metrics", token=hub.prometheus_token, base=SERVICE_BASE)[0] == 200
     heard = [json.loads(line) for line in heard_file.read_text().splitlines()]
-    credentials = {(k, v) for h in heard for k, v in (("Authorization", h["authorization"]),
-                                                       ("Cookie", h["cookie"])) if v}
+    credentials = {
+        (k, v)
+        for h in heard
+        for k, v in (("Authorization", h["authorization"]), ("Cookie", h["cookie"]))
+        if v
+    }
     ours = {("Authorization", f"token {hub.own_token('bob')}")}
     from_the_service = credentials - ours
     assert from_the_service, f"the service's requests were not heard: {heard[-3:]}"
@@ -205,8 +225,10 @@ def test_allowed_groups_and_services_may_read(hub):
     status, view = hub.fleet(hub.user_token("carol"))
     assert status == 200 and {u["name"] for u in view["users"]} == set(USERS)
     # As Prometheus sends its credentials: "Authorization: Bearer ...".
-    request = urllib.request.Request(hub.url + SERVICE_BASE + "metrics", headers={
-        "Authorization": f"Bearer {hub.prometheus_token}"})
+    request = urllib.request.Request(
+        hub.url + SERVICE_BASE + "metrics",
+        headers={"Authorization": f"Bearer {hub.prometheus_token}"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
         assert "jupyter_fleet_server_up" in response.read().decode()
@@ -227,22 +249,22 @@ def test_metrics_have_a_label_per_user(hub):
     while True:
         status, text = hub.api("GET", "metrics", token=admin, base=SERVICE_BASE)
         assert status == 200, text
-        if metric(text, "jupyter_fleet_kernels", user="alice", server_name="",
-                  status="busy") == 1:
+        if metric(text, "jupyter_fleet_kernels", user="alice", server_name="", status="busy") == 1:
             break
         assert time.monotonic() < deadline, text
         time.sleep(0.5)
     for user in USERS:
         assert metric(text, "jupyter_fleet_server_up", user=user, server_name="") == 1
         assert metric(text, "jupyter_fleet_memory_bytes", user=user, server_name="") > 0
-    assert metric(text, "jupyter_fleet_kernels", user="bob", server_name="",
-                  status="busy") is None
+    assert metric(text, "jupyter_fleet_kernels", user="bob", server_name="", status="busy") is None
     # The same figures as the JSON view, user by user.
     view = hub.fleet(admin)[1]
     for line in view["users"]:
-        kernels = sum(metric(text, "jupyter_fleet_kernels", user=line["name"], server_name="",
-                             status=status) or 0
-                      for status in ("ready", "idle", "busy", "starting", "offline"))
+        kernels = sum(
+            metric(text, "jupyter_fleet_kernels", user=line["name"], server_name="", status=status)
+            or 0
+            for status in ("ready", "idle", "busy", "starting", "offline")
+        )
         assert kernels == line["kernels"]
 
 
@@ -296,10 +318,13 @@ def test_a_stopped_server_disappears(hub):
 
 def test_shutting_down_one_users_idle_kernels_leaves_the_others(hub):
     admin = hub.user_token("admin")
-    alice_before = {s["session_id"]: s["status"] for s in
-                    hub.server_api("alice", "GET", "active-sessions")[1]["sessions"]}
-    carol_before = {s["session_id"] for s in
-                    hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]}
+    alice_before = {
+        s["session_id"]: s["status"]
+        for s in hub.server_api("alice", "GET", "active-sessions")[1]["sessions"]
+    }
+    carol_before = {
+        s["session_id"] for s in hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]
+    }
     idle = [k for k, status in alice_before.items() if status in ("idle", "ready")]
     busy = [k for k, status in alice_before.items() if status == "busy"]
     assert idle and busy and carol_before
@@ -309,25 +334,46 @@ def test_shutting_down_one_users_idle_kernels_leaves_the_others(hub):
     for body in ({"min_idle_seconds": -1}, {"min_idle_seconds": "5"}, {"other": 1}, [1]):
         status, answer = hub.api("POST", path, body, token=admin, base=base)
         assert status == 400 and answer["error"], (body, answer)
-    assert hub.api("POST", "api/fleet/users/nobody/shutdown-idle", {"min_idle_seconds": 0},
-                   token=admin, base=base)[0] == 404
-    assert hub.api("POST", path, {"min_idle_seconds": 0}, token=hub.user_token("bob"),
-                   base=base)[0] == 403
+    assert (
+        hub.api(
+            "POST",
+            "api/fleet/users/nobody/shutdown-idle",
+            {"min_idle_seconds": 0},
+            token=admin,
+            base=base,
+        )[0]
+        == 404
+    )
+    assert (
+        hub.api("POST", path, {"min_idle_seconds": 0}, token=hub.user_token("bob"), base=base)[0]
+        == 403
+    )
     # Prometheus's token may read the fleet, not act on it.
-    assert hub.api("POST", path, {"min_idle_seconds": 0}, token=hub.prometheus_token,
-                   base=base)[0] == 403
+    assert (
+        hub.api("POST", path, {"min_idle_seconds": 0}, token=hub.prometheus_token, base=base)[0]
+        == 403
+    )
     status, answer = hub.api("POST", path, {"min_idle_seconds": 0}, token=admin, base=base)
     assert status == 200 and sorted(answer["shut_down"]) == sorted(idle) and not answer["failed"]
-    alice_after = {s["session_id"] for s in
-                   hub.server_api("alice", "GET", "active-sessions")[1]["sessions"]}
+    alice_after = {
+        s["session_id"] for s in hub.server_api("alice", "GET", "active-sessions")[1]["sessions"]
+    }
     assert alice_after == set(busy)
-    assert {s["session_id"] for s in
-            hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]} == carol_before
+    assert {
+        s["session_id"] for s in hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]
+    } == carol_before
     assert "admin shut down 1 idle kernel(s) of alice" in hub.log.read_text()
     # The fleet shows why the kernel went: alice's server's ended kernels.
-    view = fleet_until(hub, admin, lambda v: any(
-        e["session_id"] == idle[0] for s in v["servers"] if s["user"] == "alice"
-        for e in s["ended"]))
+    view = fleet_until(
+        hub,
+        admin,
+        lambda v: any(
+            e["session_id"] == idle[0]
+            for s in v["servers"]
+            if s["user"] == "alice"
+            for e in s["ended"]
+        ),
+    )
     alice = next(s for s in view["servers"] if s["user"] == "alice")
     ended = next(e for e in alice["ended"] if e["session_id"] == idle[0])
     assert ended["reason"] == "shutdown"
@@ -341,8 +387,9 @@ def test_the_page_in_chromium(hub):
     (Cancel first: nothing happens)."""
     from playwright.sync_api import expect, sync_playwright
 
-    carol = [s["session_id"] for s in
-             hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]]
+    carol = [
+        s["session_id"] for s in hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]
+    ]
     assert len(carol) == 1
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -357,8 +404,7 @@ def test_the_page_in_chromium(hub):
             memory = page.locator("th[data-sort=memory_bytes]")
             expect(memory).to_have_attribute("aria-sort", "descending")
             view = hub.fleet(hub.user_token("admin"))[1]
-            by_memory = [u["name"] for u in sorted(view["users"],
-                                                   key=lambda u: -u["memory_bytes"])]
+            by_memory = [u["name"] for u in sorted(view["users"], key=lambda u: -u["memory_bytes"])]
             if by_memory == [r.get_attribute("data-user") for r in rows.all()]:
                 memory.locator("button").click()
                 expect(memory).to_have_attribute("aria-sort", "ascending")
@@ -378,18 +424,24 @@ def test_the_page_in_chromium(hub):
             expect(page.locator("#confirm-preview")).to_contain_text("1 kernel(s)")
             dialog.locator("button[value=cancel]").click()
             expect(dialog).to_be_hidden()
-            assert [s["session_id"] for s in hub.server_api(
-                "carol", "GET", "active-sessions")[1]["sessions"]] == carol
+            assert [
+                s["session_id"]
+                for s in hub.server_api("carol", "GET", "active-sessions")[1]["sessions"]
+            ] == carol
             # A cookie-authenticated POST without the page's XSRF token is refused.
-            status = page.evaluate("""async () => (await fetch('api/fleet/users/carol/shutdown-idle',
+            status = page.evaluate("""async () => (await fetch(
+                'api/fleet/users/carol/shutdown-idle',
                 {method: 'POST', body: '{"min_idle_seconds": 0}'})).status""")
             assert status == 403
             shut.click()
             page.fill("#confirm-minutes", "0")
             page.click("#confirm-go")
             expect(page.locator("#message")).to_have_text("Shut down 1 of carol's kernels.")
-            hub.wait(lambda: not hub.server_api("carol", "GET", "active-sessions")[1][
-                "sessions"], 30, "carol's kernel to go")
+            hub.wait(
+                lambda: not hub.server_api("carol", "GET", "active-sessions")[1]["sessions"],
+                30,
+                "carol's kernel to go",
+            )
             assert "admin shut down 1 idle kernel(s) of carol" in hub.log.read_text()
         finally:
             browser.close()
@@ -407,19 +459,35 @@ KERNEL = str(uuid.uuid4())  # an id of mallory's that is shaped right
 TOKEN_LIFETIME = 120
 
 
-def mallory_says(hub: JupyterHub, sessions: object, ended: object = '{"sessions": []}',
-                 redirect_delete: str | None = None, status: int | None = None) -> None:
+def mallory_says(
+    hub: JupyterHub,
+    sessions: object,
+    ended: object = '{"sessions": []}',
+    redirect_delete: str | None = None,
+    status: int | None = None,
+) -> None:
     """What mallory's routes answer: raw text, or {"head", "repeat", "times",
     "tail"} for a body too large to keep in a file; or only `status`."""
-    (hub.home("mallory") / "answer.json").write_text(json.dumps(
-        {"sessions": sessions, "ended": ended, "redirect_delete": redirect_delete,
-         "status": status}))
+    (hub.home("mallory") / "answer.json").write_text(
+        json.dumps(
+            {
+                "sessions": sessions,
+                "ended": ended,
+                "redirect_delete": redirect_delete,
+                "status": status,
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def hostile():
-    hub = JupyterHub(HOSTILE_HUB + ["admin"], timeout=TIMEOUT, min_interval=0,
-                     service_args=(f"--FleetService.token_lifetime={TOKEN_LIFETIME}",))
+    hub = JupyterHub(
+        HOSTILE_HUB + ["admin"],
+        timeout=TIMEOUT,
+        min_interval=0,
+        service_args=(f"--FleetService.token_lifetime={TOKEN_LIFETIME}",),
+    )
     user_config(hub, "mallory", "hostile_config.py", "hostile_ext.py")
     mallory_says(hub, '{"sessions": []}')
     try:
@@ -435,14 +503,17 @@ def hostile():
 
 def strict(text: str) -> object:
     """JSON as a browser's JSON.parse takes it: no NaN, no Infinity."""
+
     def refuse(constant: str) -> None:
         raise ValueError(f"not strict JSON: {constant}")
+
     return json.loads(text, parse_constant=refuse)
 
 
 def strict_get(hub: JupyterHub, path: str, token: str) -> tuple[int, str]:
-    request = urllib.request.Request(hub.url + SERVICE_BASE + path,
-                                     headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(
+        hub.url + SERVICE_BASE + path, headers={"Authorization": f"token {token}"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.status, response.read().decode()
 
@@ -457,26 +528,60 @@ def session_with(**fields: object) -> str:
 
 # (what mallory's server answers, what the fleet then shows of it)
 HOSTILE_ANSWERS = {
-    "strings where numbers go": (session_with(
-        status=7, display_name={"a": 1}, idle_seconds="forever", busy_seconds=[1],
-        connections="many", execution_queue="full", notebook_path=["x"],
-        resource_usage={"memory_bytes": "lots", "cpu_percent": "hot"},
-        last_exit={"reason": "eaten", "signal": "nine", "ended": "yesterday"}), "shaped"),
+    "strings where numbers go": (
+        session_with(
+            status=7,
+            display_name={"a": 1},
+            idle_seconds="forever",
+            busy_seconds=[1],
+            connections="many",
+            execution_queue="full",
+            notebook_path=["x"],
+            resource_usage={"memory_bytes": "lots", "cpu_percent": "hot"},
+            last_exit={"reason": "eaten", "signal": "nine", "ended": "yesterday"},
+        ),
+        "shaped",
+    ),
     "NaN and Infinity": (
         '{"sessions": [{"session_id": "%s", "status": "busy", "idle_seconds": -Infinity, '
         '"busy_seconds": 1e999, "connections": NaN, "resource_usage": '
-        '{"memory_bytes": Infinity, "cpu_percent": NaN}}]}' % KERNEL, "shaped"),
-    "numbers out of range": (session_with(
-        status="idle", idle_seconds=-5, connections=10**30,
-        resource_usage={"memory_bytes": 2**70, "cpu_percent": 1e300}), "shaped"),
-    "100,000-deep nesting": (big('{"sessions": ', "[", 100_000, "]" * 100_000 + "}"),
-                             "nested deeper than"),
+        '{"memory_bytes": Infinity, "cpu_percent": NaN}}]}' % KERNEL,
+        "shaped",
+    ),
+    "numbers out of range": (
+        session_with(
+            status="idle",
+            idle_seconds=-5,
+            connections=10**30,
+            resource_usage={"memory_bytes": 2**70, "cpu_percent": 1e300},
+        ),
+        "shaped",
+    ),
+    "100,000-deep nesting": (
+        big('{"sessions": ', "[", 100_000, "]" * 100_000 + "}"),
+        "nested deeper than",
+    ),
     "3 MB of empty lists": (big('{"sessions": [', "[],", 1_000_000, "[]]}"), "more than"),
-    "a 20 MB body": (big('{"sessions": [{"session_id": "%s", "display_name": "' % KERNEL,
-                         "x" * 1024, 20 * 1024, '"}]}'), "larger than"),
-    "ids with newlines and ../": (json.dumps({"sessions": [
-        {"session_id": f"abc\n{FORGED} admin shut down every kernel of alice"},
-        {"session_id": f"../../alice/api/kernels/{KERNEL}"}]}), "not a UUID"),
+    "a 20 MB body": (
+        big(
+            '{"sessions": [{"session_id": "%s", "display_name": "' % KERNEL,
+            "x" * 1024,
+            20 * 1024,
+            '"}]}',
+        ),
+        "larger than",
+    ),
+    "ids with newlines and ../": (
+        json.dumps(
+            {
+                "sessions": [
+                    {"session_id": f"abc\n{FORGED} admin shut down every kernel of alice"},
+                    {"session_id": f"../../alice/api/kernels/{KERNEL}"},
+                ]
+            }
+        ),
+        "not a UUID",
+    ),
     "not a list": ('{"sessions": "many"}', "not a list of sessions"),
     "a number of 5,000 digits": ('{"sessions": [%s]}' % ("9" * 5000), "not JSON"),
 }
@@ -486,8 +591,13 @@ HOSTILE_ANSWERS = {
 def test_a_hostile_answer_marks_only_that_server(hostile, case):
     hub, kernels = hostile
     answer, expected = HOSTILE_ANSWERS[case]
-    mallory_says(hub, answer, ended=json.dumps({"sessions": [
-        {"session_id": KERNEL, "reason": "x" * 100_000, "signal": 1e300}]}))
+    mallory_says(
+        hub,
+        answer,
+        ended=json.dumps(
+            {"sessions": [{"session_id": KERNEL, "reason": "x" * 100_000, "signal": 1e300}]}
+        ),
+    )
     admin = hub.user_token("admin")
     alice_before = sorted(k["id"] for k in hub.server_api("alice", "GET", "kernels")[1])
 
@@ -521,9 +631,9 @@ def test_a_hostile_answer_marks_only_that_server(hostile, case):
     assert status == 200
     assert metric(text, "jupyter_fleet_server_up", user="alice", server_name="") == 1
     assert metric(text, "jupyter_fleet_server_up", user="mallory", server_name="") == (
-        1 if expected == "shaped" else 0)
-    assert metric(text, "jupyter_fleet_kernels", user="carol", server_name="",
-                  status="ready") == 1
+        1 if expected == "shaped" else 0
+    )
+    assert metric(text, "jupyter_fleet_kernels", user="carol", server_name="", status="ready") == 1
     assert strict_get(hub, "", admin)[0] == 200  # the page
     status, text = strict_get(hub, "api/fleet", hub.prometheus_token)  # figures only
     assert status == 200 and not any("sessions" in s for s in strict(text)["servers"])
@@ -542,12 +652,22 @@ def test_a_redirect_from_a_users_server_is_not_followed(hostile):
     hub, kernels = hostile
     victim = kernels["alice"][0]
     admin = hub.user_token("admin")
-    for where in (f"/user/alice/api/kernels/{victim}",
-                  f"{hub.url}/user/alice/api/kernels/{victim}"):
-        mallory_says(hub, session_with(session_id=victim, status="idle", idle_seconds=10**6),
-                     redirect_delete=where)
-        status, answer = hub.api("POST", "api/fleet/users/mallory/shutdown-idle",
-                                 {"min_idle_seconds": 0}, token=admin, base=SERVICE_BASE)
+    for where in (
+        f"/user/alice/api/kernels/{victim}",
+        f"{hub.url}/user/alice/api/kernels/{victim}",
+    ):
+        mallory_says(
+            hub,
+            session_with(session_id=victim, status="idle", idle_seconds=10**6),
+            redirect_delete=where,
+        )
+        status, answer = hub.api(
+            "POST",
+            "api/fleet/users/mallory/shutdown-idle",
+            {"min_idle_seconds": 0},
+            token=admin,
+            base=SERVICE_BASE,
+        )
         assert status == 200, answer
         assert answer["shut_down"] == [] and "redirect, not followed" in answer["failed"][victim]
         assert victim in [k["id"] for k in hub.server_api("alice", "GET", "kernels")[1]]
@@ -573,8 +693,9 @@ def test_the_page_draws_a_hostile_server_among_the_others(hostile):
             expect(details.locator("tr[data-kernel]")).to_have_count(1)
             shown = details.inner_text()
             assert "null" not in shown and "NaN" not in shown and "undefined" not in shown
-            expect(page.locator("tr.fleet-details[data-user=alice] tr[data-kernel]")
-                   ).to_have_count(2)
+            expect(page.locator("tr.fleet-details[data-user=alice] tr[data-kernel]")).to_have_count(
+                2
+            )
             assert not errors
         finally:
             browser.close()
@@ -582,8 +703,11 @@ def test_the_page_draws_a_hostile_server_among_the_others(hostile):
 
 def service_tokens(hub: JupyterHub, user: str) -> list[dict]:
     """The tokens the service holds of `user`'s, as the Hub lists them."""
-    return [t for t in hub.api("GET", f"users/{user}/tokens")[1]["api_tokens"]
-            if (t.get("note") or "").startswith("active-sessions service")]
+    return [
+        t
+        for t in hub.api("GET", f"users/{user}/tokens")[1]["api_tokens"]
+        if (t.get("note") or "").startswith("active-sessions service")
+    ]
 
 
 def minted(hub: JupyterHub, user: str) -> int:
@@ -604,9 +728,11 @@ def test_a_refused_token_is_replaced_but_not_at_every_gathering(hostile):
     assert next(s for s in view["servers"] if s["user"] == "mallory")["reachable"]
     [held] = service_tokens(hub, "mallory")
     # Her servers, and reading her own name and groups (the Hub adds those to every token).
-    assert sorted(held["scopes"]) == ["access:servers!user=mallory",
-                                      "read:users:groups!user=mallory",
-                                      "read:users:name!user=mallory"]
+    assert sorted(held["scopes"]) == [
+        "access:servers!user=mallory",
+        "read:users:groups!user=mallory",
+        "read:users:name!user=mallory",
+    ]
     assert held["expires_at"]
     before = minted(hub, "mallory")
     time.sleep(TOKEN_LIFETIME / 60)
@@ -616,9 +742,14 @@ def test_a_refused_token_is_replaced_but_not_at_every_gathering(hostile):
         mallory = next(s for s in view["servers"] if s["user"] == "mallory")
         assert not mallory["reachable"] and mallory["error"].startswith("HTTP 403")
     # The refused token revoked, one more minted, and no more: refused again too soon.
-    hub.wait(lambda: minted(hub, "mallory") == before + 1 and hub.api(
-        "GET", f"users/mallory/tokens/{held['id']}")[0] == 404, 30,
-        "the refused token to be revoked and one more minted")
+    hub.wait(
+        lambda: (
+            minted(hub, "mallory") == before + 1
+            and hub.api("GET", f"users/mallory/tokens/{held['id']}")[0] == 404
+        ),
+        30,
+        "the refused token to be revoked and one more minted",
+    )
     time.sleep(TOKEN_LIFETIME / 60)
     hub.fleet(admin)
     hub.wait(lambda: minted(hub, "mallory") == before + 2, 30, "one more after a while")

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
+from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_current_ports
+
 from conftest import ready, started
 from fields import parse_utc
-from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_current_ports
 
 
 def tap_of(km) -> ActivityTap | None:
@@ -28,11 +29,16 @@ async def seen_running(api, client, kernel_id: str, count: int) -> None:
     """A cell (the kernel's execution `count`) is seen running, then done:
     busy and its start come on IOPub only."""
     msg_id = client.send_execute("import time; time.sleep(1)")
-    await api.wait_session(kernel_id, lambda s: s["status"] == "busy" and (
-        s["execution_queue"]["active"] or {}).get("msg_id") == msg_id)
+    await api.wait_session(
+        kernel_id,
+        lambda s: (
+            s["status"] == "busy" and (s["execution_queue"]["active"] or {}).get("msg_id") == msg_id
+        ),
+    )
     await client.finished(msg_id)
     await api.wait_session(
-        kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == count)
+        kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == count
+    )
 
 
 async def seen_running_from_a_direct_client(api, registry, kernel_id: str) -> None:
@@ -45,19 +51,22 @@ async def seen_running_from_a_direct_client(api, registry, kernel_id: str) -> No
         await kc.wait_for_ready(timeout=30)
         code = "import time; time.sleep(1.5)  # direct"
         kc.execute(code)
-        s = await api.wait_session(kernel_id, lambda s: (
-            s["execution_queue"]["active"] or {}).get("code") == code)
+        s = await api.wait_session(
+            kernel_id, lambda s: (s["execution_queue"]["active"] or {}).get("code") == code
+        )
         assert s["status"] == "busy"
-        await api.wait_session(kernel_id, lambda s: s["status"] == "idle"
-                               and s["execution_count"] == 1)
+        await api.wait_session(
+            kernel_id, lambda s: s["status"] == "idle" and s["execution_count"] == 1
+        )
     finally:
         kc.stop_channels()
 
 
-async def test_iopub_rides_on_the_servers_activity_watcher(api, open_client, registry,
-                                                           jp_serverapp):
+async def test_iopub_rides_on_the_servers_activity_watcher(
+    api, open_client, registry, jp_serverapp
+):
     kernel_id, client = await started(api, open_client)
-    tracked = registry.get(kernel_id)
+    registry.get(kernel_id)
     channels = registry.tracker.channels[kernel_id]
     tap = tap_of(channels.km)
     assert channels.iopub.shared and tap is not None and tap.observer is channels.iopub
@@ -86,9 +95,13 @@ async def test_a_message_the_watcher_rejects_is_not_read(api, registry):
     channels = registry.tracker.channels[kernel_id]
     session = channels.km.session
     # A busy status for an execution, signed with another key.
-    forged = session.msg("status", {"execution_state": "busy"},
-                         parent=session.msg("execute_request", {"code": "1"})["header"])
+    forged = session.msg(
+        "status",
+        {"execution_state": "busy"},
+        parent=session.msg("execute_request", {"code": "1"})["header"],
+    )
     from jupyter_client.session import Session
+
     wire = [b"kernel.x.status"] + Session(key=b"not-the-key").serialize(forged)
     with pytest.raises(ValueError):
         tap_of(channels.km)(wire)
@@ -103,8 +116,10 @@ def with_kernel_manager(cls: type) -> Any:
 
     @pytest.fixture
     def jp_server_config(self, jp_server_config):
-        return {**jp_server_config,
-                "ServerApp": {**jp_server_config["ServerApp"], "kernel_manager_class": cls}}
+        return {
+            **jp_server_config,
+            "ServerApp": {**jp_server_config["ServerApp"], "kernel_manager_class": cls},
+        }
 
     return jp_server_config
 
@@ -129,10 +144,9 @@ class CountingActivityWatcher(AsyncMappingKernelManager):
 class TestWithAnotherActivityWatcher:
     jp_server_config = with_kernel_manager(CountingActivityWatcher)
 
-    async def test_a_watcher_we_do_not_know_runs_first_unchanged(self, api, open_client,
-                                                                 registry):
+    async def test_a_watcher_we_do_not_know_runs_first_unchanged(self, api, open_client, registry):
         kernel_id, client = await started(api, open_client)
-        tracked = registry.get(kernel_id)
+        registry.get(kernel_id)
         channels = registry.tracker.channels[kernel_id]
         tap = tap_of(channels.km)
         assert type(tap) is ActivityTap and tap.observer is channels.iopub
@@ -152,11 +166,10 @@ class NoActivityWatcher(AsyncMappingKernelManager):
 class TestWithoutActivityWatcher:
     jp_server_config = with_kernel_manager(NoActivityWatcher)
 
-    async def test_iopub_is_read_on_a_subscription_of_our_own(self, api, registry,
-                                                              jp_serverapp):
+    async def test_iopub_is_read_on_a_subscription_of_our_own(self, api, registry, jp_serverapp):
         assert isinstance(jp_serverapp.kernel_manager, NoActivityWatcher)
         kernel_id = await started(api)
-        tracked = registry.get(kernel_id)
+        registry.get(kernel_id)
         channels = registry.tracker.channels[kernel_id]
         assert not channels.iopub.shared and channels.iopub.has_source
         assert getattr(channels.km, "_activity_stream", None) is None
@@ -203,15 +216,15 @@ class TestAutoRestartOnNewPorts:
         return {**jp_server_config, "KernelManager": {"cache_ports": False}}
 
     async def test_the_new_process_is_watched_after_an_auto_restart_on_new_ports(
-            self, api, open_client, registry):
+        self, api, open_client, registry
+    ):
         kernel_id = await started(api)
         tracked = registry.get(kernel_id)
         channels = registry.tracker.channels[kernel_id]
         before = channels.km.iopub_port
         pid = tracked.pid
         os.kill(pid, signal.SIGKILL)
-        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
-                               timeout=60)
+        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid, timeout=60)
         assert channels.km.iopub_port != before  # the restarter took new ports
         assert on_current_ports(channels.km, channels.km._activity_stream)
         assert tap_of(channels.km).observer is channels.iopub and channels.iopub.shared
@@ -241,8 +254,7 @@ class TestARequestAnsweredWhoseIOPubARestartLost:
         kernel_id = await started(api)
         pid = registry.get(kernel_id).pid
         os.kill(pid, signal.SIGKILL)
-        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid,
-                               timeout=60)
+        await api.wait_session(kernel_id, lambda s: ready(s) and s["process_id"] != pid, timeout=60)
         client = await open_client(kernel_id)
         observer = registry.tracker.channels[kernel_id].iopub
         lost: set[str] = set()
@@ -255,13 +267,18 @@ class TestARequestAnsweredWhoseIOPubARestartLost:
         observer._on_message = losing
         msg_id = client.send_execute("x = 41 + 1", cell_id="after-restart")
         lost.add(msg_id)  # before the loop runs again: nothing of it was read
-        await client.wait_for(lambda m: m["header"]["msg_type"] == "execute_reply"
-                              and m["parent_header"].get("msg_id") == msg_id)
+        await client.wait_for(
+            lambda m: (
+                m["header"]["msg_type"] == "execute_reply"
+                and m["parent_header"].get("msg_id") == msg_id
+            )
+        )
 
         def listed(s: dict) -> bool:
             queue = s["execution_queue"]
             return msg_id in [p["msg_id"] for p in queue["pending"]] + (
-                [queue["active"]["msg_id"]] if queue["active"] else [])
+                [queue["active"]["msg_id"]] if queue["active"] else []
+            )
 
         await api.wait_session(kernel_id, lambda s: not listed(s), timeout=10)
         history = await api.get("api", "active-sessions", kernel_id, "history")
@@ -270,6 +287,11 @@ class TestARequestAnsweredWhoseIOPubARestartLost:
         # Never seen begin: no duration to expect of that cell next time.
         client.send_execute("import time; time.sleep(2)")
         again = client.send_execute("pass", cell_id="after-restart")
-        s = await api.wait_session(kernel_id, lambda s: s["status"] == "busy" and any(
-            p["msg_id"] == again for p in s["execution_queue"]["pending"]))
+        s = await api.wait_session(
+            kernel_id,
+            lambda s: (
+                s["status"] == "busy"
+                and any(p["msg_id"] == again for p in s["execution_queue"]["pending"])
+            ),
+        )
         assert s["execution_queue"]["pending"][0]["expected_seconds"] is None

@@ -11,11 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_session_ext.state.queue import ExecutionQueue, QueueEntry, preview
-from jupyter_session_ext.state.kernel_state import (
-    BUSY, EXITED, IDLE, OFFLINE, READY, STARTING, UNINITIALIZED, KernelState,
-)
 from jupyter_session_ext.api.serialize import execution_queue, finished_execution
+from jupyter_session_ext.state.kernel_state import (
+    BUSY,
+    EXITED,
+    IDLE,
+    OFFLINE,
+    READY,
+    STARTING,
+    UNINITIALIZED,
+    KernelState,
+)
+from jupyter_session_ext.state.queue import ExecutionQueue, QueueEntry, preview
 from jupyter_session_ext.state.timestamps import isoformat
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -106,9 +113,14 @@ def test_queued_cells_replayed_from_iopub_only(state, clock):
 def test_queued_cells_with_requests_seen(state, clock):
     """Requests seen on their way in are pending, in order, with cell ids."""
     events = load("queued_cells")
-    requests = [e["header"]["msg_id"] for e in events if e["header"]["msg_type"] == "execute_request"]
+    requests = [
+        e["header"]["msg_id"] for e in events if e["header"]["msg_type"] == "execute_request"
+    ]
     for event, s in replay(state, events, clock):
-        if event["header"]["msg_type"] == "execute_input" and event["content"]["execution_count"] == 1:
+        if (
+            event["header"]["msg_type"] == "execute_input"
+            and event["content"]["execution_count"] == 1
+        ):
             q = execution_queue(s.queue)
             assert q["active"]["msg_id"] == requests[0]
             assert q["active"]["cell_id"] == "cell-a"
@@ -138,12 +150,19 @@ def test_aborted_requests_do_not_come_back_after_their_reply(state, clock):
     aborted = requests[1]["header"]["msg_id"]
     for e in requests:
         state.on_execute_request(e)
-    reply = next(e for e in events if e["header"]["msg_type"] == "execute_reply"
-                 and e["parent_header"]["msg_id"] == aborted)
+    reply = next(
+        e
+        for e in events
+        if e["header"]["msg_type"] == "execute_reply" and e["parent_header"]["msg_id"] == aborted
+    )
     assert state.on_execute_reply(reply)
-    busy = next(e for e in events if e["header"]["msg_type"] == "status"
-                and e["parent_header"]["msg_id"] == aborted
-                and e["content"]["execution_state"] == "busy")
+    busy = next(
+        e
+        for e in events
+        if e["header"]["msg_type"] == "status"
+        and e["parent_header"]["msg_id"] == aborted
+        and e["content"]["execution_state"] == "busy"
+    )
     state.on_iopub(busy)
     assert state.queue.active is None or state.queue.active.msg_id != aborted
     assert aborted not in [p.msg_id for p in state.queue.pending]
@@ -167,19 +186,23 @@ def test_busy_and_idle_timers(state, clock):
 def test_untracked_requests_do_not_make_the_kernel_busy(state):
     for parent_type in ("kernel_info_request", "comm_info_request"):
         for execution_state in ("busy", "idle"):
-            changed = state.on_iopub({
-                "header": {"msg_type": "status"},
-                "parent_header": {"msg_type": parent_type, "msg_id": "x"},
-                "content": {"execution_state": execution_state},
-            })
+            changed = state.on_iopub(
+                {
+                    "header": {"msg_type": "status"},
+                    "parent_header": {"msg_type": parent_type, "msg_id": "x"},
+                    "content": {"execution_state": execution_state},
+                }
+            )
             assert not changed
     assert state.status == READY
 
 
 def status(execution_state: str, parent_type: str, parent_id: str) -> dict:
-    return {"header": {"msg_type": "status"},
-            "parent_header": {"msg_type": parent_type, "msg_id": parent_id},
-            "content": {"execution_state": execution_state}}
+    return {
+        "header": {"msg_type": "status"},
+        "parent_header": {"msg_type": parent_type, "msg_id": parent_id},
+        "content": {"execution_state": execution_state},
+    }
 
 
 @pytest.mark.parametrize("control", ["usage_request", "debug_request", "create_subshell_request"])
@@ -190,8 +213,12 @@ def test_control_requests_neither_end_a_busy_period_nor_restart_idle_time(state,
     for execution_state in ("busy", "idle"):
         assert not state.on_iopub(status(execution_state, control, "u1"))
     assert state.status == READY and state.idle_seconds() == 7
-    state.on_execute_request({"header": {"msg_id": "cell", "msg_type": "execute_request"},
-                              "content": {"code": "import time; time.sleep(5)"}})
+    state.on_execute_request(
+        {
+            "header": {"msg_id": "cell", "msg_type": "execute_request"},
+            "content": {"code": "import time; time.sleep(5)"},
+        }
+    )
     state.on_iopub(status("busy", "execute_request", "cell"))
     clock.advance(3)
     for execution_state in ("busy", "idle"):
@@ -203,8 +230,9 @@ def test_control_requests_neither_end_a_busy_period_nor_restart_idle_time(state,
 
 
 def test_an_idle_for_another_request_leaves_the_running_cell_busy(state, clock):
-    state.on_execute_request({"header": {"msg_id": "cell", "msg_type": "execute_request"},
-                              "content": {"code": "work()"}})
+    state.on_execute_request(
+        {"header": {"msg_id": "cell", "msg_type": "execute_request"}, "content": {"code": "work()"}}
+    )
     state.on_iopub(status("busy", "execute_request", "cell"))
     # A request another subshell ran meanwhile.
     state.on_iopub(status("busy", "inspect_request", "other"))
@@ -218,17 +246,27 @@ def test_server_track_message_type_is_honoured(clock):
     s = KernelState(track_message_type=lambda t: t == "execute_request", monotonic=clock.monotonic)
     s.on_launch()
     s.on_kernel_info_reply({})
-    s.on_iopub({"header": {"msg_type": "status"},
-                "parent_header": {"msg_type": "inspect_request", "msg_id": "i"},
-                "content": {"execution_state": "busy"}})
+    s.on_iopub(
+        {
+            "header": {"msg_type": "status"},
+            "parent_header": {"msg_type": "inspect_request", "msg_id": "i"},
+            "content": {"execution_state": "busy"},
+        }
+    )
     assert s.status == READY
 
 
 def test_starting_status_means_a_new_process(state):
-    state.on_execute_request({"header": {"msg_id": "m1", "msg_type": "execute_request"},
-                              "content": {"code": "1"}})
-    state.on_iopub({"header": {"msg_type": "status"}, "parent_header": {},
-                    "content": {"execution_state": "starting"}})
+    state.on_execute_request(
+        {"header": {"msg_id": "m1", "msg_type": "execute_request"}, "content": {"code": "1"}}
+    )
+    state.on_iopub(
+        {
+            "header": {"msg_type": "status"},
+            "parent_header": {},
+            "content": {"execution_state": "starting"},
+        }
+    )
     assert state.status == STARTING and state.kernel_info == {} and len(state.queue) == 0
 
 
@@ -246,8 +284,12 @@ def test_any_message_brings_an_offline_kernel_back(state):
 
 
 def test_garbage_messages_change_nothing(state):
-    for msg in ({}, {"header": None}, {"header": {"msg_type": "status"}, "content": None},
-                {"header": {"msg_type": "execute_input"}, "parent_header": {"msg_id": 5}}):
+    for msg in (
+        {},
+        {"header": None},
+        {"header": {"msg_type": "status"}, "content": None},
+        {"header": {"msg_type": "execute_input"}, "parent_header": {"msg_id": 5}},
+    ):
         state.on_iopub(msg)
     assert not state.on_execute_request({"header": {}})
     assert not state.on_execute_reply({})
@@ -288,6 +330,7 @@ def test_requests_sent_in_the_same_instant_stay_pending():
 
 # -- execution history ------------------------------------------------------------
 
+
 def outcomes(state: KernelState) -> list[tuple[str, str | None]]:
     return [(f.status, f.error_name) for f in state.history.executions()]
 
@@ -322,8 +365,11 @@ def test_history_durations_and_expected_seconds_of_a_rerun_cell(state, clock):
     state.on_execute_request(rerun)
     assert state.queue.pending[-1].expected_seconds == first.duration_seconds
     assert execution_queue(state.queue)["pending"][-1]["expected_seconds"] == first.duration_seconds
-    other = dict(events[0], header=dict(events[0]["header"], msg_id="new-cell"),
-                 metadata={"cellId": "never-ran"})
+    other = dict(
+        events[0],
+        header=dict(events[0]["header"], msg_id="new-cell"),
+        metadata={"cellId": "never-ran"},
+    )
     state.on_execute_request(other)
     assert state.queue.pending[-1].expected_seconds is None
 
@@ -343,8 +389,9 @@ def test_a_reply_after_idle_corrects_the_guess(state):
     state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x", "execution_count": 1}))
     state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
     assert outcomes(state) == [("ok", None)]
-    state.on_execute_reply(_msg("shell", "execute_reply", "m1",
-                                {"status": "error", "ename": "KeyboardInterrupt"}))
+    state.on_execute_reply(
+        _msg("shell", "execute_reply", "m1", {"status": "error", "ename": "KeyboardInterrupt"})
+    )
     assert outcomes(state) == [("error", "KeyboardInterrupt")]
     assert state.history.total == 1
 
@@ -361,7 +408,9 @@ def test_history_and_durations_are_bounded(clock):
         s.on_execute_reply(_msg("shell", "execute_reply", f"r{i}", {"status": "ok"}))
         s.on_iopub(_msg("iopub", "status", f"r{i}", {"execution_state": "idle"}))
     assert s.history.total == 3000
-    assert [f.entry.msg_id for f in s.history.executions()] == [f"r{i}" for i in range(2999, 2994, -1)]
+    assert [f.entry.msg_id for f in s.history.executions()] == [
+        f"r{i}" for i in range(2999, 2994, -1)
+    ]
     assert len(s.history._durations) == s.history.MIN_CELLS
     assert s.history.expected_seconds("cell-2999") is not None
     assert s.history.expected_seconds("cell-0") is None
@@ -381,8 +430,9 @@ def test_a_reply_before_execute_input_still_gives_the_count(state):
     request = _msg("shell", "execute_request", "", {"code": "x = 1"}, msg_id="m1")
     state.on_execute_request(request)
     state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "busy"}))
-    state.on_execute_reply(_msg("shell", "execute_reply", "m1",
-                                {"status": "ok", "execution_count": 7}))
+    state.on_execute_reply(
+        _msg("shell", "execute_reply", "m1", {"status": "ok", "execution_count": 7})
+    )
     state.on_iopub(_msg("iopub", "execute_input", "m1", {"code": "x = 1", "execution_count": 7}))
     state.on_iopub(_msg("iopub", "status", "m1", {"execution_state": "idle"}))
     finished = state.history.latest

@@ -26,8 +26,10 @@ LAYERS = {
 
 
 def modules() -> dict[str, Path]:
-    return {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts): p
-            for p in PACKAGE.rglob("*.py")}
+    return {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts): p
+        for p in PACKAGE.rglob("*.py")
+    }
 
 
 def imported(name: str, path: Path) -> set[str]:
@@ -67,11 +69,14 @@ def test_the_state_core_imports_no_server_client_tornado_or_zmq():
 
 def test_importing_the_state_core_loads_none_of_them():
     """In a fresh interpreter, as a library user would import it."""
-    code = ("import sys, jupyter_session_ext.state.record, jupyter_session_ext.state.changes, "
-            "jupyter_session_ext.state.ended; "
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN_IN_STATE!r}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=PACKAGE.parent, check=True).stdout
+    code = (
+        "import sys, jupyter_session_ext.state.record, jupyter_session_ext.state.changes, "
+        "jupyter_session_ext.state.ended; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN_IN_STATE!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True
+    ).stdout
     assert out.strip() == "[]", out
 
 
@@ -89,13 +94,15 @@ def test_each_layer_imports_only_those_below_it():
 
 def test_no_import_circle():
     known = modules()
-    graph = {name: ours(imported(name, path), known) - {name, "jupyter_session_ext"}
-             for name, path in known.items()}
+    graph = {
+        name: ours(imported(name, path), known) - {name, "jupyter_session_ext"}
+        for name, path in known.items()
+    }
     done: set[str] = set()
 
     def visit(name: str, path: list[str]) -> None:
         if name in path:
-            raise AssertionError("import circle: " + " -> ".join(path[path.index(name):] + [name]))
+            raise AssertionError("import circle: " + " -> ".join(path[path.index(name) :] + [name]))
         if name in done:
             return
         for target in sorted(graph[name]):

@@ -16,8 +16,9 @@ import time
 import psutil
 import pytest
 
-from conftest import events_until, poll, started
 from jupyter_session_ext.api.events import SCHEMA_ID
+
+from conftest import events_until, poll, started
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ async def kernel_ids(api):
 
 
 # -- culling --------------------------------------------------------------------------
+
 
 async def test_nothing_culls_a_kernel_when_the_server_does_not(api):
     kernel = await started(api)
@@ -48,8 +50,10 @@ async def test_own_idle_timeout_culls_with_server_culling_off(api, session_event
     assert record["reason"] == "culled" and record["forced"] is False
     assert record["idle_seconds"] >= 2
     assert kernel not in await kernel_ids(api)
-    events = await events_until(session_events, lambda ev: any(
-        e["action"] == "ended" and e["session_id"] == kernel for e in ev))
+    events = await events_until(
+        session_events,
+        lambda ev: any(e["action"] == "ended" and e["session_id"] == kernel for e in ev),
+    )
     assert next(e for e in events if e["action"] == "ended")["reason"] == "culled"
 
 
@@ -68,14 +72,20 @@ async def test_a_connected_kernel_is_not_eligible(api, open_client):
 @pytest.mark.parametrize("value", [-1, "10", 1.5, True, [], {"s": 1}, 10**12])
 async def test_bad_idle_timeout_is_refused_and_changes_nothing(api, value):
     kernel = await started(api)
-    code, body = await api.call("PATCH", "api", "active-sessions", kernel,
-                                body={"idle_timeout": value, "display_name": "changed?"})
+    code, body = await api.call(
+        "PATCH",
+        "api",
+        "active-sessions",
+        kernel,
+        body={"idle_timeout": value, "display_name": "changed?"},
+    )
     assert code == 400 and "idle_timeout" in body["message"]
     s = await api.session(kernel)
     assert s["culling"] is None and s["display_name"] != "changed?"
 
 
 # -- a process that dies and comes back ---------------------------------------------------
+
 
 async def test_kill_9_shows_in_last_exit_after_the_auto_restart(api):
     kernel = await started(api)
@@ -153,8 +163,10 @@ async def test_kill_ends_a_kernel_that_ignores_signals_and_its_children(
     assert record["reason"] == "shutdown" and record["forced"] is True
     assert record["by"]  # the token user jp_fetch authenticates as
     assert record["last_execution"] is None  # it never finished one
-    events = await events_until(session_events, lambda ev: any(
-        e["action"] == "ended" and e["session_id"] == kernel for e in ev))
+    events = await events_until(
+        session_events,
+        lambda ev: any(e["action"] == "ended" and e["session_id"] == kernel for e in ev),
+    )
     event = next(e for e in events if e["action"] == "ended")
     assert event["reason"] == "shutdown" and event["forced"] is True
 
@@ -182,6 +194,7 @@ async def test_a_shutdown_is_ended_with_who_asked_and_what_ran_last(api, open_cl
 
 # -- history and expected durations --------------------------------------------------------
 
+
 async def test_history_matches_what_ran(api, open_client):
     kernel, client = await started(api, open_client)
     t0 = time.monotonic()
@@ -191,13 +204,15 @@ async def test_history_matches_what_ran(api, open_client):
     # A cell queued behind an error is aborted (stop_on_error). The error comes
     # after a sleep, so the second request waits in the kernel's queue by then
     # (sent after the error, it would run: ipykernel aborts only what is queued).
-    failing = client.send_execute("import time; time.sleep(2); raise ValueError('no')",
-                                  cell_id="fails")
+    failing = client.send_execute(
+        "import time; time.sleep(2); raise ValueError('no')", cell_id="fails"
+    )
     skipped = client.send_execute("y = 2", cell_id="skipped")
     replies = [(await client.finished(m))["reply"]["status"] for m in (skipped, failing)]
     assert replies == ["aborted", "error"]  # what the kernel itself said
-    history = await poll(lambda: api.get("api", "active-sessions", kernel, "history"),
-                         lambda h: h["total"] == 4)
+    history = await poll(
+        lambda: api.get("api", "active-sessions", kernel, "history"), lambda h: h["total"] == 4
+    )
     got = [(e["cell_id"], e["status"], e["error_name"]) for e in history["executions"]]
     assert got == [
         ("skipped", "aborted", None),
@@ -215,8 +230,9 @@ async def test_history_matches_what_ran(api, open_client):
 @pytest.mark.parametrize("limit", ["0", "-1", "abc", "1.5", "100000", ""])
 async def test_bad_history_limit_is_400(api, limit):
     kernel = await started(api)
-    code, body = await api.call("GET", "api", "active-sessions", kernel, "history",
-                                params={"limit": limit})
+    code, body = await api.call(
+        "GET", "api", "active-sessions", kernel, "history", params={"limit": limit}
+    )
     assert code == 400 and "limit" in body["message"]
 
 
@@ -228,8 +244,9 @@ async def test_history_of_an_unknown_kernel_is_404(api):
 async def test_a_rerun_cell_expects_its_last_duration(api, open_client):
     kernel, client = await started(api, open_client)
     await client.execute("import time; time.sleep(0.5)", cell_id="again")
-    history = await poll(lambda: api.get("api", "active-sessions", kernel, "history"),
-                         lambda h: h["total"] == 1)
+    history = await poll(
+        lambda: api.get("api", "active-sessions", kernel, "history"), lambda h: h["total"] == 1
+    )
     took = history["executions"][0]["duration_seconds"]
     client.send_execute("time.sleep(3)", cell_id="again")
     s = await api.wait_session(kernel, lambda s: s["execution_queue"]["active"] is not None)

@@ -8,12 +8,13 @@ import json
 import os
 
 import psutil
-
-from conftest import events_until, poll, ready, started
 import pytest
 
 from jupyter_session_ext.api.events import BURST, SCHEMA_ID
 from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
+
+from conftest import events_until, poll, ready, started
+
 
 def test_websocket_connection_class_is_observed(jp_serverapp):
     cls = jp_serverapp.web_app.settings["kernel_websocket_connection_class"]
@@ -28,7 +29,7 @@ async def test_ready_means_iopub_is_live(api, registry):
     for _ in range(5):
         kernel_id = await api.start_kernel()
         await api.wait_session(kernel_id, ready)
-        tracked = registry.get(kernel_id)
+        registry.get(kernel_id)
         channels = registry.tracker.channels[kernel_id]
         assert channels.iopub is not None and channels.iopub.live.is_set()
 
@@ -49,10 +50,12 @@ async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
         # that starts the entry: wait for both (a loaded machine reads them apart).
         s = await api.wait_session(
             kernel,
-            lambda s: s["status"] == "busy"
-            and (s["execution_queue"]["active"] or {}).get("cell_id") == "cell-sleep"
-            and s["execution_queue"]["active"]["execution_count"] is not None
-            and s["execution_queue"]["length"] == 2,
+            lambda s: (
+                s["status"] == "busy"
+                and (s["execution_queue"]["active"] or {}).get("cell_id") == "cell-sleep"
+                and s["execution_queue"]["active"]["execution_count"] is not None
+                and s["execution_queue"]["length"] == 2
+            ),
         )
         queue = s["execution_queue"]
         active = queue["active"]
@@ -73,8 +76,9 @@ async def test_queue_while_cells_run(api, open_client, tmp_path, v1):
         await ws.finished(ids[-1])
         # Our IOPub subscription may be a message or two behind this client's:
         # an earlier cell's idle is not the end. The last cell's count is.
-        s = await api.wait_session(kernel, lambda s: s["status"] == "idle"
-                                   and s["execution_count"] == 3)
+        s = await api.wait_session(
+            kernel, lambda s: s["status"] == "idle" and s["execution_count"] == 3
+        )
         assert s["execution_queue"] == {"active": None, "pending": [], "length": 0}
         assert s["busy_seconds"] == 0
         assert s["execution_count"] == 3
@@ -106,10 +110,14 @@ async def test_input_shows_awaiting_input_until_answered(api, open_client):
     s = await api.wait_session(kernel, lambda s: s["status"] == "idle")
     assert s["awaiting_input"] is None
 
-    msg_id = client.send_execute("import getpass; pw = getpass.getpass('Password: ')",
-                                 allow_stdin=True)
-    request = await client.wait_for(lambda m: m["header"]["msg_type"] == "input_request"
-                                    and m["parent_header"]["msg_id"] == msg_id)
+    msg_id = client.send_execute(
+        "import getpass; pw = getpass.getpass('Password: ')", allow_stdin=True
+    )
+    request = await client.wait_for(
+        lambda m: (
+            m["header"]["msg_type"] == "input_request" and m["parent_header"]["msg_id"] == msg_id
+        )
+    )
     s = await api.wait_session(kernel, lambda s: s["awaiting_input"] is not None)
     assert s["awaiting_input"] == {"prompt": "Password: ", "password": True}
     client.send("stdin", "input_reply", {"value": "secret"}, parent=request["header"])
@@ -209,8 +217,13 @@ async def test_resource_usage_covers_the_kernel_and_its_children(api, open_clien
     kernel, client = await started(api, open_client)
     s = await api.wait_session(kernel, lambda s: s["resource_usage"] is not None)
     usage = s["resource_usage"]
-    assert set(usage) == {"cpu_percent", "memory_bytes", "thread_count", "sampling_period_ms",
-                          "timestamp"}
+    assert set(usage) == {
+        "cpu_percent",
+        "memory_bytes",
+        "thread_count",
+        "sampling_period_ms",
+        "timestamp",
+    }
     assert usage["sampling_period_ms"] == 200
     rss = psutil.Process(s["process_id"]).memory_info().rss
     assert 0.5 * rss < usage["memory_bytes"] < 2 * rss
@@ -219,7 +232,7 @@ async def test_resource_usage_covers_the_kernel_and_its_children(api, open_clien
     await client.execute(
         "import subprocess, sys\n"
         "child = subprocess.Popen([sys.executable, '-c', "
-        "'import time; b = bytearray(300_000_000); b[::4096] = b\"x\" * len(b[::4096]); "
+        '\'import time; b = bytearray(300_000_000); b[::4096] = b"x" * len(b[::4096]); '
         "print(1, flush=True); time.sleep(60)'], stdout=subprocess.PIPE)\n"
         "child.stdout.readline()"
     )
@@ -265,8 +278,9 @@ async def test_events_are_coalesced_in_a_burst(api, open_client, registry, sessi
     kernel, client = await started(api, open_client)
     ids = [client.send_execute("pass") for _ in range(300)]
     await client.finished(ids[-1])
-    await api.wait_session(kernel, lambda s: s["status"] == "idle"
-                           and s["execution_queue"]["length"] == 0)
+    await api.wait_session(
+        kernel, lambda s: s["status"] == "idle" and s["execution_queue"]["length"] == 0
+    )
     await asyncio.sleep(2 * registry.events.coalesce_interval)  # the trailing event
     received = [e for e in session_events if e["session_id"] == kernel]
     # 300 executions make >1,200 state changes; a few events per 100 ms pass.
@@ -297,9 +311,15 @@ async def test_a_quiet_session_turning_busy_is_not_delayed(
             return [e for e in received[start:] if e["session_id"] == kernel]
 
         # Well before the 10 s window would have released a trailing event.
-        await events_until(session_events, lambda r: any(e["status"] == "busy" for e in mine(r))
-                           and mine(r)[-1]["status"] == "idle"
-                           and mine(r)[-1]["queue_length"] == 0, timeout=8)
+        await events_until(
+            session_events,
+            lambda r: (
+                any(e["status"] == "busy" for e in mine(r))
+                and mine(r)[-1]["status"] == "idle"
+                and mine(r)[-1]["queue_length"] == 0
+            ),
+            timeout=8,
+        )
     finally:
         events.coalesce_interval = saved
 
@@ -316,7 +336,9 @@ async def test_added_and_removed_events(api, session_events):
     await events_until(session_events, lambda r: "ended" in actions(r))
     # `ended` (why it went) follows the session's last change.
     assert actions(session_events)[0] == "added" and actions(session_events)[-2:] == [
-        "removed", "ended"]
+        "removed",
+        "ended",
+    ]
 
 
 async def test_removed_kernels_leave_nothing_behind(api, registry):
@@ -355,8 +377,9 @@ async def test_notebook_renamed_is_an_event_and_shows(api, jp_create_notebook, s
 
     # Opening the notebook was a "sessions" change too: the rename is the next.
     await events_until(session_events, lambda r: len(bound_changes(r)) == 1)
-    code, _ = await api.call("PATCH", "api", "sessions", model["id"],
-                             body={"path": "final.ipynb", "name": "final.ipynb"})
+    code, _ = await api.call(
+        "PATCH", "api", "sessions", model["id"], body={"path": "final.ipynb", "name": "final.ipynb"}
+    )
     assert code == 200
     s = await api.wait_session(kernel_id, lambda s: s["notebook_path"] == "final.ipynb")
     assert s["notebook_uri"].endswith("/final.ipynb")
@@ -392,21 +415,29 @@ async def test_encoded_sessions_follow_every_change(
     client = await open_client(kernel)  # connected
     await api.wait_session(kernel, lambda s: s["connections"] == 1)
     await check()
-    msg_id = client.send_execute(f"import os, time; os.chdir({str(tmp_path)!r}); time.sleep(1)",
-                                 cell_id="c1")
+    msg_id = client.send_execute(
+        f"import os, time; os.chdir({str(tmp_path)!r}); time.sleep(1)", cell_id="c1"
+    )
     client.send_execute("x = 1", cell_id="c2")
     await api.wait_session(kernel, lambda s: s["status"] == "busy")
     await check()  # busy, one queued
     await client.finished(msg_id)
-    await api.wait_session(kernel, lambda s: s["status"] == "idle"
-                           and s["execution_queue"]["length"] == 0)
+    await api.wait_session(
+        kernel, lambda s: s["status"] == "idle" and s["execution_queue"]["length"] == 0
+    )
     await check()  # idle, new cwd, execution_count
-    code, _ = await api.call("PATCH", "api", "sessions", session["id"],
-                             body={"path": "b.ipynb", "name": "renamed"})
+    code, _ = await api.call(
+        "PATCH", "api", "sessions", session["id"], body={"path": "b.ipynb", "name": "renamed"}
+    )
     assert code == 200
     await check()  # Jupyter session renamed
-    code, _ = await api.call("PATCH", "api", "active-sessions", kernel,
-                             body={"display_name": "Mine", "input_prompt": "$ "})
+    code, _ = await api.call(
+        "PATCH",
+        "api",
+        "active-sessions",
+        kernel,
+        body={"display_name": "Mine", "input_prompt": "$ "},
+    )
     assert code == 200
     await check()
     await poll(lambda: api.session(kernel), lambda s: s["resource_usage"] is not None)

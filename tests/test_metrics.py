@@ -13,8 +13,9 @@ async def test_metrics_on_the_servers_endpoint(api, jp_fetch, open_client):
         await client.execute("x = 1")
     client.send_execute("import time; time.sleep(3)")
     client.send_execute("y = 2")
-    await api.wait_session(kernel_id, lambda s: s["execution_queue"]["length"] == 1
-                           and s["status"] == "busy")
+    await api.wait_session(
+        kernel_id, lambda s: s["execution_queue"]["length"] == 1 and s["status"] == "busy"
+    )
     text = (await jp_fetch("metrics")).body.decode()
     labels = f'kernel_name="python3",session_id="{kernel_id}"'
     lines = set(text.splitlines())
@@ -23,8 +24,9 @@ async def test_metrics_on_the_servers_endpoint(api, jp_fetch, open_client):
     assert f"jupyter_active_sessions_queue_length{{{labels}}} 1.0" in lines
     assert f"jupyter_active_sessions_executions_total{{{labels}}} 4.0" in lines
     assert f"jupyter_active_sessions_restarts_total{{{labels}}} 0.0" in lines
-    assert any(line.startswith(f"jupyter_active_sessions_busy_seconds{{{labels}}}")
-               for line in lines)
+    assert any(
+        line.startswith(f"jupyter_active_sessions_busy_seconds{{{labels}}}") for line in lines
+    )
 
 
 async def test_ended_metric_by_reason(api, jp_fetch):
@@ -48,6 +50,9 @@ async def test_cull_countdown_metric(api, jp_fetch):
     await api.call("PATCH", "api", "active-sessions", kernel, body={"idle_timeout": 3600})
     text = (await jp_fetch("metrics")).body.decode()
     labels = f'kernel_name="python3",session_id="{kernel}"'
-    line = next(l for l in text.splitlines()
-                if l.startswith(f"jupyter_active_sessions_cull_seconds_left{{{labels}}}"))
+    line = next(
+        row
+        for row in text.splitlines()
+        if row.startswith(f"jupyter_active_sessions_cull_seconds_left{{{labels}}}")
+    )
     assert 3500 < float(line.split()[-1]) <= 3600

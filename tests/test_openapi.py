@@ -7,6 +7,7 @@ import re
 import yaml
 
 from jupyter_session_ext.api.handlers import routes
+
 from conftest import ready
 from openapi_check import SPEC, check
 
@@ -25,8 +26,9 @@ def test_every_route_and_method_is_documented():
 async def test_the_document_is_served(api, jp_fetch):
     response = await jp_fetch("api", "active-sessions", "openapi.yaml")
     assert yaml.safe_load(response.body) == SPEC
-    code, _ = await api.call("GET", "api", "active-sessions", "openapi.yaml",
-                             headers={"Authorization": ""})
+    code, _ = await api.call(
+        "GET", "api", "active-sessions", "openapi.yaml", headers={"Authorization": ""}
+    )
     assert code == 403
 
 
@@ -39,15 +41,20 @@ async def test_real_answers_match_the_document(api, open_client, jp_create_noteb
     client = await open_client(kernel_id)
     client.send_execute("import time; time.sleep(2)", cell_id="a")
     client.send_execute("1 + 1", cell_id="b")
-    busy = await api.wait_session(kernel_id, lambda s: s["execution_queue"]["length"] == 1
-                                  and s["execution_queue"]["active"] is not None)
+    busy = await api.wait_session(
+        kernel_id,
+        lambda s: (
+            s["execution_queue"]["length"] == 1 and s["execution_queue"]["active"] is not None
+        ),
+    )
     check("ActiveSession", busy)
     check("SessionList", await api.get("api", "active-sessions"))
     check("ServerStatus", await api.get("api", "active-sessions", "status"))
     with_usage = await api.wait_session(bare, lambda s: s["resource_usage"] is not None)
     check("ActiveSession", with_usage)
-    code, patched = await api.call("PATCH", "api", "active-sessions", bare,
-                                   body={"display_name": "checked"})
+    code, patched = await api.call(
+        "PATCH", "api", "active-sessions", bare, body={"display_name": "checked"}
+    )
     assert code == 200
     check("ActiveSession", patched)
     for action in ("interrupt", "restart"):

@@ -23,12 +23,12 @@ async def test_secrets_never_leave_the_server(
         await api.get("api", "active-sessions"),
         await api.get("api", "active-sessions", "status"),
         await api.session(kernel_id),
-        (await api.call("PATCH", "api", "active-sessions", kernel_id,
-                        body={"display_name": "x"}))[1],
+        (await api.call("PATCH", "api", "active-sessions", kernel_id, body={"display_name": "x"}))[
+            1
+        ],
         (await api.call("POST", "api", "active-sessions", kernel_id, "interrupt"))[1],
     ]
-    events = await events_until(
-        session_events, lambda r: any("updated" in e["changes"] for e in r))
+    events = await events_until(session_events, lambda r: any("updated" in e["changes"] for e in r))
     connection_file = psutil.Process(s["process_id"]).cmdline()[-1]
     key = json.loads(Path(connection_file).read_text())["key"]
     secrets = ["s3cret-token", "hunter2", "abc", key, jp_serverapp.identity_provider.token]

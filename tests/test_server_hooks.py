@@ -15,9 +15,10 @@ from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
 from tornado.websocket import WebSocketClientConnection
 
-from conftest import ready, started
 from jupyter_session_ext import server_hooks
 from jupyter_session_ext.traffic.activity_watcher import KNOWN_SOURCES, fingerprint
+
+from conftest import ready, started
 
 
 def kernel_manager(jp_serverapp):
@@ -106,8 +107,10 @@ def test_on_recv_keeps_its_callback():
 
     stream = ZMQStream(context.socket(zmq.SUB))
     try:
+
         def callback(msg_list):
             return None
+
         stream.on_recv(callback)
         assert server_hooks.stream_callback(stream) is callback
     finally:
@@ -148,12 +151,16 @@ def test_the_gateway_connection_connects_in_connection_done():
     assert "protocol" in inspect.getsource(WebSocketClientConnection)
 
 
-async def test_the_request_being_served_is_in_the_call_context(api, jp_serverapp, ready_kernel=None):
+async def test_the_request_being_served_is_in_the_call_context(
+    api, jp_serverapp, ready_kernel=None
+):
     km = kernel_manager(jp_serverapp)
     users: list[str | None] = []
     hook = server_hooks.around_shutdown_kernel(
-        km, lambda kernel_id: users.append(server_hooks.requesting_user()),
-        lambda kernel_id, _: None)
+        km,
+        lambda kernel_id: users.append(server_hooks.requesting_user()),
+        lambda kernel_id, _: None,
+    )
     try:
         kernel_id = await api.start_kernel()
         await api.wait_session(kernel_id, ready)

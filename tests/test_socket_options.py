@@ -7,16 +7,21 @@ from __future__ import annotations
 import gc
 import socket
 
-from conftest import poll, ready
 from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
+
+from conftest import poll, ready
 
 
 async def connections(kernel_id: str) -> list[ObservedConnectionMixin]:
     """The server's live connection objects of `kernel_id`'s websockets."""
-    return [o for o in gc.get_objects()
-            if isinstance(o, ObservedConnectionMixin) and getattr(o, "kernel_id", None) == kernel_id
-            and getattr(o, "websocket_handler", None) is not None
-            and o.websocket_handler.ws_connection is not None]
+    return [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, ObservedConnectionMixin)
+        and getattr(o, "kernel_id", None) == kernel_id
+        and getattr(o, "websocket_handler", None) is not None
+        and o.websocket_handler.ws_connection is not None
+    ]
 
 
 def nodelay(sock: socket.socket) -> bool:

@@ -10,9 +10,18 @@ from jupyter_client.session import Session, json_unpacker
 
 from jupyter_session_ext.traffic.wire_format import unpacker
 
-PARTS = [b'{"msg_id": "a", "msg_type": "status"}', b"{}", b' {"a": 1}', b'{"a": 1} \n',
-         '{"é": "\u00e9"}'.encode(), b'{"a": NaN}', b"[1, 2]", b'"x"',
-         b'{"nested": {"deep": [1, {"x": null}]}}', '{"s": "ok"}']
+PARTS = [
+    b'{"msg_id": "a", "msg_type": "status"}',
+    b"{}",
+    b' {"a": 1}',
+    b'{"a": 1} \n',
+    '{"é": "\u00e9"}'.encode(),
+    b'{"a": NaN}',
+    b"[1, 2]",
+    b'"x"',
+    b'{"nested": {"deep": [1, {"x": null}]}}',
+    '{"s": "ok"}',
+]
 BAD = [b"\xff\xfe{}", b'{"a":', b"", b'{"a": 1} x', b"\xff\xfe", b"{'a': 1}", b'{"a": 1}{"b": 2}']
 
 

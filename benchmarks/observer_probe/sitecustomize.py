@@ -25,6 +25,7 @@ if os.environ.get("OBSERVER_COST_OUT") and "ipykernel" not in " ".join(sys.argv)
             finally:
                 spent[key][0] += clock() - start
                 spent[key][1] += 1
+
         return measured
 
     if os.environ.get("OBSERVER_COST_WATCHER"):
@@ -34,8 +35,9 @@ if os.environ.get("OBSERVER_COST_OUT") and "ipykernel" not in " ".join(sys.argv)
         def start_watching_activity(self, kernel_id):
             start_watching(self, kernel_id)
             stream = self._kernels[kernel_id]._activity_stream
-            stream.on_recv(timed("server's activity watcher (jupyter_server's own)",
-                                 stream._recv_callback))
+            stream.on_recv(
+                timed("server's activity watcher (jupyter_server's own)", stream._recv_callback)
+            )
 
         MappingKernelManager.start_watching_activity = start_watching_activity
     else:
@@ -47,8 +49,9 @@ if os.environ.get("OBSERVER_COST_OUT") and "ipykernel" not in " ".join(sys.argv)
         observer._receive_parsed = timed("iopub", observer._receive_parsed)
         observer._receive = timed("iopub, parsed by us (another watcher)", observer._receive)
         server = activity_watcher.ServerActivity
-        server.record = timed("server's activity watcher (its job, done by the extension)",
-                              server.record)
+        server.record = timed(
+            "server's activity watcher (its job, done by the extension)", server.record
+        )
         # The work behind each websocket message the observer looks at (the
         # byte test that skips the others costs too, and is not counted).
         mixin = websocket_traffic.ObservedConnectionMixin

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Float, Instance, TraitError, observe, validate
 from traitlets.config import LoggingConfigurable
@@ -31,8 +32,18 @@ SCHEMA_ID = "https://github.com/jupyter-session-ext/jupyter-session-ext/events/a
 
 # When one event stands for several changes, `action` is the first of these.
 ACTIONS = (
-    "removed", "added", "restarted", "exited", "status", "awaiting_input", "queue",
-    "connected", "sessions", "working_directory", "kernel_info", "updated",
+    "removed",
+    "added",
+    "restarted",
+    "exited",
+    "status",
+    "awaiting_input",
+    "queue",
+    "connected",
+    "sessions",
+    "working_directory",
+    "kernel_info",
+    "updated",
 )
 _RANK = {a: i for i, a in enumerate(ACTIONS)}
 
@@ -154,8 +165,11 @@ class SessionEvents(LoggingConfigurable):
         self._emit(serialize.ended_event(record))
 
     def _emit(self, data: dict[str, Any]) -> None:
+        logger = self.event_logger
+        if logger is None:
+            return
         try:
-            self.event_logger.emit(schema_id=SCHEMA_ID, data=data)
+            logger.emit(schema_id=SCHEMA_ID, data=data)
         except Exception:
             self.log.exception("Active sessions: could not emit an event")
 

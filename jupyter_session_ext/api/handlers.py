@@ -36,8 +36,9 @@ class Registry(SessionSource, Protocol):
     def get(self, kernel_id: str) -> TrackedKernel: ...
     def all(self) -> list[TrackedKernel]: ...
     async def refresh_bound(self) -> None: ...
-    def history(self, kernel_id: str,
-                limit: int | None = None) -> tuple[int, list[FinishedExecution]]: ...
+    def history(
+        self, kernel_id: str, limit: int | None = None
+    ) -> tuple[int, list[FinishedExecution]]: ...
     def ended_kernels(self) -> list[EndedKernel]: ...
 
 
@@ -51,8 +52,10 @@ SESSION_ID = r"(?P<session_id>[^/]+)"
 class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
-    def initialize(self, registry: Registry, encoder: SessionEncoder,
-                   name: str | None = None) -> None:
+    # tornado passes the route's keywords; the ExtensionApp adds its name.
+    def initialize(  # type: ignore[override]
+        self, registry: Registry, encoder: SessionEncoder, name: str = ""
+    ) -> None:
         super().initialize(name=name)
         self.registry = registry
         self.encoder = encoder
@@ -153,9 +156,7 @@ class EndedHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(
-            serialize.ended(self.registry.ended_kernels(), self.serverapp.root_dir)
-        )
+        self.write_json(serialize.ended(self.registry.ended_kernels(), self.serverapp.root_dir))
 
 
 class HistoryHandler(ActiveSessionsHandler):
@@ -197,7 +198,9 @@ class RestartHandler(ActiveSessionsHandler):
         try:
             tracked = await self.registry.actions.restart(tracked.kernel_id)
         except UnknownKernel:
-            raise web.HTTPError(404, f"Session {session_id!r} went away while restarting.") from None
+            raise web.HTTPError(
+                404, f"Session {session_id!r} went away while restarting."
+            ) from None
         self.write_json(await self.session_json(tracked))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 import prometheus_client
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -28,10 +29,12 @@ class _Ended(Protocol):
 class Registry(Protocol):
     """What the metrics read of the registry (registry.SessionRegistry)."""
 
-    ended: _Ended
+    @property
+    def ended(self) -> _Ended: ...
 
     def snapshot(self) -> list[TrackedKernel]: ...
     def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None: ...
+
 
 PREFIX = "jupyter_active_sessions"
 
@@ -54,18 +57,21 @@ class SessionsCollector(Collector):
             f"{PREFIX}_queue_length", "Executions waiting behind the running one.", labels=labels
         )
         busy = GaugeMetricFamily(
-            f"{PREFIX}_busy_seconds", "Seconds the session has been busy (0 if not busy).",
+            f"{PREFIX}_busy_seconds",
+            "Seconds the session has been busy (0 if not busy).",
             labels=labels,
         )
         idle = GaugeMetricFamily(
-            f"{PREFIX}_idle_seconds", "Seconds the session has been idle (0 if busy).",
+            f"{PREFIX}_idle_seconds",
+            "Seconds the session has been idle (0 if busy).",
             labels=labels,
         )
         executions = CounterMetricFamily(
             f"{PREFIX}_executions", "Executions the kernel started (all clients).", labels=labels
         )
         restarts = CounterMetricFamily(
-            f"{PREFIX}_restarts", "Restarts of the kernel since it was first started.",
+            f"{PREFIX}_restarts",
+            "Restarts of the kernel since it was first started.",
             labels=labels,
         )
         for t in tracked:

@@ -51,6 +51,7 @@ def notebook_uri(path: str | None, root_dir: str) -> str | None:
 
 # -- the parts -----------------------------------------------------------------------
 
+
 def queue_entry(entry: QueueEntry) -> dict[str, Any]:
     return {
         "msg_id": entry.msg_id,
@@ -87,16 +88,24 @@ def finished_execution(finished: FinishedExecution) -> dict[str, Any]:
 def last_exit(exit: LastExit | None) -> dict[str, Any] | None:
     if exit is None:
         return None
-    return {"ended": isoformat(exit.ended), "reason": exit.reason,
-            "exit_code": exit.exit_code, "signal": exit.signal}
+    return {
+        "ended": isoformat(exit.ended),
+        "reason": exit.reason,
+        "exit_code": exit.exit_code,
+        "signal": exit.signal,
+    }
 
 
 def resource_usage(usage: ResourceUsage | None) -> dict[str, Any] | None:
     if usage is None:
         return None
-    return {"cpu_percent": usage.cpu_percent, "memory_bytes": usage.memory_bytes,
-            "thread_count": usage.thread_count, "sampling_period_ms": usage.sampling_period_ms,
-            "timestamp": isoformat(usage.timestamp)}
+    return {
+        "cpu_percent": usage.cpu_percent,
+        "memory_bytes": usage.memory_bytes,
+        "thread_count": usage.thread_count,
+        "sampling_period_ms": usage.sampling_period_ms,
+        "timestamp": isoformat(usage.timestamp),
+    }
 
 
 def culling(info: CullingInfo | None) -> dict[str, Any] | None:
@@ -111,8 +120,10 @@ def jupyter_sessions(bound: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- a kernel, as an ActiveSession -------------------------------------------------------
 
-def active_session(source: SessionSource, tracked: TrackedKernel, root_dir: str, *,
-                   volatile: Any = None) -> dict[str, Any]:
+
+def active_session(
+    source: SessionSource, tracked: TrackedKernel, root_dir: str, *, volatile: Any = None
+) -> dict[str, Any]:
     """One ActiveSession. With `volatile`, the fields that change without a
     visible change (timers, last_activity, resource_usage, culling) hold that
     marker."""
@@ -190,14 +201,21 @@ class SessionEncoder:
         self.source = source
         self.root_dir = root_dir
         self._encoded: weakref.WeakKeyDictionary[TrackedKernel, _Encoded] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
 
     def session(self, tracked: TrackedKernel) -> str:
         state = tracked.state
         # The revision, and a few cheap reads that are also covered by it, so
         # that a change that forgot its event still shows.
-        key = (tracked.revision, self.source.connections(tracked.kernel_id), state.status,
-               state.queue.version, state.execution_count, tracked.working_directory)
+        key = (
+            tracked.revision,
+            self.source.connections(tracked.kernel_id),
+            state.status,
+            state.queue.version,
+            state.execution_count,
+            tracked.working_directory,
+        )
         cached = self._encoded.get(tracked)
         if cached is None or cached.key != key:
             document = active_session(self.source, tracked, self.root_dir, volatile=_VOLATILE)
@@ -212,11 +230,21 @@ class SessionEncoder:
         activity = isoformat(tracked.last_activity())
         info = culling(self.source.culling_info(tracked))
         p = cached.pieces
-        return "".join((
-            p[0], str(state.idle_seconds()), p[1], str(state.busy_seconds()), p[2],
-            "null" if activity is None else f'"{activity}"', p[3], cached.usage_json, p[4],
-            "null" if info is None else json.dumps(info), p[5],
-        ))
+        return "".join(
+            (
+                p[0],
+                str(state.idle_seconds()),
+                p[1],
+                str(state.busy_seconds()),
+                p[2],
+                "null" if activity is None else f'"{activity}"',
+                p[3],
+                cached.usage_json,
+                p[4],
+                "null" if info is None else json.dumps(info),
+                p[5],
+            )
+        )
 
     def session_list(self, kernels: list[TrackedKernel]) -> str:
         """The list route's answer."""
@@ -226,8 +254,10 @@ class SessionEncoder:
 
 # -- the other routes -----------------------------------------------------------------------
 
-def server_status(changes: Changes, kernels: list[TrackedKernel], *, version: str,
-                  started: datetime) -> dict[str, Any]:
+
+def server_status(
+    changes: Changes, kernels: list[TrackedKernel], *, version: str, started: datetime
+) -> dict[str, Any]:
     """Reference semantics: `active` counts sessions not exited; `idle_seconds`
     is how long every session has been idle, `busy_seconds` how long at least
     one has been busy."""
@@ -266,8 +296,9 @@ def ended_kernel(record: EndedKernel, notebook_uri: str | None = None) -> dict[s
         "exit_code": record.exit_code,
         "signal": record.signal,
         "idle_seconds": record.idle_seconds,
-        "last_execution": (finished_execution(record.last_execution)
-                           if record.last_execution is not None else None),
+        "last_execution": (
+            finished_execution(record.last_execution) if record.last_execution is not None else None
+        ),
     }
 
 
@@ -279,6 +310,7 @@ def ended(records: list[EndedKernel], root_dir: str) -> dict[str, Any]:
 
 
 # -- what events carry (event_schemas/active_session_v1.yaml) -----------------------------------
+
 
 def event_payload(tracked: TrackedKernel, connections: int) -> dict[str, Any]:
     """The state a change event carries."""
@@ -324,4 +356,3 @@ def ended_event(record: EndedKernel) -> dict[str, Any]:
     data.pop("notebook_uri")
     data.pop("last_execution")
     return {"action": "ended", "changes": ["ended"], "status": EXITED, **data}
-

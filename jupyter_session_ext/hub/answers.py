@@ -28,8 +28,9 @@ KERNEL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 STATUSES = frozenset({"uninitialized", "starting", "ready", "idle", "busy", "offline", "exited"})
 MODES = frozenset({"console", "notebook", "background"})
 EXIT_REASONS = frozenset({"restarted", "exited", "killed", "oom"})
-ENDED_REASONS = frozenset({"shutdown", "culled", "exited", "killed", "oom", "server_stopped",
-                           "server_lost"})
+ENDED_REASONS = frozenset(
+    {"shutdown", "culled", "exited", "killed", "oom", "server_stopped", "server_lost"}
+)
 
 
 class InvalidAnswer(ValueError):
@@ -103,6 +104,7 @@ def ended_sessions(body: bytes) -> list[dict[str, Any]]:
 
 # -- values ---------------------------------------------------------------------------
 
+
 def number(value: Any, high: float, whole: bool = False) -> int | float | None:
     """A finite number in [0, high], or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -122,7 +124,7 @@ def signed(value: Any) -> int | None:
 def text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
-    return value if len(value) <= limit else value[:limit - 1] + "…"
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def one_of(value: Any, known: frozenset[str], other: str) -> str:
@@ -146,6 +148,7 @@ def kernel_id(value: Any) -> str:
 
 # -- the shapes ---------------------------------------------------------------------
 
+
 def session(raw: Any) -> dict[str, Any]:
     """One of a server's active sessions, as the fleet page shows it."""
     if not isinstance(raw, dict):
@@ -164,16 +167,21 @@ def session(raw: Any) -> dict[str, Any]:
         "busy_seconds": number(raw.get("busy_seconds"), 1e10, whole=True),
         "idle_seconds": number(raw.get("idle_seconds"), 1e10, whole=True),
         "connections": number(raw.get("connections"), 1e6, whole=True),
-        "resource_usage": None if not isinstance(usage, dict) else {
-            "memory_bytes": number(usage.get("memory_bytes"), 2.0 ** 50, whole=True),
+        "resource_usage": None
+        if not isinstance(usage, dict)
+        else {
+            "memory_bytes": number(usage.get("memory_bytes"), 2.0**50, whole=True),
             "cpu_percent": number(usage.get("cpu_percent"), 1e5),
         },
         "execution_queue": {
             "active": {"code": text(active.get("code"), CODE) or ""}
-            if isinstance(active, dict) else None,
+            if isinstance(active, dict)
+            else None,
             "length": number(queue.get("length"), 1e9, whole=True),
         },
-        "last_exit": None if not isinstance(last_exit, dict) else {
+        "last_exit": None
+        if not isinstance(last_exit, dict)
+        else {
             "reason": one_of(last_exit.get("reason"), EXIT_REASONS, "other"),
             "signal": signed(last_exit.get("signal")),
             "exit_code": signed(last_exit.get("exit_code")),
@@ -190,6 +198,8 @@ def ended(raw: Any) -> dict[str, Any]:
         "session_id": kernel_id(raw.get("session_id")),
         "reason": one_of(raw.get("reason"), ENDED_REASONS, "other"),
         "forced": raw.get("forced") is True,
+        "by": text(raw.get("by"), NAME),
+        "idle_seconds": number(raw.get("idle_seconds"), 1e10, whole=True),
         "signal": signed(raw.get("signal")),
         "exit_code": signed(raw.get("exit_code")),
         "display_name": text(raw.get("display_name"), NAME) or "",
@@ -201,6 +211,7 @@ def ended(raw: Any) -> dict[str, Any]:
 
 # -- the service's log -----------------------------------------------------------------
 
+
 def printable(value: Any, limit: int = 200) -> str:
     """`value` for a log line: capped, control and format characters escaped
     (a newline from a user's server must not start a line of its own)."""
@@ -209,5 +220,6 @@ def printable(value: Any, limit: int = 200) -> str:
         line = line[:limit] + "…"
     if line.isprintable():
         return line
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in line)
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line
+    )

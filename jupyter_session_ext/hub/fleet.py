@@ -54,10 +54,17 @@ class _Body:
 
 
 class Fleet:
-    def __init__(self, hub: HubAPI, tokens: UserTokens, proxy_url: str,
-                 timeout: float = 5.0, max_concurrency: int = 50, min_interval: float = 0.0,
-                 max_answer_bytes: int = MAX_ANSWER_BYTES,
-                 log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        hub: HubAPI,
+        tokens: UserTokens,
+        proxy_url: str,
+        timeout: float = 5.0,
+        max_concurrency: int = 50,
+        min_interval: float = 0.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        log: logging.Logger | None = None,
+    ) -> None:
         self.hub = hub
         self.tokens = tokens
         self.proxy_url = proxy_url.rstrip("/")
@@ -91,16 +98,23 @@ class Fleet:
         while True:
             token = await self.tokens.token(user)
             body = _Body(self.max_answer_bytes)
-            request = HTTPRequest(url, method=method, headers={"Authorization": f"token {token}"},
-                                  connect_timeout=self.timeout, request_timeout=self.timeout,
-                                  follow_redirects=False, streaming_callback=body)
+            request = HTTPRequest(
+                url,
+                method=method,
+                headers={"Authorization": f"token {token}"},
+                connect_timeout=self.timeout,
+                request_timeout=self.timeout,
+                follow_redirects=False,
+                streaming_callback=body,
+            )
             try:
                 # The client's own deadline, and a backstop.
                 await asyncio.wait_for(self._http.fetch(request), self.timeout + 1)
             except HTTPClientError as err:
                 if body.too_large:
                     raise InvalidAnswer(
-                        f"larger than {self.max_answer_bytes / 2**20:g} MiB") from None
+                        f"larger than {self.max_answer_bytes / 2**20:g} MiB"
+                    ) from None
                 if err.code in (401, 403) and await self.tokens.refused(user, token):
                     continue
                 raise
@@ -109,8 +123,8 @@ class Fleet:
     def _why(self, err: BaseException, url: str) -> str:
         """What a request to a server came to, as the view shows it."""
         if isinstance(err, (asyncio.TimeoutError, TimeoutError)) or (
-                isinstance(err, HTTPClientError) and err.code == 599
-                and "timeout" in str(err).lower()):
+            isinstance(err, HTTPClientError) and err.code == 599 and "timeout" in str(err).lower()
+        ):
             return f"timed out after {self.timeout:g} s ({url})"
         if isinstance(err, HTTPClientError) and 300 <= err.code < 400:
             return f"HTTP {err.code}: a redirect, not followed ({url})"
@@ -118,8 +132,9 @@ class Fleet:
             return f"HTTP {err.code} ({url})"
         return f"{printable(err, 120)} ({url})"
 
-    async def _read(self, server: dict[str, Any], route: str, shaped: Any,
-                    optional: bool = False) -> list[dict[str, Any]]:
+    async def _read(
+        self, server: dict[str, Any], route: str, shaped: Any, optional: bool = False
+    ) -> list[dict[str, Any]]:
         """A route's `sessions`, shaped. `optional`: a server with an older
         extension, without that route, has none (not an error)."""
         try:
@@ -135,14 +150,22 @@ class Fleet:
         or with `reachable: false` and why (`invalid: true` when it answered
         something that is not active sessions)."""
         started = time.monotonic()
-        result = {**server, "reachable": False, "invalid": False, "error": None,
-                  "sessions": [], "ended": []}
+        result = {
+            **server,
+            "reachable": False,
+            "invalid": False,
+            "error": None,
+            "sessions": [],
+            "ended": [],
+        }
         async with self._limit:
             try:
                 sessions, ended = await asyncio.gather(
                     self._read(server, "active-sessions", answers.active_sessions),
-                    self._read(server, "active-sessions/ended", answers.ended_sessions,
-                               optional=True))
+                    self._read(
+                        server, "active-sessions/ended", answers.ended_sessions, optional=True
+                    ),
+                )
                 result.update(reachable=True, sessions=sessions, ended=ended)
             except InvalidAnswer as err:
                 result.update(invalid=True, error=f"invalid answer: {err}")
@@ -161,26 +184,44 @@ class Fleet:
             self._reported.pop(key, None)
         elif self._reported.get(key) != why:
             self._reported[key] = why
-            self.log.warning("Active sessions: %s's server %r gave an %s",
-                             printable(key[0]), printable(key[1]), why)
+            self.log.warning(
+                "Active sessions: %s's server %r gave an %s",
+                printable(key[0]),
+                printable(key[1]),
+                why,
+            )
 
-    async def shut_down_idle(self, user: str, server_name: str,
-                             min_idle_seconds: int) -> dict[str, Any] | None:
+    async def shut_down_idle(
+        self, user: str, server_name: str, min_idle_seconds: int
+    ) -> dict[str, Any] | None:
         """Shut down the kernels of one user's server that are idle (or ready)
         for at least `min_idle_seconds`, through that server's own API. None
         if the user has no such running server."""
-        server = next((s for s in await self.hub.running_servers()
-                       if s["user"] == user and s["server_name"] == server_name), None)
+        server = next(
+            (
+                s
+                for s in await self.hub.running_servers()
+                if s["user"] == user and s["server_name"] == server_name
+            ),
+            None,
+        )
         if server is None:
             return None
         found = await self.server_sessions(server)
         if not found["reachable"]:
-            return {"user": user, "server_name": server_name, "shut_down": [],
-                    "failed": {}, "error": found["error"]}
+            return {
+                "user": user,
+                "server_name": server_name,
+                "shut_down": [],
+                "failed": {},
+                "error": found["error"],
+            }
         # Shaped ids are UUIDs: quoting them changes nothing, and is the rule.
-        chosen = [s["session_id"] for s in found["sessions"]
-                  if s["status"] in ("idle", "ready")
-                  and (s["idle_seconds"] or 0) >= min_idle_seconds]
+        chosen = [
+            s["session_id"]
+            for s in found["sessions"]
+            if s["status"] in ("idle", "ready") and (s["idle_seconds"] or 0) >= min_idle_seconds
+        ]
         self._last = None  # what follows makes it stale
         done: list[str] = []
         failed: dict[str, str] = {}
@@ -189,12 +230,24 @@ class Fleet:
             try:
                 await self._fetch(server, url, method="DELETE")
                 done.append(kernel_id)
-            except (HTTPClientError, HubError, InvalidAnswer, asyncio.TimeoutError, TimeoutError,
-                    OSError) as err:
-                failed[kernel_id] = (str(err) if isinstance(err, (HubError, InvalidAnswer))
-                                     else self._why(err, url))
-        return {"user": user, "server_name": server_name, "shut_down": done,
-                "failed": failed, "error": None}
+            except (
+                HTTPClientError,
+                HubError,
+                InvalidAnswer,
+                asyncio.TimeoutError,
+                TimeoutError,
+                OSError,
+            ) as err:
+                failed[kernel_id] = (
+                    str(err) if isinstance(err, (HubError, InvalidAnswer)) else self._why(err, url)
+                )
+        return {
+            "user": user,
+            "server_name": server_name,
+            "shut_down": done,
+            "failed": failed,
+            "error": None,
+        }
 
     # -- the whole view ------------------------------------------------------------------
 
@@ -204,8 +257,11 @@ class Fleet:
         Prometheus) share it: the servers are asked once for all of them, and
         a view younger than `min_interval` seconds is served again."""
         last = self._last
-        if self._gathering is None and last is not None \
-                and time.monotonic() - last[0] < self.min_interval:
+        if (
+            self._gathering is None
+            and last is not None
+            and time.monotonic() - last[0] < self.min_interval
+        ):
             return last[1]
         if self._gathering is None:
             self._gathering = asyncio.ensure_future(self._gather())
@@ -233,12 +289,17 @@ class Fleet:
 def summaries_only(view: dict[str, Any]) -> dict[str, Any]:
     """The view for a reader who may see figures but not what users run
     (a scraper's token): each server's summary, none of its sessions."""
-    return {**view, "servers": [{k: v for k, v in s.items() if k not in ("sessions", "ended")}
-                                for s in view["servers"]]}
+    return {
+        **view,
+        "servers": [
+            {k: v for k, v in s.items() if k not in ("sessions", "ended")} for s in view["servers"]
+        ],
+    }
 
 
-def summarize(sessions: list[dict[str, Any]],
-              ended: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def summarize(
+    sessions: list[dict[str, Any]], ended: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Kernels by status, busy ones, memory and CPU totals, longest idle; the
     kernels that ended lately by reason; `killed`: kernels whose process a
     signal the server did not send ended (the OOM killer's, say), whether
@@ -261,19 +322,37 @@ def summarize(sessions: list[dict[str, Any]],
     ended_by_reason: dict[str, int] = {}
     for e in ended or ():
         ended_by_reason[e["reason"]] = ended_by_reason.get(e["reason"], 0) + 1
-    return {"kernels": len(sessions), "by_status": by_status, "busy": by_status.get("busy", 0),
-            "memory_bytes": memory, "cpu_percent": round(cpu, 1), "max_idle_seconds": idle,
-            "ended": sum(ended_by_reason.values()), "ended_by_reason": ended_by_reason,
-            "killed": killed + ended_by_reason.get("killed", 0)}
+    return {
+        "kernels": len(sessions),
+        "by_status": by_status,
+        "busy": by_status.get("busy", 0),
+        "memory_bytes": memory,
+        "cpu_percent": round(cpu, 1),
+        "max_idle_seconds": idle,
+        "ended": sum(ended_by_reason.values()),
+        "ended_by_reason": ended_by_reason,
+        "killed": killed + ended_by_reason.get("killed", 0),
+    }
 
 
 def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     users: dict[str, dict[str, Any]] = {}
     for r in results:
-        u = users.setdefault(r["user"], {"name": r["user"], "servers": 0, "unreachable": 0,
-                                          "kernels": 0, "busy": 0, "memory_bytes": 0,
-                                          "cpu_percent": 0.0, "max_idle_seconds": 0,
-                                          "ended": 0, "killed": 0})
+        u = users.setdefault(
+            r["user"],
+            {
+                "name": r["user"],
+                "servers": 0,
+                "unreachable": 0,
+                "kernels": 0,
+                "busy": 0,
+                "memory_bytes": 0,
+                "cpu_percent": 0.0,
+                "max_idle_seconds": 0,
+                "ended": 0,
+                "killed": 0,
+            },
+        )
         u["servers"] += 1
         u["unreachable"] += 0 if r["reachable"] else 1
         s = r["summary"]

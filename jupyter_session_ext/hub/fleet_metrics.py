@@ -6,7 +6,8 @@ a user whose server stopped is simply absent from the next one).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -21,24 +22,34 @@ class ViewCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["user", "server_name"]
-        up = GaugeMetricFamily(f"{PREFIX}_server_up",
-                               "1 if the user's server answered within the deadline, else 0.",
-                               labels=labels)
-        kernels = GaugeMetricFamily(f"{PREFIX}_kernels", "Kernels by status.",
-                                    labels=[*labels, "status"])
-        memory = GaugeMetricFamily(f"{PREFIX}_memory_bytes",
-                                   "Memory of the server's kernels and their children.",
-                                   labels=labels)
-        cpu = GaugeMetricFamily(f"{PREFIX}_cpu_percent",
-                                "CPU of the server's kernels (100 = one core).", labels=labels)
-        idle = GaugeMetricFamily(f"{PREFIX}_max_idle_seconds",
-                                 "How long the server's longest-idle kernel has been idle.",
-                                 labels=labels)
-        ended = GaugeMetricFamily(f"{PREFIX}_ended_kernels",
-                                  "Kernels that ended lately (within the server's "
-                                  "ended_retention), by reason; killed: a signal the server "
-                                  "did not send, such as the OOM killer's.",
-                                  labels=[*labels, "reason"])
+        up = GaugeMetricFamily(
+            f"{PREFIX}_server_up",
+            "1 if the user's server answered within the deadline, else 0.",
+            labels=labels,
+        )
+        kernels = GaugeMetricFamily(
+            f"{PREFIX}_kernels", "Kernels by status.", labels=[*labels, "status"]
+        )
+        memory = GaugeMetricFamily(
+            f"{PREFIX}_memory_bytes",
+            "Memory of the server's kernels and their children.",
+            labels=labels,
+        )
+        cpu = GaugeMetricFamily(
+            f"{PREFIX}_cpu_percent", "CPU of the server's kernels (100 = one core).", labels=labels
+        )
+        idle = GaugeMetricFamily(
+            f"{PREFIX}_max_idle_seconds",
+            "How long the server's longest-idle kernel has been idle.",
+            labels=labels,
+        )
+        ended = GaugeMetricFamily(
+            f"{PREFIX}_ended_kernels",
+            "Kernels that ended lately (within the server's "
+            "ended_retention), by reason; killed: a signal the server "
+            "did not send, such as the OOM killer's.",
+            labels=[*labels, "reason"],
+        )
         for server in self.view["servers"]:
             values = [server["user"], server["server_name"]]
             summary = server["summary"]
@@ -52,16 +63,21 @@ class ViewCollector(Collector):
             idle.add_metric(values, summary["max_idle_seconds"])
             for reason, count in sorted(summary["ended_by_reason"].items()):
                 ended.add_metric([*values, reason], count)
-        killed = GaugeMetricFamily(f"{PREFIX}_killed_kernels",
-                                   "Kernels whose process was killed by a signal the server "
-                                   "did not send (the OOM killer's, say): ended, or restarted "
-                                   "after it.", labels=labels)
+        killed = GaugeMetricFamily(
+            f"{PREFIX}_killed_kernels",
+            "Kernels whose process was killed by a signal the server "
+            "did not send (the OOM killer's, say): ended, or restarted "
+            "after it.",
+            labels=labels,
+        )
         for server in self.view["servers"]:
             if server["reachable"]:
-                killed.add_metric([server["user"], server["server_name"]],
-                                  server["summary"]["killed"])
-        gathered = GaugeMetricFamily(f"{PREFIX}_gather_seconds",
-                                     "How long this scrape's gathering of every server took.")
+                killed.add_metric(
+                    [server["user"], server["server_name"]], server["summary"]["killed"]
+                )
+        gathered = GaugeMetricFamily(
+            f"{PREFIX}_gather_seconds", "How long this scrape's gathering of every server took."
+        )
         gathered.add_metric([], self.view["gathered_ms"] / 1000)
         yield from (up, kernels, memory, cpu, idle, ended, killed, gathered)
 

@@ -29,20 +29,25 @@ class HubAPI:
         self._token = token
         self.timeout = timeout
 
-    async def request(self, method: str, path: str, body: Any = None,
-                      headers: dict[str, str] | None = None) -> Any:
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         """The JSON answer of one call; HubError if the Hub refused or is down."""
         request = HTTPRequest(
-            self.api_url + path, method=method,
+            self.api_url + path,
+            method=method,
             body=None if body is None else json.dumps(body),
             headers={"Authorization": f"token {self._token}", **(headers or {})},
-            connect_timeout=self.timeout, request_timeout=self.timeout,
-            follow_redirects=False)
+            connect_timeout=self.timeout,
+            request_timeout=self.timeout,
+            follow_redirects=False,
+        )
         try:
             response = await AsyncHTTPClient().fetch(request)
         except HTTPClientError as err:
-            raise HubError(f"the Hub answered {method} {path.split('?')[0]} with "
-                           f"HTTP {err.code}", err.code) from err
+            raise HubError(
+                f"the Hub answered {method} {path.split('?')[0]} with HTTP {err.code}", err.code
+            ) from err
         except OSError as err:
             raise HubError(f"the Hub's API did not answer: {err}") from err
         return json.loads(response.body) if response.body else None
@@ -62,25 +67,35 @@ class HubAPI:
             for user in items:
                 for name, server in (user.get("servers") or {}).items():
                     if server.get("ready"):
-                        servers.append({"user": user["name"], "server_name": name,
-                                        "url": server["url"],
-                                        "last_activity": server.get("last_activity")})
+                        servers.append(
+                            {
+                                "user": user["name"],
+                                "server_name": name,
+                                "url": server["url"],
+                                "last_activity": server.get("last_activity"),
+                            }
+                        )
             paging = page.get("_pagination") if isinstance(page, dict) else None
             following = (paging or {}).get("next")
             if not following:
                 return servers
             offset = following["offset"]
 
-    async def new_user_token(self, user: str, scopes: list[str], expires_in: int,
-                             note: str) -> dict[str, Any]:
+    async def new_user_token(
+        self, user: str, scopes: list[str], expires_in: int, note: str
+    ) -> dict[str, Any]:
         """A new token owned by `user` (it can never do more than `user` may)."""
-        return await self.request("POST", f"users/{quote(user, safe='')}/tokens", {
-            "scopes": scopes, "expires_in": expires_in, "note": note})
+        return await self.request(
+            "POST",
+            f"users/{quote(user, safe='')}/tokens",
+            {"scopes": scopes, "expires_in": expires_in, "note": note},
+        )
 
     async def revoke_user_token(self, user: str, token_id: str) -> None:
         try:
-            await self.request("DELETE", f"users/{quote(user, safe='')}/tokens/"
-                               f"{quote(token_id, safe='')}")
+            await self.request(
+                "DELETE", f"users/{quote(user, safe='')}/tokens/{quote(token_id, safe='')}"
+            )
         except HubError as err:
             if err.code != 404:  # gone already: revoked by its user, or expired
                 raise

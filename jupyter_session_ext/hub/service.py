@@ -66,8 +66,13 @@ class JSONErrors(web.RequestHandler):
 
 
 class FleetHandler(HubOAuthenticated, JSONErrors):
-    def initialize(self, fleet: Fleet, allowed_groups: set[str], allowed_services: set[str],
-                   log: logging.Logger) -> None:
+    def initialize(
+        self,
+        fleet: Fleet,
+        allowed_groups: set[str],
+        allowed_services: set[str],
+        log: logging.Logger,
+    ) -> None:
         self.fleet = fleet
         self.allowed_groups = allowed_groups
         self.allowed_services = allowed_services
@@ -83,7 +88,8 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
         """Users' sessions (their code) and shutting their kernels down:
         people, never a service's token."""
         return owner.get("kind", "user") == "user" and bool(
-            owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ()))
+            owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ())
+        )
 
     async def readable_view(self, refusal: str) -> dict[str, Any]:
         """The gathered fleet, for a reader allowed to see it (else 403):
@@ -103,8 +109,7 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
 
     @web.authenticated
     async def get(self) -> None:
-        self.finish_json(await self.readable_view(
-            "Only Hub admins may see every user's sessions."))
+        self.finish_json(await self.readable_view("Only Hub admins may see every user's sessions."))
 
 
 class ShutDownIdleHandler(FleetHandler):
@@ -121,11 +126,12 @@ class ShutDownIdleHandler(FleetHandler):
         except ValueError:
             raise web.HTTPError(400, "The body is not JSON.") from None
         if not isinstance(body, dict) or set(body) - {"min_idle_seconds", "server_name"}:
-            raise web.HTTPError(400, "Expected {\"min_idle_seconds\": N, \"server_name\": \"\"}.")
+            raise web.HTTPError(400, 'Expected {"min_idle_seconds": N, "server_name": ""}.')
         idle = body.get("min_idle_seconds")
         if isinstance(idle, bool) or not isinstance(idle, int) or not 0 <= idle <= 10**9:
             raise web.HTTPError(
-                400, "min_idle_seconds must be a whole number of seconds, 0 or more.")
+                400, "min_idle_seconds must be a whole number of seconds, 0 or more."
+            )
         server_name = body.get("server_name", "")
         if not isinstance(server_name, str):
             raise web.HTTPError(400, "server_name must be a string.")
@@ -137,8 +143,12 @@ class ShutDownIdleHandler(FleetHandler):
             raise web.HTTPError(404, f"{user} has no running server {server_name!r}.")
         self.log.warning(
             "Active sessions: %s shut down %d idle kernel(s) of %s (idle >= %d s): %s",
-            printable(admin["name"]), len(result["shut_down"]), printable(user), idle,
-            ", ".join(result["shut_down"]) or "none")
+            printable(admin["name"]),
+            len(result["shut_down"]),
+            printable(user),
+            idle,
+            ", ".join(result["shut_down"]) or "none",
+        )
         self.finish_json(result)
 
 
@@ -150,10 +160,14 @@ class PageHandler(FleetHandler):
         if not self.may_act(self.current_user):
             raise web.HTTPError(403, "Only Hub admins may see every user's sessions.")
         theme = self.get_argument("theme", "")
-        self.render("fleet.html", admin=self.current_user["name"], xsrf_token=self.xsrf_token,
-                    theme=theme if theme in THEMES else "",
-                    hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/",
-                    refresh_seconds=self.settings["refresh_seconds"])
+        self.render(
+            "fleet.html",
+            admin=self.current_user["name"],
+            xsrf_token=self.xsrf_token,
+            theme=theme if theme in THEMES else "",
+            hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/",
+            refresh_seconds=self.settings["refresh_seconds"],
+        )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code != 403:
@@ -188,33 +202,50 @@ class FleetService(Application):
     name = "jupyter-active-sessions-hub"
     description = "The active sessions of every user's server, for JupyterHub admins."
 
-    timeout = Float(5.0, help="Seconds to wait for one server before showing it "
-                    "as unreachable.").tag(config=True)
+    timeout = Float(
+        5.0, help="Seconds to wait for one server before showing it as unreachable."
+    ).tag(config=True)
     max_concurrency = Int(50, help="Servers asked at once.").tag(config=True)
-    allowed_groups = Set(Unicode(), help="Hub groups whose members may see the fleet, "
-                         "besides admins.").tag(config=True)
-    allowed_services = Set(Unicode(), help="Hub services (e.g. the one whose token "
-                           "Prometheus scrapes with) that may read the fleet and its "
-                           "metrics.").tag(config=True)
-    min_interval = Float(2.0, help="Seconds a gathered view is served again before "
-                         "the servers are asked anew: pages refreshing and Prometheus "
-                         "scraping cost the servers at most one round per interval "
-                         "(an admin's action starts a new one).").tag(config=True)
-    refresh_seconds = Float(5.0, help="How often the page asks for the fleet again "
-                            "(0: only when asked).").tag(config=True)
-    proxy_url = Unicode(help="The proxy's origin (scheme://host:port) where the "
-                        "single-user servers are reached. Default: that of "
-                        "$JUPYTERHUB_PUBLIC_HUB_URL (set when the Hub has a public_url), "
-                        f"else {GUESSED_PROXY} (said at start).").tag(config=True)
+    allowed_groups = Set(
+        Unicode(), help="Hub groups whose members may see the fleet, besides admins."
+    ).tag(config=True)
+    allowed_services = Set(
+        Unicode(),
+        help="Hub services (e.g. the one whose token "
+        "Prometheus scrapes with) that may read the fleet and its "
+        "metrics.",
+    ).tag(config=True)
+    min_interval = Float(
+        2.0,
+        help="Seconds a gathered view is served again before "
+        "the servers are asked anew: pages refreshing and Prometheus "
+        "scraping cost the servers at most one round per interval "
+        "(an admin's action starts a new one).",
+    ).tag(config=True)
+    refresh_seconds = Float(
+        5.0, help="How often the page asks for the fleet again (0: only when asked)."
+    ).tag(config=True)
+    proxy_url = Unicode(
+        help="The proxy's origin (scheme://host:port) where the "
+        "single-user servers are reached. Default: that of "
+        "$JUPYTERHUB_PUBLIC_HUB_URL (set when the Hub has a public_url), "
+        f"else {GUESSED_PROXY} (said at start)."
+    ).tag(config=True)
 
-    token_lifetime = Int(3600, min=60, help="Seconds each user's token lives. The service "
-                         "sends a user's server only a token of that user's own, scoped "
-                         "`access:servers!user=<name>`, minted through the Hub's API and "
-                         "renewed shortly before it expires; at most the Hub's "
-                         "token_expires_in_max_seconds.").tag(config=True)
-    max_answer_bytes = Int(MAX_ANSWER_BYTES, help="Bytes read of one server's answer; "
-                           "a larger one shows that server as an invalid answer.").tag(
-                               config=True)
+    token_lifetime = Int(
+        3600,
+        min=60,
+        help="Seconds each user's token lives. The service "
+        "sends a user's server only a token of that user's own, scoped "
+        "`access:servers!user=<name>`, minted through the Hub's API and "
+        "renewed shortly before it expires; at most the Hub's "
+        "token_expires_in_max_seconds.",
+    ).tag(config=True)
+    max_answer_bytes = Int(
+        MAX_ANSWER_BYTES,
+        help="Bytes read of one server's answer; "
+        "a larger one shows that server as an invalid answer.",
+    ).tag(config=True)
 
     @default("proxy_url")
     def _proxy_url(self) -> str:
@@ -228,14 +259,20 @@ class FleetService(Application):
                 "Active sessions: the Hub has no public_url, so the users' servers are "
                 "looked for through the proxy at %s. If the proxy listens elsewhere, set "
                 "c.JupyterHub.public_url in jupyterhub_config.py or give the service "
-                "--proxy-url=http://HOST:PORT.", GUESSED_PROXY)
+                "--proxy-url=http://HOST:PORT.",
+                GUESSED_PROXY,
+            )
         else:
-            self.log.info("Active sessions: the users' servers are reached through %s",
-                          self.proxy_url)
+            self.log.info(
+                "Active sessions: the users' servers are reached through %s", self.proxy_url
+            )
 
-    aliases = {"timeout": "FleetService.timeout", "proxy-url": "FleetService.proxy_url",
-               "max-concurrency": "FleetService.max_concurrency",
-               "refresh": "FleetService.refresh_seconds"}
+    aliases = {
+        "timeout": "FleetService.timeout",
+        "proxy-url": "FleetService.proxy_url",
+        "max-concurrency": "FleetService.max_concurrency",
+        "refresh": "FleetService.refresh_seconds",
+    }
 
     def make_app(self) -> web.Application:
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/active-sessions/")
@@ -243,26 +280,46 @@ class FleetService(Application):
         # The service's own token goes to the Hub's API alone; each user's
         # server gets a token of that user's (user_tokens.py).
         hub = HubAPI(hub_auth.api_url, hub_auth.api_token)
-        tokens = UserTokens(hub, lifetime=self.token_lifetime,
-                            note=f"{os.environ.get('JUPYTERHUB_SERVICE_NAME', SERVICE)} service")
+        tokens = UserTokens(
+            hub,
+            lifetime=self.token_lifetime,
+            note=f"{os.environ.get('JUPYTERHUB_SERVICE_NAME', SERVICE)} service",
+        )
         self._say_where_servers_are()
-        fleet = Fleet(hub, tokens, self.proxy_url, timeout=self.timeout,
-                      max_concurrency=self.max_concurrency, min_interval=self.min_interval,
-                      max_answer_bytes=self.max_answer_bytes, log=self.log)
-        options = {"fleet": fleet, "allowed_groups": set(self.allowed_groups),
-                   "allowed_services": set(self.allowed_services), "log": self.log}
-        return web.Application([
-            (prefix + "oauth_callback", HubOAuthCallbackHandler),
-            (prefix + r"?", PageHandler, options),
-            (prefix + r"theme/(light|dark)\.css", ThemeHandler),
-            (prefix + r"api/fleet/?", FleetHandler, options),
-            (prefix + r"api/fleet/users/([^/]+)/shutdown-idle", ShutDownIdleHandler, options),
-            (prefix + r"metrics", MetricsHandler, options),
-        # No xsrf_cookies: HubOAuth checks XSRF itself for cookie-authenticated
-        # POSTs (tornado's check would come before a token is seen, and refuse it).
-        ], cookie_secret=os.urandom(32), hub_auth=hub_auth,
-            template_path=str(HERE / "templates"), static_path=str(HERE / "static"),
-            static_url_prefix=prefix + "static/", refresh_seconds=self.refresh_seconds)
+        fleet = Fleet(
+            hub,
+            tokens,
+            self.proxy_url,
+            timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
+            min_interval=self.min_interval,
+            max_answer_bytes=self.max_answer_bytes,
+            log=self.log,
+        )
+        options = {
+            "fleet": fleet,
+            "allowed_groups": set(self.allowed_groups),
+            "allowed_services": set(self.allowed_services),
+            "log": self.log,
+        }
+        return web.Application(
+            [
+                (prefix + "oauth_callback", HubOAuthCallbackHandler),
+                (prefix + r"?", PageHandler, options),
+                (prefix + r"theme/(light|dark)\.css", ThemeHandler),
+                (prefix + r"api/fleet/?", FleetHandler, options),
+                (prefix + r"api/fleet/users/([^/]+)/shutdown-idle", ShutDownIdleHandler, options),
+                (prefix + r"metrics", MetricsHandler, options),
+                # No xsrf_cookies: HubOAuth checks XSRF itself for cookie-authenticated
+                # POSTs (tornado's check would come before a token is seen, and refuse it).
+            ],
+            cookie_secret=os.urandom(32),
+            hub_auth=hub_auth,
+            template_path=str(HERE / "templates"),
+            static_path=str(HERE / "static"),
+            static_url_prefix=prefix + "static/",
+            refresh_seconds=self.refresh_seconds,
+        )
 
     def start(self) -> None:
         asyncio.run(self.serve())

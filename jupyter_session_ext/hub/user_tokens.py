@@ -11,10 +11,12 @@ renewed shortly before it expires.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 
 from .hub_api import HubAPI, HubError
+
 
 @dataclass
 class _Held:
@@ -25,8 +27,9 @@ class _Held:
 
 
 class UserTokens:
-    def __init__(self, hub: HubAPI, lifetime: int = 3600,
-                 note: str = "active-sessions service") -> None:
+    def __init__(
+        self, hub: HubAPI, lifetime: int = 3600, note: str = "active-sessions service"
+    ) -> None:
         self._hub = hub
         self.lifetime = lifetime
         # A token a server refused (revoked by its user on the Hub's token
@@ -54,28 +57,40 @@ class UserTokens:
         minting = self._minting.get(user)
         if minting is None:
             minting = self._minting[user] = asyncio.ensure_future(self._mint(user))
-            minting.add_done_callback(lambda _, user=user: self._minting.pop(user, None))
+            minting.add_done_callback(functools.partial(self._minted_done, user))
         return minting
+
+    def _minted_done(self, user: str, _: asyncio.Future[str]) -> None:
+        self._minting.pop(user, None)
 
     async def _mint(self, user: str) -> str:
         minutes = round(self.lifetime / 60)
         try:
             answer = await self._hub.new_user_token(
-                user, self.scopes(user), self.lifetime,
+                user,
+                self.scopes(user),
+                self.lifetime,
                 f"{self.note}: reads this server's active sessions for the Hub's admins "
-                f"(only your servers, expires in {minutes} min)")
+                f"(only your servers, expires in {minutes} min)",
+            )
         except HubError as err:
-            hint = (" (does the service's role have the `tokens` scope?)" if err.code == 403
-                    else " (is --FleetService.token_lifetime above the Hub's "
-                    "token_expires_in_max_seconds?)" if err.code == 400 else "")
+            hint = (
+                " (does the service's role have the `tokens` scope?)"
+                if err.code == 403
+                else " (is --FleetService.token_lifetime above the Hub's "
+                "token_expires_in_max_seconds?)"
+                if err.code == 400
+                else ""
+            )
             raise HubError(f"no token for this user: {err}{hint}", err.code) from None
         token = answer.get("token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             raise HubError("no token for this user: the Hub's answer had none")
         now = time.monotonic()
         # Renewed a little before it expires, so no request carries a dying token.
-        self._held[user] = _Held(token, answer.get("id"), now,
-                                 now + self.lifetime - min(300.0, self.lifetime / 5))
+        self._held[user] = _Held(
+            token, answer.get("id"), now, now + self.lifetime - min(300.0, self.lifetime / 5)
+        )
         return token
 
     async def refused(self, user: str, token: str) -> bool:

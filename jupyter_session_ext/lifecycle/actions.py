@@ -6,7 +6,8 @@ do, and leaves a note of why a kernel is about to go (`ended.py`)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 
@@ -22,9 +23,16 @@ from .tracker import KernelTracker
 
 
 class KernelActions:
-    def __init__(self, kernel_manager: Any, tracker: KernelTracker, ended: EndedSessions,
-                 culling: Culling, changes: Changes, get: Callable[[str], TrackedKernel],
-                 kernel_info_timeout: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        kernel_manager: Any,
+        tracker: KernelTracker,
+        ended: EndedSessions,
+        culling: Culling,
+        changes: Changes,
+        get: Callable[[str], TrackedKernel],
+        kernel_info_timeout: Callable[[], float],
+    ) -> None:
         self.kernel_manager = kernel_manager
         self.tracker = tracker
         self.ended = ended
@@ -52,8 +60,13 @@ class KernelActions:
         are killed, no shutdown_request (a kernel that ignores interrupt and
         shutdown). A remote kernel gets a plain shutdown."""
         tracked = self._get(kernel_id)
-        self.ended.note(kernel_id, SHUTDOWN, by=server_hooks.requesting_user(),
-                        forced=not tracked.remote, replace=True)
+        self.ended.note(
+            kernel_id,
+            SHUTDOWN,
+            by=server_hooks.requesting_user(),
+            forced=not tracked.remote,
+            replace=True,
+        )
         if not tracked.remote:
             channels = self.tracker.channels.get(kernel_id)
             stop_restarter = getattr(channels.km, "stop_restarter", None) if channels else None

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import server_hooks
 from ..traffic.iopub import IOPubObserver, on_current_ports
@@ -40,8 +41,12 @@ class KernelChannels:
         self.iopub = IOPubObserver(self.km, on_message, log)
 
     def ask_kernel_info(
-        self, timeout: float, answered: Callable[[dict[str, Any]], None],
-        silent: Callable[[], None], log: logging.Logger, kernel_id: str,
+        self,
+        timeout: float,
+        answered: Callable[[dict[str, Any]], None],
+        silent: Callable[[], None],
+        log: logging.Logger,
+        kernel_id: str,
     ) -> None:
         """Ask the current process for kernel_info until it answers and IOPub
         is live (unless a request is in flight): `answered(content)`, or
@@ -49,25 +54,32 @@ class KernelChannels:
         if self.kernel_info_task is not None and not self.kernel_info_task.done():
             return
         self.kernel_info_task = asyncio.ensure_future(
-            self._kernel_info(timeout, answered, silent, log, kernel_id))
+            self._kernel_info(timeout, answered, silent, log, kernel_id)
+        )
 
     async def _kernel_info(
-        self, timeout: float, answered: Callable[[dict[str, Any]], None],
-        silent: Callable[[], None], log: logging.Logger, kernel_id: str,
+        self,
+        timeout: float,
+        answered: Callable[[dict[str, Any]], None],
+        silent: Callable[[], None],
+        log: logging.Logger,
+        kernel_id: str,
     ) -> None:
         try:
             # Ready only once IOPub is live too: an execution whose busy and
             # execute_input were published before would be missed.
             content = await kernel_info_when_live(
-                self.km, self.iopub, timeout, in_flight=self.kernel_info_streams)
+                self.km, self.iopub, timeout, in_flight=self.kernel_info_streams
+            )
         except (TimeoutError, asyncio.TimeoutError):
             silent()
             return
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.warning("Active sessions: kernel_info request to %s failed", kernel_id,
-                        exc_info=True)
+            log.warning(
+                "Active sessions: kernel_info request to %s failed", kernel_id, exc_info=True
+            )
             return
         answered(content)
 
@@ -88,13 +100,13 @@ class KernelChannels:
             or not hasattr(kernel_manager, "stop_watching_activity")
         ):
             return
-        log.info("Active sessions: kernel %s came back on new ports; watching it there",
-                 kernel_id)
+        log.info("Active sessions: kernel %s came back on new ports; watching it there", kernel_id)
         try:
             server_hooks.rewatch(kernel_manager, kernel_id)
         except Exception:
-            log.warning("Active sessions: cannot watch kernel %s on its new ports", kernel_id,
-                        exc_info=True)
+            log.warning(
+                "Active sessions: cannot watch kernel %s on its new ports", kernel_id, exc_info=True
+            )
 
     def close(self) -> None:
         """Stop listening to the kernel: IOPub, and a kernel_info in flight."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from jupyter_core.utils import ensure_async
 from tornado.ioloop import PeriodicCallback
@@ -107,9 +108,15 @@ class Culling:
         if eligible:
             cull_after = tracked.last_activity() + timedelta(seconds=timeout)
             seconds_left = max(0, math.ceil((cull_after - utcnow()).total_seconds()))
-        return CullingInfo(timeout, source, bool(self._setting("cull_busy", False)),
-                           bool(self._setting("cull_connected", False)), eligible, cull_after,
-                           seconds_left)
+        return CullingInfo(
+            timeout,
+            source,
+            bool(self._setting("cull_busy", False)),
+            bool(self._setting("cull_connected", False)),
+            eligible,
+            cull_after,
+            seconds_left,
+        )
 
     # -- doing it --------------------------------------------------------------------
 
@@ -118,13 +125,18 @@ class Culling:
             # The server's culler skips a kernel with its own timeout (`check`
             # rules it), and says why a kernel it culls went.
             self._hook = server_hooks.around_cull_kernel_if_idle(
-                self._kernel_manager, self._own_rule, self._noting, self._noted)
+                self._kernel_manager, self._own_rule, self._noting, self._noted
+            )
         self.reschedule()
 
     def _own_rule(self, kernel_id: str) -> bool:
         tracked = self._kernels.get(kernel_id)
-        return (tracked is not None and tracked.idle_timeout is not None and getattr(
-            self._kernel_manager.get_kernel(kernel_id), "execution_state", None) != "dead")
+        return (
+            tracked is not None
+            and tracked.idle_timeout is not None
+            and getattr(self._kernel_manager.get_kernel(kernel_id), "execution_state", None)
+            != "dead"
+        )
 
     def _noting(self, kernel_id: str) -> bool:
         return self._ended.note(kernel_id, CULLED)
@@ -156,7 +168,10 @@ class Culling:
             self.log.warning(
                 "Active sessions: culling kernel %s (%s) after %d seconds of inactivity "
                 "(its own idle timeout is %d s).",
-                kernel_id, tracked.kernel_name, idle, tracked.idle_timeout,
+                kernel_id,
+                tracked.kernel_name,
+                idle,
+                tracked.idle_timeout,
             )
             taken = self._ended.note(kernel_id, CULLED)
             try:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from traitlets import Integer, TraitError, validate
 from traitlets.config import LoggingConfigurable
@@ -54,8 +55,14 @@ class EndedSessions(LoggingConfigurable):
 
     # -- why a kernel is about to go ------------------------------------------------
 
-    def note(self, kernel_id: str, reason: str, by: str | None = None,
-             forced: bool = False, replace: bool = False) -> bool:
+    def note(
+        self,
+        kernel_id: str,
+        reason: str,
+        by: str | None = None,
+        forced: bool = False,
+        replace: bool = False,
+    ) -> bool:
         """Say why `kernel_id` is about to end; the first note stands (a cull
         or a kill goes through the kernel manager's shutdown too) unless
         `replace` (a kill after a shutdown that hung). True when taken."""
@@ -74,7 +81,8 @@ class EndedSessions(LoggingConfigurable):
         call its `shutdown_kernel`."""
         if self._hook is None:
             self._hook = server_hooks.around_shutdown_kernel(
-                kernel_manager, self._shutting_down, self._not_shut_down)
+                kernel_manager, self._shutting_down, self._not_shut_down
+            )
 
     def _shutting_down(self, kernel_id: str) -> bool:
         return self.note(kernel_id, SHUTDOWN, by=server_hooks.requesting_user())

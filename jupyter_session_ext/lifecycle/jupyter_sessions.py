@@ -4,7 +4,8 @@ is a change of its kernel's record."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 
@@ -31,9 +32,9 @@ class BoundSessions:
                 bound.setdefault(kernel["id"], []).append(model)
         for kernel_id, tracked in list(kernels.items()):
             tracked.bound = bound.get(kernel_id, [])
-            seen = tuple(sorted(
-                tuple(str(m.get(k)) for k in JUPYTER_SESSION_FIELDS) for m in tracked.bound
-            ))
+            seen = tuple(
+                sorted(tuple(str(m.get(k)) for k in JUPYTER_SESSION_FIELDS) for m in tracked.bound)
+            )
             if self._seen.get(kernel_id, ()) != seen:
                 self._seen[kernel_id] = seen
                 self.changes.changed(tracked, "sessions")

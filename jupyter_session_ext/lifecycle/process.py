@@ -13,8 +13,9 @@ import getpass
 import os
 import re
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import psutil
 
@@ -173,7 +174,8 @@ def spec_facts(km: Any) -> SpecFacts:
         kernel_name=kernel_name,
         language=str(getattr(spec, "language", "") or ""),
         display_name=str(getattr(spec, "display_name", "") or kernel_name),
-        interrupt_mode="message" if getattr(spec, "interrupt_mode", None) == "message"
+        interrupt_mode="message"
+        if getattr(spec, "interrupt_mode", None) == "message"
         else "signal",
         cull_idle_timeout=(getattr(spec, "metadata", None) or {}).get("cull_idle_timeout"),
     )

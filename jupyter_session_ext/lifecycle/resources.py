@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import psutil
 
@@ -135,7 +136,15 @@ class ResourceMonitor:
                 if tracked.pid != pid:
                     continue  # restarted meanwhile: this sample is of the old process
                 usage = samples.get(pid)
-                tracked.resource_usage = None if usage is None else ResourceUsage(
-                    usage["cpu_percent"], usage["memory_bytes"], usage["thread_count"],
-                    int(interval * 1000), stamp)
+                tracked.resource_usage = (
+                    None
+                    if usage is None
+                    else ResourceUsage(
+                        usage["cpu_percent"],
+                        usage["memory_bytes"],
+                        usage["thread_count"],
+                        int(interval * 1000),
+                        stamp,
+                    )
+                )
             await asyncio.sleep(interval)

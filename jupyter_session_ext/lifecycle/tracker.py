@@ -29,6 +29,7 @@ from ..traffic.routing import MessageRouter
 from . import process as kernel_process
 from .channels import KernelChannels
 from .jupyter_sessions import BoundSessions
+from .remote import RemoteKernels
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
@@ -73,6 +74,7 @@ class KernelTracker:
         self.channels: dict[str, KernelChannels] = {}
         self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd)
         self.sessions = BoundSessions(session_manager, changes)
+        self.remote = RemoteKernels(self.kernels, self.channels, changes, log)
         self._ticker: PeriodicCallback | None = None
         self._remote_check: asyncio.Future[Any] | None = None
         self._bound_check: asyncio.Future[Any] | None = None
@@ -98,7 +100,8 @@ class KernelTracker:
             # IOPub rides on the server's activity watcher (traffic/iopub.py):
             # when the server starts watching a kernel anew, tap the new stream.
             self._watch_hook = server_hooks.after_start_watching_activity(
-                self.kernel_manager, self._watching)
+                self.kernel_manager, self._watching
+            )
         self.sync()
 
     def _watching(self, kernel_id: str) -> None:
@@ -164,30 +167,9 @@ class KernelTracker:
         if self._bound_check is None or self._bound_check.done():
             self._bound_check = asyncio.ensure_future(self.sessions.refresh(self.kernels))
         if self._remote_check is None or self._remote_check.done():
-            quiet = [t for t in self.kernels.values() if t.remote and t.clients == 0
-                     or t.remote and t.state.status == STARTING]
-            if quiet:
-                self._remote_check = asyncio.ensure_future(self._refresh_remote(quiet))
-
-    async def _refresh_remote(self, kernels: list[TrackedKernel]) -> None:
-        """Ask the gateway how remote kernels nobody is watching are doing."""
-        for tracked in kernels:
-            channels = self.channels.get(tracked.kernel_id)
-            if channels is None:
-                continue
-            try:
-                await channels.km.refresh_model()
-            except Exception:
-                self.log.debug("Active sessions: gateway model of %s not refreshed",
-                               tracked.kernel_id, exc_info=True)
-                continue
-            if self.kernels.get(tracked.kernel_id) is not tracked:
-                continue
-            before = self.changes.before(tracked)
-            tracked.state.on_reported_state(getattr(channels.km, "execution_state", None))
-            self.changes.since(tracked, before)
-            if tracked.state.status not in (STARTING, OFFLINE):
-                tracked.ready.set()
+            unwatched = self.remote.unwatched()
+            if unwatched:
+                self._remote_check = asyncio.ensure_future(self.remote.refresh(unwatched))
 
     # -- following the kernel manager ------------------------------------------------
 
@@ -221,8 +203,12 @@ class KernelTracker:
             history_length=self.settings.history_length,
         )
         channels = KernelChannels(km)
-        tracked = TrackedKernel(kernel_id, state, remote=channels.remote,
-                                server_last_activity=functools.partial(_server_last_activity, km))
+        tracked = TrackedKernel(
+            kernel_id,
+            state,
+            remote=channels.remote,
+            server_last_activity=functools.partial(_server_last_activity, km),
+        )
         self.kernels[kernel_id] = tracked
         self.channels[kernel_id] = channels
         self.log.debug("Active sessions: tracking kernel %s", kernel_id)
@@ -258,8 +244,12 @@ class KernelTracker:
             # A new process for the same kernel id: restarted (by a client or
             # by jupyter_client's auto-restarter after a crash; that one's log
             # line does not name the kernel, this one does).
-            self.log.info("Active sessions: kernel %s runs a new process (pid %s, was %s)",
-                          tracked.kernel_id, pid, tracked.pid)
+            self.log.info(
+                "Active sessions: kernel %s runs a new process (pid %s, was %s)",
+                tracked.kernel_id,
+                pid,
+                tracked.pid,
+            )
             tracked.restart_count += 1
             self._on_process_launched(tracked, "restarted")
             if not tracked.remote:
@@ -281,8 +271,12 @@ class KernelTracker:
         )
         channels.close()  # nothing the last process said is listened to
         # (How the last process ended is read through the old handle first.)
-        tracked.on_launch(process, kernel_process.current_cwd(process.pid) or process.launch_cwd,
-                          kernel_process.spec_facts(km), channels.exit_status)
+        tracked.on_launch(
+            process,
+            kernel_process.current_cwd(process.pid) or process.launch_cwd,
+            kernel_process.spec_facts(km),
+            channels.exit_status,
+        )
         channels.popen = server_hooks.launched_process(km)
         if tracked.remote:
             # The gateway's websocket traffic tells about a remote kernel; when
@@ -321,17 +315,24 @@ class KernelTracker:
         def silent() -> None:
             # Busy kernels answer shell requests only after the running cell;
             # that is not being offline.
-            if tracked.pid == pid and kernel_process.is_running(channels.km) is not False \
-                    and tracked.state.status != BUSY and tracked.state.on_unresponsive():
+            if (
+                tracked.pid == pid
+                and kernel_process.is_running(channels.km) is not False
+                and tracked.state.status != BUSY
+                and tracked.state.on_unresponsive()
+            ):
                 self.changes.changed(tracked, "status")
 
-        channels.ask_kernel_info(self.settings.kernel_info_timeout, answered, silent, self.log,
-                                 tracked.kernel_id)
+        channels.ask_kernel_info(
+            self.settings.kernel_info_timeout, answered, silent, self.log, tracked.kernel_id
+        )
 
     def _retry_kernel_info(self) -> None:
         for kernel_id, tracked in self.kernels.items():
-            if tracked.state.status in (STARTING, OFFLINE) \
-                    and self.channels[kernel_id].iopub is not None:
+            if (
+                tracked.state.status in (STARTING, OFFLINE)
+                and self.channels[kernel_id].iopub is not None
+            ):
                 self._request_kernel_info(tracked)
 
     # -- what the kernel manager counts ------------------------------------------------

@@ -10,7 +10,8 @@ emitter, the record of ended kernels) listens here.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .kernel_state import BUSY
 from .record import TrackedKernel
@@ -53,8 +54,9 @@ class Changes:
     def before(tracked: TrackedKernel) -> Visible:
         """What clients can see now; hand it to `since` after a state update."""
         state = tracked.state  # (built here, not by a helper: twice per kernel message)
-        return _new_tuple(Visible, (state.status, state.queue.version,
-                                    state.awaiting_input, state.history.total))
+        return _new_tuple(
+            Visible, (state.status, state.queue.version, state.awaiting_input, state.history.total)
+        )
 
     def since(self, tracked: TrackedKernel, before: Visible) -> None:
         """Report the kinds of visible change since `before`, in one report."""

@@ -39,7 +39,6 @@ class FinishedExecution:
     error_name: str | None = None
 
 
-
 class ExecutionHistory:
     # Cells whose last duration is remembered, beyond the executions kept:
     # a long notebook re-run cell by cell still finds its estimates.

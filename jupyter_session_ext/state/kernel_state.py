@@ -11,8 +11,9 @@ ones. Time comes from injectable clocks so timers are testable.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
 from .message_types import CONTROL_ONLY_REQUESTS, default_track_message_type
@@ -28,6 +29,7 @@ BUSY = "busy"
 OFFLINE = "offline"
 EXITED = "exited"
 STATUSES = (UNINITIALIZED, STARTING, READY, IDLE, BUSY, OFFLINE, EXITED)
+
 
 class KernelState:
     """The status machine of one kernel with its timers and queue.
@@ -152,7 +154,8 @@ class KernelState:
         known = self._tracks.get(msg_type)
         if known is None:
             known = msg_type not in CONTROL_ONLY_REQUESTS and bool(
-                self.track_message_type(msg_type))
+                self.track_message_type(msg_type)
+            )
             if len(self._tracks) < 256:  # the types a kernel sends are few
                 self._tracks[msg_type] = known
         return known
@@ -167,21 +170,16 @@ class KernelState:
         if self.status == OFFLINE:
             changed = self._leave_offline()
         now = self._wallclock()  # one read for all this message does
-        if (
-            self._tracked(msg_type)
-            or self._tracked(parent_type)
-            or self.status == BUSY
-        ):
+        if self._tracked(msg_type) or self._tracked(parent_type) or self.status == BUSY:
             self.last_activity = now
         if msg_type == "status":
             changed = self._on_status(msg.get("content") or {}, parent, header, now) or changed
         elif msg_type == "execute_input":
             changed = (
-                self._on_execute_input(msg.get("content") or {}, parent, header, now)
-                or changed
+                self._on_execute_input(msg.get("content") or {}, parent, header, now) or changed
             )
         elif msg_type == "error":
-            self._on_error(msg.get("content") or {}, parent)
+            self.queue.note_error(parent.get("msg_id"), (msg.get("content") or {}).get("ename"))
         return changed
 
     def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
@@ -218,8 +216,13 @@ class KernelState:
             # The reply overtook the execute_input on IOPub (read by another
             # socket): the count is in the reply too.
             entry.execution_count = count
-        self.history.record(entry, self._wallclock(), status, ename,
-                            kernel_ended=parse_date((msg.get("header") or {}).get("date")))
+        self.history.record(
+            entry,
+            self._wallclock(),
+            status,
+            ename,
+            kernel_ended=parse_date((msg.get("header") or {}).get("date")),
+        )
         return True
 
     def on_input_request(self, msg: dict[str, Any]) -> bool:
@@ -244,7 +247,10 @@ class KernelState:
         return True
 
     def _on_status(
-        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any],
+        self,
+        content: dict[str, Any],
+        parent: dict[str, Any],
+        header: dict[str, Any],
         now: datetime,
     ) -> bool:
         state = content.get("execution_state")
@@ -276,8 +282,12 @@ class KernelState:
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:
-                    self.history.record(entry, now, *outcome_from_iopub(entry),
-                                        kernel_ended=parse_date(header.get("date")))
+                    self.history.record(
+                        entry,
+                        now,
+                        *outcome_from_iopub(entry),
+                        kernel_ended=parse_date(header.get("date")),
+                    )
                     changed = True
             if self.awaiting_input is not None:
                 self.awaiting_input = None
@@ -286,7 +296,10 @@ class KernelState:
         return False
 
     def _on_execute_input(
-        self, content: dict[str, Any], parent: dict[str, Any], header: dict[str, Any],
+        self,
+        content: dict[str, Any],
+        parent: dict[str, Any],
+        header: dict[str, Any],
         now: datetime,
     ) -> bool:
         msg_id = parent.get("msg_id")
@@ -311,12 +324,6 @@ class KernelState:
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
         return True
-
-    def _on_error(self, content: dict[str, Any], parent: dict[str, Any]) -> None:
-        active = self.queue.active
-        ename = content.get("ename")
-        if active is not None and active.msg_id == parent.get("msg_id"):
-            active.error_name = ename if isinstance(ename, str) else ""
 
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
         return entry_from_parent(parent, code, self.code_preview_length, self._wallclock())

@@ -38,10 +38,17 @@ DEFAULT_UNTRACKED_MESSAGE_TYPES = frozenset(
 # (jupyter-resource-usage's `usage_request`) must neither end a busy period
 # nor restart an idle one. jupyter_server's untracked list has the first three,
 # not the others, so they are never tracked here whatever the server says.
-CONTROL_ONLY_REQUESTS = frozenset({
-    "debug_request", "interrupt_request", "shutdown_request", "usage_request",
-    "create_subshell_request", "delete_subshell_request", "list_subshell_request",
-})
+CONTROL_ONLY_REQUESTS = frozenset(
+    {
+        "debug_request",
+        "interrupt_request",
+        "shutdown_request",
+        "usage_request",
+        "create_subshell_request",
+        "delete_subshell_request",
+        "list_subshell_request",
+    }
+)
 
 # IOPub message types whose content the state machine reads; observers may skip
 # unpacking the content of every other type (it is most of the traffic).

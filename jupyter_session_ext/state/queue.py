@@ -6,9 +6,10 @@ Plain Python, like the status machine that feeds it (`kernel_state.py`).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .timestamps import parse_date, utcnow
 
@@ -40,7 +41,6 @@ class QueueEntry:
     kernel_started: datetime | None = None
 
 
-
 def preview(code: str, limit: int) -> tuple[str, bool]:
     """Cut code to `limit` characters (0 or less: keep it whole)."""
     if limit > 0 and len(code) > limit:
@@ -48,8 +48,9 @@ def preview(code: str, limit: int) -> tuple[str, bool]:
     return code, False
 
 
-def entry_from_request(msg: dict[str, Any], username: str | None, preview_length: int,
-                       now: datetime) -> QueueEntry | None:
+def entry_from_request(
+    msg: dict[str, Any], username: str | None, preview_length: int, now: datetime
+) -> QueueEntry | None:
     """The entry of an execute_request seen on its way to the kernel (None
     without a msg_id). `username` is the authenticated user who sent it."""
     header = msg.get("header") or {}
@@ -58,8 +59,8 @@ def entry_from_request(msg: dict[str, Any], username: str | None, preview_length
         return None
     content = msg.get("content") or {}
     metadata = msg.get("metadata") or {}
-    code = content.get("code") if isinstance(content.get("code"), str) else ""
-    text, truncated = preview(code, preview_length)
+    code = content.get("code")
+    text, truncated = preview(code if isinstance(code, str) else "", preview_length)
     cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
     return QueueEntry(
         msg_id=msg_id,
@@ -72,8 +73,9 @@ def entry_from_request(msg: dict[str, Any], username: str | None, preview_length
     )
 
 
-def entry_from_parent(parent: dict[str, Any], code: str, preview_length: int,
-                      now: datetime) -> QueueEntry:
+def entry_from_parent(
+    parent: dict[str, Any], code: str, preview_length: int, now: datetime
+) -> QueueEntry:
     """The entry of a request nobody saw sent (a client talking to the kernel
     directly), from the parent header of what the kernel published."""
     text, truncated = preview(code, preview_length)
@@ -161,6 +163,12 @@ class ExecutionQueue:
         self.active = entry
         self.version += 1
         return entry
+
+    def note_error(self, msg_id: str | None, ename: Any) -> None:
+        """The kernel published an error for `msg_id`: if it is what runs, its
+        outcome is an error even before the reply says so."""
+        if self.active is not None and self.active.msg_id == msg_id:
+            self.active.error_name = ename if isinstance(ename, str) else ""
 
     def _drop_submitted_before(self, entry: QueueEntry) -> None:
         stale = []

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from .kernel_state import EXITED, KernelState
 from .timestamps import utcnow
@@ -102,8 +103,9 @@ def session_mode(bound: list[dict[str, Any]]) -> str:
 
 def notebook_path(bound: list[dict[str, Any]]) -> str | None:
     for s in bound:
-        if s.get("type") == "notebook" and isinstance(s.get("path"), str):
-            return s["path"]
+        path = s.get("path")
+        if s.get("type") == "notebook" and isinstance(path, str):
+            return path
     return None
 
 

@@ -3,10 +3,10 @@ ISO 8601 with a `Z`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable
-
+from typing import Any
 
 # Now, aware, in UTC: read several times per kernel message, so a C-level
 # partial rather than a Python function around datetime.now.

@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jupyter_client.session import DELIM
 
@@ -31,7 +32,9 @@ from .wire_format import unpacker, verify
 # sha256 of record_activity's dedented source, per jupyter_server release that
 # has it. A new release's watcher is taken over once it has been read and added.
 KNOWN_SOURCES = {
-    "991ffd9ba5efc829e117473ee68990a75affaacb7523a525a4bc4562587869fd": "jupyter_server 2.18 to 2.21",
+    "991ffd9ba5efc829e117473ee68990a75affaacb7523a525a4bc4562587869fd": (
+        "jupyter_server 2.18 to 2.21"
+    ),
 }
 
 _fingerprints: dict[Any, str | None] = {}  # per code object: read its source once
@@ -86,7 +89,7 @@ class ServerActivity:
         record_activity itself has run on it (it adapts older messages).
         """
         session = self.session
-        fed = msg_list[msg_list.index(DELIM) + 1:]
+        fed = msg_list[msg_list.index(DELIM) + 1 :]
         verify(session, fed[0], fed[1:5], replay=True)
         if len(fed) < 5:
             raise TypeError("malformed message, must have at least 5 elements")

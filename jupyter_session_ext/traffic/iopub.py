@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 from jupyter_client.session import DELIM, Session
@@ -104,8 +105,11 @@ class IOPubObserver:
             self.live.clear()
         self.untap()
         activity = server_activity(callback)
-        self._tap = (ActivityTap(self, stream, callback) if activity is None
-                     else SharedParseTap(self, stream, callback, activity))
+        self._tap = (
+            ActivityTap(self, stream, callback)
+            if activity is None
+            else SharedParseTap(self, stream, callback, activity)
+        )
         stream.on_recv(self._tap)
         return True
 
@@ -176,10 +180,13 @@ class IOPubObserver:
         JSON."""
         start = msg_list.index(DELIM) + 1  # [signature, header, parent, metadata, content]
         header_raw = msg_list[start + 1]
-        if b"status" not in header_raw and b"execute_input" not in header_raw \
-                and b'"error"' not in header_raw:
+        if (
+            b"status" not in header_raw
+            and b"execute_input" not in header_raw
+            and b'"error"' not in header_raw
+        ):
             return None
-        parts = msg_list[start + 1:start + 5]
+        parts = msg_list[start + 1 : start + 5]
         if not verified and self._signed:
             verify(self._session, msg_list[start], parts)
         unpack = self._unpack
@@ -213,8 +220,13 @@ class SharedParseTap(ActivityTap):
     (`ServerActivity`, raising where it raises) and hands the observer the
     parts it parsed."""
 
-    def __init__(self, observer: IOPubObserver, stream: Any, original: Callable[..., Any],
-                 activity: ServerActivity) -> None:
+    def __init__(
+        self,
+        observer: IOPubObserver,
+        stream: Any,
+        original: Callable[..., Any],
+        activity: ServerActivity,
+    ) -> None:
         super().__init__(observer, stream, original)
         self.activity = activity
 

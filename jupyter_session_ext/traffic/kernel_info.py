@@ -10,7 +10,10 @@ from .iopub import IOPubObserver, signing_session
 
 
 async def kernel_info_when_live(
-    km: Any, iopub: IOPubObserver | None, timeout: float, nudge_every: float = 0.25,
+    km: Any,
+    iopub: IOPubObserver | None,
+    timeout: float,
+    nudge_every: float = 0.25,
     in_flight: set[Any] | None = None,
 ) -> dict[str, Any]:
     """kernel_info's reply, once `iopub` is live too: the kernel publishes a

@@ -9,20 +9,24 @@ and reports what became visible to `Changes`.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..state.changes import Changes
 from ..state.kernel_state import BUSY, IDLE
 from ..state.record import TrackedKernel
-
 
 # Seconds between reads of a kernel's working directory while cells queue up.
 CWD_EVERY = 1.0
 
 
 class MessageRouter:
-    def __init__(self, kernels: Mapping[str, TrackedKernel], changes: Changes,
-                 current_cwd: Callable[[int | None], str | None]) -> None:
+    def __init__(
+        self,
+        kernels: Mapping[str, TrackedKernel],
+        changes: Changes,
+        current_cwd: Callable[[int | None], str | None],
+    ) -> None:
         self._kernels = kernels  # owned by the KernelTracker
         self._changes = changes
         self._current_cwd = current_cwd  # the process's working directory, now

@@ -24,7 +24,8 @@ into the connection: a failure is logged and the message goes through as usual.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.connection.base import (
@@ -82,11 +83,16 @@ class ObservedConnectionMixin:
 
     router: MessageRouter
     nodelay: Callable[[], bool] = staticmethod(lambda: False)
+    # What the connection class it is mixed into provides.
+    kernel_id: str
+    session: Any
+    websocket_handler: Any
+    log: Any
 
     def connect(self) -> Any:
         if self.nodelay():
             # The browser's socket: each reply goes out at once.
-            self._observe(lambda: self.websocket_handler.set_nodelay(True))  # type: ignore[attr-defined]
+            self._observe(lambda: self.websocket_handler.set_nodelay(True))
         result = super().connect()  # type: ignore[misc]
         self._observe(lambda: self.router.on_connections_changed(self.kernel_id, +1))
         return result
@@ -123,7 +129,7 @@ class ObservedConnectionMixin:
             self._observe_failed()
 
     def _observe_failed(self) -> None:
-        self.log.exception("Active sessions: failed to observe kernel websocket traffic")  # type: ignore[attr-defined]
+        self.log.exception("Active sessions: failed to observe kernel websocket traffic")
 
     def _observe_incoming(self, ws_msg: Any) -> None:
         # A closed ZMQ connection drops messages (the gateway one has no channels).
@@ -132,12 +138,12 @@ class ObservedConnectionMixin:
         channel, msg = _client_message(self, ws_msg)
         if msg is None:
             return
-        user = getattr(self.websocket_handler, "current_user", None)  # type: ignore[attr-defined]
+        user = getattr(self.websocket_handler, "current_user", None)
         username = getattr(user, "username", None)
-        self.router.on_client_message(self.kernel_id, channel, msg, username)  # type: ignore[attr-defined]
+        self.router.on_client_message(self.kernel_id, channel, msg, username)
 
     def _observe_outgoing(self, channel: str, msg_list: list[Any]) -> None:
-        session = self.session  # type: ignore[attr-defined]
+        session = self.session
         _idents, fed = session.feed_identities(msg_list)
         raw = fed[1]
         if isinstance(raw, bytes) and b"execute_reply" not in raw and b"input_request" not in raw:
@@ -148,9 +154,12 @@ class ObservedConnectionMixin:
         if msg_type not in ("execute_reply", "input_request"):
             return
         content = unpack(fed[4])
-        router = self.router  # type: ignore[attr-defined]
-        ok = msg_type == "execute_reply" and isinstance(content, dict) \
+        router = self.router
+        ok = (
+            msg_type == "execute_reply"
+            and isinstance(content, dict)
             and content.get("status") == "ok"
+        )
         # IOPub says all an ok reply would: the run ended (idle), its count
         # (execute_input), no error; the replies read are those that settle
         # what IOPub can only guess (an error, an abort). Unless IOPub never
@@ -168,8 +177,13 @@ class ObservedConnectionMixin:
 
 # Words without which a gateway message cannot matter to the state machine:
 # most traffic (stream output, display data) is never parsed a second time.
-_GATEWAY_WORDS = ("execution_state", "execute_input", "execute_reply", "input_request",
-                  "kernel_info_reply")
+_GATEWAY_WORDS = (
+    "execution_state",
+    "execute_input",
+    "execute_reply",
+    "input_request",
+    "kernel_info_reply",
+)
 
 
 class ObservedGatewayConnectionMixin(GatewayConnectedHook, ObservedConnectionMixin):
@@ -189,8 +203,7 @@ class ObservedGatewayConnectionMixin(GatewayConnectedHook, ObservedConnectionMix
     def _observe_gateway(self, raw: str | bytes) -> None:
         msg = json.loads(raw)
         if isinstance(msg, dict):
-            self.router.on_gateway_message(self.kernel_id, msg)  # type: ignore[attr-defined]
-
+            self.router.on_gateway_message(self.kernel_id, msg)
 
 
 def observed_connection_class(
@@ -206,13 +219,20 @@ def observed_connection_class(
     return type(
         "ActiveSessions" + base.__name__,
         (mixin, base),
-        {"router": router, "nodelay": staticmethod(nodelay), "observed_base": base,
-         "__module__": __name__},
+        {
+            "router": router,
+            "nodelay": staticmethod(nodelay),
+            "observed_base": base,
+            "__module__": __name__,
+        },
     )
 
 
 def install(
-    serverapp: Any, router: MessageRouter, log: Any, settings: dict[str, Any],
+    serverapp: Any,
+    router: MessageRouter,
+    log: Any,
+    settings: dict[str, Any],
     nodelay: Callable[[], bool] = lambda: False,
 ) -> type | None:
     """Put the observing subclass in place of the server's connection class.
@@ -229,7 +249,9 @@ def install(
     if isinstance(current, type) and issubclass(current, ObservedConnectionMixin):
         if current.router is not router:
             if "observed_base" in current.__dict__:  # made by observed_connection_class
-                current = observed_connection_class(current.observed_base, router, nodelay)
+                current = observed_connection_class(
+                    current.__dict__["observed_base"], router, nodelay
+                )
             else:
                 # Another extension subclassed ours: keep its class, which
                 # observes through our layer already.
@@ -241,8 +263,8 @@ def install(
     if not (isinstance(current, type) and issubclass(current, known)):
         log.warning(
             "Active sessions: the kernel websocket connection class is %s.%s, not a "
-            "ZMQChannelsWebsocketConnection or GatewayWebSocketConnection; pending executions will not be listed "
-            "(running ones still are, from IOPub).",
+            "ZMQChannelsWebsocketConnection or GatewayWebSocketConnection; pending "
+            "executions will not be listed (running ones still are, from IOPub).",
             getattr(current, "__module__", "?"),
             getattr(current, "__qualname__", current),
         )
@@ -266,6 +288,6 @@ def uninstall(serverapp: Any, router: MessageRouter) -> None:
     if (
         isinstance(current, type)
         and "observed_base" in current.__dict__
-        and current.router is router
+        and getattr(current, "router", None) is router
     ):
-        set_connection_class(serverapp, None, current.observed_base)
+        set_connection_class(serverapp, None, current.__dict__["observed_base"])

@@ -7,12 +7,14 @@ parts on the observed paths; benchmarks/observer_cost.py measures it).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from hmac import compare_digest
-from typing import Any, Callable
+from typing import Any
 
 from jupyter_client.session import json_unpacker
 
-_scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends in
+# The C scanner json.loads ends in (an attribute typeshed does not list).
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _json_part(raw: bytes | str) -> Any:
@@ -42,6 +44,6 @@ def verify(session: Any, signature: bytes, parts: list[bytes], replay: bool = Fa
     if not signature:
         raise ValueError("Unsigned Message")
     if replay and signature in session.digest_history:
-        raise ValueError("Duplicate Signature: %r" % signature)
+        raise ValueError(f"Duplicate Signature: {signature!r}")
     if not compare_digest(signature, session.sign(parts)):
-        raise ValueError("Invalid Signature: %r" % signature)
+        raise ValueError(f"Invalid Signature: {signature!r}")

@@ -12,8 +12,11 @@ _init = tornado.httputil.HTTPServerRequest.__init__
 
 def _write_down(self, *args, **kwargs):
     _init(self, *args, **kwargs)
-    seen = {"uri": self.uri, "authorization": self.headers.get("Authorization"),
-            "cookie": self.headers.get("Cookie")}
+    seen = {
+        "uri": self.uri,
+        "authorization": self.headers.get("Authorization"),
+        "cookie": self.headers.get("Cookie"),
+    }
     if seen["authorization"] or seen["cookie"] or "token=" in (self.query or ""):
         with open(_SEEN, "a") as out:
             out.write(json.dumps(seen) + "\n")

@@ -38,7 +38,9 @@ def _clean(msg: dict) -> dict:
     keep = ("msg_id", "msg_type", "session", "username", "date")
     return {
         "header": {k: str(msg["header"].get(k)) for k in keep},
-        "parent_header": {k: str(msg["parent_header"][k]) for k in keep if k in msg["parent_header"]},
+        "parent_header": {
+            k: str(msg["parent_header"][k]) for k in keep if k in msg["parent_header"]
+        },
         "content": msg["content"],
     }
 
@@ -57,14 +59,26 @@ def record(cells: list[tuple[str, str]]) -> list[dict]:
         for cell_id, code in cells:
             msg = kc.session.msg(
                 "execute_request",
-                {"code": code, "silent": False, "store_history": True,
-                 "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+                {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
                 metadata={"cellId": cell_id},
             )
             kc.shell_channel.send(msg)
             sent.append(msg["header"]["msg_id"])
-            events.append({"channel": "shell", "direction": "sent", **_clean(msg),
-                           "metadata": {"cellId": cell_id}})
+            events.append(
+                {
+                    "channel": "shell",
+                    "direction": "sent",
+                    **_clean(msg),
+                    "metadata": {"cellId": cell_id},
+                }
+            )
         replies = 0
         idle_for = set()
         while replies < len(sent) or idle_for != set(sent):

@@ -27,8 +27,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CACHE = ROOT / ".upstream"
-SUITES = ["tests/services/kernels", "tests/services/sessions", "tests/services/events",
-          "tests/test_gateway.py"]
+SUITES = [
+    "tests/services/kernels",
+    "tests/services/sessions",
+    "tests/services/events",
+    "tests/test_gateway.py",
+]
 
 
 def upstream_tests() -> Path:
@@ -36,9 +40,22 @@ def upstream_tests() -> Path:
     folder = CACHE / release
     if not (folder / "tests").is_dir():
         CACHE.mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--no-binary", ":all:", f"jupyter_server=={release.split('-')[1]}",
-                        "-d", str(CACHE)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"jupyter_server=={release.split('-')[1]}",
+                "-d",
+                str(CACHE),
+            ],
+            check=True,
+        )
         with tarfile.open(CACHE / f"{release}.tar.gz") as sdist:
             sdist.extractall(CACHE, filter="data")
     return folder
@@ -54,19 +71,37 @@ def known_failures(name: str = "known_failures.txt") -> list[tuple[str, str]]:
     return listed
 
 
-def run(folder: Path, enabled: bool, known: list[tuple[str, str]],
-        tests: list[str] = SUITES) -> tuple[int, str, list[str]]:
+def run(
+    folder: Path, enabled: bool, known: list[tuple[str, str]], tests: list[str] = SUITES
+) -> tuple[int, str, list[str]]:
     """(exit code, summary line, node ids of the failed tests)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        ),
+    }
     if not enabled:
         env["JUPYTER_SESSION_EXT_OFF"] = "1"
-    argv = [sys.executable, "-m", "pytest", "-p", "extension_everywhere", "-p",
-            "no:cacheprovider", "-q", "--color=no", "-o", "addopts=-ra", *tests]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "extension_everywhere",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--color=no",
+        "-o",
+        "addopts=-ra",
+        *tests,
+    ]
     for node, _ in known:
         argv += ["--deselect", node]
-    proc = subprocess.run(argv, cwd=folder, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     sys.stdout.write(proc.stdout)
     summary = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed)", ln)]
     failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.MULTILINE)
@@ -80,8 +115,11 @@ def flaky_only(failed: list[str], flaky: list[tuple[str, str]]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", action="store_true",
-                        help="also run without the extension and print both counts")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run without the extension and print both counts",
+    )
     args = parser.parse_args()
     folder = upstream_tests()
     known = known_failures()

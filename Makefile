@@ -42,11 +42,12 @@ lab: install-lab
 test: lint test-python test-upstream test-js test-ui
 
 # ruff (lint and format) and mypy (strict on the state core) over the Python;
-
+# eslint and prettier over the TypeScript and the fleet page's JavaScript.
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	jlpm lint
 
 test-python: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -59,10 +59,7 @@ export async function confirmShutdown(
   }
 }
 
-export async function confirmKill(
-  model: ActiveSessionsModel,
-  s: IActiveSession
-): Promise<void> {
+export async function confirmKill(model: ActiveSessionsModel, s: IActiveSession): Promise<void> {
   const result = await showDialog({
     title: 'Kill kernel?',
     body:
@@ -105,11 +102,7 @@ function IdleChoice(props: {
           ))}
         </select>
       </label>
-      {idle.length ? (
-        <KernelList sessions={idle} />
-      ) : (
-        <p>No kernel has been idle that long.</p>
-      )}
+      {idle.length ? <KernelList sessions={idle} /> : <p>No kernel has been idle that long.</p>}
     </div>
   );
 }

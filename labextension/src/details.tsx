@@ -7,13 +7,8 @@ import * as React from 'react';
 
 import { confirmKill, run } from './actions';
 import { useClock } from './clock';
-import {
-  codePreview,
-  formatBytes,
-  formatDuration,
-  formatRelative
-} from './format';
-import { IRowContext } from './row';
+import { codePreview, exitReason, formatBytes, formatDuration, formatRelative } from './format';
+import { IRowContext } from './rowContext';
 import { progress } from './sessions';
 import { IActiveSession, IFinishedExecution, IQueueEntry, ISessionPatch } from './types';
 
@@ -109,12 +104,13 @@ function Culling(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
 
 function History(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
+  const { model } = context;
   const [history, setHistory] = React.useState<IFinishedExecution[] | null>(null);
   const [total, setTotal] = React.useState(0);
   // Fetched on expanding, and again when the kernel has run something new.
   React.useEffect(() => {
     let live = true;
-    context.model
+    model
       .history(s.session_id, HISTORY_SHOWN)
       .then(h => {
         if (live) {
@@ -126,7 +122,13 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
     return () => {
       live = false;
     };
-  }, [s.session_id, s.execution_count, s.execution_queue.active?.msg_id, s.execution_queue.length]);
+  }, [
+    model,
+    s.session_id,
+    s.execution_count,
+    s.execution_queue.active?.msg_id,
+    s.execution_queue.length
+  ]);
   if (history === null) {
     return <div className="jp-ActiveSessions-history">Loading history…</div>;
   }
@@ -146,11 +148,9 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
             title={s.notebook_path && e.cell_id ? 'Go to this cell' : e.code}
             onClick={() => s.notebook_path && context.open(s.notebook_path, e.cell_id)}
           >
-            <span className="jp-ActiveSessions-historyCount">
-              [{e.execution_count ?? ' '}]
-            </span>
+            <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
             <span className="jp-ActiveSessions-historyStatus">
-              {e.status === 'error' ? e.error_name ?? 'error' : e.status}
+              {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
             </span>
             <span className="jp-ActiveSessions-historyTook">
               {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
@@ -225,13 +225,7 @@ function lastExitText(s: IActiveSession, now: number): string {
   if (!e) {
     return '—';
   }
-  const how =
-    e.reason === 'killed'
-      ? `killed by signal ${e.signal}`
-      : e.reason === 'exited'
-        ? `exited with code ${e.exit_code}`
-        : 'restarted';
-  return `${how}, ${formatRelative(e.ended, now)}`;
+  return `${exitReason(e)}, ${formatRelative(e.ended, now)}`;
 }
 
 export function SessionDetails(props: {

@@ -4,24 +4,9 @@
  */
 import * as React from 'react';
 
-import { formatDuration, formatRelative } from './format';
+import { endedReason, formatRelative } from './format';
 import { rowTitle } from './sessions';
 import { IEndedSession } from './types';
-
-export function endedReason(e: IEndedSession): string {
-  switch (e.reason) {
-    case 'culled':
-      return `culled after ${formatDuration(e.idle_seconds)} idle`;
-    case 'killed':
-      return `killed by signal ${e.signal}`;
-    case 'exited':
-      return `exited with code ${e.exit_code}`;
-    case 'server_stopped':
-      return 'server stopped';
-    case 'shutdown':
-      return (e.forced ? 'killed' : 'shut down') + (e.by ? ` by ${e.by}` : '');
-  }
-}
 
 export function RecentlyEnded(props: {
   ended: readonly IEndedSession[];

@@ -1,6 +1,9 @@
 /**
- * Pure formatting of session figures for display. No DOM, no JupyterLab:
- * unit-tested on its own (labextension/test/format.test.mjs).
+ * Pure formatting of session figures for display, the one source for the
+ * panel and the JupyterHub fleet page (the build copies it to
+ * jupyter_session_ext/hub/static/format.js). No DOM, no JupyterLab, no
+ * import that stays at run time: unit-tested on its own
+ * (labextension/test/format.test.mjs).
  */
 
 /** "0s", "59s", "1m 05s", "1h 02m", "2d 03h". */
@@ -56,12 +59,17 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${units[unit]}`;
 }
 
+/** The first line of code that is not blank, cut to `width` with "…". */
+export function firstLine(code: string | null | undefined, width = 80): string {
+  const line =
+    String(code ?? '')
+      .split('\n')
+      .find(l => l.trim()) ?? '';
+  return line.length > width ? line.slice(0, width - 1) + '…' : line;
+}
+
 /** The first `lines` lines of code, marking a cut with "…". */
-export function codePreview(
-  code: string,
-  lines: number,
-  truncated = false
-): string {
+export function codePreview(code: string, lines: number, truncated = false): string {
   const all = code.replace(/\s+$/, '').split('\n');
   const shown = all.slice(0, Math.max(1, lines));
   const cut = truncated || all.length > shown.length;
@@ -114,4 +122,49 @@ export function statusBarLabel(
     return `Kernel ${status} for ${formatDuration(idleSeconds)}${queue}`;
   }
   return `Kernel ${status}${queue}`;
+}
+
+/** How a kernel that ended went (an ended record, or one the fleet page shaped). */
+export interface IEndedLike {
+  reason: string;
+  forced?: boolean;
+  by?: string | null;
+  signal: number | null;
+  exit_code: number | null;
+  idle_seconds?: number | null;
+}
+
+/** "culled after 1h 00m idle", "killed by signal 9", "shut down by alice". */
+export function endedReason(e: IEndedLike): string {
+  switch (e.reason) {
+    case 'culled':
+      return e.idle_seconds !== null && e.idle_seconds !== undefined
+        ? `culled after ${formatDuration(e.idle_seconds)} idle`
+        : 'culled';
+    case 'killed':
+    case 'exited':
+      return exitReason(e);
+    case 'server_stopped':
+      return 'server stopped';
+    case 'shutdown':
+      return (e.forced ? 'killed' : 'shut down') + (e.by ? ` by ${e.by}` : '');
+    default:
+      return 'ended';
+  }
+}
+
+/** How a kernel's process ended: "killed by signal 9", "exited with code 1",
+ * "restarted" (a kernel's last_exit, or an ended kernel's process). */
+export function exitReason(e: {
+  reason: string;
+  signal: number | null;
+  exit_code: number | null;
+}): string {
+  if (e.reason === 'killed') {
+    return e.signal !== null ? `killed by signal ${e.signal}` : 'killed';
+  }
+  if (e.reason === 'exited') {
+    return e.exit_code !== null ? `exited with code ${e.exit_code}` : 'exited';
+  }
+  return e.reason === 'restarted' ? 'restarted' : 'ended';
 }

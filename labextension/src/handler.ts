@@ -7,10 +7,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 export const API_NAMESPACE = 'api/active-sessions';
 
-export async function requestAPI<T>(
-  endPoint = '',
-  init: RequestInit = {}
-): Promise<T> {
+export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
   let response: Response;

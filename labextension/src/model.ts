@@ -140,10 +140,12 @@ export class ActiveSessionsModel implements IDisposable {
   /** Shut down several kernels; resolves to the ids that could not be. */
   async shutdownMany(ids: readonly string[]): Promise<string[]> {
     const failed = await Promise.all(
-      ids.map(id => this.shutdown(id).then(
-        () => null,
-        () => id
-      ))
+      ids.map(id =>
+        this.shutdown(id).then(
+          () => null,
+          () => id
+        )
+      )
     );
     return failed.filter((id): id is string => id !== null);
   }
@@ -271,10 +273,13 @@ export class ActiveSessionsModel implements IDisposable {
     if (!this._visible || this._isDisposed) {
       return;
     }
-    this._pollTimer = window.setTimeout(async () => {
-      await this.refresh();
-      this._schedulePoll();
-    }, Math.max(1, this._refreshInterval) * 1000);
+    this._pollTimer = window.setTimeout(
+      async () => {
+        await this.refresh();
+        this._schedulePoll();
+      },
+      Math.max(1, this._refreshInterval) * 1000
+    );
   }
 
   private _events: Event.IManager | null;

@@ -42,9 +42,7 @@ export function announceFinished(
     }
     const { title, body } = describe(e);
     const path = e.notebook_path;
-    const actions = path
-      ? [{ label: 'Go to cell', callback: () => open(path, e.cell_id) }]
-      : [];
+    const actions = path ? [{ label: 'Go to cell', callback: () => open(path, e.cell_id) }] : [];
     const options = { autoClose: e.status === 'ok' ? 15000 : (false as const), actions };
     const message = `${title} ${body}`;
     if (e.status === 'ok') {

@@ -12,7 +12,8 @@ import { Clock } from './clock';
 import { RecentlyEnded } from './ended';
 import { Header } from './header';
 import { ActiveSessionsModel } from './model';
-import { IRowContext, SessionRow } from './row';
+import { SessionRow } from './row';
+import { IRowContext } from './rowContext';
 import { matches, SortKey, sortSessions } from './sessions';
 
 export interface IPanelSettings {
@@ -101,14 +102,20 @@ function PanelView(
   const onToggle = React.useCallback((id: string) => {
     setExpanded(old => {
       const next = new Set(old);
-      next.has(id) ? next.delete(id) : next.add(id);
+      if (!next.delete(id)) {
+        next.add(id);
+      }
       return next;
     });
   }, []);
   const onSelect = React.useCallback((id: string, on: boolean) => {
     setSelected(old => {
       const next = new Set(old);
-      on ? next.add(id) : next.delete(id);
+      if (on) {
+        next.add(id);
+      } else {
+        next.delete(id);
+      }
       return next;
     });
   }, []);
@@ -158,9 +165,7 @@ function PanelView(
           saved.current.sortBy = key;
           props.save('sortBy', key);
         }}
-        onSelectAll={on =>
-          setSelected(on ? new Set(shown.map(s => s.session_id)) : new Set())
-        }
+        onSelectAll={on => setSelected(on ? new Set(shown.map(s => s.session_id)) : new Set())}
       />
       {model.error && <div className="jp-ActiveSessions-error">{model.error}</div>}
       {model.sessions.length === 0 ? (

@@ -14,20 +14,9 @@ import { confirmKill, confirmShutdown, run } from './actions';
 import { Clock, useClock } from './clock';
 import { SessionDetails } from './details';
 import { formatBytes, formatDuration } from './format';
-import { ActiveSessionsModel } from './model';
+import { IRowContext } from './rowContext';
 import { cullCountdown, liveSeconds, rowTitle } from './sessions';
 import { IActiveSession } from './types';
-
-export interface IRowContext {
-  model: ActiveSessionsModel;
-  clock: Clock;
-  /** Open a notebook, at a cell when `cellId` is given. */
-  open: (path: string, cellId?: string | null) => void;
-  codePreviewLines: number;
-  showEnvironment: boolean;
-  /** Show the cull countdown this many seconds ahead. */
-  cullWarningSeconds: number;
-}
 
 export interface IRowProps {
   session: IActiveSession;

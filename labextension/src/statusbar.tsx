@@ -5,7 +5,11 @@
  * it opens the panel. Its timer follows the shared clock (clock.ts), which it
  * keeps running while it shows a kernel.
  */
+import { ILabShell, JupyterFrontEnd } from '@jupyterlab/application';
+import { ISessionContext } from '@jupyterlab/apputils';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { Clock, useClock } from './clock';
@@ -64,7 +68,11 @@ export class SessionStatusItem extends ReactWidget {
   set kernelId(id: string | null) {
     if ((id === null) !== (this._kernelId === null)) {
       // The clock runs for the status bar only while it shows a kernel.
-      id === null ? this.clock.stop() : this.clock.start();
+      if (id === null) {
+        this.clock.stop();
+      } else {
+        this.clock.start();
+      }
     }
     this._kernelId = id;
     this.update();
@@ -97,4 +105,39 @@ export class SessionStatusItem extends ReactWidget {
   }
 
   private _kernelId: string | null = null;
+}
+
+/**
+ * Put the item in the status bar, following the kernel of the document in
+ * front (a notebook or console: any widget with a sessionContext).
+ */
+export function addStatusItem(
+  app: JupyterFrontEnd,
+  statusBar: IStatusBar,
+  labShell: ILabShell | null,
+  model: ActiveSessionsModel,
+  clock: Clock,
+  openPanel: () => void
+): void {
+  const item = new SessionStatusItem(model, clock, openPanel);
+  statusBar.registerStatusItem('jupyter-session-ext:status', {
+    item,
+    align: 'left',
+    rank: 4,
+    isActive: () => true
+  });
+  let followed: ISessionContext | null = null;
+  const follow = () => {
+    const current = app.shell.currentWidget as
+      (Widget & { sessionContext?: ISessionContext }) | null;
+    const context = current?.sessionContext ?? null;
+    if (context !== followed) {
+      followed?.kernelChanged.disconnect(follow);
+      context?.kernelChanged.connect(follow);
+      followed = context;
+    }
+    item.kernelId = context?.session?.kernel?.id ?? null;
+  };
+  labShell?.currentChanged.connect(follow);
+  follow();
 }

@@ -1,13 +1,7 @@
-/** The JSON shapes of the server extension's REST API (spec §2 and §4). */
+/** The JSON shapes of the server extension's REST API (docs: "REST API"). */
 
 export type Status =
-  | 'uninitialized'
-  | 'starting'
-  | 'ready'
-  | 'idle'
-  | 'busy'
-  | 'offline'
-  | 'exited';
+  'uninitialized' | 'starting' | 'ready' | 'idle' | 'busy' | 'offline' | 'exited';
 
 export interface IQueueEntry {
   msg_id: string;

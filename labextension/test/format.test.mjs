@@ -56,11 +56,38 @@ test('the status bar never reads as the kernel status Galata looks for', () => {
   // Galata: `#jp-main-statusbar >> text=Idle` (case-insensitive, a substring)
   // must find JupyterLab's own kernel status only; and no "Starting" while
   // a kernel is ready to run (its _waitUntilKernelReadyToScheduleExecution).
-  for (const status of ['uninitialized', 'starting', 'ready', 'idle', 'busy', 'offline', 'exited']) {
+  for (const status of [
+    'uninitialized',
+    'starting',
+    'ready',
+    'idle',
+    'busy',
+    'offline',
+    'exited'
+  ]) {
     for (const input of [false, true]) {
       const text = statusBarText(status, 3, 3, 2, input);
       assert.doesNotMatch(text, /idle|busy/i, `${status}: ${text}`);
       assert.doesNotMatch(text, /Connecting|Initializing|Starting/, `${status}: ${text}`);
     }
   }
+});
+
+test('why a kernel ended, in one wording for the panel and the fleet page', async () => {
+  const { endedReason, exitReason, firstLine } = await import('../../lib/format.js');
+  const ended = { forced: false, by: null, signal: null, exit_code: null, idle_seconds: 3600 };
+  assert.equal(endedReason({ ...ended, reason: 'culled' }), 'culled after 1h 00m idle');
+  assert.equal(endedReason({ ...ended, reason: 'killed', signal: 9 }), 'killed by signal 9');
+  assert.equal(endedReason({ ...ended, reason: 'exited', exit_code: 1 }), 'exited with code 1');
+  assert.equal(endedReason({ ...ended, reason: 'shutdown', by: 'alice' }), 'shut down by alice');
+  assert.equal(endedReason({ ...ended, reason: 'shutdown', forced: true }), 'killed');
+  assert.equal(endedReason({ ...ended, reason: 'server_stopped' }), 'server stopped');
+  // What a hostile server's answer becomes on the fleet page: nothing made up.
+  assert.equal(endedReason({ ...ended, reason: 'other' }), 'ended');
+  assert.equal(endedReason({ ...ended, reason: 'killed' }), 'killed');
+  assert.equal(endedReason({ ...ended, reason: 'culled', idle_seconds: null }), 'culled');
+  assert.equal(exitReason({ reason: 'restarted', signal: null, exit_code: null }), 'restarted');
+  assert.equal(firstLine('\n  \nimport time\ntime.sleep(1)'), 'import time');
+  assert.equal(firstLine('x'.repeat(90)), 'x'.repeat(79) + '…');
+  assert.equal(firstLine(null), '');
 });

@@ -41,7 +41,10 @@ function session(id, fields = {}) {
 const usage = (memory, cpu) => ({ memory_bytes: memory, cpu_percent: cpu });
 
 test('a row is called by its notebook, or its name and short id', () => {
-  assert.equal(rowTitle(session('abcdef0123', { notebook_path: 'a/b/train.ipynb' })), 'train.ipynb');
+  assert.equal(
+    rowTitle(session('abcdef0123', { notebook_path: 'a/b/train.ipynb' })),
+    'train.ipynb'
+  );
   assert.equal(rowTitle(session('abcdef0123')), 'abcdef01 · Python 3 (ipykernel)');
   const console_ = session('c1', { jupyter_sessions: [{ path: 'Console 1' }] });
   assert.equal(rowTitle(console_), 'Console 1');
@@ -63,8 +66,16 @@ test('the filter matches every word against notebook, names, user, id and code',
 
 test('sorting by each key, ties keep the server order', () => {
   const list = [
-    session('a', { resource_usage: usage(100, 5), idle_seconds: 10, started: '2026-11-26T09:00:00Z' }),
-    session('b', { status: 'busy', resource_usage: usage(300, 90), started: '2026-11-26T11:00:00Z' }),
+    session('a', {
+      resource_usage: usage(100, 5),
+      idle_seconds: 10,
+      started: '2026-11-26T09:00:00Z'
+    }),
+    session('b', {
+      status: 'busy',
+      resource_usage: usage(300, 90),
+      started: '2026-11-26T11:00:00Z'
+    }),
     session('c', { resource_usage: usage(200, 1), idle_seconds: 50, notebook_path: 'a.ipynb' }),
     session('d', { status: 'starting' })
   ];
@@ -75,7 +86,10 @@ test('sorting by each key, ties keep the server order', () => {
   assert.deepEqual(ids('idle'), ['c', 'a', 'b', 'd']);
   assert.deepEqual(ids('started'), ['b', 'c', 'd', 'a']);
   assert.deepEqual(ids('name'), ['a', 'c', 'b', 'd']); // 'a · Python…' < 'a.ipynb' < 'b · …'
-  assert.deepEqual(list.map(s => s.session_id), ['a', 'b', 'c', 'd']); // not mutated
+  assert.deepEqual(
+    list.map(s => s.session_id),
+    ['a', 'b', 'c', 'd']
+  ); // not mutated
 });
 
 test('header counts and totals', () => {
@@ -109,7 +123,15 @@ test('the cull countdown shows only when near and eligible', () => {
   const s = session('k', { culling });
   assert.equal(cullCountdown(s, NOW - 10_000, 600, NOW), 290);
   assert.equal(cullCountdown(s, NOW, 60, NOW), null); // further than the warning
-  assert.equal(cullCountdown(session('k', { culling: { eligible: false, seconds_left: null } }), NOW, 600, NOW), null);
+  assert.equal(
+    cullCountdown(
+      session('k', { culling: { eligible: false, seconds_left: null } }),
+      NOW,
+      600,
+      NOW
+    ),
+    null
+  );
   assert.equal(cullCountdown(session('k'), NOW, 600, NOW), null);
   assert.equal(cullCountdown(s, NOW - 1_000_000, 600, NOW), 0);
 });

@@ -2,12 +2,21 @@
  * The fleet page: a row per user from api/fleet, sortable, expandable to
  * the user's servers and kernels; "Shut down idle…" asks first, then POSTs
  * to api/fleet/users/{user}/shutdown-idle. No framework: the page is served
- * by the Hub service, outside JupyterLab. Every name and every piece of code
- * is untrusted (it comes from users' servers): written with textContent only.
+ * by the Hub service, outside JupyterLab; its figures are formatted by the
+ * panel's own format.js (copied here by the build). Every name and every
+ * piece of code is untrusted (it comes from users' servers): written with
+ * textContent only.
  */
-(function () {
-  'use strict';
+import {
+  endedReason,
+  exitReason,
+  firstLine,
+  formatBytes as bytes,
+  formatDuration as duration,
+  formatRelative as ago
+} from './format.js';
 
+{
   const body = document.body;
   const xsrf = body.dataset.xsrf;
   const refreshSeconds = Number(body.dataset.refreshSeconds) || 0;
@@ -23,43 +32,11 @@
     loadFailed: false
   };
 
-  // -- formatting (as the JupyterLab panel shows figures) -----------------------
-
-  function duration(total) {
-    const s = Math.max(0, Math.floor(total || 0));
-    const pad = n => String(n).padStart(2, '0');
-    if (s < 60) return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60) return `${m}m ${pad(s % 60)}s`;
-    const h = Math.floor(m / 60);
-    if (h < 24) return `${h}h ${pad(m % 60)}m`;
-    return `${Math.floor(h / 24)}d ${pad(h % 24)}h`;
-  }
-
-  function bytes(n) {
-    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-    let value = Math.max(0, n || 0);
-    let unit = 0;
-    while (value >= 1000 && unit < units.length - 1) {
-      value /= 1000;
-      unit++;
-    }
-    return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
-  }
-
-  function ago(iso) {
-    const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    return Number.isNaN(seconds) ? '' : `${duration(seconds)} ago`;
-  }
+  // -- formatting: the panel's own (format.js), and for figures a server may not give
 
   /** A figure a server may not have given (null): shown as a dash, not a zero. */
   function ifGiven(value, show, otherwise = '—') {
     return value === null || value === undefined ? otherwise : show(value);
-  }
-
-  function firstLine(code) {
-    const line = String(code || '').split('\n').find(l => l.trim()) || '';
-    return line.length > 80 ? line.slice(0, 79) + '…' : line;
   }
 
   function el(tag, props, ...children) {
@@ -86,10 +63,10 @@
       headers: { 'X-XSRFToken': xsrf, ...(options && options.headers) }
     });
     const text = await response.text();
-    let data = null;
+    let data;
     try {
       data = text ? JSON.parse(text) : null;
-    } catch (err) {
+    } catch {
       data = { error: text.slice(0, 200) };
     }
     if (!response.ok) {
@@ -104,7 +81,7 @@
     document.getElementById('refresh').disabled = true;
     try {
       state.view = await request(api);
-      if (state.loadFailed) say('');  // what an action said stays
+      if (state.loadFailed) say(''); // what an action said stays
       state.loadFailed = false;
       render();
     } catch (err) {
@@ -143,13 +120,20 @@
     for (const user of sortedUsers()) {
       tbody.append(userRow(user));
       if (state.expanded.has(user.name)) {
-        tbody.append(detailsRow(user, view.servers.filter(s => s.user === user.name)));
+        tbody.append(
+          detailsRow(
+            user,
+            view.servers.filter(s => s.user === user.name)
+          )
+        );
       }
     }
     document.getElementById('empty').hidden = view.users.length > 0;
     for (const th of document.querySelectorAll('#fleet th[data-sort]')) {
-      th.setAttribute('aria-sort', th.dataset.sort === state.sortKey
-        ? (state.descending ? 'descending' : 'ascending') : 'none');
+      th.setAttribute(
+        'aria-sort',
+        th.dataset.sort === state.sortKey ? (state.descending ? 'descending' : 'ascending') : 'none'
+      );
     }
     document.getElementById('as-of').textContent =
       `As of ${new Date(view.gathered).toLocaleTimeString()} · gathered in ${Math.round(view.gathered_ms)} ms`;
@@ -168,9 +152,18 @@
       [unreachable, 'unreachable', unreachable > 0],
       [killed, 'killed', killed > 0]
     ];
-    document.getElementById('totals').replaceChildren(...chips.map(([value, label, warn]) =>
-      el('span', { className: 'fleet-total' + (warn ? ' fleet-mod-warn' : '') },
-        el('b', { text: String(value) }), label)));
+    document
+      .getElementById('totals')
+      .replaceChildren(
+        ...chips.map(([value, label, warn]) =>
+          el(
+            'span',
+            { className: 'fleet-total' + (warn ? ' fleet-mod-warn' : '') },
+            el('b', { text: String(value) }),
+            label
+          )
+        )
+      );
   }
 
   function userRow(user) {
@@ -182,8 +175,13 @@
     };
     const badges = [];
     if (user.unreachable) {
-      badges.push(el('span', { className: 'fleet-badge fleet-mod-error',
-        text: user.unreachable === user.servers ? 'unreachable' : `${user.unreachable} unreachable` }));
+      badges.push(
+        el('span', {
+          className: 'fleet-badge fleet-mod-error',
+          text:
+            user.unreachable === user.servers ? 'unreachable' : `${user.unreachable} unreachable`
+        })
+      );
     }
     if (user.servers > 1) {
       badges.push(el('span', { className: 'fleet-badge', text: `${user.servers} servers` }));
@@ -191,91 +189,177 @@
     // No figures for a user none of whose servers answered: zeros would look measured.
     const known = user.unreachable < user.servers;
     const figure = text => el('td', { className: 'fleet-num', text: known ? text : '—' });
-    return el('tr', { className: 'fleet-user' + (expanded ? ' fleet-mod-expanded' : ''),
-      'data-user': user.name },
-      el('td', {}, el('button', { className: 'fleet-expand', type: 'button',
-        'aria-expanded': String(expanded), 'aria-label': `Kernels of ${user.name}`,
-        text: expanded ? '▾' : '▸', onclick: toggle })),
+    return el(
+      'tr',
+      { className: 'fleet-user' + (expanded ? ' fleet-mod-expanded' : ''), 'data-user': user.name },
+      el(
+        'td',
+        {},
+        el('button', {
+          className: 'fleet-expand',
+          type: 'button',
+          'aria-expanded': String(expanded),
+          'aria-label': `Kernels of ${user.name}`,
+          text: expanded ? '▾' : '▸',
+          onclick: toggle
+        })
+      ),
       el('td', { className: 'fleet-name' }, user.name, ...badges),
       figure(String(user.kernels)),
-      user.busy ? el('td', { className: 'fleet-num' }, el('span', {
-        className: 'fleet-badge fleet-mod-busy', text: String(user.busy) })) : figure('0'),
+      user.busy
+        ? el(
+            'td',
+            { className: 'fleet-num' },
+            el('span', {
+              className: 'fleet-badge fleet-mod-busy',
+              text: String(user.busy)
+            })
+          )
+        : figure('0'),
       figure(bytes(user.memory_bytes)),
       figure(`${user.cpu_percent.toFixed(0)}%`),
       figure(user.kernels ? duration(user.max_idle_seconds) : ''),
       figure(String(user.ended)),
-      el('td', { className: 'fleet-num' + (user.killed ? ' fleet-error' : ''),
-        text: known || user.killed ? String(user.killed) : '—' }),
-      el('td', { className: 'fleet-col-actions' }, el('button', {
-        type: 'button', className: 'fleet-button', text: 'Shut down idle…',
-        disabled: user.kernels - user.busy > 0 ? null : 'disabled',
-        onclick: () => confirmShutdown(user)
-      })));
+      el('td', {
+        className: 'fleet-num' + (user.killed ? ' fleet-error' : ''),
+        text: known || user.killed ? String(user.killed) : '—'
+      }),
+      el(
+        'td',
+        { className: 'fleet-col-actions' },
+        el('button', {
+          type: 'button',
+          className: 'fleet-button',
+          text: 'Shut down idle…',
+          disabled: user.kernels - user.busy > 0 ? null : 'disabled',
+          onclick: () => confirmShutdown(user)
+        })
+      )
+    );
   }
 
   function detailsRow(user, servers) {
     const parts = servers.map(server => {
       const title = server.server_name ? `Server “${server.server_name}”` : 'Default server';
-      const section = el('section', { className: 'fleet-server' },
-        el('h3', {}, title, el('span', { className: 'fleet-muted',
-          text: ` · answered in ${Math.round(server.elapsed_ms)} ms` })));
+      const section = el(
+        'section',
+        { className: 'fleet-server' },
+        el(
+          'h3',
+          {},
+          title,
+          el('span', {
+            className: 'fleet-muted',
+            text: ` · answered in ${Math.round(server.elapsed_ms)} ms`
+          })
+        )
+      );
       if (!server.reachable) {
-        section.append(el('p', { className: 'fleet-error',
-          text: server.invalid ? server.error.replace(/^i/, 'I') : `Unreachable: ${server.error}` }));
+        section.append(
+          el('p', {
+            className: 'fleet-error',
+            text: server.invalid ? server.error.replace(/^i/, 'I') : `Unreachable: ${server.error}`
+          })
+        );
         return section;
       }
-      section.append(server.sessions.length ? kernelTable(server.sessions)
-        : el('p', { className: 'fleet-muted', text: 'No kernels.' }));
+      section.append(
+        server.sessions.length
+          ? kernelTable(server.sessions)
+          : el('p', { className: 'fleet-muted', text: 'No kernels.' })
+      );
       if (server.ended.length) {
-        section.append(el('ul', { className: 'fleet-ended', 'aria-label': 'Ended lately' },
-          ...server.ended.map(endedItem)));
+        section.append(
+          el(
+            'ul',
+            { className: 'fleet-ended', 'aria-label': 'Ended lately' },
+            ...server.ended.map(endedItem)
+          )
+        );
       }
       return section;
     });
-    return el('tr', { className: 'fleet-details', 'data-user': user.name },
-      el('td', { colspan: '10' }, ...parts));
+    return el(
+      'tr',
+      { className: 'fleet-details', 'data-user': user.name },
+      el('td', { colspan: '10' }, ...parts)
+    );
   }
 
   function kernelTable(sessions) {
-    const head = el('tr', {}, ...['Status', 'Kernel', 'Notebook', 'Running', 'Busy / idle',
-      'Memory', 'CPU', 'Clients'].map((h, i) => el('th', { className: i >= 4 ? 'fleet-num' : '', text: h })));
+    const head = el(
+      'tr',
+      {},
+      ...['Status', 'Kernel', 'Notebook', 'Running', 'Busy / idle', 'Memory', 'CPU', 'Clients'].map(
+        (h, i) => el('th', { className: i >= 4 ? 'fleet-num' : '', text: h })
+      )
+    );
     const rows = sessions.map(s => {
       const active = s.execution_queue && s.execution_queue.active;
       const queued = s.execution_queue ? s.execution_queue.length : 0;
       const usage = s.resource_usage || {};
-      const running = active ? firstLine(active.code) + (queued ? `  (+${queued} queued)` : '') : '';
-      return el('tr', { 'data-kernel': s.session_id },
-        el('td', { className: 'fleet-status' },
-          el('span', { className: `fleet-dot fleet-mod-${s.status}` }), s.status, lastExit(s.last_exit)),
+      const running = active
+        ? firstLine(active.code) + (queued ? `  (+${queued} queued)` : '')
+        : '';
+      return el(
+        'tr',
+        { 'data-kernel': s.session_id },
+        el(
+          'td',
+          { className: 'fleet-status' },
+          el('span', { className: `fleet-dot fleet-mod-${s.status}` }),
+          s.status,
+          lastExit(s.last_exit)
+        ),
         el('td', { text: s.display_name, title: s.session_id }),
         el('td', { text: s.notebook_path || `(${s.session_mode})` }),
         el('td', { className: 'fleet-code', text: running, title: active ? active.code : '' }),
-        el('td', { className: 'fleet-num', text: s.status === 'busy'
-          ? ifGiven(s.busy_seconds, v => `busy ${duration(v)}`)
-          : ifGiven(s.idle_seconds, v => `idle ${duration(v)}`) }),
-        el('td', { className: 'fleet-num', text: usage.memory_bytes != null ? bytes(usage.memory_bytes) : '' }),
-        el('td', { className: 'fleet-num', text: usage.cpu_percent != null ? `${usage.cpu_percent.toFixed(0)}%` : '' }),
-        el('td', { className: 'fleet-num', text: ifGiven(s.connections, String) }));
+        el('td', {
+          className: 'fleet-num',
+          text:
+            s.status === 'busy'
+              ? ifGiven(s.busy_seconds, v => `busy ${duration(v)}`)
+              : ifGiven(s.idle_seconds, v => `idle ${duration(v)}`)
+        }),
+        el('td', {
+          className: 'fleet-num',
+          text: usage.memory_bytes != null ? bytes(usage.memory_bytes) : ''
+        }),
+        el('td', {
+          className: 'fleet-num',
+          text: usage.cpu_percent != null ? `${usage.cpu_percent.toFixed(0)}%` : ''
+        }),
+        el('td', { className: 'fleet-num', text: ifGiven(s.connections, String) })
+      );
     });
-    return el('table', { className: 'fleet-kernels' }, el('thead', {}, head), el('tbody', {}, ...rows));
+    return el(
+      'table',
+      { className: 'fleet-kernels' },
+      el('thead', {}, head),
+      el('tbody', {}, ...rows)
+    );
   }
 
   /** A kernel restarted after its process was killed or exited on its own. */
   function lastExit(exit) {
     if (!exit || exit.reason === 'restarted') return null;
-    const what = exit.reason === 'killed' ? 'killed' + ifGiven(exit.signal, v => ` (signal ${v})`, '')
-      : exit.reason === 'exited' ? 'exited' + ifGiven(exit.exit_code, v => ` (${v})`, '') : 'ended';
-    return el('span', { className: 'fleet-badge fleet-mod-error', text: `${what}, restarted`,
-      title: `The kernel's previous process ended ${ago(exit.ended)}; the server started a new one.` });
+    return el('span', {
+      className: 'fleet-badge fleet-mod-error',
+      text: `${exitReason(exit)}, restarted`,
+      title: `The kernel's previous process ended ${ago(exit.ended)}; the server started a new one.`
+    });
   }
 
   function endedItem(e) {
-    const how = e.reason === 'killed' && e.signal ? `killed by signal ${e.signal}`
-      : e.reason === 'exited' && e.exit_code != null ? `exited with code ${e.exit_code}`
-        : e.forced ? 'killed on request' : e.reason;
-    return el('li', {},
-      el('span', { className: e.reason === 'killed' ? 'fleet-mod-killed' : '', text: how }),
-      ` · ${e.display_name} · ${e.notebook_path || e.session_mode} · ${ago(e.ended)}`);
+    return el(
+      'li',
+      {},
+      el('span', {
+        className: e.reason === 'killed' ? 'fleet-mod-killed' : '',
+        text: endedReason(e)
+      }),
+      ` · ${e.display_name} · ${e.notebook_path || e.session_mode} · ${ago(e.ended)}`
+    );
   }
 
   // -- shutting down a user's idle kernels -------------------------------------------
@@ -284,21 +368,25 @@
     const dialog = document.getElementById('confirm');
     const servers = state.view.servers.filter(s => s.user === user.name && s.reachable);
     const select = document.getElementById('confirm-server');
-    select.replaceChildren(...servers.map(s =>
-      el('option', { value: s.server_name, text: s.server_name || 'default' })));
+    select.replaceChildren(
+      ...servers.map(s => el('option', { value: s.server_name, text: s.server_name || 'default' }))
+    );
     document.getElementById('confirm-server-label').hidden = servers.length < 2;
     const minutes = document.getElementById('confirm-minutes');
     const preview = () => {
       const server = servers.find(s => s.server_name === select.value);
       const limit = Math.max(0, Math.floor(Number(minutes.value) || 0)) * 60;
-      const chosen = server ? server.sessions.filter(s =>
-        (s.status === 'idle' || s.status === 'ready') && s.idle_seconds >= limit) : [];
+      const chosen = server
+        ? server.sessions.filter(
+            s => (s.status === 'idle' || s.status === 'ready') && s.idle_seconds >= limit
+          )
+        : [];
       document.getElementById('confirm-preview').textContent = chosen.length
-        ? `${chosen.length} kernel(s) now: ` + chosen.map(s => s.notebook_path || s.display_name).join(', ')
+        ? `${chosen.length} kernel(s) now: ` +
+          chosen.map(s => s.notebook_path || s.display_name).join(', ')
         : 'No kernel is idle that long now.';
     };
-    document.getElementById('confirm-title').textContent =
-      `Shut down ${user.name}'s idle kernels?`;
+    document.getElementById('confirm-title').textContent = `Shut down ${user.name}'s idle kernels?`;
     minutes.oninput = preview;
     select.onchange = preview;
     preview();
@@ -308,15 +396,22 @@
       const limit = Math.max(0, Math.floor(Number(minutes.value) || 0)) * 60;
       try {
         const result = await request(
-          new URL(`users/${encodeURIComponent(user.name)}/shutdown-idle`, api + '/'), {
+          new URL(`users/${encodeURIComponent(user.name)}/shutdown-idle`, api + '/'),
+          {
             method: 'POST',
             headers: { 'Content-Type': 'application/json' },
             body: JSON.stringify({ min_idle_seconds: limit, server_name: select.value })
-          });
+          }
+        );
         const failed = Object.keys(result.failed || {}).length;
-        say(result.error ? `${user.name}: ${result.error}`
-          : `Shut down ${result.shut_down.length} of ${user.name}'s kernels` +
-            (failed ? ` (${failed} failed)` : '') + '.', !!(result.error || failed));
+        say(
+          result.error
+            ? `${user.name}: ${result.error}`
+            : `Shut down ${result.shut_down.length} of ${user.name}'s kernels` +
+                (failed ? ` (${failed} failed)` : '') +
+                '.',
+          !!(result.error || failed)
+        );
       } catch (err) {
         say(`Could not shut down ${user.name}'s kernels: ${err.message}`, true);
       }
@@ -346,4 +441,4 @@
     }, refreshSeconds * 1000);
   }
   load();
-})();
+}

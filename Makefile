@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint soak test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -73,6 +73,14 @@ ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 
 test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
+
+# The soak with faults: many kernels for many minutes against their clients'
+# ground truth, once per seed (benchmarks/soak.py; not part of `make test`).
+# Writes the "soak" section of benchmarks/RESULTS.md.
+SEEDS ?= 1 2 3
+MINUTES ?= 10
+soak: install-test
+	cd benchmarks && $(BIN)/python soak.py --kernels 15 --minutes $(MINUTES) --seed $(SEEDS)
 
 # The panel's cost in Chromium with 100 and 20 busy real kernels; writes the
 # "panel" section of benchmarks/RESULTS.md (not part of `make test`).

@@ -1,7 +1,7 @@
 """A soak with faults: many kernels for many minutes on a real server, with
 the registry checked every second against the ground truth its clients hold.
 
-    .venv/bin/python benchmarks/soak.py [--kernels 30] [--minutes 10] [--seed 1]
+    .venv/bin/python benchmarks/soak.py [--kernels 30] [--minutes 10] [--seed 1 2 3]
 
 Clients (one per kernel, a second on every fifth) run random work: quick
 cells, long sleeps, errors with stop_on_error and the cells aborted behind
@@ -438,45 +438,86 @@ class Soak:
         self.server.stop()
 
 
-async def main(args: argparse.Namespace) -> int:
-    soak = Soak(args.kernels, args.minutes, args.seed)
+async def one_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    soak = Soak(args.kernels, args.minutes, seed)
     try:
         result = await soak.run()
     finally:
         soak.stop()
-    mib = lambda x: x / 2**20  # noqa: E731
-    start, end = result["rss"]
-    mismatches = sum(soak.mismatches.values())
-    done = ", ".join(f"{n} {what}" for what, n in sorted(soak.counts.items()))
-    text = "\n".join(
-        [
-            "## Soak with faults\n",
-            f"`benchmarks/soak.py --kernels {args.kernels} --minutes {args.minutes:g} --seed {args.seed}`,"
-            f" {datetime.now().date().isoformat()} on {machine()}. What ran: {done}.\n",
-            "| figure | value | target |",
-            "|---|---|---|",
-            f"| mismatches between the registry and its clients' ground truth | {mismatches} | 0 |",
-            *[f"| - {kind} | {n} | 0 |" for kind, n in sorted(soak.mismatches.items())],
-            f"| answers 5xx (of {soak.requests} requests) | {soak.errors_5xx} | 0 |",
-            f"| tracebacks of the server in its log | {result['tracebacks']} | 0 |",
-            f"| tracebacks of kernel processes killed or restarted mid-reply (same log) "
-            f"| {result['kernel_tracebacks']} | |",
-            f"| server RSS, start -> end | {mib(start):.1f} -> {mib(end):.1f} MiB "
-            f"({mib(end - start):+.1f}) | growth < 30 MiB |",
-        ]
-    )
-    print(text)
     for line in soak.examples:
-        print(line)
+        print(f"seed {seed}: {line}")
     for explanation in soak.explanations:
         print(explanation)
+    start, end = result["rss"]
+    return {
+        "seed": seed,
+        "done": ", ".join(f"{n} {what}" for what, n in sorted(soak.counts.items())),
+        "mismatches": sum(soak.mismatches.values()),
+        "kinds": dict(soak.mismatches),
+        "requests": soak.requests,
+        "5xx": soak.errors_5xx,
+        "tracebacks": result["tracebacks"],
+        "kernel_tracebacks": result["kernel_tracebacks"],
+        "rss": (start, end),
+    }
+
+
+def table(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
+    """One column per seed."""
+
+    def mib(x: float) -> str:
+        return f"{x / 2**20:.1f}"
+
+    kinds = sorted({k for r in runs for k in r["kinds"]})
+    seeds = " ".join(str(r["seed"]) for r in runs)
+    rows = [
+        (
+            "mismatches between the registry and its clients' ground truth",
+            [str(r["mismatches"]) for r in runs],
+            "0",
+        ),
+        *[(f"- {kind}", [str(r["kinds"].get(kind, 0)) for r in runs], "0") for kind in kinds],
+        ("answers 5xx", [f"{r['5xx']} of {r['requests']}" for r in runs], "0"),
+        ("tracebacks of the server in its log", [str(r["tracebacks"]) for r in runs], "0"),
+        (
+            "tracebacks of kernel processes killed or restarted mid-reply (same log)",
+            [str(r["kernel_tracebacks"]) for r in runs],
+            "",
+        ),
+        (
+            "server RSS, start -> end",
+            [
+                f"{mib(r['rss'][0])} -> {mib(r['rss'][1])} MiB ({(r['rss'][1] - r['rss'][0]) / 2**20:+.1f})"
+                for r in runs
+            ],
+            "growth < 30 MiB",
+        ),
+    ]
+    lines = [
+        "## Soak with faults\n",
+        f"`benchmarks/soak.py --kernels {args.kernels} --minutes {args.minutes:g} --seed {seeds}`,"
+        f" {datetime.now().date().isoformat()} on {machine()}.\n",
+        "| figure | " + " | ".join(f"seed {r['seed']}" for r in runs) + " | target |",
+        "|---|" + "---|" * len(runs) + "---|",
+        *[f"| {name} | " + " | ".join(values) + f" | {target} |" for name, values, target in rows],
+        "",
+        *[f"What ran with seed {r['seed']}: {r['done']}." for r in runs],
+    ]
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> int:
+    runs = [await one_seed(args, seed) for seed in args.seed]
+    text = table(args, runs)
+    print(text)
     if not args.no_write:
         update_results("soak", text)
-    ok = (
-        mismatches == 0
-        and soak.errors_5xx == 0
-        and result["tracebacks"] == 0
-        and end - start < 30 * 2**20
+    ok = all(
+        r["mismatches"] == 0
+        and r["5xx"] == 0
+        and r["tracebacks"] == 0
+        and r["rss"][1] - r["rss"][0] < 30 * 2**20
+        for r in runs
     )
     return 0 if ok else 1
 
@@ -485,6 +526,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="jupyter_session_ext soak with faults")
     parser.add_argument("--kernels", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[1], help="one run per seed, one after another"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, RESULTS.md untouched")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint soak test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint docs soak test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -36,10 +36,10 @@ lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \
 		--ServerApp.allow_root=True $(LAB_ARGS)
 
-# Everything: the linters, server tests (real server and kernels),
+# Everything: the linters, the docs, server tests (real server and kernels),
 # jupyter_server's own tests with the extension loaded, the panel's unit
 # tests, and the browser tests (Galata in headless Chromium).
-test: lint test-python test-upstream test-js test-ui
+test: lint docs test-python test-upstream test-js test-ui
 
 # ruff (lint and format) and mypy (strict on the state core) over the Python;
 # eslint and prettier over the TypeScript and the fleet page's JavaScript.
@@ -48,6 +48,10 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	jlpm lint
+
+# The documentation site (Sphinx, MyST), warnings as errors: docs/_build/html.
+docs: install-test
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 test-python: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

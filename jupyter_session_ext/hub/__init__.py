@@ -7,5 +7,5 @@ the proxy with a token of that server's own user (`user_tokens.py`), and
 shapes what each server answers into known types before anything reads it
 (`answers.py`); `fleet.py` gathers, `service.py` serves the result to admins
 (Hub OAuth). Start it as a managed service: `python -m jupyter_session_ext.hub`
-(README, "JupyterHub").
+(docs/operators/jupyterhub.md).
 """

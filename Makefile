@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint docs soak test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint docs soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -77,6 +77,13 @@ ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 
 test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
+
+# The Python suite with the lowest versions pyproject.toml claims, on the
+# lowest and the newest Python it claims (tests/min_versions.py; not part of
+# `make test`: it needs those Pythons, e.g. from pyenv).
+MIN_PYTHONS ?= 3.10 3.13
+test-min: install-test
+	$(BIN)/python tests/min_versions.py --python $(MIN_PYTHONS) $(PYTEST_ARGS)
 
 # The soak with faults: many kernels for many minutes against their clients'
 # ground truth, once per seed (benchmarks/soak.py; not part of `make test`).

@@ -27,6 +27,7 @@ from traitlets import Bool, Float, Unicode
 
 from ._version import __version__
 from .registry import CONFIGURABLE_CLASSES
+from .untrusted import printable
 
 
 class CLIError(Exception):
@@ -48,6 +49,9 @@ def format_duration(seconds: int) -> str:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
+    # Every cell comes from the server (names, paths, code): shown escaped, so
+    # nothing in it can move the cursor or recolour the terminal.
+    rows = [[printable(c, 2000) for c in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += [
@@ -203,7 +207,7 @@ class ActiveSessionsClientApp(JupyterApp):
         try:
             self.run()
         except CLIError as err:
-            print(f"jupyter active-sessions: {err}", file=sys.stderr)
+            print(f"jupyter active-sessions: {printable(err, 2000)}", file=sys.stderr)
             self.exit(1)
 
 
@@ -242,7 +246,7 @@ class ShowApp(ActiveSessionsClientApp):
         width = max(len(k) for k in s)
         for key, value in s.items():
             text = value if isinstance(value, str) else json.dumps(value)
-            print(f"{key.ljust(width)}  {text}")
+            print(f"{key.ljust(width)}  {printable(text, 100_000)}")
 
 
 class _ActionApp(ActiveSessionsClientApp):

@@ -33,10 +33,10 @@ from traitlets import (
 from traitlets.config import Configurable, LoggingConfigurable
 
 from .api.events import SessionEvents
-from .lifecycle import process as kernel_process
 from .lifecycle.actions import KernelActions
 from .lifecycle.culling import Culling, CullingInfo
 from .lifecycle.ended import EndedSessions
+from .lifecycle.redaction import compile_patterns
 from .lifecycle.resources import ResourceMonitor
 from .lifecycle.tracker import KernelTracker
 from .state.changes import Changes
@@ -44,7 +44,21 @@ from .state.ended import SERVER_STOPPED, EndedKernel
 from .state.history import FinishedExecution
 from .state.record import TrackedKernel, UnknownKernel
 
-DEFAULT_SECRET_PATTERNS = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"]
+# Names whose values never leave the server (besides credentials in any value:
+# lifecycle/redaction.py). PWD is the working directory, PATH no PAT.
+DEFAULT_SECRET_PATTERNS = [
+    "TOKEN",
+    "SECRET",
+    "PASS",
+    "KEY",
+    "CREDENTIAL",
+    "AUTH",
+    r"^(?!(?:OLD)?PWD$).*PWD",
+    r"(?:^|_)PAT(?:_|$)",
+    "DSN",
+    "PRIVATE",
+    "COOKIE",
+]
 
 
 class SessionRegistry(LoggingConfigurable):
@@ -111,7 +125,9 @@ class SessionRegistry(LoggingConfigurable):
         default_value=DEFAULT_SECRET_PATTERNS,
         help="""Regular expressions (case-insensitive, matched anywhere in the
         name) of environment variable names whose values `initial_env` shows as
-        "<redacted>".""",
+        "<redacted>"; in `argv`, `NAME=value` arguments and `--flag=value` /
+        `--flag value` options whose name matches read "<redacted>" too. Values
+        of any name lose URL passwords (`scheme://user:<redacted>@host`).""",
     ).tag(config=True)
 
     resource_sampling_interval = Float(
@@ -127,6 +143,19 @@ class SessionRegistry(LoggingConfigurable):
         api/active-sessions/{id}/history` (newest first; older ones are
         dropped). 0 keeps none; queue entries still get `expected_seconds`.""",
     ).tag(config=True)
+
+    max_pending = Integer(
+        1000,
+        help="""Pending executions kept whole per kernel (code, cell id, when
+        sent); beyond them a kernel's queue only counts, so `length` stays exact
+        whatever a client sends. At least 1.""",
+    ).tag(config=True)
+
+    @validate("max_pending")
+    def _check_max_pending(self, proposal: Any) -> int:
+        if proposal.value < 1:
+            raise TraitError("SessionRegistry.max_pending must be 1 or more.")
+        return int(proposal.value)
 
     @validate("history_length")
     def _check_history_length(self, proposal: Any) -> int:
@@ -173,7 +202,7 @@ class SessionRegistry(LoggingConfigurable):
 
     @observe("secret_env_patterns")
     def _patterns_changed(self, change: Any) -> None:
-        self.secret_names = kernel_process.compile_redaction(change.new)
+        self.secret_names = compile_patterns(change.new)
 
     kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
     session_manager = Instance(
@@ -192,7 +221,7 @@ class SessionRegistry(LoggingConfigurable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.secret_names = kernel_process.compile_redaction(self.secret_env_patterns)
+        self.secret_names = compile_patterns(self.secret_env_patterns)
         self.changes = Changes()
         self.tracker = KernelTracker(
             self,

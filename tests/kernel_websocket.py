@@ -43,10 +43,11 @@ class KernelWebsocket:
         content: dict[str, Any],
         metadata: dict[str, Any] | None = None,
         parent: dict[str, Any] | None = None,
+        msg_id: str | None = None,
     ) -> str:
         msg = {
             "header": {
-                "msg_id": uuid.uuid4().hex,
+                "msg_id": msg_id or uuid.uuid4().hex,
                 "msg_type": msg_type,
                 "session": self.session,
                 "username": "test",

@@ -142,3 +142,19 @@ async def test_cli_history_kill_and_ended(api, cli, open_client):
     assert record["forced"] is True
     code, _, err = await cli("kill", kernel)
     assert code == 1 and f"No active session with id {kernel!r}." in err
+
+
+async def test_cli_escapes_what_the_server_says(api, cli, open_client):
+    """Code, names and paths come from users and kernels: a terminal escape in
+    them is shown escaped, never sent to the terminal."""
+    kernel = await api.start_kernel()
+    await api.wait_session(kernel, ready)
+    client = await open_client(kernel)
+    hostile = "x = '\x1b[2J\x1b]0;owned\x07'  # \u202etxt.exe"
+    await client.execute(hostile, cell_id="\x1b[31mred")
+    for args in (("history", kernel), ("show", kernel), ("list",)):
+        code, out, err = await cli(*args)
+        assert code == 0, err
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, (args, out)
+    code, out, _ = await cli("history", kernel)
+    assert "\\x1b[2J" in out and "\\u202e" in out

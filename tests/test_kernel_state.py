@@ -438,3 +438,40 @@ def test_a_reply_before_execute_input_still_gives_the_count(state):
     finished = state.history.latest
     assert (finished.entry.execution_count, finished.status) == (7, "ok")
     assert state.history.total == 1
+
+
+def test_a_flood_is_kept_bounded_and_counted_exactly(clock):
+    """3,000 requests with 1,000-character ids behind one long cell: at most
+    max_pending kept whole, every one counted, each still found when the
+    kernel runs and ends it."""
+    s = KernelState(monotonic=clock.monotonic, wallclock=clock.wall, max_pending=100)
+    s.on_launch()
+    s.on_kernel_info_reply({})
+    long = "m" * 1000
+    ids = [f"{long}{i}" for i in range(3000)]
+    for msg_id in ids:
+        s.on_execute_request(
+            {
+                "header": {"msg_id": msg_id, "session": "s" * 1000},
+                "metadata": {"cellId": "c" * 1000},
+                "content": {"code": "1"},
+            }
+        )
+    assert len(s.queue) == 3000 and len(s.queue.pending) == 100
+    kept = s.queue.pending[0]
+    assert (
+        len(kept.msg_id) < 100 and len(kept.cell_id) == 256 and len(kept.client_session_id) == 256
+    )
+    for msg_id in ids[:150]:  # the kept ones, then some counted only
+        for state in ("busy", "idle"):
+            s.on_iopub(
+                {
+                    "header": {"msg_type": "status"},
+                    "parent_header": {"msg_type": "execute_request", "msg_id": msg_id},
+                    "content": {"execution_state": state},
+                }
+            )
+    assert len(s.queue) == 2850 and s.queue.active is None
+    assert s.history.total == 150
+    s.on_launch()
+    assert len(s.queue) == 0

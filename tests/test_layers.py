@@ -15,13 +15,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_session_ext"
 FORBIDDEN_IN_STATE = ("tornado", "zmq", "jupyter_client", "jupyter_server")
 # Each layer and what it may import from the package, besides itself. The
-# root modules: server_hooks and _version sit under everything; registry,
+# root modules: server_hooks, untrusted and _version sit under everything; registry,
 # app and cli compose the layers.
 LAYERS = {
     "state": set(),
     "traffic": {"state", "server_hooks"},
     "lifecycle": {"state", "traffic", "server_hooks"},
-    "api": {"state", "lifecycle", "_version"},
+    "api": {"state", "lifecycle", "_version", "untrusted"},
 }
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -54,11 +55,18 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
 
     # tornado passes the route's keywords; the ExtensionApp adds its name.
     def initialize(  # type: ignore[override]
-        self, registry: Registry, encoder: SessionEncoder, name: str = ""
+        self, registry: Registry, encoders: dict[bool, SessionEncoder], name: str = ""
     ) -> None:
         super().initialize(name=name)
         self.registry = registry
-        self.encoder = encoder
+        self.encoders = encoders  # by whether the reader may see what kernels run
+
+    async def reveals(self) -> bool:
+        """Whether this user may see the code kernels run, their environment and
+        command line: what jupyter_server's own `execute` permission on kernels
+        protects (`read` shows the kernel model only)."""
+        allowed = self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
+        return bool(await ensure_async(allowed))
 
     def tracked(self, session_id: str) -> TrackedKernel:
         try:
@@ -67,8 +75,9 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
             raise web.HTTPError(404, f"No active session with id {session_id!r}.") from None
 
     async def session_json(self, tracked: TrackedKernel) -> str:
+        reveal = await self.reveals()
         await self.registry.refresh_bound()
-        return self.encoder.session(tracked)
+        return self.encoders[reveal].session(tracked)
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
@@ -101,7 +110,8 @@ class SessionListHandler(ActiveSessionsHandler):
     @authorized
     async def get(self) -> None:
         await self.registry.refresh_bound()
-        self.write_json(self.encoder.session_list(self.registry.all()))
+        encoder = self.encoders[await self.reveals()]
+        self.write_json(encoder.session_list(self.registry.all()))
 
 
 class ServerStatusHandler(ActiveSessionsHandler):
@@ -156,7 +166,11 @@ class EndedHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(serialize.ended(self.registry.ended_kernels(), self.serverapp.root_dir))
+        self.write_json(
+            serialize.ended(
+                self.registry.ended_kernels(), self.serverapp.root_dir, await self.reveals()
+            )
+        )
 
 
 class HistoryHandler(ActiveSessionsHandler):
@@ -169,7 +183,7 @@ class HistoryHandler(ActiveSessionsHandler):
         except validation.BadRequest as err:
             raise web.HTTPError(400, str(err)) from None
         total, executions = self.registry.history(tracked.kernel_id, limit)
-        self.write_json(serialize.history(total, executions))
+        self.write_json(serialize.history(total, executions, await self.reveals()))
 
 
 class KillHandler(ActiveSessionsHandler):
@@ -206,7 +220,8 @@ class RestartHandler(ActiveSessionsHandler):
 
 def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns relative to base_url. `status` precedes the id route."""
-    kwargs = {"registry": registry, "encoder": SessionEncoder(registry, root_dir)}
+    encoders = {reveal: SessionEncoder(registry, root_dir, reveal) for reveal in (True, False)}
+    kwargs = {"registry": registry, "encoders": encoders}
     base = r"/api/active-sessions"
     return [
         (base + r"/?", SessionListHandler, kwargs),

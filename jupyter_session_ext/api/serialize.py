@@ -52,10 +52,10 @@ def notebook_uri(path: str | None, root_dir: str) -> str | None:
 # -- the parts -----------------------------------------------------------------------
 
 
-def queue_entry(entry: QueueEntry) -> dict[str, Any]:
+def queue_entry(entry: QueueEntry, reveal: bool = True) -> dict[str, Any]:
     return {
         "msg_id": entry.msg_id,
-        "code": entry.code,
+        "code": entry.code if reveal else None,
         "code_truncated": entry.code_truncated,
         "cell_id": entry.cell_id,
         "client_session_id": entry.client_session_id,
@@ -67,17 +67,17 @@ def queue_entry(entry: QueueEntry) -> dict[str, Any]:
     }
 
 
-def execution_queue(queue: ExecutionQueue) -> dict[str, Any]:
+def execution_queue(queue: ExecutionQueue, reveal: bool = True) -> dict[str, Any]:
     return {
-        "active": queue_entry(queue.active) if queue.active else None,
-        "pending": [queue_entry(e) for e in queue.pending],
+        "active": queue_entry(queue.active, reveal) if queue.active else None,
+        "pending": [queue_entry(e, reveal) for e in queue.pending],
         "length": len(queue),
     }
 
 
-def finished_execution(finished: FinishedExecution) -> dict[str, Any]:
+def finished_execution(finished: FinishedExecution, reveal: bool = True) -> dict[str, Any]:
     return {
-        **queue_entry(finished.entry),
+        **queue_entry(finished.entry, reveal),
         "ended": isoformat(finished.ended),
         "duration_seconds": finished.duration_seconds,
         "status": finished.status,
@@ -122,7 +122,12 @@ def jupyter_sessions(bound: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def active_session(
-    source: SessionSource, tracked: TrackedKernel, root_dir: str, *, volatile: Any = None
+    source: SessionSource,
+    tracked: TrackedKernel,
+    root_dir: str,
+    *,
+    volatile: Any = None,
+    reveal: bool = True,
 ) -> dict[str, Any]:
     """One ActiveSession. With `volatile`, the fields that change without a
     visible change (timers, last_activity, resource_usage, culling) hold that
@@ -137,13 +142,13 @@ def active_session(
     return {
         # The seed's 21 fields, in its order.
         "session_id": tracked.kernel_id,
-        "argv": process.argv,
+        "argv": process.argv if reveal else None,
         "process_id": process.pid if state.status != EXITED else None,
         "username": process.username,
         "display_name": tracked.display_name,
         "language": tracked.language,
         "interrupt_mode": tracked.interrupt_mode,
-        "initial_env": process.initial_env,
+        "initial_env": process.initial_env if reveal else None,
         "connected": connections > 0,
         "started": isoformat(process.started),
         "session_mode": session_mode(tracked.bound),
@@ -151,7 +156,7 @@ def active_session(
         "notebook_uri": notebook_uri(path, root_dir),
         "input_prompt": input_prompt,
         "continuation_prompt": continuation_prompt,
-        "execution_queue": execution_queue(state.queue),
+        "execution_queue": execution_queue(state.queue, reveal),
         "status": state.status,
         "kernel_info": state.kernel_info,
         "idle_seconds": volatile if marked else state.idle_seconds(),
@@ -194,12 +199,14 @@ class _Encoded(NamedTuple):
 
 class SessionEncoder:
     """ActiveSessions as JSON text, each kernel's kept as of its last visible
-    change (see above). Reads `tracked.bound`: call after the registry
+    change (see above), for readers who may see what kernels run (`reveal`)
+    or for those who may not. Reads `tracked.bound`: call after the registry
     refreshed the Jupyter sessions bound to the kernels."""
 
-    def __init__(self, source: SessionSource, root_dir: str) -> None:
+    def __init__(self, source: SessionSource, root_dir: str, reveal: bool = True) -> None:
         self.source = source
         self.root_dir = root_dir
+        self.reveal = reveal
         self._encoded: weakref.WeakKeyDictionary[TrackedKernel, _Encoded] = (
             weakref.WeakKeyDictionary()
         )
@@ -218,10 +225,14 @@ class SessionEncoder:
         )
         cached = self._encoded.get(tracked)
         if cached is None or cached.key != key:
-            document = active_session(self.source, tracked, self.root_dir, volatile=_VOLATILE)
+            document = active_session(
+                self.source, tracked, self.root_dir, volatile=_VOLATILE, reveal=self.reveal
+            )
             pieces = json.dumps(document).split(_VOLATILE_JSON)
             if len(pieces) != _VOLATILE_FIELDS + 1:
-                return json.dumps(active_session(self.source, tracked, self.root_dir))
+                return json.dumps(
+                    active_session(self.source, tracked, self.root_dir, reveal=self.reveal)
+                )
             cached = _Encoded(key, pieces, None, "null")
         usage = tracked.resource_usage
         if usage is not cached.usage:  # the sampler replaces it; it never mutates it
@@ -275,11 +286,13 @@ def server_status(
     }
 
 
-def history(total: int, executions: list[FinishedExecution]) -> dict[str, Any]:
-    return {"total": total, "executions": [finished_execution(f) for f in executions]}
+def history(total: int, executions: list[FinishedExecution], reveal: bool = True) -> dict[str, Any]:
+    return {"total": total, "executions": [finished_execution(f, reveal) for f in executions]}
 
 
-def ended_kernel(record: EndedKernel, notebook_uri: str | None = None) -> dict[str, Any]:
+def ended_kernel(
+    record: EndedKernel, notebook_uri: str | None = None, reveal: bool = True
+) -> dict[str, Any]:
     return {
         "session_id": record.session_id,
         "display_name": record.display_name,
@@ -297,15 +310,19 @@ def ended_kernel(record: EndedKernel, notebook_uri: str | None = None) -> dict[s
         "signal": record.signal,
         "idle_seconds": record.idle_seconds,
         "last_execution": (
-            finished_execution(record.last_execution) if record.last_execution is not None else None
+            finished_execution(record.last_execution, reveal)
+            if record.last_execution is not None
+            else None
         ),
     }
 
 
-def ended(records: list[EndedKernel], root_dir: str) -> dict[str, Any]:
+def ended(records: list[EndedKernel], root_dir: str, reveal: bool = True) -> dict[str, Any]:
     return {
         "total": len(records),
-        "sessions": [ended_kernel(r, notebook_uri(r.notebook_path, root_dir)) for r in records],
+        "sessions": [
+            ended_kernel(r, notebook_uri(r.notebook_path, root_dir), reveal) for r in records
+        ],
     }
 
 

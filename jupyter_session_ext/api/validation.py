@@ -10,6 +10,8 @@ import json
 import unicodedata
 from typing import Any
 
+from ..untrusted import too_deep
+
 # Field -> longest accepted value. Prompts are short by nature; names are shown
 # in a sidebar.
 TEXT_FIELDS = {
@@ -23,6 +25,19 @@ IDLE_TIMEOUT_MAX = 366 * 24 * 3600
 PATCHABLE_FIELDS = (*TEXT_FIELDS, "idle_timeout")
 # What `limit` of the history route accepts.
 HISTORY_LIMIT_MAX = 10_000
+# A PATCH body is a handful of short fields: anything bigger or deeper is not one.
+BODY_MAX_BYTES = 16 * 1024
+BODY_MAX_DEPTH = 8
+# Characters a name shown in everyone's panel must not hold: control, format
+# (U+202E right-to-left override, U+200B zero-width space...), line and
+# paragraph separators, surrogates.
+REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "a format character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cs": "a surrogate",
+}
 
 
 class BadRequest(ValueError):
@@ -30,6 +45,10 @@ class BadRequest(ValueError):
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
+    if len(body) > BODY_MAX_BYTES:
+        raise BadRequest(f"Request body is {len(body)} bytes; the limit is {BODY_MAX_BYTES}.")
+    if too_deep(body, BODY_MAX_DEPTH):
+        raise BadRequest(f"Request body nests deeper than {BODY_MAX_DEPTH} levels.")
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -69,10 +88,21 @@ def session_patch(body: bytes) -> dict[str, Any]:
             raise BadRequest(f"'{name}' is {len(value)} characters long; the limit is {limit}.")
         if name == "display_name" and not value.strip():
             raise BadRequest("'display_name' must not be blank.")
-        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-            raise BadRequest(f"'{name}' must not contain control characters.")
+        refused(name, value)
         changes[name] = value
     return changes
+
+
+def refused(name: str, value: str) -> None:
+    """BadRequest naming the first character `value` may not hold."""
+    for ch in value:
+        what = REFUSED_CATEGORIES.get(unicodedata.category(ch))
+        if what is not None:
+            label = unicodedata.name(ch, "")
+            raise BadRequest(
+                f"'{name}' must not contain U+{ord(ch):04X}{' ' + label if label else ''} "
+                f"({what}): it would show differently from what it says."
+            )
 
 
 def idle_timeout(value: Any) -> int:

@@ -15,6 +15,9 @@ import re
 from typing import Any
 
 from ..state.timestamps import isoformat, parse_date
+from ..untrusted import printable, structure
+
+__all__ = ["InvalidAnswer", "active_sessions", "ended_sessions", "printable"]
 
 MAX_DEPTH = 32  # a real answer nests 5 deep
 MAX_CONTAINERS = 100_000  # objects and lists; a real answer has about 10 a kernel
@@ -39,42 +42,15 @@ class InvalidAnswer(ValueError):
 
 # -- the document -------------------------------------------------------------------
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_OPEN_CLOSE = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))  # deleted before the mapping
-
-
-def _brackets(body: bytes) -> bytes:
-    """`body`'s structure: strings dropped, every bracket and brace as `[` `]`."""
-    return _STRING.sub(b"", body).translate(_OPEN_CLOSE, _NOT_BRACKET)
-
-
-def _deeper(brackets: bytes, limit: int) -> bool:
-    # One innermost level removed per pass.
-    for _ in range(limit):
-        if not brackets:
-            return False
-        shallower = brackets.replace(b"[]", b"")
-        if len(shallower) == len(brackets):
-            return False  # not well nested: the parser says why
-        brackets = shallower
-    return bool(brackets)
-
-
-def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
-    """Whether `body` nests deeper than `limit`, found without parsing it
-    (the parser would recurse)."""
-    return _deeper(_brackets(body), limit)
-
 
 def parse(body: bytes) -> Any:
     """`body` as JSON, once its shape is known to be cheap to parse: not too
     deep, and not so many objects and lists that parsing them holds the
     service's event loop (5 MB of `[],` would take a second)."""
-    brackets = _brackets(body)
-    if _deeper(brackets, MAX_DEPTH):
+    depth, containers = structure(body, MAX_DEPTH)
+    if depth > MAX_DEPTH:
         raise InvalidAnswer(f"nested deeper than {MAX_DEPTH} levels")
-    if brackets.count(b"[") > MAX_CONTAINERS:
+    if containers > MAX_CONTAINERS:
         raise InvalidAnswer(f"more than {MAX_CONTAINERS:,} objects and lists")
     try:
         # NaN and Infinity are not JSON: read as null, like any number out of range.
@@ -207,19 +183,3 @@ def ended(raw: Any) -> dict[str, Any]:
         "session_mode": one_of(raw.get("session_mode"), MODES, "background"),
         "ended": when(raw.get("ended")),
     }
-
-
-# -- the service's log -----------------------------------------------------------------
-
-
-def printable(value: Any, limit: int = 200) -> str:
-    """`value` for a log line: capped, control and format characters escaped
-    (a newline from a user's server must not start a line of its own)."""
-    line = str(value)
-    if len(line) > limit:
-        line = line[:limit] + "…"
-    if line.isprintable():
-        return line
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line
-    )

@@ -13,7 +13,7 @@ import getpass
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,8 +21,7 @@ import psutil
 
 from ..server_hooks import launch_args, launched_process
 from ..state.record import ExitStatus, ProcessSnapshot, SpecFacts
-
-REDACTED = "<redacted>"
+from .redaction import redact_argv, redact_env
 
 
 def is_remote(km: Any) -> bool:
@@ -50,19 +49,6 @@ def is_running(km: Any) -> bool | None:
         return process.poll() is None
     except Exception:  # a broken handle means the process is not ours to ask
         return False
-
-
-def compile_redaction(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    parts = [p for p in patterns if p]
-    if not parts:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
-
-
-def redact_env(env: Mapping[str, str], secret_names: re.Pattern[str] | None) -> dict[str, str]:
-    if secret_names is None:
-        return dict(env)
-    return {k: (REDACTED if secret_names.search(k) else v) for k, v in env.items()}
 
 
 def env_beyond(env: Mapping[str, str], server_env: Mapping[str, str]) -> dict[str, str]:
@@ -146,7 +132,7 @@ def snapshot(
     )
     return ProcessSnapshot(
         pid=pid,
-        argv=argv,
+        argv=redact_argv(argv, secret_names),
         username=username or getpass.getuser(),
         started=started or datetime.now(timezone.utc),
         launch_cwd=_launch_cwd(km),

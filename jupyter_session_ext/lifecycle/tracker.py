@@ -39,6 +39,7 @@ class TrackerSettings(Protocol):
 
     code_preview_length: int
     history_length: int
+    max_pending: int
     kernel_info_timeout: float
     poll_interval: float
     show_initial_env: bool
@@ -201,6 +202,7 @@ class KernelTracker:
             or (lambda t: True),
             code_preview_length=self.settings.code_preview_length,
             history_length=self.settings.history_length,
+            max_pending=self.settings.max_pending,
         )
         channels = KernelChannels(km)
         tracked = TrackedKernel(

@@ -17,7 +17,14 @@ from typing import Any
 
 from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
 from .message_types import CONTROL_ONLY_REQUESTS, default_track_message_type
-from .queue import ExecutionQueue, QueueEntry, entry_from_parent, entry_from_request, preview
+from .queue import (
+    ExecutionQueue,
+    QueueEntry,
+    bounded_id,
+    entry_from_parent,
+    entry_from_request,
+    preview,
+)
 from .timestamps import parse_date, utcnow
 
 # The statuses (docs: "Status").
@@ -44,6 +51,7 @@ class KernelState:
         track_message_type: Callable[[str | None], bool] = default_track_message_type,
         code_preview_length: int = 1000,
         history_length: int = 100,
+        max_pending: int = 1000,
         monotonic: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -55,7 +63,7 @@ class KernelState:
         self._monotonic = monotonic
         self._wallclock = wallclock
         self.status = UNINITIALIZED
-        self.queue = ExecutionQueue()
+        self.queue = ExecutionQueue(max_pending)
         # Kept across restarts: it is the kernel's history, not the process's.
         self.history = ExecutionHistory(history_length)
         self.kernel_info: dict[str, Any] = {}
@@ -210,7 +218,7 @@ class KernelState:
         entry = self.queue.finish(msg_id)
         if entry is None:
             # IOPub's idle came first and guessed the outcome: the reply says.
-            self.history.amend(msg_id, status, ename)
+            self.history.amend(bounded_id(msg_id), status, ename)
             return False
         if entry.execution_count is None and isinstance(count, int) and status != ABORTED:
             # The reply overtook the execute_input on IOPub (read by another
@@ -277,7 +285,7 @@ class KernelState:
             # another request (a subshell's, say) leaves the running cell busy.
             active = self.queue.active
             changed = False
-            if active is None or active.msg_id == parent.get("msg_id"):
+            if active is None or active.msg_id == bounded_id(parent.get("msg_id")):
                 changed = self._set_status(IDLE)
             if parent.get("msg_id"):
                 entry = self.queue.finish(parent["msg_id"])

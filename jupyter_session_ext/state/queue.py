@@ -5,6 +5,7 @@ Plain Python, like the status machine that feeds it (`kernel_state.py`).
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,28 @@ class QueueEntry:
     kernel_started: datetime | None = None
 
 
+# Identifiers a client chooses (cell ids, session ids, user names) are kept
+# up to this length; a longer msg_id is kept as a digest of itself, so that
+# what the kernel says of it still finds it.
+IDENTIFIER_MAX = 256
+
+
+def bounded(identifier: str | None) -> str | None:
+    """A client's identifier, capped (None stays None)."""
+    if identifier is None or len(identifier) <= IDENTIFIER_MAX:
+        return identifier
+    return identifier[: IDENTIFIER_MAX - 1] + "…"
+
+
+def bounded_id(msg_id: object) -> str:
+    """A msg_id as the queue keeps it: itself (as text), or a digest when overlong."""
+    if not isinstance(msg_id, str):
+        msg_id = str(msg_id)  # a kernel's garbage (5, null): matched as text
+    if len(msg_id) <= IDENTIFIER_MAX:
+        return msg_id
+    return "sha256:" + hashlib.sha256(msg_id.encode("utf-8", "replace")).hexdigest()
+
+
 def preview(code: str, limit: int) -> tuple[str, bool]:
     """Cut code to `limit` characters (0 or less: keep it whole)."""
     if limit > 0 and len(code) > limit:
@@ -62,13 +85,15 @@ def entry_from_request(
     code = content.get("code")
     text, truncated = preview(code if isinstance(code, str) else "", preview_length)
     cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+    session = header.get("session")
+    user = username or header.get("username")
     return QueueEntry(
-        msg_id=msg_id,
+        msg_id=bounded_id(msg_id),
         code=text,
         code_truncated=truncated,
-        cell_id=cell_id if isinstance(cell_id, str) else None,
-        client_session_id=header.get("session") or None,
-        username=username or header.get("username") or None,
+        cell_id=bounded(cell_id) if isinstance(cell_id, str) else None,
+        client_session_id=bounded(session) if isinstance(session, str) and session else None,
+        username=bounded(user) if isinstance(user, str) and user else None,
         submitted=now,
     )
 
@@ -79,12 +104,13 @@ def entry_from_parent(
     """The entry of a request nobody saw sent (a client talking to the kernel
     directly), from the parent header of what the kernel published."""
     text, truncated = preview(code, preview_length)
+    session, user = parent.get("session"), parent.get("username")
     return QueueEntry(
-        msg_id=parent["msg_id"],
+        msg_id=bounded_id(str(parent["msg_id"])),
         code=text,
         code_truncated=truncated,
-        client_session_id=parent.get("session") or None,
-        username=parent.get("username") or None,
+        client_session_id=bounded(session) if isinstance(session, str) and session else None,
+        username=bounded(user) if isinstance(user, str) and user else None,
         submitted=parse_date(parent.get("date")) or now,
     )
 
@@ -93,17 +119,23 @@ class ExecutionQueue:
     """The reference semantics: `active` is what the kernel runs, `pending` the
     requests sent and not yet started, in order; `length` counts pending only.
 
-    Finished requests are dropped at once, so memory does not grow with the
-    number of executions.
+    Bounded whatever a client sends: at most `max_pending` pending entries are
+    kept whole; beyond them only their (bounded) msg_ids are, so `length`
+    stays exact, up to `OVERFLOW_MEMORY` more. Finished requests are dropped
+    at once, so memory does not grow with the number of executions.
     """
 
     # How many finished msg_ids to remember: a reply on shell can overtake the
     # request's `busy` on IOPub, which must not bring the request back.
     FINISHED_MEMORY = 256
+    # Pending requests counted beyond `max_pending` (their msg_ids and order).
+    OVERFLOW_MEMORY = 100_000
 
-    def __init__(self) -> None:
+    def __init__(self, max_pending: int = 1000) -> None:
+        self.max_pending = max_pending
         self.active: QueueEntry | None = None
         self._pending: OrderedDict[str, QueueEntry] = OrderedDict()
+        self._overflow: OrderedDict[str, int] = OrderedDict()  # msg_id -> seq
         self._finished_order: deque[str] = deque()
         self._finished: set[str] = set()
         # Bumped on every change a client could see, so observers compare one int.
@@ -115,11 +147,14 @@ class ExecutionQueue:
         return list(self._pending.values())
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._overflow)
 
     def is_pending(self, msg_id: str | None) -> bool:
         """Sent, and not begun as far as anyone told."""
-        return msg_id in self._pending
+        if msg_id is None:
+            return False
+        msg_id = bounded_id(msg_id)
+        return msg_id in self._pending or msg_id in self._overflow
 
     def submit(self, entry: QueueEntry) -> None:
         """A request was sent to the kernel (seen on its way in)."""
@@ -127,14 +162,21 @@ class ExecutionQueue:
             return
         if self.active is not None and self.active.msg_id == entry.msg_id:
             return
+        if entry.msg_id in self._pending or entry.msg_id in self._overflow:
+            return  # the same request again
         self._next_seq += 1
         entry.seq = self._next_seq
-        self._pending[entry.msg_id] = entry
+        if len(self._pending) < self.max_pending and not self._overflow:
+            self._pending[entry.msg_id] = entry
+        elif len(self._overflow) < self.OVERFLOW_MEMORY:
+            self._overflow[entry.msg_id] = entry.seq
+        else:
+            return  # beyond every bound: seen when it runs
         self.version += 1
 
     def start(
         self,
-        msg_id: str,
+        msg_id: object,
         *,
         now: datetime,
         code: str | None = None,
@@ -142,7 +184,9 @@ class ExecutionQueue:
         fallback: Callable[[], QueueEntry] | None = None,
     ) -> QueueEntry | None:
         """The kernel began `msg_id`. A request nobody saw submitted (a client
-        talking to the kernel directly) is built by `fallback`."""
+        talking to the kernel directly), or one counted beyond `max_pending`,
+        is built by `fallback`."""
+        msg_id = bounded_id(msg_id)
         if msg_id in self._finished:
             return None
         entry = self._pending.pop(msg_id, None)
@@ -151,7 +195,9 @@ class ExecutionQueue:
         if entry is None:
             if fallback is None:
                 return None
+            seq = self._overflow.pop(msg_id, None)
             entry = fallback()
+            entry.seq = seq
         # One client's requests run in the order sent: its requests sent before
         # this one and still pending were skipped (a missed abort reply).
         if self._pending and entry.client_session_id and entry.seq is not None:
@@ -167,7 +213,11 @@ class ExecutionQueue:
     def note_error(self, msg_id: str | None, ename: Any) -> None:
         """The kernel published an error for `msg_id`: if it is what runs, its
         outcome is an error even before the reply says so."""
-        if self.active is not None and self.active.msg_id == msg_id:
+        if (
+            self.active is not None
+            and msg_id is not None
+            and self.active.msg_id == bounded_id(msg_id)
+        ):
             self.active.error_name = ename if isinstance(ename, str) else ""
 
     def _drop_submitted_before(self, entry: QueueEntry) -> None:
@@ -181,9 +231,10 @@ class ExecutionQueue:
             self._remember_finished(msg_id)
             del self._pending[msg_id]
 
-    def finish(self, msg_id: str) -> QueueEntry | None:
+    def finish(self, msg_id: object) -> QueueEntry | None:
         """The kernel finished `msg_id` (or replied to it): it leaves the queue.
         Returns the entry, or None when it was not queued (or already finished)."""
+        msg_id = bounded_id(msg_id)
         self._remember_finished(msg_id)
         entry: QueueEntry | None
         if self.active is not None and self.active.msg_id == msg_id:
@@ -191,6 +242,8 @@ class ExecutionQueue:
         else:
             entry = self._pending.pop(msg_id, None)
             if entry is None:
+                if self._overflow.pop(msg_id, None) is not None:
+                    self.version += 1  # one fewer counted
                 return None
         self.version += 1
         return entry
@@ -204,11 +257,12 @@ class ExecutionQueue:
             self._finished.discard(self._finished_order.popleft())
 
     def clear(self) -> bool:
-        changed = self.active is not None or bool(self._pending)
+        changed = self.active is not None or bool(self._pending) or bool(self._overflow)
         if changed:
             self.version += 1
         self.active = None
         self._pending.clear()
+        self._overflow.clear()
         self._finished.clear()
         self._finished_order.clear()
         return changed

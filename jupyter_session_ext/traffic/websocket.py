@@ -87,6 +87,7 @@ class ObservedConnectionMixin:
     kernel_id: str
     session: Any
     websocket_handler: Any
+    multi_kernel_manager: Any
     log: Any
 
     def connect(self) -> Any:
@@ -133,10 +134,18 @@ class ObservedConnectionMixin:
 
     def _observe_incoming(self, ws_msg: Any) -> None:
         # A closed ZMQ connection drops messages (the gateway one has no channels).
-        if not getattr(self, "channels", True):
+        channels = getattr(self, "channels", True)
+        if not channels:
             return
         channel, msg = _client_message(self, ws_msg)
         if msg is None:
+            return
+        # What the server itself drops never reaches the kernel: a channel it
+        # does not have, a type outside its `allowed_message_types`.
+        if isinstance(channels, dict) and (channel or "shell") not in channels:
+            return
+        allowed = getattr(self.multi_kernel_manager, "allowed_message_types", None)
+        if allowed and (msg.get("header") or {}).get("msg_type") not in allowed:
             return
         user = getattr(self.websocket_handler, "current_user", None)
         username = getattr(user, "username", None)

@@ -7,7 +7,14 @@ import * as React from 'react';
 
 import { confirmKill, run } from './actions';
 import { useClock } from './clock';
-import { codePreview, exitReason, formatBytes, formatDuration, formatRelative } from './format';
+import {
+  codePreview,
+  exitReason,
+  formatBytes,
+  formatDuration,
+  formatRelative,
+  HIDDEN_WHY
+} from './format';
 import { IRowContext } from './rowContext';
 import { progress } from './sessions';
 import { IActiveSession, IFinishedExecution, IQueueEntry, ISessionPatch } from './types';
@@ -145,7 +152,7 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
           <li
             key={e.msg_id}
             className={`jp-mod-${e.status}`}
-            title={s.notebook_path && e.cell_id ? 'Go to this cell' : e.code}
+            title={s.notebook_path && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
             onClick={() => s.notebook_path && context.open(s.notebook_path, e.cell_id)}
           >
             <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
@@ -240,6 +247,7 @@ export function SessionDetails(props: {
   const rows: [string, React.ReactNode][] = [
     ['Kernel', `${s.display_name} (${s.kernel_name})`],
     ['Kernel id', s.session_id],
+    ['Command', s.argv ? s.argv.join(' ') : HIDDEN_WHY],
     ['Notebook', s.notebook_path ?? `(${s.session_mode})`],
     ['Process id', s.process_id ?? '—'],
     ['User', s.username],
@@ -290,6 +298,9 @@ export function SessionDetails(props: {
       <details className="jp-ActiveSessions-facts">
         <summary>Process and kernel</summary>
         <KeyValueTable rows={rows} />
+        {context.showEnvironment && s.argv === null && (
+          <p className="jp-ActiveSessions-hidden">Environment: {HIDDEN_WHY}</p>
+        )}
         {context.showEnvironment && s.initial_env && (
           <details>
             <summary>Environment ({Object.keys(s.initial_env).length})</summary>

@@ -68,8 +68,15 @@ export function firstLine(code: string | null | undefined, width = 80): string {
   return line.length > width ? line.slice(0, width - 1) + '…' : line;
 }
 
-/** The first `lines` lines of code, marking a cut with "…". */
-export function codePreview(code: string, lines: number, truncated = false): string {
+/** What shows in place of code the server keeps from this user, and why. */
+export const HIDDEN_CODE = 'code hidden';
+export const HIDDEN_WHY = 'Hidden: you may see these kernels, not run code on them.';
+
+/** The first `lines` lines of code, marking a cut with "…" (null: hidden). */
+export function codePreview(code: string | null, lines: number, truncated = false): string {
+  if (code === null) {
+    return HIDDEN_CODE;
+  }
   const all = code.replace(/\s+$/, '').split('\n');
   const shown = all.slice(0, Math.max(1, lines));
   const cut = truncated || all.length > shown.length;

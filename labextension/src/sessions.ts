@@ -60,7 +60,7 @@ export function matches(s: IActiveSession, query: string): boolean {
     s.username,
     s.session_id,
     queue.active?.code ?? '',
-    ...queue.pending.map(e => e.code)
+    ...queue.pending.map(e => e.code ?? '')
   ]
     .join('\n')
     .toLowerCase();

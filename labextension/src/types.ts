@@ -5,7 +5,8 @@ export type Status =
 
 export interface IQueueEntry {
   msg_id: string;
-  code: string;
+  /** null for a user who may read kernels but not run code on them. */
+  code: string | null;
   code_truncated: boolean;
   cell_id: string | null;
   client_session_id: string | null;
@@ -40,7 +41,8 @@ export interface IJupyterSession {
 
 export interface IActiveSession {
   session_id: string;
-  argv: string[];
+  /** The command line, credentials redacted; null as `code` is. */
+  argv: string[] | null;
   process_id: number | null;
   username: string;
   display_name: string;

@@ -28,6 +28,7 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -74,20 +75,25 @@ class Truth:
             self.state = None
 
 
+# A line of the server's own log: "[I 2026-12-01 13:51:29.764 ServerApp] ...".
+SERVER_LINE = re.compile(r"\[[DIWEC] \d{4}-\d\d-\d\d ")
+
+
 def tracebacks(log: str) -> tuple[int, int]:
     """(the server's, the kernels') tracebacks in the server's log. Kernels
     inherit the server's stderr: one killed or restarted mid-reply prints its
-    own ("[IPKernelApp] ERROR | Exception in message handler"); those are the
-    faults working as meant, not the server failing."""
+    own ("[IPKernelApp] ERROR | Exception in message handler", or tornado's
+    "ERROR:tornado.general:Uncaught exception in zmqstream callback" in
+    Python's default log format, as a kernel's sockets close under it); those
+    are the faults working as meant, not the server failing. The server's
+    own say so in its log format on the line before."""
     server = kernels = 0
-    blocks = log.split("Traceback (most recent call last):")[1:]
-    for block in blocks:
+    parts = log.split("Traceback (most recent call last):")
+    for before, block in zip(parts, parts[1:], strict=False):
         frames = block.split("\n[", 1)[0]  # up to the next log line
-        if (
-            "ipykernel" in frames
-            and "jupyter_server" not in frames
-            and "jupyter_session_ext" not in frames
-        ):
+        said = before.rstrip("\n").rsplit("\n", 1)[-1]
+        ours = "jupyter_server" in frames or "jupyter_session_ext" in frames
+        if not ours and ("ipykernel" in frames or not SERVER_LINE.match(said)):
             kernels += 1
         else:
             server += 1

@@ -15,6 +15,7 @@ export default tseslint.config(
       'ui-tests/',
       'jupyter_session_ext/hub/static/format.js',
       '.venv/',
+      '.venv-min-*/',
       '.upstream/'
     ]
   },

@@ -69,14 +69,23 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
     }
 
 
-async def server_cpu(rounds: int, cells: int, on_args: list[str] | None = None) -> dict:
+async def server_cpu(
+    rounds: int,
+    cells: int,
+    on_args: list[str] | None = None,
+    baseline_args: list[str] | None = None,
+) -> dict:
     """Server process CPU seconds (user + system, psutil) per `cells` cells of
     `pass` over one websocket, on vs off, alternating rounds: the figure to
     steer by, since the kernel, not the server, bounds wall-clock throughput.
-    `on_args` go to the server with the extension (e.g. tcp_nodelay off)."""
+    `on_args` go to the server with the extension (e.g. tcp_nodelay off).
+    With `baseline_args`, the baseline has the extension too, with those
+    arguments (e.g. the store off): the cost of one part of it."""
     import psutil
 
-    on, off = Server(True, on_args), Server(False)
+    on = Server(True, on_args)
+    off = Server(True, baseline_args) if baseline_args is not None else Server(False)
+    on.enabled, off.enabled = True, False  # (the keys of the rounds below)
     try:
         clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
         procs = {s.enabled: psutil.Process(s.proc.pid) for s in (on, off)}
@@ -105,6 +114,7 @@ async def server_cpu(rounds: int, cells: int, on_args: list[str] | None = None) 
 
 
 NODELAY_OFF = ["--SessionRegistry.tcp_nodelay=False"]
+STORE_OFF = ["--SessionStore.path="]
 
 
 def cpu_row(c: dict, what: str, target: str) -> str:
@@ -115,11 +125,20 @@ def cpu_row(c: dict, what: str, target: str) -> str:
     )
 
 
-def cpu_rows(tracking: dict, default: dict) -> list[str]:
+def cpu_rows(tracking: dict, default: dict, store: dict) -> list[str]:
     return [
         cpu_row(tracking, "tracking alone (tcp_nodelay off)", "< +5%"),
         cpu_row(default, "as shipped (with TCP_NODELAY)", ""),
+        cpu_row(store, "the store's part: store on vs off, the extension on in both", "noise"),
     ]
+
+
+async def cpu_runs(rounds: int) -> tuple[dict, dict, dict]:
+    return (
+        await server_cpu(rounds, 1000, NODELAY_OFF),
+        await server_cpu(rounds, 1000),
+        await server_cpu(rounds, 1000, baseline_args=STORE_OFF),
+    )
 
 
 async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
@@ -406,7 +425,7 @@ async def main(
             print(memory_row(await memory(on, off, 10_000), 10_000))
         return
     if only_cpu:  # for steering by the server's CPU: print the rows, write nothing
-        runs = (await server_cpu(6, 1000, NODELAY_OFF), await server_cpu(6, 1000))
+        runs = await cpu_runs(6)
         for row, c in zip(cpu_rows(*runs), runs, strict=True):
             print(row)
             print("  on rounds:  " + ", ".join(f"{x:.3f}" for x in c["on_all"]))
@@ -431,10 +450,7 @@ async def main(
         progress("burst", began)
         b = await burst(on, 10, 50)
     progress("server CPU per cell", began)
-    cpu = (
-        await server_cpu(4 if quick else 6, 1000, NODELAY_OFF),
-        await server_cpu(4 if quick else 6, 1000),
-    )
+    cpu = await cpu_runs(4 if quick else 6)
     progress("list latency", began)
     lists = await list_latency([1, 10] if quick else [1, 10, 50])
     progress("per-session overhead", began)

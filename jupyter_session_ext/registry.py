@@ -8,7 +8,8 @@ clock), `api.events.SessionEvents` (events on the server's bus),
 `lifecycle.resources.ResourceMonitor` (CPU/memory),
 `lifecycle.ended.EndedSessions` (kernels that are gone, and why),
 `lifecycle.culling.Culling` (when a kernel will be culled; per-kernel
-timeouts) and `lifecycle.actions.KernelActions` (what a client may do).
+timeouts), `lifecycle.actions.KernelActions` (what a client may do) and
+`lifecycle.persistence.SessionStore` (what survives a restart).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .api.events import SessionEvents
 from .lifecycle.actions import KernelActions
 from .lifecycle.culling import Culling, CullingInfo
 from .lifecycle.ended import EndedSessions
+from .lifecycle.persistence import SessionStore
 from .lifecycle.redaction import compile_patterns
 from .lifecycle.resources import ResourceMonitor
 from .lifecycle.tracker import KernelTracker
@@ -165,7 +167,8 @@ class SessionRegistry(LoggingConfigurable):
 
     @observe("history_length")
     def _history_length_changed(self, change: Any) -> None:
-        for tracked in self.tracker.kernels.values():
+        tracker = self.__dict__.get("tracker")  # none yet while the config loads
+        for tracked in tracker.kernels.values() if tracker is not None else ():
             tracked.state.history.resize(change.new)
 
     @validate("code_preview_length")
@@ -235,8 +238,18 @@ class SessionRegistry(LoggingConfigurable):
             self.tracker.connections, parent=self, event_logger=self.event_logger
         )
         self.changes.listen(self.events.changed)
-        self.ended = EndedSessions(self.events.ended, parent=self)
+        self.ended = EndedSessions(parent=self)
+        self.ended.listen(self.events.ended)
         self.changes.listen(self.ended.changed)
+        self.store = SessionStore(
+            self.tracker.kernels,
+            self.ended,
+            self.tracker.durations,
+            lambda: self.history_length,
+            parent=self,
+        )
+        self.changes.listen(self.store.changed)
+        self.ended.listen(self.store.ended)
         self.culling = Culling(
             self.tracker.kernels,
             self.kernel_manager,
@@ -270,10 +283,11 @@ class SessionRegistry(LoggingConfigurable):
         if self._stopped or self._started:
             return
         self._started = True
-        self.ended.install(self.kernel_manager)
+        self.ended.install(self.kernel_manager, before=self.tracker.drain)
         self.tracker.start()
         self.culling.start()
         self.resources.start()
+        self.store.start()
 
     def stop(self, server_stopping: bool = False) -> None:
         """Stop everything started. Safe before start, and twice. When the
@@ -290,6 +304,7 @@ class SessionRegistry(LoggingConfigurable):
         else:
             self.ended.closed = True
         self.tracker.stop()
+        self.store.stop(server_stopping)
         self.events.close()
 
     # -- queries ---------------------------------------------------------------------
@@ -336,8 +351,12 @@ class SessionRegistry(LoggingConfigurable):
     def history(
         self, kernel_id: str, limit: int | None = None
     ) -> tuple[int, list[FinishedExecution]]:
-        """(executions finished over the kernel's life, the last `limit` kept)."""
-        history = self.get(kernel_id).state.history
+        """(executions finished over the kernel's life, the last `limit` kept),
+        of a live kernel or an ended one."""
+        try:
+            history = self.get(kernel_id).state.history
+        except UnknownKernel:
+            return self.ended.history(kernel_id, limit)
         return history.total, history.executions(limit)
 
     def ended_kernels(self) -> list[EndedKernel]:
@@ -347,4 +366,9 @@ class SessionRegistry(LoggingConfigurable):
 
 
 # What `--help-all` documents, for the server extension and the CLI alike.
-CONFIGURABLE_CLASSES: list[type[Configurable]] = [SessionRegistry, SessionEvents, EndedSessions]
+CONFIGURABLE_CLASSES: list[type[Configurable]] = [
+    SessionRegistry,
+    SessionEvents,
+    EndedSessions,
+    SessionStore,
+]

@@ -37,6 +37,9 @@ TOOLS = [
     "pytest-timeout",
     "schemathesis",
     "jupyter-kernel-gateway",
+    # jupyter-kernel-gateway 3.0.1 imports distutils, gone from Python 3.12 on;
+    # setuptools puts it back.
+    "setuptools",
     "jupyter-resource-usage",
     "requests",
     "flaky",
@@ -44,9 +47,14 @@ TOOLS = [
 ]
 
 
+def runs(python: str) -> bool:
+    # pyenv's shims are on PATH for every version but run only the active ones.
+    return subprocess.run([python, "--version"], capture_output=True).returncode == 0
+
+
 def interpreter(version: str) -> str:
     found = shutil.which(f"python{version}")
-    if found:
+    if found and runs(found):
         return found
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}"))

@@ -5,6 +5,7 @@ the kernel gateway) and by the benchmarks."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -29,10 +30,16 @@ def start_and_wait(
     log: Path,
     headers: dict[str, str] | None = None,
     timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` (its stderr to `log`) and return once `probe` answers
     an HTTP request (any status but a refused connection counts)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),
+        env={**os.environ, **env} if env else None,
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -60,8 +67,11 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
 
 class JupyterServer:
     """`jupyter server` (or another server app, e.g. `app="jupyterlab"`) with
-    its own token, root directory and log, with this extension enabled or not.
-    `{dir}` in an extra argument stands for the server's own temporary folder."""
+    its own token, root directory, Jupyter data directory (where the store
+    is) and log, with this extension enabled or not. `{dir}` in an extra
+    argument stands for the server's own temporary folder. Servers given one
+    `data_dir` share their store, as one user's servers do; `restart` starts
+    the same server again (same port, token and folders)."""
 
     def __init__(
         self,
@@ -69,6 +79,7 @@ class JupyterServer:
         extra_args: list[str] | None = None,
         root: Path | None = None,
         app: str = "jupyter_server",
+        data_dir: Path | None = None,
     ) -> None:
         self.enabled = enabled
         self.port = free_port()
@@ -78,27 +89,37 @@ class JupyterServer:
         self.root = root or self.dir
         self.log = self.dir / "server.log"
         config = self.dir / "config.json"
+        self.data_dir = data_dir or self.dir / "data"
         config.write_text(
             json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}})
         )
-        self.proc = start_and_wait(
-            [
-                sys.executable,
-                "-m",
-                app,
-                f"--config={config}",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                "--no-browser",
-                "--allow-root",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={self.root}",
-                *(a.format(dir=self.dir) for a in extra_args or []),
-            ],
+        self.argv = [
+            sys.executable,
+            "-m",
+            app,
+            f"--config={config}",
+            f"--port={self.port}",
+            "--ip=127.0.0.1",
+            "--no-browser",
+            "--allow-root",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            *(a.format(dir=self.dir) for a in extra_args or []),
+        ]
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return start_and_wait(
+            self.argv,
             self.url + "api/status",
             self.log,
             headers=self.auth,
+            env={"JUPYTER_DATA_DIR": str(self.data_dir)},
         )
+
+    def restart(self) -> None:
+        """Start the server again after it stopped or was killed."""
+        self.proc = self._start()
 
     @property
     def auth(self) -> dict[str, str]:

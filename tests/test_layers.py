@@ -19,8 +19,9 @@ FORBIDDEN_IN_STATE = ("tornado", "zmq", "jupyter_client", "jupyter_server")
 # app and cli compose the layers.
 LAYERS = {
     "state": set(),
+    "store": {"state"},
     "traffic": {"state", "server_hooks"},
-    "lifecycle": {"state", "traffic", "server_hooks"},
+    "lifecycle": {"state", "store", "traffic", "server_hooks"},
     "api": {"state", "lifecycle", "_version", "untrusted"},
 }
 

@@ -234,6 +234,7 @@ async def test_a_flood_is_bounded_and_counted(api, open_client, jp_serverapp):
     listing = await api.call("GET", "api", "active-sessions")
     size = len(json.dumps(listing[1]))
     grown = me.memory_info().rss - before
+    print(f"3,000 queued: the list is {size:,} bytes, the server grew {grown / 2**20:.1f} MiB")
     assert len(s["execution_queue"]["pending"]) == 1000  # SessionRegistry.max_pending
     assert max(len(p["cell_id"]) for p in s["execution_queue"]["pending"]) == 256
     assert size < 1_000_000, size

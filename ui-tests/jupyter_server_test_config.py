@@ -19,3 +19,8 @@ c.SessionRegistry.resource_sampling_interval = 1.0  # noqa: F821
 # Kernels with their own idle timeout are checked every second (server
 # culling itself stays off: tests keep kernels idle for a while).
 c.MappingKernelManager.cull_interval = 1  # noqa: F821
+# A store of its own for each run: kernels ended in an earlier run must not
+# show under "Recently ended" (the store's own tests restart servers on one).
+import tempfile  # noqa: E402
+
+c.SessionStore.path = tempfile.mkdtemp(prefix="galata-store-") + "/active_sessions.db"  # noqa: F821

@@ -177,12 +177,15 @@ class HistoryHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        tracked = self.tracked(session_id)
         try:
             limit = validation.history_limit(self.get_query_argument("limit", None))
         except validation.BadRequest as err:
             raise web.HTTPError(400, str(err)) from None
-        total, executions = self.registry.history(tracked.kernel_id, limit)
+        try:
+            # A live kernel's, or an ended one's while its record is kept.
+            total, executions = self.registry.history(session_id, limit)
+        except UnknownKernel:
+            raise web.HTTPError(404, f"No session with id {session_id!r}.") from None
         self.write_json(serialize.history(total, executions, await self.reveals()))
 
 

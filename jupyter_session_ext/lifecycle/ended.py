@@ -19,8 +19,9 @@ from traitlets import Integer, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
 from .. import server_hooks
-from ..state.ended import SHUTDOWN, EndedKernel, Note, idle_seconds
-from ..state.record import TrackedKernel, session_mode
+from ..state.ended import SHUTDOWN, EndedKernel, Note, ended_record
+from ..state.history import FinishedExecution
+from ..state.record import TrackedKernel, UnknownKernel
 from ..state.timestamps import utcnow
 
 
@@ -41,17 +42,22 @@ class EndedSessions(LoggingConfigurable):
             raise TraitError(f"EndedSessions.{proposal.trait.name} must be 0 or more.")
         return proposal.value
 
-    def __init__(self, on_ended: Callable[[EndedKernel], None], **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._on_ended = on_ended
+        self._listeners: list[Callable[[EndedKernel], None]] = []
         self._records: deque[EndedKernel] = deque()  # newest first
         self._notes: dict[str, Note] = {}
         # Ended kernels by (reason, forced) since the server started (metrics).
         self.counts: Counter[tuple[str, bool]] = Counter()
         self._hook: server_hooks.MethodHook | None = None
+        self._before: Callable[[str], None] | None = None
         # Set when the registry stops without the server: kernels removed
         # from our view then have not ended.
         self.closed = False
+
+    def listen(self, listener: Callable[[EndedKernel], None]) -> None:
+        """Call `listener` with each new record (the event, the store)."""
+        self._listeners.append(listener)
 
     # -- why a kernel is about to go ------------------------------------------------
 
@@ -75,16 +81,23 @@ class EndedSessions(LoggingConfigurable):
         """The kernel did not end after all (a shutdown that failed)."""
         self._notes.pop(kernel_id, None)
 
-    def install(self, kernel_manager: Any) -> None:
+    def install(self, kernel_manager: Any, before: Callable[[str], None] | None = None) -> None:
         """Note every shutdown through the kernel manager, with who asked: the
         server's kernels and sessions routes, the culler and our own routes all
-        call its `shutdown_kernel`."""
+        call its `shutdown_kernel`. `before(kernel_id)` runs first (the
+        tracker reads what the kernel said last)."""
+        self._before = before
         if self._hook is None:
             self._hook = server_hooks.around_shutdown_kernel(
                 kernel_manager, self._shutting_down, self._not_shut_down
             )
 
     def _shutting_down(self, kernel_id: str) -> bool:
+        if self._before is not None:
+            try:
+                self._before(kernel_id)
+            except Exception:
+                self.log.exception("Active sessions: could not read %s before it ends", kernel_id)
         return self.note(kernel_id, SHUTDOWN, by=server_hooks.requesting_user())
 
     def _not_shut_down(self, kernel_id: str, taken: bool) -> None:
@@ -113,33 +126,19 @@ class EndedSessions(LoggingConfigurable):
             # gone (whoever removed it then is still `by`).
             reason, end = process_end
             exit_code, signal = end.exit_code, end.signal
-        if tracked.process is None:
-            return  # never seen running
-        record = EndedKernel(
-            session_id=tracked.kernel_id,
-            display_name=tracked.display_name,
-            kernel_name=tracked.kernel_name,
-            notebook_path=tracked.notebook_path,
-            session_mode=session_mode(tracked.bound),
-            username=tracked.process.username,
-            started=tracked.process.started,
-            ended=utcnow(),
-            reason=reason,
-            forced=forced,
-            by=by,
-            exit_code=exit_code,
-            signal=signal,
-            idle_seconds=idle_seconds(tracked),
-            last_execution=tracked.state.history.latest,
-            recorded=time.monotonic(),
+        record = ended_record(
+            tracked, reason, by=by, forced=forced, exit_code=exit_code, signal=signal
         )
+        if record is None:
+            return  # never seen running
         self.counts[(reason, forced)] += 1
         self._records.appendleft(record)
         self._prune()
-        try:
-            self._on_ended(record)
-        except Exception:
-            self.log.exception("Active sessions: could not report an ended kernel")
+        for listener in self._listeners:
+            try:
+                listener(record)
+            except Exception:
+                self.log.exception("Active sessions: could not report an ended kernel")
 
     def _prune(self) -> None:
         horizon = time.monotonic() - self.ended_retention
@@ -147,6 +146,29 @@ class EndedSessions(LoggingConfigurable):
             len(self._records) > self.ended_max or self._records[-1].recorded < horizon
         ):
             self._records.pop()
+
+    def restore(self, records: list[EndedKernel]) -> None:
+        """Records read back from the store (kernels of earlier runs, or of
+        this user's other servers): merged in by when they ended."""
+        known = {r.session_id for r in self._records}
+        fresh = [r for r in records if r.session_id not in known]
+        if not fresh:
+            return
+        merged = sorted([*self._records, *fresh], key=lambda r: r.ended, reverse=True)
+        self._records = deque(merged)
+        self._prune()
+
+    def history(
+        self, kernel_id: str, limit: int | None = None
+    ) -> tuple[int, list[FinishedExecution]]:
+        """An ended kernel's history, while its record is kept: (executions it
+        finished, the last `limit` of them); UnknownKernel otherwise."""
+        self._prune()
+        record = next((r for r in self._records if r.session_id == kernel_id), None)
+        if record is None:
+            raise UnknownKernel(kernel_id)
+        executions = list(record.executions)
+        return record.total, executions if limit is None else executions[:limit]
 
     def records(self) -> list[EndedKernel]:
         """Newest first, within the retention."""

@@ -23,6 +23,7 @@ from tornado.ioloop import PeriodicCallback
 
 from .. import server_hooks
 from ..state.changes import Changes
+from ..state.durations import NotebookDurations
 from ..state.kernel_state import BUSY, EXITED, OFFLINE, STARTING, KernelState
 from ..state.record import TrackedKernel
 from ..traffic.routing import MessageRouter
@@ -67,6 +68,8 @@ class KernelTracker:
         log: logging.Logger,
     ) -> None:
         self.settings = settings
+        self.durations = NotebookDurations()  # of every notebook, from any kernel
+        changes.listen(self.durations.changed)
         self.kernel_manager = kernel_manager
         self.event_logger = event_logger
         self.changes = changes
@@ -117,8 +120,7 @@ class KernelTracker:
             self._request_kernel_info(self.kernels[kernel_id])  # asks until IOPub is live
 
     def stop(self) -> None:
-        """Stop following and forget every kernel. Safe on a tracker that was
-        never started, and twice."""
+        """Stop following and forget every kernel. Safe unstarted, and twice."""
         self._stopped = True
         if self._ticker is not None:
             self._ticker.stop()
@@ -196,13 +198,21 @@ class KernelTracker:
             else:
                 self._check_process(self.kernels[kernel_id], channels)
 
+    def drain(self, kernel_id: str) -> None:
+        """Read what the kernel published and we did not yet: it is about to go."""
+        if (channels := self.channels.get(kernel_id)) is not None and channels.iopub is not None:
+            channels.iopub.drain()
+        self.router.settle(kernel_id)
+
     def _add(self, kernel_id: str, km: Any) -> None:
+        tracked: TrackedKernel
         state = KernelState(
             track_message_type=getattr(self.kernel_manager, "track_message_type", None)
             or (lambda t: True),
             code_preview_length=self.settings.code_preview_length,
             history_length=self.settings.history_length,
             max_pending=self.settings.max_pending,
+            expected_seconds=lambda cell_id: self.durations.expected_for(tracked, cell_id),
         )
         channels = KernelChannels(km)
         tracked = TrackedKernel(

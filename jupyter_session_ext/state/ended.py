@@ -3,20 +3,22 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from .history import FinishedExecution
 from .kernel_state import BUSY
-from .record import EXITED_ON_ITS_OWN, KILLED, TrackedKernel
+from .record import EXITED_ON_ITS_OWN, KILLED, TrackedKernel, session_mode
 from .timestamps import utcnow
 
 # An ended kernel's reason, besides the process's own `exited` / `killed`.
 SHUTDOWN = "shutdown"  # a client asked (or our kill route: `forced`)
 CULLED = "culled"  # idle culling
 SERVER_STOPPED = "server_stopped"  # the server stopped with it
-REASONS = (SHUTDOWN, CULLED, EXITED_ON_ITS_OWN, KILLED, SERVER_STOPPED)
+SERVER_LOST = "server_lost"  # the server died without stopping (seen at the next start)
+REASONS = (SHUTDOWN, CULLED, EXITED_ON_ITS_OWN, KILLED, SERVER_STOPPED, SERVER_LOST)
 
 
 class Note(NamedTuple):
@@ -46,6 +48,47 @@ class EndedKernel:
     idle_seconds: int
     last_execution: FinishedExecution | None
     recorded: float  # monotonic, for the retention
+    # Its last finished executions (newest first) and how many it finished:
+    # `GET {id}/history` answers from them while the record is kept.
+    executions: tuple[FinishedExecution, ...] = ()
+    total: int = 0
+
+
+def ended_record(
+    tracked: TrackedKernel,
+    reason: str,
+    *,
+    by: str | None = None,
+    forced: bool = False,
+    exit_code: int | None = None,
+    signal: int | None = None,
+    ended: datetime | None = None,
+) -> EndedKernel | None:
+    """The record of `tracked` ending now for `reason`; None for a kernel
+    never seen running."""
+    if tracked.process is None:
+        return None
+    history = tracked.state.history
+    return EndedKernel(
+        session_id=tracked.kernel_id,
+        display_name=tracked.display_name,
+        kernel_name=tracked.kernel_name,
+        notebook_path=tracked.notebook_path,
+        session_mode=session_mode(tracked.bound),
+        username=tracked.process.username,
+        started=tracked.process.started,
+        ended=ended or utcnow(),
+        reason=reason,
+        forced=forced,
+        by=by,
+        exit_code=exit_code,
+        signal=signal,
+        idle_seconds=idle_seconds(tracked),
+        last_execution=history.latest,
+        recorded=time.monotonic(),
+        executions=tuple(history.executions()),
+        total=history.total,
+    )
 
 
 def idle_seconds(tracked: TrackedKernel) -> int:

@@ -39,6 +39,16 @@ class FinishedExecution:
     error_name: str | None = None
 
 
+def duration_to_remember(finished: FinishedExecution) -> float | None:
+    """What `finished` says of how long its cell takes: None when it never ran,
+    or nobody saw it begin (its reply alone told), since its zero says nothing."""
+    if not finished.entry.cell_id:
+        return None
+    if finished.status == ABORTED or finished.entry.started is None:
+        return None
+    return finished.duration_seconds
+
+
 class ExecutionHistory:
     # Cells whose last duration is remembered, beyond the executions kept:
     # a long notebook re-run cell by cell still finds its estimates.
@@ -92,14 +102,11 @@ class ExecutionHistory:
         return False
 
     def _remember_duration(self, finished: FinishedExecution) -> None:
+        seconds = duration_to_remember(finished)
         cell_id = finished.entry.cell_id
-        if not cell_id:
+        if seconds is None or cell_id is None:
             return
-        if finished.status == ABORTED or finished.entry.started is None:
-            # It never ran, or nobody saw it begin (its reply alone told):
-            # its zero says nothing of how long the cell takes.
-            return
-        self._durations[cell_id] = finished.duration_seconds
+        self._durations[cell_id] = seconds
         self._durations.move_to_end(cell_id)
         while len(self._durations) > max(self.MIN_CELLS, self.length):
             self._durations.popitem(last=False)

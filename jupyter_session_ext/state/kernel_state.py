@@ -52,6 +52,7 @@ class KernelState:
         code_preview_length: int = 1000,
         history_length: int = 100,
         max_pending: int = 1000,
+        expected_seconds: Callable[[str | None], float | None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -66,6 +67,8 @@ class KernelState:
         self.queue = ExecutionQueue(max_pending)
         # Kept across restarts: it is the kernel's history, not the process's.
         self.history = ExecutionHistory(history_length)
+        # A cell's expected duration: its last run here, or the owner's answer.
+        self._expected_seconds = expected_seconds or self.history.expected_seconds
         self.kernel_info: dict[str, Any] = {}
         self.execution_count: int | None = None
         # Executions the kernel started, from any client, over the kernel's life
@@ -196,7 +199,7 @@ class KernelState:
         entry = entry_from_request(msg, username, self.code_preview_length, self._wallclock())
         if entry is None:
             return False
-        entry.expected_seconds = self.history.expected_seconds(entry.cell_id)
+        entry.expected_seconds = self._expected_seconds(entry.cell_id)
         before = len(self.queue)
         self.queue.submit(entry)
         return len(self.queue) != before

@@ -149,6 +149,8 @@ class TrackedKernel:
         # own count lags), and IOPub msg_ids already seen (every client's
         # proxy carries the same IOPub stream).
         self.clients = 0
+        # The last ok execute_reply, unparsed (traffic/routing.py: settle).
+        self.unread_reply: Callable[[], dict[str, Any]] | None = None
         self._seen_iopub: OrderedDict[str, None] = OrderedDict()
         # Counts the visible changes (changes.Changes.report): what was
         # encoded at one revision holds until the next (api/serialize.py).

@@ -195,6 +195,16 @@ class IOPubObserver:
             return None
         return header, unpack(parts[1]), None, parts[3]
 
+    def drain(self) -> None:
+        """Read now what has already come: the server closes its watcher's
+        socket as a shutdown begins, and what waits in it then (the idle of
+        the cell that just ended) would never be read."""
+        stream = self._stream
+        if stream is None and self._tap is not None:
+            stream = self._tap.stream
+        if stream is not None and not stream.closed():
+            stream.flush(zmq.POLLIN)
+
     def close(self) -> None:
         self._closed = True
         self.untap()

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..state.changes import Changes
 from ..state.kernel_state import BUSY, IDLE
+from ..state.queue import bounded_id
 from ..state.record import TrackedKernel
 
 # Seconds between reads of a kernel's working directory while cells queue up.
@@ -88,6 +89,26 @@ class MessageRouter:
         elif channel == "stdin" and msg_type == "input_request":
             tracked.state.on_input_request(msg)
         self._changes.since(tracked, before)
+
+    def note_ok_reply(self, kernel_id: str, reply: Callable[[], dict[str, Any]]) -> None:
+        """The last ok execute_reply the kernel sent, not read (IOPub tells)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is not None:
+            tracked.unread_reply = reply
+
+    def settle(self, kernel_id: str) -> None:
+        """Before the kernel goes: a cell whose ok reply came and whose idle
+        was not read yet (IOPub's socket closes as the shutdown begins) is
+        finished from its reply."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None or tracked.unread_reply is None:
+            return
+        reply, tracked.unread_reply = tracked.unread_reply, None
+        active = tracked.state.queue.active
+        if active is not None:
+            msg = reply()
+            if bounded_id((msg.get("parent_header") or {}).get("msg_id")) == active.msg_id:
+                self.on_kernel_message(kernel_id, "shell", msg)
 
     def has_pending(self, kernel_id: str) -> bool:
         """Whether requests to the kernel wait that it has not begun, as far as

@@ -176,11 +176,14 @@ class ObservedConnectionMixin:
         # it before the server's IOPub socket is back, and those messages are
         # lost. The reply is then the only word that it ran.
         if ok and not router.has_pending(self.kernel_id):
+            # Kept unread, for a kernel shut down before IOPub's idle is read.
+            router.note_ok_reply(self.kernel_id, _later(unpack, header, fed[2], content))
             return
         parent = unpack(fed[2])
-        if ok and not router.is_pending(self.kernel_id, parent.get("msg_id")):
-            return
         msg = {"header": header, "parent_header": parent, "content": content}
+        if ok and not router.is_pending(self.kernel_id, parent.get("msg_id")):
+            router.note_ok_reply(self.kernel_id, lambda: msg)
+            return
         router.on_kernel_message(self.kernel_id, channel, msg)
 
 
@@ -300,3 +303,10 @@ def uninstall(serverapp: Any, router: MessageRouter) -> None:
         and getattr(current, "router", None) is router
     ):
         set_connection_class(serverapp, None, current.__dict__["observed_base"])
+
+
+def _later(
+    unpack: Callable[[Any], Any], header: dict[str, Any], parent: Any, content: Any
+) -> Callable[[], dict[str, Any]]:
+    """A reply's message, its parent header parsed only if it is asked for."""
+    return lambda: {"header": header, "parent_header": unpack(parent), "content": content}

@@ -15,9 +15,10 @@ import {
   formatRelative,
   HIDDEN_WHY
 } from './format';
+import { ExecutionList, useHistory } from './history';
 import { IRowContext } from './rowContext';
 import { progress } from './sessions';
-import { IActiveSession, IFinishedExecution, IQueueEntry, ISessionPatch } from './types';
+import { IActiveSession, IQueueEntry, ISessionPatch } from './types';
 
 // Executions shown in an expanded row (the history route keeps more).
 const HISTORY_SHOWN = 10;
@@ -111,61 +112,30 @@ function Culling(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
 
 function History(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
-  const { model } = context;
-  const [history, setHistory] = React.useState<IFinishedExecution[] | null>(null);
-  const [total, setTotal] = React.useState(0);
   // Fetched on expanding, and again when the kernel has run something new.
-  React.useEffect(() => {
-    let live = true;
-    model
-      .history(s.session_id, HISTORY_SHOWN)
-      .then(h => {
-        if (live) {
-          setHistory(h.executions);
-          setTotal(h.total);
-        }
-      })
-      .catch(() => live && setHistory([]));
-    return () => {
-      live = false;
-    };
-  }, [
-    model,
-    s.session_id,
-    s.execution_count,
-    s.execution_queue.active?.msg_id,
-    s.execution_queue.length
-  ]);
-  if (history === null) {
+  const h = useHistory(
+    () => context.model.history(s.session_id, HISTORY_SHOWN),
+    [
+      context.model,
+      s.session_id,
+      s.execution_count,
+      s.execution_queue.active?.msg_id,
+      s.execution_queue.length
+    ]
+  );
+  if (h === null) {
     return <div className="jp-ActiveSessions-history">Loading history…</div>;
   }
-  if (history.length === 0) {
+  if (h.executions.length === 0) {
     return <div className="jp-ActiveSessions-history">Nothing finished yet.</div>;
   }
   return (
     <details className="jp-ActiveSessions-history" open>
       <summary>
-        History ({total > history.length ? `last ${history.length} of ${total}` : total})
+        History (
+        {h.total > h.executions.length ? `last ${h.executions.length} of ${h.total}` : h.total})
       </summary>
-      <ol>
-        {history.map(e => (
-          <li
-            key={e.msg_id}
-            className={`jp-mod-${e.status}`}
-            title={s.notebook_path && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
-            onClick={() => s.notebook_path && context.open(s.notebook_path, e.cell_id)}
-          >
-            <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
-            <span className="jp-ActiveSessions-historyStatus">
-              {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
-            </span>
-            <span className="jp-ActiveSessions-historyTook">
-              {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
-            </span>
-            <code>{codePreview(e.code, 1, e.code_truncated)}</code>
-          </li>
-        ))}
-      </ol>
+      <ExecutionList executions={h.executions} notebookPath={s.notebook_path} open={context.open} />
     </details>
   );
 }

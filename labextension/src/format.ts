@@ -153,6 +153,8 @@ export function endedReason(e: IEndedLike): string {
       return exitReason(e);
     case 'server_stopped':
       return 'server stopped';
+    case 'server_lost':
+      return 'server lost';
     case 'shutdown':
       return (e.forced ? 'killed' : 'shut down') + (e.by ? ` by ${e.by}` : '');
     default:

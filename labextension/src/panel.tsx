@@ -188,7 +188,11 @@ function PanelView(
           ))}
         </ul>
       )}
-      <RecentlyEnded ended={model.ended} open={path => props.open(path)} />
+      <RecentlyEnded
+        ended={model.ended}
+        history={(id, limit) => model.history(id, limit)}
+        open={props.open}
+      />
     </div>
   );
 }

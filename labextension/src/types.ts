@@ -109,7 +109,8 @@ export interface IHistory {
   executions: IFinishedExecution[];
 }
 
-export type EndReason = 'shutdown' | 'culled' | 'exited' | 'killed' | 'server_stopped';
+export type EndReason =
+  'shutdown' | 'culled' | 'exited' | 'killed' | 'server_stopped' | 'server_lost';
 
 export interface IEndedSession {
   session_id: string;

@@ -104,6 +104,8 @@ test.describe('Active Sessions panel', () => {
 
   test('restarts and shuts down from the panel', async ({ page, tmpPath }) => {
     await openNotebook(page, tmpPath, 'restart.ipynb');
+    await page.notebook.setCell(0, 'code', 'answer = 42');
+    await page.notebook.runCell(0);
     await openPanel(page);
     const session = page.locator(row);
     await expect(session.locator('.jp-ActiveSessions-dot')).toHaveClass(/jp-mod-(ready|idle)/);
@@ -137,6 +139,17 @@ test.describe('Active Sessions panel', () => {
       'restart.ipynb'
     );
     await expect(page.locator('.jp-ActiveSessions-endedRow').first()).toContainText('shut down');
+    // What it last ran, from the server's history of the ended kernel.
+    await page.locator('.jp-ActiveSessions-endedRow').first().click();
+    const ran = page.locator('.jp-ActiveSessions-endedHistory li');
+    await expect(ran).toHaveCount(1);
+    await expect(ran).toContainText('answer = 42');
+    await expect(ran.locator('.jp-ActiveSessions-historyStatus')).toHaveText('ok');
+    if (SHOTS) {
+      await page
+        .locator('.jp-ActiveSessions')
+        .screenshot({ path: path.join(SHOTS, 'ended-history.png') });
+    }
   });
 
   test('edits the display name inline', async ({ page, tmpPath }) => {

@@ -1,0 +1,263 @@
+"""What the server learns, kept across its restarts: the bridge between the
+running server and the store (`store/`).
+
+Every write interval the event loop gathers what changed (each changed
+kernel's snapshot, its newly finished executions and their durations, the
+kernels that ended) into one batch for the store's thread; it never touches
+the file itself. At start, what earlier runs left comes back: ended kernels
+(with their executions) into `EndedSessions`, cell durations into
+`NotebookDurations`; a server that died without stopping has its kernels
+recorded as `server_lost`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import psutil
+from jupyter_core.paths import jupyter_data_dir
+from tornado.ioloop import IOLoop, PeriodicCallback
+from traitlets import Float, Integer, TraitError, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from ..state.durations import NotebookDurations
+from ..state.ended import SERVER_LOST, SERVER_STOPPED, EndedKernel, ended_record
+from ..state.history import duration_to_remember
+from ..state.kernel_state import BUSY
+from ..state.record import TrackedKernel
+from ..store import rows
+from ..store.batch import Batch, Limits, Loaded, Server
+from ..store.writer import StoreWriter
+from .ended import EndedSessions
+
+STORE_NAME = "active_sessions.db"
+
+
+def _pid_started(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+class SessionStore(LoggingConfigurable):
+    path = Unicode(
+        help=f"""The store of what the server learns (ended kernels, their
+        executions, how long each notebook's cells took), kept across restarts:
+        an SQLite file, `{STORE_NAME}` in the Jupyter data directory by default.
+        Several servers of one user may share it. An empty string keeps
+        everything in memory only.""",
+    ).tag(config=True)
+
+    @default("path")
+    def _default_path(self) -> str:
+        return str(Path(jupyter_data_dir()) / STORE_NAME)
+
+    cells_per_notebook = Integer(
+        1000, help="Cell durations kept per notebook (for `expected_seconds`)."
+    ).tag(config=True)
+
+    notebooks_max = Integer(
+        200, help="Notebooks whose cell durations are kept (the least recently run go first)."
+    ).tag(config=True)
+
+    write_interval = Float(
+        0.5,
+        help="""Seconds between writes to the store: what a SIGKILL of the
+        server can lose at most.""",
+    ).tag(config=True)
+
+    lost_after = Float(
+        60.0,
+        help="""Seconds without a sign of life after which a server of another
+        host sharing the store counts as lost (on this host, a server whose
+        process is gone is lost at once).""",
+    ).tag(config=True)
+
+    @validate("cells_per_notebook", "notebooks_max")
+    def _check_count(self, proposal: Any) -> int:
+        if proposal.value < 1:
+            raise TraitError(f"SessionStore.{proposal.trait.name} must be 1 or more.")
+        return int(proposal.value)
+
+    @validate("write_interval", "lost_after")
+    def _check_seconds(self, proposal: Any) -> float:
+        if proposal.value <= 0:
+            raise TraitError(f"SessionStore.{proposal.trait.name} must be more than 0 seconds.")
+        return float(proposal.value)
+
+    def __init__(
+        self,
+        kernels: Mapping[str, TrackedKernel],
+        ended: EndedSessions,
+        durations: NotebookDurations,
+        history_length: Callable[[], int],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._kernels = kernels
+        self._ended = ended
+        self._durations = durations
+        self._history_length = history_length
+        self._durations.cells_per_notebook = self.cells_per_notebook
+        self._durations.notebooks = self.notebooks_max
+        self._dirty: set[str] = set()
+        self._written: dict[str, int] = {}  # kernel_id -> executions written
+        self._ended_since: list[EndedKernel] = []
+        self._writer: StoreWriter | None = None
+        self._ticker: PeriodicCallback | None = None
+        self._loop: IOLoop | None = None
+        self.server_id = uuid.uuid4().hex
+        self.loaded: Loaded | None = None  # set once what earlier runs left is back
+
+    @property
+    def writer(self) -> StoreWriter | None:
+        return self._writer
+
+    def limits(self) -> Limits:
+        return Limits(
+            history_length=self._history_length(),
+            ended_max=self._ended.ended_max,
+            ended_retention=self._ended.ended_retention,
+            cells_per_notebook=self.cells_per_notebook,
+            notebooks=self.notebooks_max,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the store in its thread. Needs the running loop."""
+        if not self.path or self._writer is not None:
+            return
+        self._loop = IOLoop.current()
+        pid = os.getpid()
+        server = Server(self.server_id, socket.gethostname(), pid, _pid_started(pid))
+        self._writer = StoreWriter(
+            Path(self.path).expanduser(),
+            server,
+            self.limits,
+            self._is_dead,
+            self._loaded_in_thread,
+            self.log,
+            interval=self.write_interval,
+        )
+        self._writer.start()
+        self._ticker = PeriodicCallback(self.flush, self.write_interval * 1000)
+        self._ticker.start()
+
+    def stop(self, server_stopping: bool) -> None:
+        """Write what is left and close. When the server stops, its kernels were
+        just recorded as `server_stopped`; otherwise (an extension unloaded)
+        they live on, and leave the store without an end."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop(self._batch(), SERVER_STOPPED if server_stopping else "unloaded")
+
+    def _is_dead(self, host: str, pid: int, pid_started: float | None, last_seen: float) -> bool:
+        """Whether the server of a row is gone (asked in the store's thread)."""
+        if host == socket.gethostname():
+            if not psutil.pid_exists(pid):
+                return True
+            started = _pid_started(pid)
+            # The same pid, another process: the server's is gone.
+            return (
+                started is not None and pid_started is not None and abs(started - pid_started) > 1
+            )
+        return time.time() - last_seen > self.lost_after
+
+    def _loaded_in_thread(self, loaded: Loaded) -> None:
+        if self._loop is not None:
+            self._loop.add_callback(self._restore, loaded)
+
+    def _restore(self, loaded: Loaded) -> None:
+        self._ended.restore([r for r in loaded.ended if r.session_id not in self._kernels])
+        self._durations.restore(loaded.durations)
+        self.loaded = loaded
+        if loaded.lost:
+            self.log.info(
+                "Active sessions: %d kernels of a server that stopped without saying so "
+                "are recorded as %s.",
+                loaded.lost,
+                SERVER_LOST,
+            )
+
+    # -- what the loop learned ------------------------------------------------------------
+
+    def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
+        """A `changes.Changes` listener (once per visible change, not per message)."""
+        if "removed" in actions:
+            self._dirty.discard(tracked.kernel_id)
+        elif self._writer is not None:
+            self._dirty.add(tracked.kernel_id)
+
+    def ended(self, record: EndedKernel) -> None:
+        """An `EndedSessions` listener: a kernel is gone."""
+        if self._writer is not None:
+            self._ended_since.append(record)
+
+    def flush(self) -> None:
+        """Hand what changed since the last flush to the store's thread."""
+        if self._writer is not None:
+            self._writer.submit(self._batch())
+
+    def _batch(self) -> Batch:
+        batch = Batch()
+        now = time.time()
+        for kernel_id in self._dirty:
+            tracked = self._kernels.get(kernel_id)
+            if tracked is None:
+                continue
+            snapshot = ended_record(tracked, SERVER_LOST)
+            if snapshot is None:
+                continue  # not seen running yet: nothing to record if lost
+            history = tracked.state.history
+            batch.kernels[kernel_id] = rows.ended_row(snapshot, busy=tracked.state.status == BUSY)
+            self._add_executions(
+                batch, kernel_id, history.total, history.executions(), tracked.notebook_path, now
+            )
+        self._dirty.clear()
+        for record in self._ended_since:
+            when = record.ended.timestamp()
+            batch.ended.append((record.session_id, when, rows.ended_row(record)))
+            self._add_executions(
+                batch,
+                record.session_id,
+                record.total,
+                list(record.executions),
+                record.notebook_path,
+                now,
+            )
+            self._written.pop(record.session_id, None)
+        self._ended_since.clear()
+        return batch
+
+    def _add_executions(
+        self,
+        batch: Batch,
+        kernel_id: str,
+        total: int,
+        executions: list[Any],
+        notebook_path: str | None,
+        now: float,
+    ) -> None:
+        """The executions of `kernel_id` not written yet (newest first in
+        `executions`; the newest is number `total`)."""
+        new = min(total - self._written.get(kernel_id, 0), len(executions))
+        for i, finished in enumerate(executions[:new]):
+            batch.executions.append((kernel_id, total - i, rows.execution_row(finished)))
+            seconds = duration_to_remember(finished)
+            if notebook_path is not None and seconds is not None:
+                assert finished.entry.cell_id is not None
+                batch.durations.append(
+                    (notebook_path, finished.entry.cell_id, seconds, now - i * 1e-6)
+                )
+        self._written[kernel_id] = total

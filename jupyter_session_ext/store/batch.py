@@ -1,0 +1,78 @@
+"""What passes between the event loop and the store's thread: the batch of
+what the loop learned, the bounds of what is kept, this server's identity,
+and what a start reads back. Plain data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..state.ended import EndedKernel
+
+
+@dataclass
+class Limits:
+    """The bounds of what is kept (the registry's settings)."""
+
+    history_length: int = 100
+    ended_max: int = 200
+    ended_retention: int = 3600
+    cells_per_notebook: int = 1000
+    notebooks: int = 200
+
+
+@dataclass
+class Server:
+    """This server, as its row says."""
+
+    server_id: str
+    host: str
+    pid: int
+    pid_started: float | None
+    started: float = field(default_factory=time.time)
+
+
+@dataclass
+class Batch:
+    """What the event loop learned since the last write."""
+
+    # kernel_id -> its snapshot (rows.ended_row, reason server_lost).
+    kernels: dict[str, str] = field(default_factory=dict)
+    # (kernel_id, number, rows.execution_row)
+    executions: list[tuple[str, int, str]] = field(default_factory=list)
+    # (kernel_id, ended, as epoch seconds, rows.ended_row)
+    ended: list[tuple[str, float, str]] = field(default_factory=list)
+    # (notebook_path, cell_id, seconds, at)
+    durations: list[tuple[str, str, float, float]] = field(default_factory=list)
+
+    def merge(self, other: Batch) -> None:
+        self.kernels.update(other.kernels)
+        for kernel_id, _, _ in other.ended:
+            self.kernels.pop(kernel_id, None)
+        self.executions.extend(other.executions)
+        self.ended.extend(other.ended)
+        self.durations.extend(other.durations)
+
+    def __len__(self) -> int:
+        return len(self.kernels) + len(self.executions) + len(self.ended) + len(self.durations)
+
+    def cap(self, limit: int) -> int:
+        """Drop the oldest rows beyond `limit` of each kind (while the file
+        cannot be written); how many went."""
+        dropped = 0
+        for rows_ in (self.executions, self.ended, self.durations):
+            extra = len(rows_) - limit
+            if extra > 0:
+                del rows_[:extra]
+                dropped += extra
+        return dropped
+
+
+@dataclass
+class Loaded:
+    """What a start reads back."""
+
+    ended: list[EndedKernel]
+    durations: list[tuple[str, str, float]]
+    lost: int  # kernels of dead servers recorded as server_lost now
+    bad_rows: int

@@ -1,0 +1,59 @@
+/**
+ * What a kernel ran: its last finished executions, newest first, each going
+ * to its cell on a click. Shown in an expanded row, and under "Recently
+ * ended" for a kernel that is gone (the server keeps its history while it
+ * keeps its record, across its own restarts).
+ */
+import * as React from 'react';
+
+import { codePreview, formatDuration, HIDDEN_WHY } from './format';
+import { IFinishedExecution, IHistory } from './types';
+
+/** The kernel's history, fetched now and again whenever `deps` change;
+ * null while it loads (an empty list when it cannot be had). */
+export function useHistory(
+  fetch: () => Promise<IHistory>,
+  deps: React.DependencyList
+): IHistory | null {
+  const [history, setHistory] = React.useState<IHistory | null>(null);
+  React.useEffect(() => {
+    let live = true;
+    fetch()
+      .then(h => live && setHistory(h))
+      .catch(() => live && setHistory({ total: 0, executions: [] }));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  return history;
+}
+
+export function ExecutionList(props: {
+  executions: readonly IFinishedExecution[];
+  notebookPath: string | null;
+  open: (path: string, cellId?: string | null) => void;
+}): JSX.Element {
+  const { notebookPath, open } = props;
+  return (
+    <ol>
+      {props.executions.map(e => (
+        <li
+          key={e.msg_id}
+          className={`jp-mod-${e.status}`}
+          title={notebookPath && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
+          onClick={() => notebookPath && open(notebookPath, e.cell_id)}
+        >
+          <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
+          <span className="jp-ActiveSessions-historyStatus">
+            {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
+          </span>
+          <span className="jp-ActiveSessions-historyTook">
+            {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
+          </span>
+          <code>{codePreview(e.code, 1, e.code_truncated)}</code>
+        </li>
+      ))}
+    </ol>
+  );
+}

@@ -1,0 +1,203 @@
+"""The store's own logic on a real SQLite file, without a server: rows back
+and forth (and hostile ones refused), bounds, a dead server claimed once,
+and the cell durations of notebooks. (tests/test_persistence.py runs it
+inside real servers.)"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from jupyter_session_ext.state.durations import NotebookDurations
+from jupyter_session_ext.state.ended import EndedKernel
+from jupyter_session_ext.state.history import FinishedExecution
+from jupyter_session_ext.state.queue import QueueEntry
+from jupyter_session_ext.store import rows
+from jupyter_session_ext.store.batch import Batch, Limits, Server
+from jupyter_session_ext.store.database import Database, NewerSchema
+
+NOW = datetime.now(timezone.utc)
+
+
+def finished(n: int, cell: str | None = "c", status: str = "ok") -> FinishedExecution:
+    entry = QueueEntry(
+        msg_id=f"m{n}",
+        code=f"x = {n}",
+        cell_id=cell,
+        submitted=NOW,
+        started=NOW,
+        execution_count=n,
+    )
+    return FinishedExecution(entry, NOW + timedelta(seconds=n), float(n), status)
+
+
+def record(kernel_id: str, reason: str = "shutdown", ended: datetime = NOW) -> EndedKernel:
+    return EndedKernel(
+        session_id=kernel_id,
+        display_name="Python 3",
+        kernel_name="python3",
+        notebook_path="a.ipynb",
+        session_mode="notebook",
+        username="me",
+        started=NOW - timedelta(hours=1),
+        ended=ended,
+        reason=reason,
+        forced=False,
+        by=None,
+        exit_code=None,
+        signal=None,
+        idle_seconds=5,
+        last_execution=None,
+        recorded=time.monotonic(),
+        total=3,
+    )
+
+
+def test_rows_come_back_as_they_went():
+    f = finished(2, status="error")
+    f.error_name = "ZeroDivisionError"
+    back = rows.execution(rows.execution_row(f))
+    assert back == f
+    r = record("k1")
+    again, busy = rows.ended(rows.ended_row(r, busy=True), (back,))
+    assert busy is True
+    assert again.last_execution == back and again.executions == (back,)
+    assert (again.session_id, again.reason, again.ended, again.total) == ("k1", "shutdown", NOW, 3)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "maybe"},
+        {"msg_id": 5},
+        {"msg_id": ""},
+        {"duration_seconds": "long"},
+        {"duration_seconds": 1e300},
+        {"ended": "yesterday"},
+        {"execution_count": True},
+        {"code": ["x"]},
+    ],
+)
+def test_a_hostile_execution_row_is_refused(change):
+    raw = json.loads(rows.execution_row(finished(1)))
+    with pytest.raises(rows.BadRow):
+        rows.execution(json.dumps({**raw, **change}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[]", "{", "1" * 100, "[" * 100_000 + "]" * 100_000, json.dumps({"reason": "oops"})],
+)
+def test_what_is_not_a_record_is_refused(text):
+    with pytest.raises(rows.BadRow):
+        rows.ended(text)
+
+
+def test_long_strings_are_capped():
+    raw = json.loads(rows.ended_row(record("k")))
+    raw["display_name"] = "x" * 100_000
+    raw["by"] = "y" * 10_000
+    back, _ = rows.ended(json.dumps(raw))
+    assert len(back.display_name) == rows.TEXT_MAX and len(back.by or "") == 256
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(tmp_path / "s.db")
+    database.open()
+    yield database
+    database.close()
+
+
+def server(sid: str, pid: int = 1) -> Server:
+    return Server(sid, "host", pid, None)
+
+
+def test_executions_are_bounded_per_kernel_and_come_back_newest_first(db):
+    db.register(server("s1"))
+    limits = Limits(history_length=3)
+    batch = Batch(executions=[("k", n, rows.execution_row(finished(n))) for n in range(1, 6)])
+    batch.ended.append(("k", NOW.timestamp(), rows.ended_row(record("k"))))
+    db.write("s1", batch, limits)
+    assert db.connection.execute("SELECT number FROM executions ORDER BY number").fetchall() == [
+        (3,),
+        (4,),
+        (5,),
+    ]
+    loaded = db.load(limits)
+    assert [e.entry.msg_id for e in loaded.ended[0].executions] == ["m5", "m4", "m3"]
+
+
+def test_ended_kernels_are_bounded_by_count_and_age(db):
+    db.register(server("s1"))
+    limits = Limits(ended_max=2, ended_retention=3600)
+    old = NOW - timedelta(hours=2)
+    batch = Batch(
+        ended=[
+            (f"k{n}", (NOW - timedelta(minutes=n)).timestamp(), rows.ended_row(record(f"k{n}")))
+            for n in range(3)
+        ]
+        + [("old", old.timestamp(), rows.ended_row(record("old", ended=old)))]
+    )
+    db.write("s1", batch, limits)
+    db.prune(limits)
+    assert [r.session_id for r in db.load(limits).ended] == ["k0", "k1"]
+
+
+def test_a_dead_servers_kernels_are_lost_once(db, tmp_path):
+    db.register(server("dead", pid=4242))
+    seen = time.time() - 30
+    at = datetime.fromtimestamp(seen - 10, timezone.utc)  # its last snapshot
+    snapshot = rows.ended_row(record("live", reason="server_lost", ended=at))
+    db.write("dead", Batch(kernels={"live": snapshot}), Limits())
+    db.connection.execute("UPDATE servers SET last_seen = ?", (seen,))
+    other = Database(tmp_path / "s.db")
+    other.open()
+    claims = [
+        d.claim_lost(sid, lambda host, pid, started, last: pid == 4242)
+        for d, sid in ((db, "me"), (other, "you"))
+    ]
+    assert claims == [(1, 0), (0, 0)]
+    (lost,) = db.load(Limits()).ended
+    assert lost.reason == "server_lost"
+    assert abs(lost.ended.timestamp() - seen) < 1e-3
+    # Idle from its snapshot until the server was last seen.
+    assert lost.idle_seconds == 5 + 10
+    other.close()
+
+
+def test_a_file_of_a_newer_version_is_left_alone(tmp_path):
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 99")
+    with pytest.raises(NewerSchema):
+        Database(path).open()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone() == (99,)
+
+
+def test_durations_are_bounded_per_notebook_and_in_notebooks():
+    d = NotebookDurations(cells_per_notebook=2, notebooks=2)
+    for nb in ("a", "b", "c"):
+        for cell in ("x", "y", "z"):
+            d.remember(nb, cell, 1.0)
+    assert d.expected("a", "z") is None  # notebook a went first
+    assert d.expected("c", "x") is None  # cell x went first
+    assert d.expected("c", "z") == 1.0
+    assert len(d) == 4
+    # What was learned since the start stands against what the store had.
+    d.restore([("c", "z", 9.0), ("c", "w", 2.0)])
+    assert d.expected("c", "z") == 1.0 and d.expected("c", "w") == 2.0
+
+
+def test_durations_learn_only_from_cells_that_ran():
+    d = NotebookDurations()
+    assert d.learn("a.ipynb", finished(3))
+    assert not d.learn("a.ipynb", finished(4, status="aborted"))
+    assert not d.learn("a.ipynb", finished(5, cell=None))
+    assert not d.learn(None, finished(6))
+    assert d.expected("a.ipynb", "c") == 3.0

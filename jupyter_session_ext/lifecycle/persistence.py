@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 from jupyter_core.paths import jupyter_data_dir
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Float, Integer, TraitError, Unicode, default, validate
+from traitlets import Float, Integer, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from ..state.durations import NotebookDurations
@@ -48,16 +48,20 @@ def _pid_started(pid: int) -> float | None:
 
 class SessionStore(LoggingConfigurable):
     path = Unicode(
+        None,
+        allow_none=True,
         help=f"""The store of what the server learns (ended kernels, their
         executions, how long each notebook's cells took), kept across restarts:
-        an SQLite file, `{STORE_NAME}` in the Jupyter data directory by default.
-        Several servers of one user may share it. An empty string keeps
-        everything in memory only.""",
+        an SQLite file. None (the default) is `{STORE_NAME}` in the Jupyter
+        data directory (`jupyter --data-dir`). Several servers of one user may
+        share it. An empty string keeps everything in memory only.""",
     ).tag(config=True)
 
-    @default("path")
-    def _default_path(self) -> str:
-        return str(Path(jupyter_data_dir()) / STORE_NAME)
+    def store_path(self) -> Path | None:
+        """Where the store is; None when it is off."""
+        if self.path is None:
+            return Path(jupyter_data_dir()) / STORE_NAME
+        return Path(self.path).expanduser() if self.path else None
 
     cells_per_notebook = Integer(
         1000, help="Cell durations kept per notebook (for `expected_seconds`)."
@@ -133,13 +137,14 @@ class SessionStore(LoggingConfigurable):
 
     def start(self) -> None:
         """Open the store in its thread. Needs the running loop."""
-        if not self.path or self._writer is not None:
+        path = self.store_path()
+        if path is None or self._writer is not None:
             return
         self._loop = IOLoop.current()
         pid = os.getpid()
         server = Server(self.server_id, socket.gethostname(), pid, _pid_started(pid))
         self._writer = StoreWriter(
-            Path(self.path).expanduser(),
+            path,
             server,
             self.limits,
             self._is_dead,

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -445,6 +448,48 @@ def test_the_page_in_chromium(hub):
             assert "admin shut down 1 idle kernel(s) of carol" in hub.log.read_text()
         finally:
             browser.close()
+
+
+def test_a_users_kernels_lost_with_their_server_show_after_it_is_back(hub):
+    """bob's server (stopped above) runs again with a kernel, is SIGKILLed and
+    started anew: the fleet shows that kernel ended as `server_lost`, from
+    his server's own store, across the restart."""
+    admin = hub.user_token("admin")
+    hub.start_server("bob")
+    (kernel_id,) = start_kernels(hub, "bob", 1)
+    all_ready(hub, "bob", [kernel_id])
+    (session,) = hub.server_api("bob", "GET", "active-sessions")[1]["sessions"]
+    store = hub.home("bob") / ".local" / "share" / "jupyter" / "active_sessions.db"
+
+    def written() -> bool:
+        if not store.exists():
+            return False
+        with sqlite3.connect(store, timeout=30) as db:
+            try:
+                rows = db.execute("SELECT 1 FROM kernels WHERE kernel_id = ?", (kernel_id,))
+                return rows.fetchone() is not None
+            except sqlite3.OperationalError:
+                return False
+
+    hub.wait(written, 30, "bob's kernel in his store")
+    os.kill(hub.server_pid("bob"), signal.SIGKILL)
+    os.kill(session["process_id"], signal.SIGKILL)  # (it would exit on its own, later)
+    hub.stop_server("bob")
+    hub.start_server("bob")
+    view = fleet_until(
+        hub,
+        admin,
+        lambda v: any(
+            e["session_id"] == kernel_id
+            for srv in v["servers"]
+            if srv["user"] == "bob"
+            for e in srv["ended"]
+        ),
+    )
+    (bob,) = [srv for srv in view["servers"] if srv["user"] == "bob"]
+    (lost,) = [e for e in bob["ended"] if e["session_id"] == kernel_id]
+    assert lost["reason"] == "server_lost"
+    assert bob["summary"]["ended_by_reason"].get("server_lost") == 1, bob["summary"]
 
 
 # -- a hostile user's server -------------------------------------------------------

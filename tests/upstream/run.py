@@ -108,6 +108,10 @@ def run(
     return proc.returncode, summary[-1].strip("= ") if summary else "no summary", failed
 
 
+# Runs again of tests known to be flaky, when only they failed.
+RERUNS = 3
+
+
 def flaky_only(failed: list[str], flaky: list[tuple[str, str]]) -> bool:
     """Whether every failed test is one listed in known_flaky.txt."""
     return bool(failed) and all(any(f.startswith(node) for node, _ in flaky) for f in failed)
@@ -128,11 +132,13 @@ def main() -> int:
         print(f"deselected, fails without the extension too: {node} ({reason})")
     code, with_ext, failed = run(folder, True, known)
     flaky = known_failures("known_flaky.txt")
-    if code != 0 and flaky_only(failed, flaky):
+    for _ in range(RERUNS):
+        if code == 0 or not flaky_only(failed, flaky):
+            break
         # Each failed test is one that fails now and then without the
-        # extension too: run those once more, with the extension.
+        # extension too: run those again, with the extension.
         print(f"\nonly tests known to be flaky upstream failed; running them again: {failed}")
-        code, again, _ = run(folder, True, known, failed)
+        code, again, failed = run(folder, True, known, failed)
         with_ext = f"{with_ext}; run again: {again}"
     if args.compare:
         _, without, _ = run(folder, False, known)

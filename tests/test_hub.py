@@ -489,7 +489,9 @@ def test_a_users_kernels_lost_with_their_server_show_after_it_is_back(hub):
     (bob,) = [srv for srv in view["servers"] if srv["user"] == "bob"]
     (lost,) = [e for e in bob["ended"] if e["session_id"] == kernel_id]
     assert lost["reason"] == "server_lost"
-    assert bob["summary"]["ended_by_reason"].get("server_lost") == 1, bob["summary"]
+    # (At least this one: the Hub may have had to kill bob's server when it
+    # stopped it earlier in this module, and his kernels then were lost too.)
+    assert bob["summary"]["ended_by_reason"].get("server_lost", 0) >= 1, bob["summary"]
 
 
 # -- a hostile user's server -------------------------------------------------------

@@ -49,19 +49,24 @@ def query(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
             return []  # no tables yet
 
 
+async def connect(server: JupyterServer, kernel_id: str) -> KernelWebsocket:
+    """A client on the kernel's websocket (generous timeouts: servers share 2 cores)."""
+    ws = await websocket_connect(
+        HTTPRequest(
+            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+            headers=server.auth,
+            connect_timeout=60,
+            request_timeout=60,
+        )
+    )
+    return KernelWebsocket(ws, v1=False)
+
+
 def run_cells(server: JupyterServer, kernel_id: str, cells: list[tuple[str, str]]) -> None:
     """Run each (code, cell id) in turn over the kernel's websocket."""
 
     async def run() -> None:
-        ws = await websocket_connect(
-            HTTPRequest(
-                f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-                headers=server.auth,
-                connect_timeout=60,
-                request_timeout=60,
-            )
-        )
-        client = KernelWebsocket(ws, v1=False)
+        client = await connect(server, kernel_id)
         try:
             for code, cell_id in cells:
                 await client.finished(client.send_execute(code, cell_id))
@@ -179,15 +184,7 @@ def test_what_a_killed_server_learned_comes_back(started, data_dir):
     again = open_notebook(server, "analysis.ipynb")
 
     async def send() -> str:
-        ws = await websocket_connect(
-            HTTPRequest(
-                f"ws://127.0.0.1:{server.port}/api/kernels/{again}/channels",
-                headers=server.auth,
-                connect_timeout=60,
-                request_timeout=60,
-            )
-        )
-        client = KernelWebsocket(ws, v1=False)
+        client = await connect(server, again)
         msg_id = client.send_execute("import time; time.sleep(3)", "cell-a")
         active = await asyncio.to_thread(
             wait_for,
@@ -345,15 +342,7 @@ def test_two_servers_share_one_store(started, data_dir):
         while time.monotonic() < deadline:
             kernel_id = await asyncio.to_thread(server.start_kernel)
             owned[kernel_id] = index
-            ws = await websocket_connect(
-                HTTPRequest(
-                    f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-                    headers=server.auth,
-                    connect_timeout=60,
-                    request_timeout=60,
-                )
-            )
-            client = KernelWebsocket(ws, v1=False)
+            client = await connect(server, kernel_id)
             for n in range(40):
                 await client.finished(client.send_execute(f"{n} * 2", f"cell-{n % 7}"))
                 finished[kernel_id] = finished.get(kernel_id, 0) + 1

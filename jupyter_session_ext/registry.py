@@ -5,7 +5,8 @@ It wires the pieces that do the work and owns none of their state:
 `lifecycle.tracker.KernelTracker` (which kernels exist, their records and
 channels), `state.changes.Changes` (the change point and the server's busy
 clock), `api.events.SessionEvents` (events on the server's bus),
-`lifecycle.resources.ResourceMonitor` (CPU/memory),
+`lifecycle.resources.ResourceMonitor` (CPU/memory, and what each execution
+cost), `memory.limits.MemoryWatch` (the memory limit, its warning, OOM kills),
 `lifecycle.ended.EndedSessions` (kernels that are gone, and why),
 `lifecycle.culling.Culling` (when a kernel will be culled; per-kernel
 timeouts), `lifecycle.actions.KernelActions` (what a client may do) and
@@ -41,6 +42,7 @@ from .lifecycle.persistence import SessionStore
 from .lifecycle.redaction import compile_patterns
 from .lifecycle.resources import ResourceMonitor
 from .lifecycle.tracker import KernelTracker
+from .memory.limits import MemoryWatch
 from .state.changes import Changes
 from .state.ended import SERVER_STOPPED, EndedKernel
 from .state.history import FinishedExecution
@@ -159,23 +161,18 @@ class SessionRegistry(LoggingConfigurable):
             raise TraitError("SessionRegistry.max_pending must be 1 or more.")
         return int(proposal.value)
 
-    @validate("history_length")
-    def _check_history_length(self, proposal: Any) -> int:
-        if proposal.value < 0:
-            raise TraitError("SessionRegistry.history_length must be 0 or more.")
-        return proposal.value
-
     @observe("history_length")
     def _history_length_changed(self, change: Any) -> None:
         tracker = self.__dict__.get("tracker")  # none yet while the config loads
         for tracked in tracker.kernels.values() if tracker is not None else ():
             tracked.state.history.resize(change.new)
 
-    @validate("code_preview_length")
-    def _check_preview_length(self, proposal: Any) -> int:
+    @validate("code_preview_length", "history_length")
+    def _check_not_negative(self, proposal: Any) -> int:
         if proposal.value < 0:
-            raise TraitError("SessionRegistry.code_preview_length must be 0 (no cut) or more.")
-        return proposal.value
+            zero = " (no cut)" if proposal.trait.name == "code_preview_length" else ""
+            raise TraitError(f"SessionRegistry.{proposal.trait.name} must be 0{zero} or more.")
+        return int(proposal.value)
 
     @validate("kernel_info_timeout", "poll_interval")
     def _check_positive(self, proposal: Any) -> float:
@@ -226,6 +223,7 @@ class SessionRegistry(LoggingConfigurable):
         super().__init__(**kwargs)
         self.secret_names = compile_patterns(self.secret_env_patterns)
         self.changes = Changes()
+        self.memory = MemoryWatch(lambda: self.tracker.kernels.values(), parent=self)
         self.tracker = KernelTracker(
             self,
             self.kernel_manager,
@@ -233,11 +231,17 @@ class SessionRegistry(LoggingConfigurable):
             self.event_logger,
             self.changes,
             self.log,
+            limits=self.memory,
         )
+        kernels, interval = self.tracker.kernels.values, lambda: self.resource_sampling_interval
+        self.resources = ResourceMonitor(kernels, interval, self.memory, self.log)
+        # First: an execution's memory figures are set before it is reported.
+        self.changes.listen(self.resources.changed)
         self.events = SessionEvents(
             self.tracker.connections, parent=self, event_logger=self.event_logger
         )
         self.changes.listen(self.events.changed)
+        self.memory.listen(self.events.memory_warning)
         self.ended = EndedSessions(parent=self)
         self.ended.listen(self.events.ended)
         self.changes.listen(self.ended.changed)
@@ -255,11 +259,6 @@ class SessionRegistry(LoggingConfigurable):
             self.kernel_manager,
             self.ended,
             self.tracker.connections,
-            self.log,
-        )
-        self.resources = ResourceMonitor(
-            lambda: self.tracker.kernels.values(),
-            lambda: self.resource_sampling_interval,
             self.log,
         )
         self.actions = KernelActions(
@@ -371,4 +370,5 @@ CONFIGURABLE_CLASSES: list[type[Configurable]] = [
     SessionEvents,
     EndedSessions,
     SessionStore,
+    MemoryWatch,
 ]

@@ -107,11 +107,18 @@ def check_culling(culling: Any) -> None:
 def check_last_exit(last_exit: Any) -> None:
     if last_exit is None:
         return
-    assert set(last_exit) == {"ended", "reason", "exit_code", "signal"}
+    assert set(last_exit) == {
+        "ended",
+        "reason",
+        "exit_code",
+        "signal",
+        "memory_bytes",
+        "limit_bytes",
+    }
     parse_utc(last_exit["ended"])
-    assert last_exit["reason"] in ("restarted", "exited", "killed")
-    assert last_exit["exit_code"] is None or is_int(last_exit["exit_code"])
-    assert last_exit["signal"] is None or is_int(last_exit["signal"])
+    assert last_exit["reason"] in ("restarted", "exited", "killed", "oom")
+    for name in ("exit_code", "signal", "memory_bytes", "limit_bytes"):
+        assert last_exit[name] is None or is_int(last_exit[name])
 
 
 def check_active_session(s: dict[str, Any]) -> None:

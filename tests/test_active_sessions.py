@@ -137,7 +137,17 @@ async def test_list_and_server_status(api, jp_create_notebook):
         "version",
         "process_id",
         "started",
+        "memory",
     }
+    assert set(status["memory"]) == {
+        "limit_bytes",
+        "used_bytes",
+        "kernels_bytes",
+        "source",
+        "warning",
+        "warning_fraction",
+    }
+    assert status["memory"]["source"] in ("cgroup", "env", "config", "host", None)
     assert (status["sessions"], status["active"], status["busy"]) == (2, 2, False)
     assert status["busy_seconds"] == 0 and status["idle_seconds"] >= 0
     assert status["process_id"] == os.getpid()

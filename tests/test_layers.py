@@ -20,9 +20,10 @@ FORBIDDEN_IN_STATE = ("tornado", "zmq", "jupyter_client", "jupyter_server")
 LAYERS = {
     "state": set(),
     "store": {"state"},
+    "memory": {"state"},
     "traffic": {"state", "server_hooks"},
-    "lifecycle": {"state", "store", "traffic", "server_hooks"},
-    "api": {"state", "lifecycle", "_version", "untrusted"},
+    "lifecycle": {"state", "store", "memory", "traffic", "server_hooks"},
+    "api": {"state", "lifecycle", "memory", "_version", "untrusted"},
 }
 
 

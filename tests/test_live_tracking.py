@@ -10,6 +10,7 @@ import os
 import psutil
 import pytest
 
+from jupyter_session_ext.api.encoder import SessionEncoder
 from jupyter_session_ext.api.events import BURST, SCHEMA_ID
 from jupyter_session_ext.traffic.websocket import ObservedConnectionMixin
 
@@ -390,13 +391,13 @@ async def test_encoded_sessions_follow_every_change(
     api, open_client, jp_serverapp, registry, tmp_path
 ):
     """The list route serves each session's JSON as encoded at its last visible
-    change (serialize.SessionEncoder): after every kind of change it must equal
+    change (encoder.SessionEncoder): after every kind of change it must equal
     the model computed afresh."""
     from jupyter_session_ext.api import serialize
 
     root = jp_serverapp.root_dir
 
-    encoder = serialize.SessionEncoder(registry, root)
+    encoder = SessionEncoder(registry, root)
 
     async def check() -> None:
         await registry.refresh_bound()

@@ -164,6 +164,10 @@ class SessionEvents(LoggingConfigurable):
             return
         self._emit(serialize.ended_event(record))
 
+    def memory_warning(self, data: dict[str, Any]) -> None:
+        """Memory use crossed the warning fraction of the limit (memory/limits.py)."""
+        self._emit(data)
+
     def _emit(self, data: dict[str, Any]) -> None:
         logger = self.event_logger
         if logger is None:

@@ -20,12 +20,14 @@ from tornado import web
 
 from .._version import __version__
 from ..lifecycle.actions import KernelActions
+from ..memory.limits import MemoryWatch
 from ..state.changes import Changes
 from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
 from . import serialize, validation
-from .serialize import SessionEncoder, SessionSource
+from .encoder import SessionEncoder
+from .serialize import SessionSource
 
 
 class Registry(SessionSource, Protocol):
@@ -33,6 +35,7 @@ class Registry(SessionSource, Protocol):
 
     actions: KernelActions
     changes: Changes
+    memory: MemoryWatch
 
     def get(self, kernel_id: str) -> TrackedKernel: ...
     def all(self) -> list[TrackedKernel]: ...
@@ -122,6 +125,7 @@ class ServerStatusHandler(ActiveSessionsHandler):
             serialize.server_status(
                 self.registry.changes,
                 self.registry.all(),
+                self.registry.memory,
                 version=__version__,
                 started=self.settings["started"],
             )
@@ -189,6 +193,38 @@ class HistoryHandler(ActiveSessionsHandler):
         self.write_json(serialize.history(total, executions, await self.reveals()))
 
 
+class ResourcesHandler(ActiveSessionsHandler):
+    """A kernel's memory and CPU over the last hour, oldest first."""
+
+    def points(self) -> int | None:
+        try:
+            return validation.history_limit(self.get_query_argument("points", None), "points")
+        except validation.BadRequest as err:
+            raise web.HTTPError(400, str(err)) from None
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        points = self.points()
+        self.write_json(serialize.timeline(self.tracked(session_id).timeline, points))
+
+
+class AllResourcesHandler(ResourcesHandler):
+    """Every kernel's timeline at once (the panel's sparklines), by session id."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        points = self.points()
+        self.write_json(
+            {
+                "sessions": {
+                    t.kernel_id: serialize.timeline(t.timeline, points) for t in self.registry.all()
+                }
+            }
+        )
+
+
 class KillHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
@@ -231,6 +267,8 @@ def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str,
         (base + r"/status/?", ServerStatusHandler, kwargs),
         (base + r"/openapi\.yaml", OpenAPIHandler, kwargs),
         (base + r"/ended/?", EndedHandler, kwargs),
+        (base + r"/resources/?", AllResourcesHandler, kwargs),
+        (base + rf"/{SESSION_ID}/resources/?", ResourcesHandler, kwargs),
         (base + rf"/{SESSION_ID}/history/?", HistoryHandler, kwargs),
         (base + rf"/{SESSION_ID}/kill/?", KillHandler, kwargs),
         (base + rf"/{SESSION_ID}/interrupt/?", InterruptHandler, kwargs),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import prometheus_client
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..lifecycle.culling import CullingInfo
+from ..memory.limits import MemoryWatch
 from ..state.kernel_state import STATUSES
 from ..state.record import TrackedKernel
 
@@ -31,6 +32,9 @@ class Registry(Protocol):
 
     @property
     def ended(self) -> _Ended: ...
+
+    @property
+    def memory(self) -> MemoryWatch: ...
 
     def snapshot(self) -> list[TrackedKernel]: ...
     def culling_info(self, tracked: TrackedKernel) -> CullingInfo | None: ...
@@ -94,12 +98,45 @@ class SessionsCollector(Collector):
         ended = CounterMetricFamily(
             f"{PREFIX}_ended",
             "Kernels that ended since the server started, by reason (shutdown, culled, "
-            "exited, killed, server_stopped); forced: the kill route.",
+            "exited, killed, oom, server_stopped, server_lost); forced: the kill route.",
             labels=["reason", "forced"],
         )
         for (reason, forced), count in sorted(self.registry.ended.counts.items()):
             ended.add_metric([reason, "true" if forced else "false"], count)
         yield from (queue, busy, idle, executions, restarts, cull_left, ended)
+        yield from self._memory(tracked)
+
+    def _memory(self, tracked: list[TrackedKernel]) -> Iterator[Any]:
+        watch = self.registry.memory
+        reading = watch.reading
+        labels = ["source"]
+        source = [reading.source if reading is not None else "none"]
+        limit = GaugeMetricFamily(
+            f"{PREFIX}_memory_limit_bytes",
+            "The memory the server and its kernels may use (source: cgroup, env, config, host).",
+            labels=labels,
+        )
+        used = GaugeMetricFamily(
+            f"{PREFIX}_memory_used_bytes", "Memory used against that limit.", labels=labels
+        )
+        if reading is not None and reading.limit_bytes is not None:
+            limit.add_metric(source, reading.limit_bytes)
+        if reading is not None and reading.used_bytes is not None:
+            used.add_metric(source, reading.used_bytes)
+        per_kernel = GaugeMetricFamily(
+            f"{PREFIX}_kernel_memory_bytes",
+            "A kernel's memory (process and children) at its last sample.",
+            labels=["session_id", "kernel_name"],
+        )
+        for t in tracked:
+            if t.resource_usage is not None:
+                per_kernel.add_metric([t.kernel_id, t.kernel_name], t.resource_usage.memory_bytes)
+        oom = CounterMetricFamily(
+            f"{PREFIX}_oom_kills",
+            "Kernel processes the out-of-memory killer ended (restarted or not).",
+        )
+        oom.add_metric([], watch.oom_kills_claimed)
+        yield from (limit, used, per_kernel, oom)
 
 
 _registered: SessionsCollector | None = None

@@ -1,22 +1,20 @@
 """Where state becomes JSON, and nowhere else: the ActiveSession model, its
 queue entries and history, the kernels that ended, the server-wide status,
-and what events carry. Functions of the state; the only thing kept is each
-kernel's JSON as of its last visible change (`SessionEncoder`).
+and what events carry. Functions of the state, keeping nothing (each
+kernel's JSON as of its last visible change is kept by `encoder.py`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import weakref
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from jupyter_server.utils import ApiPath, to_os_path
 
 from ..lifecycle.culling import CullingInfo
+from ..memory.limits import MemoryWatch
 from ..state.changes import Changes
 from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
@@ -29,6 +27,7 @@ from ..state.record import (
     TrackedKernel,
     session_mode,
 )
+from ..state.timeline import ResourceTimeline
 from ..state.timestamps import isoformat
 
 
@@ -82,6 +81,15 @@ def finished_execution(finished: FinishedExecution, reveal: bool = True) -> dict
         "duration_seconds": finished.duration_seconds,
         "status": finished.status,
         "error_name": finished.error_name,
+        **execution_memory(finished),
+    }
+
+
+def execution_memory(finished: FinishedExecution) -> dict[str, int | None]:
+    return {
+        "memory_start_bytes": finished.entry.memory_start_bytes,
+        "memory_end_bytes": finished.memory_end_bytes,
+        "memory_peak_bytes": finished.entry.memory_peak_bytes,
     }
 
 
@@ -93,6 +101,8 @@ def last_exit(exit: LastExit | None) -> dict[str, Any] | None:
         "reason": exit.reason,
         "exit_code": exit.exit_code,
         "signal": exit.signal,
+        "memory_bytes": exit.memory_bytes,
+        "limit_bytes": exit.limit_bytes,
     }
 
 
@@ -179,95 +189,38 @@ def active_session(
     }
 
 
-# Most of a session's JSON only changes with a visible change, which bumps
-# `tracked.revision`: it is encoded once per revision, cut where the volatile
-# values go, and each answer only fills those in (benchmarks/run.py, "scale",
-# measures the list against api/kernels). The random marker cannot be sent
-# by a client or a kernel (and the cut is counted; a miscount falls back to
-# a plain encoding).
-_VOLATILE = f"\x00volatile {secrets.token_hex(16)}"
-_VOLATILE_JSON = json.dumps(_VOLATILE)
-_VOLATILE_FIELDS = 5  # idle_seconds, busy_seconds, last_activity, resource_usage, culling
-
-
-class _Encoded(NamedTuple):
-    key: tuple[Any, ...]
-    pieces: list[str]
-    usage: Any  # the ResourceUsage last encoded, and its text
-    usage_json: str
-
-
-class SessionEncoder:
-    """ActiveSessions as JSON text, each kernel's kept as of its last visible
-    change (see above), for readers who may see what kernels run (`reveal`)
-    or for those who may not. Reads `tracked.bound`: call after the registry
-    refreshed the Jupyter sessions bound to the kernels."""
-
-    def __init__(self, source: SessionSource, root_dir: str, reveal: bool = True) -> None:
-        self.source = source
-        self.root_dir = root_dir
-        self.reveal = reveal
-        self._encoded: weakref.WeakKeyDictionary[TrackedKernel, _Encoded] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def session(self, tracked: TrackedKernel) -> str:
-        state = tracked.state
-        # The revision, and a few cheap reads that are also covered by it, so
-        # that a change that forgot its event still shows.
-        key = (
-            tracked.revision,
-            self.source.connections(tracked.kernel_id),
-            state.status,
-            state.queue.version,
-            state.execution_count,
-            tracked.working_directory,
-        )
-        cached = self._encoded.get(tracked)
-        if cached is None or cached.key != key:
-            document = active_session(
-                self.source, tracked, self.root_dir, volatile=_VOLATILE, reveal=self.reveal
-            )
-            pieces = json.dumps(document).split(_VOLATILE_JSON)
-            if len(pieces) != _VOLATILE_FIELDS + 1:
-                return json.dumps(
-                    active_session(self.source, tracked, self.root_dir, reveal=self.reveal)
-                )
-            cached = _Encoded(key, pieces, None, "null")
-        usage = tracked.resource_usage
-        if usage is not cached.usage:  # the sampler replaces it; it never mutates it
-            cached = cached._replace(usage=usage, usage_json=json.dumps(resource_usage(usage)))
-        self._encoded[tracked] = cached
-        activity = isoformat(tracked.last_activity())
-        info = culling(self.source.culling_info(tracked))
-        p = cached.pieces
-        return "".join(
-            (
-                p[0],
-                str(state.idle_seconds()),
-                p[1],
-                str(state.busy_seconds()),
-                p[2],
-                "null" if activity is None else f'"{activity}"',
-                p[3],
-                cached.usage_json,
-                p[4],
-                "null" if info is None else json.dumps(info),
-                p[5],
-            )
-        )
-
-    def session_list(self, kernels: list[TrackedKernel]) -> str:
-        """The list route's answer."""
-        sessions = [self.session(t) for t in kernels]
-        return f'{{"total": {len(sessions)}, "sessions": [{", ".join(sessions)}]}}'
-
-
 # -- the other routes -----------------------------------------------------------------------
 
 
+def memory(watch: MemoryWatch) -> dict[str, Any]:
+    reading = watch.reading
+    return {
+        "limit_bytes": reading.limit_bytes if reading else None,
+        "used_bytes": reading.used_bytes if reading else None,
+        "kernels_bytes": watch.kernels_bytes(),
+        "source": reading.source if reading else None,
+        "warning": watch.warning,
+        "warning_fraction": watch.memory_warning_fraction,
+    }
+
+
+def timeline(timeline: ResourceTimeline, points: int | None = None) -> dict[str, Any]:
+    return {
+        "interval_seconds": timeline.interval,
+        "samples": [
+            {"t": isoformat(s.at), "memory_bytes": s.memory_bytes, "cpu_percent": s.cpu_percent}
+            for s in timeline.samples(points)
+        ],
+    }
+
+
 def server_status(
-    changes: Changes, kernels: list[TrackedKernel], *, version: str, started: datetime
+    changes: Changes,
+    kernels: list[TrackedKernel],
+    watch: MemoryWatch,
+    *,
+    version: str,
+    started: datetime,
 ) -> dict[str, Any]:
     """Reference semantics: `active` counts sessions not exited; `idle_seconds`
     is how long every session has been idle, `busy_seconds` how long at least
@@ -283,6 +236,7 @@ def server_status(
         "version": version,
         "process_id": os.getpid(),
         "started": isoformat(started),
+        "memory": memory(watch),
     }
 
 
@@ -309,6 +263,8 @@ def ended_kernel(
         "exit_code": record.exit_code,
         "signal": record.signal,
         "idle_seconds": record.idle_seconds,
+        "memory_bytes": record.memory_bytes,
+        "limit_bytes": record.limit_bytes,
         "last_execution": (
             finished_execution(record.last_execution, reveal)
             if record.last_execution is not None
@@ -364,6 +320,7 @@ def finished_event(tracked: TrackedKernel, finished: FinishedExecution) -> dict[
         "execution_count": entry.execution_count,
         "duration_seconds": finished.duration_seconds,
         "error_name": finished.error_name,
+        **execution_memory(finished),
     }
 
 

@@ -120,12 +120,13 @@ def idle_timeout(value: Any) -> int:
     return value
 
 
-def history_limit(text: str | None) -> int | None:
-    """The `limit` query argument of the history route: a whole number from 1."""
+def history_limit(text: str | None, name: str = "limit") -> int | None:
+    """The `limit` query argument of the history route (and `points` of the
+    resources routes): a whole number from 1."""
     if text is None:
         return None
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= HISTORY_LIMIT_MAX:
         raise BadRequest(
-            f"'limit' must be a whole number from 1 to {HISTORY_LIMIT_MAX}, not {text!r}."
+            f"{name!r} must be a whole number from 1 to {HISTORY_LIMIT_MAX}, not {text!r}."
         )
     return int(text)

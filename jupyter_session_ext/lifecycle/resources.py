@@ -1,113 +1,53 @@
 """Each kernel's CPU, memory and threads (the process and its children),
-sampled in the background off the event loop.
+sampled in the background off the event loop, and what each execution cost.
 
-The figures go to `TrackedKernel.resource_usage`, replaced whole at each sample
-(api/serialize.py relies on that: it never mutates).
+The figures go to `TrackedKernel.resource_usage` (replaced whole at each
+sample: api/serialize.py relies on that, it never mutates) and to the
+kernel's timeline. Every `interval()` seconds all local kernels are sampled;
+in between, every `MemoryWatch.busy_sampling_interval` seconds, those running a cell, so an
+execution's peak is seen. An execution's start and end are read at the
+moment they happen (a few reads of /proc), so the difference is what the
+cell did, not what the last sample missed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-import psutil
-
-from ..state.kernel_state import EXITED
+from ..memory import processes
+from ..memory.limits import MemoryReading, MemoryWatch
+from ..state.kernel_state import BUSY, EXITED
 from ..state.record import ResourceUsage, TrackedKernel
-
-
-class ResourceSampler:
-    """CPU, memory and threads of kernel processes and their children.
-
-    Keeps the psutil.Process objects between samples: cpu_percent is measured
-    over the time since the previous sample of the same process. Called from a
-    worker thread, one sample at a time; never on the event loop.
-    """
-
-    def __init__(self) -> None:
-        self._procs: dict[int, psutil.Process] = {}
-
-    def _process(self, pid: int) -> psutil.Process:
-        proc = self._procs.get(pid)
-        if proc is None or not proc.is_running():  # is_running also catches pid reuse
-            proc = psutil.Process(pid)
-            proc.cpu_percent(None)  # the first call only sets the baseline
-            self._procs[pid] = proc
-        return proc
-
-    @staticmethod
-    def _children() -> dict[int, list[int]]:
-        """Child pids per parent pid. One scan of the process table per sample:
-        psutil's Process.children() scans it once per call, i.e. per kernel."""
-        children: dict[int, list[int]] = {}
-        for proc in psutil.process_iter(["ppid"]):
-            ppid = proc.info["ppid"]
-            if ppid is not None:
-                children.setdefault(ppid, []).append(proc.pid)
-        return children
-
-    def sample(self, pids: list[int]) -> dict[int, dict[str, Any]]:
-        seen: set[int] = set()
-        result: dict[int, dict[str, Any]] = {}
-        children = self._children()
-        for pid in pids:
-            try:
-                self._process(pid)
-            except (psutil.Error, OSError):
-                continue  # the kernel itself is gone or unreadable: no figures
-            family: dict[int, None] = {}  # the kernel and all its descendants
-            stack = [pid]
-            while stack:
-                member = stack.pop()
-                if member not in family:
-                    family[member] = None
-                    stack.extend(children.get(member, ()))
-            cpu = 0.0
-            memory = threads = 0
-            for member in family:
-                try:
-                    proc = self._process(member)
-                    with proc.oneshot():
-                        cpu += proc.cpu_percent(None)
-                        memory += proc.memory_info().rss
-                        threads += proc.num_threads()
-                    seen.add(member)
-                except (psutil.Error, OSError):
-                    continue  # a child that ended meanwhile
-            result[pid] = {
-                "cpu_percent": round(cpu, 1),
-                "memory_bytes": memory,
-                "thread_count": threads,
-            }
-        # Forget processes that are no longer part of any kernel.
-        for pid in list(self._procs):
-            if pid not in seen:
-                del self._procs[pid]
-        return result
+from ..state.timeline import Sample
 
 
 class ResourceMonitor:
-    """Samples every local kernel each `interval()` seconds while running.
-    `interval` is read before each round, so a change at run time applies;
-    0 stops sampling."""
+    """Samples every local kernel while running. The intervals are read
+    before each round, so a change at run time applies; 0 stops sampling."""
 
     def __init__(
         self,
         kernels: Callable[[], Iterable[TrackedKernel]],
         interval: Callable[[], float],
+        watch: MemoryWatch,
         log: logging.Logger,
     ) -> None:
         self._kernels = kernels
         self._interval = interval
+        self._watch = watch
         self._log = log
-        self._sampler = ResourceSampler()
+        self._sampler = processes.ResourceSampler()
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None and self._interval() > 0:
+            self._watch.start()
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
@@ -115,36 +55,116 @@ class ResourceMonitor:
         if task is not None:
             task.cancel()
 
+    def _local(self) -> list[TrackedKernel]:
+        return [
+            t
+            for t in self._kernels()
+            if not t.remote and t.pid is not None and t.state.status != EXITED
+        ]
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        next_full = 0.0
         while True:
             interval = self._interval()
             if interval <= 0:
                 return
-            watched = {
-                t: t.pid for t in self._kernels() if t.pid is not None and t.state.status != EXITED
-            }
+            full = time.monotonic() >= next_full
+            if full:
+                next_full = time.monotonic() + interval
+            local = self._local()
+            watched = {t: t.pid for t in local if full or t.state.status == BUSY}
             try:
-                samples = await loop.run_in_executor(
-                    None, self._sampler.sample, list(watched.values())
+                samples, reading = await loop.run_in_executor(
+                    None, self._sample, [p for p in watched.values() if p is not None], full
                 )
             except Exception:
                 self._log.exception("Active sessions: resource sampling failed")
-                samples = {}
-            stamp = datetime.now(timezone.utc)
-            for tracked, pid in watched.items():
-                if tracked.pid != pid:
-                    continue  # restarted meanwhile: this sample is of the old process
-                usage = samples.get(pid)
-                tracked.resource_usage = (
-                    None
-                    if usage is None
-                    else ResourceUsage(
-                        usage["cpu_percent"],
-                        usage["memory_bytes"],
-                        usage["thread_count"],
-                        int(interval * 1000),
-                        stamp,
-                    )
-                )
-            await asyncio.sleep(interval)
+                samples, reading = {}, None
+            self._apply(watched, samples, interval)
+            if reading is not None:
+                self._watch.update(reading)
+            busy = self._watch.busy_sampling_interval
+            wait = next_full - time.monotonic()
+            if busy > 0 and any(t.state.status == BUSY for t in self._local()):
+                wait = min(wait, busy)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.0, wait))
+            except asyncio.TimeoutError:
+                pass
+
+    def _sample(
+        self, pids: list[int], full: bool
+    ) -> tuple[dict[int, dict[str, Any]], MemoryReading | None]:
+        """In a worker thread: the kernels' figures and the memory limit's."""
+        samples = self._sampler.sample(pids, forget=full) if pids else {}
+        return samples, self._watch.read()
+
+    def _apply(
+        self, watched: dict[TrackedKernel, int | None], samples: dict[int, Any], interval: float
+    ) -> None:
+        stamp = datetime.now(timezone.utc)
+        seconds = self._watch.timeline_seconds
+        for tracked, pid in watched.items():
+            if tracked.pid != pid:
+                continue  # restarted meanwhile: this sample is of the old process
+            usage = samples.get(pid) if pid is not None else None
+            if usage is None:
+                tracked.resource_usage = None
+                continue
+            memory = usage["memory_bytes"]
+            tracked.resource_usage = ResourceUsage(
+                usage["cpu_percent"], memory, usage["thread_count"], int(interval * 1000), stamp
+            )
+            tracked.last_memory_bytes = memory
+            tracked.timeline.configure(seconds, interval)
+            tracked.timeline.add(Sample(stamp, memory, usage["cpu_percent"]))
+            active = tracked.state.queue.active
+            if active is not None and active.memory_start_bytes is not None:
+                active.memory_peak_bytes = max(active.memory_peak_bytes or 0, memory)
+
+    # -- what each execution cost (a changes.Changes listener) ---------------------------
+
+    def _read(self, tracked: TrackedKernel) -> int | None:
+        """The kernel's memory now (a few reads of /proc), kept as a mark."""
+        pid = tracked.pid
+        if pid is None:
+            return None
+        memory = processes.rss(self._sampler.family(pid))
+        if memory is not None:
+            tracked.memory_marks.append((datetime.now(timezone.utc), memory))
+        return memory
+
+    def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
+        """Registered before the listeners that report an execution (events,
+        the store), so they see its memory figures. The server reads a
+        kernel's messages a little after the kernel sent them: by the time
+        its busy is read, a cell may have allocated already. So a cell's
+        start is the last reading taken before the kernel began it: when the
+        request was sent to an idle kernel, the end of the one before, or
+        the last sample."""
+        if tracked.remote or self._interval() <= 0:
+            return
+        queue = tracked.state.queue
+        if "execution_finished" in actions:
+            finished = tracked.state.history.latest
+            if finished is not None and finished.memory_end_bytes is None:
+                end = self._read(tracked)
+                entry = finished.entry
+                finished.memory_end_bytes = end
+                known = [m for m in (entry.memory_start_bytes, entry.memory_peak_bytes, end) if m]
+                entry.memory_peak_bytes = max(known) if known else None
+        if "status" not in actions and "queue" not in actions:
+            return
+        active = queue.active
+        if active is None:
+            if "queue" in actions and queue.pending:
+                self._read(tracked)  # a request on its way to an idle kernel
+        elif active.started is not None and active.memory_start_bytes is None:
+            began = active.kernel_started or active.started
+            start = next((m for at, m in reversed(tracked.memory_marks) if at <= began), None)
+            active.memory_start_bytes = start if start is not None else self._read(tracked)
+            active.memory_peak_bytes = active.memory_start_bytes
+            if tracked.state.status == BUSY:
+                self._wake.set()  # into the busy kernels' faster cadence

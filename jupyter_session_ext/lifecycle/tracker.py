@@ -25,7 +25,7 @@ from .. import server_hooks
 from ..state.changes import Changes
 from ..state.durations import NotebookDurations
 from ..state.kernel_state import BUSY, EXITED, OFFLINE, STARTING, KernelState
-from ..state.record import TrackedKernel
+from ..state.record import MemoryLimits, TrackedKernel
 from ..traffic.routing import MessageRouter
 from . import process as kernel_process
 from .channels import KernelChannels
@@ -66,8 +66,10 @@ class KernelTracker:
         event_logger: Any,
         changes: Changes,
         log: logging.Logger,
+        limits: MemoryLimits | None = None,
     ) -> None:
         self.settings = settings
+        self.limits = limits  # what a kernel's end asks of the memory limit
         self.durations = NotebookDurations()  # of every notebook, from any kernel
         changes.listen(self.durations.changed)
         self.kernel_manager = kernel_manager
@@ -220,6 +222,7 @@ class KernelTracker:
             state,
             remote=channels.remote,
             server_last_activity=functools.partial(_server_last_activity, km),
+            limits=self.limits,
         )
         self.kernels[kernel_id] = tracked
         self.channels[kernel_id] = channels
@@ -258,9 +261,7 @@ class KernelTracker:
             # line does not name the kernel, this one does).
             self.log.info(
                 "Active sessions: kernel %s runs a new process (pid %s, was %s)",
-                tracked.kernel_id,
-                pid,
-                tracked.pid,
+                *(tracked.kernel_id, pid, tracked.pid),
             )
             tracked.restart_count += 1
             self._on_process_launched(tracked, "restarted")
@@ -305,9 +306,7 @@ class KernelTracker:
             channels.listen(functools.partial(self.router.on_iopub, tracked), self.log)
         except Exception:
             self.log.warning(
-                "Active sessions: cannot subscribe to IOPub of kernel %s",
-                tracked.kernel_id,
-                exc_info=True,
+                "Active sessions: cannot subscribe to IOPub of %s", tracked.kernel_id, exc_info=True
             )
         self._request_kernel_info(tracked)
 

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from .history import FinishedExecution
 from .kernel_state import BUSY
-from .record import EXITED_ON_ITS_OWN, KILLED, TrackedKernel, session_mode
+from .record import EXITED_ON_ITS_OWN, KILLED, OOM, TrackedKernel, session_mode
 from .timestamps import utcnow
 
 # An ended kernel's reason, besides the process's own `exited` / `killed`.
@@ -18,7 +18,7 @@ SHUTDOWN = "shutdown"  # a client asked (or our kill route: `forced`)
 CULLED = "culled"  # idle culling
 SERVER_STOPPED = "server_stopped"  # the server stopped with it
 SERVER_LOST = "server_lost"  # the server died without stopping (seen at the next start)
-REASONS = (SHUTDOWN, CULLED, EXITED_ON_ITS_OWN, KILLED, SERVER_STOPPED, SERVER_LOST)
+REASONS = (SHUTDOWN, CULLED, EXITED_ON_ITS_OWN, KILLED, OOM, SERVER_STOPPED, SERVER_LOST)
 
 
 class Note(NamedTuple):
@@ -52,6 +52,10 @@ class EndedKernel:
     # `GET {id}/history` answers from them while the record is kept.
     executions: tuple[FinishedExecution, ...] = ()
     total: int = 0
+    # Its memory at the last sample, and the limit it lived under (an OOM
+    # kill says "1.9 of 2 GB").
+    memory_bytes: int | None = None
+    limit_bytes: int | None = None
 
 
 def ended_record(
@@ -88,6 +92,8 @@ def ended_record(
         recorded=time.monotonic(),
         executions=tuple(history.executions()),
         total=history.total,
+        memory_bytes=tracked.last_memory_bytes,
+        limit_bytes=tracked.limit_bytes(),
     )
 
 

@@ -37,6 +37,8 @@ class FinishedExecution:
     duration_seconds: float
     status: str
     error_name: str | None = None
+    # The kernel's memory when it ended (start and peak are on the entry).
+    memory_end_bytes: int | None = None
 
 
 def duration_to_remember(finished: FinishedExecution) -> float | None:

@@ -40,6 +40,10 @@ class QueueEntry:
     # When the kernel said it began (its busy's own timestamp): with the
     # kernel's stamp of the end, a duration free of our delays in reading.
     kernel_started: datetime | None = None
+    # The kernel's memory (process and children) when it started, and the
+    # highest seen while it ran (lifecycle/resources.py samples it then).
+    memory_start_bytes: int | None = None
+    memory_peak_bytes: int | None = None
 
 
 # Identifiers a client chooses (cell ids, session ids, user names) are kept

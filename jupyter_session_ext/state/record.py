@@ -10,13 +10,14 @@ to the kernel lives in `lifecycle/channels.py`.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .kernel_state import EXITED, KernelState
+from .timeline import ResourceTimeline
 from .timestamps import utcnow
 
 # What a kernel's model shows of each Jupyter session bound to it; a change
@@ -26,7 +27,9 @@ JUPYTER_SESSION_FIELDS = ("id", "path", "name", "type")
 # Why a process ended (last_exit.reason, and an ended kernel's reason).
 RESTARTED = "restarted"  # the server restarted it (a client asked)
 EXITED_ON_ITS_OWN = "exited"  # it exited with a code, and nobody asked
-KILLED = "killed"  # a signal the server did not send (OOM killer, kill -9)
+KILLED = "killed"  # a signal the server did not send (kill -9, a crash)
+OOM = "oom"  # SIGKILL from the out-of-memory killer (memory/limits.py tells)
+SIGKILL = 9
 
 # (exit code, signal) once a process ended; None while it runs or unknown.
 ExitStatus = tuple[int | None, int | None] | None
@@ -70,6 +73,8 @@ class ProcessEnd(NamedTuple):
     ended: datetime
     exit_code: int | None
     signal: int | None
+    # For a SIGKILL: whether the OOM killer sent it (None: not asked yet).
+    oom: bool | None = None
 
 
 class LastExit(NamedTuple):
@@ -79,6 +84,24 @@ class LastExit(NamedTuple):
     reason: str
     exit_code: int | None
     signal: int | None
+    # The process's memory at its last sample, and the limit it lived under.
+    memory_bytes: int | None = None
+    limit_bytes: int | None = None
+
+
+class MemoryLimits(Protocol):
+    """What a kernel's end is told of the memory limit (memory/limits.py)."""
+
+    def limit_bytes(self) -> int | None: ...
+    def claim_oom_kill(self) -> bool: ...
+
+
+class _NoLimits:
+    def limit_bytes(self) -> int | None:
+        return None
+
+    def claim_oom_kill(self) -> bool:
+        return False
 
 
 class ResourceUsage(NamedTuple):
@@ -130,6 +153,7 @@ class TrackedKernel:
         *,
         remote: bool = False,
         server_last_activity: Callable[[], datetime | None] = _no_server_activity,
+        limits: MemoryLimits | None = None,
     ) -> None:
         self.kernel_id = kernel_id
         self.state = state
@@ -145,6 +169,14 @@ class TrackedKernel:
         # PATCHed values; a missing key means "the default".
         self.overrides: dict[str, str] = {}
         self.resource_usage: ResourceUsage | None = None
+        # Memory and CPU over time (across restarts), and the last memory
+        # figure, kept when the process is gone (an OOM kill says it).
+        self.timeline = ResourceTimeline()
+        self.last_memory_bytes: int | None = None
+        # The latest readings of the process's memory (when, bytes): an
+        # execution's start is the last taken before the kernel began it.
+        self.memory_marks: deque[tuple[datetime, int]] = deque(maxlen=4)
+        self._limits: MemoryLimits = limits or _NoLimits()
         # Remote kernels only: websocket clients counted here (the gateway's
         # own count lags), and IOPub msg_ids already seen (every client's
         # proxy carries the same IOPub stream).
@@ -185,6 +217,8 @@ class TrackedKernel:
         self._exit_status = exit_status
         self.process_end = None
         self._auto_restarted = False
+        self.last_memory_bytes = None
+        self.memory_marks.clear()
         self.spec = spec
         self.ready.clear()
         self.process = process
@@ -207,15 +241,30 @@ class TrackedKernel:
             status = self._exit_status()
             if status is not None:
                 end = end._replace(exit_code=status[0], signal=status[1])
+        if end.signal == SIGKILL and end.oom is None:
+            # Asked once per process: each OOM kill the cgroup counted names one.
+            end = end._replace(oom=self._limits.claim_oom_kill())
+        self.process_end = end
         return end
+
+    @staticmethod
+    def _reason(end: ProcessEnd) -> str:
+        """Why a process nobody asked to stop ended."""
+        if end.signal is None:
+            return EXITED_ON_ITS_OWN
+        return OOM if end.oom else KILLED
 
     def _exit_record(self) -> LastExit:
         end = self._ended_how()
-        if not self._auto_restarted:
-            reason = RESTARTED
-        else:
-            reason = KILLED if end.signal is not None else EXITED_ON_ITS_OWN
-        return LastExit(end.ended, reason, end.exit_code, end.signal)
+        reason = self._reason(end) if self._auto_restarted else RESTARTED
+        return LastExit(
+            end.ended,
+            reason,
+            end.exit_code,
+            end.signal,
+            self.last_memory_bytes,
+            self._limits.limit_bytes(),
+        )
 
     def exit_reason(self) -> tuple[str, ProcessEnd] | None:
         """For a kernel whose process is gone for good: exited or killed.
@@ -225,7 +274,11 @@ class TrackedKernel:
             return None
         self.note_end()
         end = self._ended_how()
-        return (KILLED if end.signal is not None else EXITED_ON_ITS_OWN), end
+        return self._reason(end), end
+
+    def limit_bytes(self) -> int | None:
+        """The memory limit the kernel lives under, as last read."""
+        return self._limits.limit_bytes()
 
     def on_exit(self) -> bool:
         """The process is gone; True when that is news."""

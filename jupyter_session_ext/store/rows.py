@@ -55,6 +55,9 @@ def execution_row(finished: FinishedExecution) -> str:
             "duration_seconds": finished.duration_seconds,
             "status": finished.status,
             "error_name": finished.error_name,
+            "memory_start_bytes": entry.memory_start_bytes,
+            "memory_end_bytes": finished.memory_end_bytes,
+            "memory_peak_bytes": entry.memory_peak_bytes,
         }
     )
 
@@ -78,6 +81,8 @@ def ended_row(record: EndedKernel, busy: bool = False) -> str:
             "exit_code": record.exit_code,
             "signal": record.signal,
             "idle_seconds": record.idle_seconds,
+            "memory_bytes": record.memory_bytes,
+            "limit_bytes": record.limit_bytes,
             "total": record.total,
             "busy": busy,
         }
@@ -134,6 +139,11 @@ def _optional_int(
     return None if raw.get(name) is None else _int(raw, name, low, high)
 
 
+def _bytes(raw: dict[str, Any], name: str) -> int | None:
+    """A memory figure (rows written before there were any have none)."""
+    return _optional_int(raw, name, 0, 2**62)
+
+
 def _seconds(raw: dict[str, Any], name: str) -> float | None:
     value = raw.get(name)
     if value is None:
@@ -168,6 +178,8 @@ def execution(text: Any) -> FinishedExecution:
         started=_optional_when(raw, "started"),
         execution_count=_optional_int(raw, "execution_count", 0),
         expected_seconds=_seconds(raw, "expected_seconds"),
+        memory_start_bytes=_bytes(raw, "memory_start_bytes"),
+        memory_peak_bytes=_bytes(raw, "memory_peak_bytes"),
     )
     return FinishedExecution(
         entry,
@@ -175,6 +187,7 @@ def execution(text: Any) -> FinishedExecution:
         _seconds(raw, "duration_seconds") or 0.0,
         status,
         _optional_text(raw, "error_name"),
+        _bytes(raw, "memory_end_bytes"),
     )
 
 
@@ -206,5 +219,7 @@ def ended(text: Any, executions: tuple[FinishedExecution, ...] = ()) -> tuple[En
         recorded=time.monotonic() - age,
         executions=executions,
         total=max(_int(raw, "total", 0, 2**53), len(executions)),
+        memory_bytes=_bytes(raw, "memory_bytes"),
+        limit_bytes=_bytes(raw, "limit_bytes"),
     )
     return record, _flag(raw, "busy")

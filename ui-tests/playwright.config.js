@@ -2,13 +2,15 @@
  * Galata in real headless Chromium (Debian's /usr/bin/chromium: Playwright's
  * own browser download does not work on these machines). The test servers
  * are started by Playwright: jupyter_server_test_config.py for the panel's
- * tests, and jupyter_server_culling_config.py (a server that culls idle
- * kernels after a few seconds) for server_culling.spec.ts alone.
+ * tests, jupyter_server_culling_config.py (a server that culls idle
+ * kernels after a few seconds) for server_culling.spec.ts alone, and
+ * memory_server.py (a server inside a real memory cgroup) for memory.spec.ts.
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const PORT = 8899;
 const CULLING_PORT = 8900;
+const MEMORY_PORT = 8901;
 
 module.exports = {
   ...baseConfig,
@@ -36,11 +38,16 @@ module.exports = {
     }
   },
   projects: [
-    { name: 'panel', testIgnore: 'server_culling.spec.ts' },
+    { name: 'panel', testIgnore: ['server_culling.spec.ts', 'memory.spec.ts'] },
     {
       name: 'server-culling',
       testMatch: 'server_culling.spec.ts',
       use: { baseURL: `http://localhost:${CULLING_PORT}` }
+    },
+    {
+      name: 'memory',
+      testMatch: 'memory.spec.ts',
+      use: { baseURL: `http://localhost:${MEMORY_PORT}` }
     }
   ],
   webServer: [
@@ -53,6 +60,13 @@ module.exports = {
     {
       command: 'jupyter lab --config jupyter_server_culling_config.py',
       url: `http://localhost:${CULLING_PORT}/lab`,
+      timeout: 120 * 1000,
+      reuseExistingServer: false
+    },
+    {
+      // Inside a 3 GiB memory cgroup where one can be made (memory_server.py).
+      command: 'python memory_server.py',
+      url: `http://localhost:${MEMORY_PORT}/lab`,
       timeout: 120 * 1000,
       reuseExistingServer: false
     }

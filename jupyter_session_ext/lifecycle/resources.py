@@ -114,6 +114,8 @@ class ResourceMonitor:
                 tracked.resource_usage = None
                 continue
             memory = usage["memory_bytes"]
+            if memory <= 0:
+                continue  # a process that died and is not reaped yet (a zombie owns no memory)
             tracked.resource_usage = ResourceUsage(
                 usage["cpu_percent"], memory, usage["thread_count"], int(interval * 1000), stamp
             )

@@ -16,6 +16,7 @@ import {
   HIDDEN_WHY
 } from './format';
 import { ExecutionList, useHistory } from './history';
+import { MemoryChart, useTimeline } from './memory';
 import { IRowContext } from './rowContext';
 import { progress } from './sessions';
 import { IActiveSession, IQueueEntry, ISessionPatch } from './types';
@@ -140,6 +141,16 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
   );
 }
 
+function Resources(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
+  const { s, context } = props;
+  // Fetched on expanding, and again with each new sample the list brings.
+  const timeline = useTimeline(
+    () => context.model.resources(s.session_id),
+    [context.model, s.session_id, s.resource_usage?.timestamp]
+  );
+  return <MemoryChart timeline={timeline} />;
+}
+
 function EditForm(props: {
   session: IActiveSession;
   onSave: (patch: ISessionPatch) => Promise<void>;
@@ -247,6 +258,7 @@ export function SessionDetails(props: {
       {queue.active && <Running s={s} entry={queue.active} context={context} />}
       {queue.length > 0 && <Queue s={s} context={context} />}
       {s.status !== 'exited' && <Culling s={s} context={context} />}
+      <Resources s={s} context={context} />
       <History s={s} context={context} />
       <div className="jp-ActiveSessions-detailActions">
         <button onClick={() => setEditing(!editing)}>Edit</button>

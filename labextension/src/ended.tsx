@@ -59,7 +59,9 @@ export function RecentlyEnded(props: {
               onClick={() => setShown(shown === e.session_id ? null : e.session_id)}
             >
               <span className="jp-ActiveSessions-title">{rowTitle(e)}</span>
-              <span className="jp-ActiveSessions-reason">{endedReason(e)}</span>
+              <span className="jp-ActiveSessions-reason" title={endedReason(e)}>
+                {endedReason(e)}
+              </span>
               <span className="jp-ActiveSessions-when" title={new Date(e.ended).toLocaleString()}>
                 {formatRelative(e.ended, now)}
               </span>

@@ -59,6 +59,46 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${units[unit]}`;
 }
 
+/** "1.9 of 2.1 GB": two figures in the unit of the second. */
+export function formatUsedOf(used: number, limit: number): string {
+  const [limitText, unit] = formatBytes(limit).split(' ');
+  const scale = limit / Number(limitText);
+  const value = used / (Number.isFinite(scale) && scale > 0 ? scale : 1);
+  const digits = value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} of ${limitText} ${unit}`;
+}
+
+/** "+1.2 GB", "−300 MB", "±0 B": what a cell did to the kernel's memory. */
+export function formatDelta(bytes: number): string {
+  if (Math.abs(bytes) < 1000) {
+    return '±0 B';
+  }
+  return (bytes > 0 ? '+' : '−') + formatBytes(Math.abs(bytes));
+}
+
+/** What an execution cost: the change of memory over it, and its peak when
+ * that rose well above both ends; null when it was not measured. */
+export function memoryCost(e: {
+  memory_start_bytes: number | null;
+  memory_end_bytes: number | null;
+  memory_peak_bytes: number | null;
+}): { text: string; title: string } | null {
+  const { memory_start_bytes: start, memory_end_bytes: end, memory_peak_bytes: peak } = e;
+  if (start === null || end === null) {
+    return null;
+  }
+  const delta = end - start;
+  const rose = peak !== null ? peak - start : delta;
+  const text =
+    rose > Math.max(delta, 0) + 50e6
+      ? `${formatDelta(delta)} (peak +${formatBytes(rose)})`
+      : formatDelta(delta);
+  const title =
+    `Memory: ${formatBytes(start)} at the start, ${formatBytes(end)} at the end` +
+    (peak !== null ? `, ${formatBytes(peak)} at the highest` : '');
+  return { text, title };
+}
+
 /** The first line of code that is not blank, cut to `width` with "…". */
 export function firstLine(code: string | null | undefined, width = 80): string {
   const line =
@@ -139,6 +179,8 @@ export interface IEndedLike {
   signal: number | null;
   exit_code: number | null;
   idle_seconds?: number | null;
+  memory_bytes?: number | null;
+  limit_bytes?: number | null;
 }
 
 /** "culled after 1h 00m idle", "killed by signal 9", "shut down by alice". */
@@ -150,6 +192,7 @@ export function endedReason(e: IEndedLike): string {
         : 'culled';
     case 'killed':
     case 'exited':
+    case 'oom':
       return exitReason(e);
     case 'server_stopped':
       return 'server stopped';
@@ -168,7 +211,20 @@ export function exitReason(e: {
   reason: string;
   signal: number | null;
   exit_code: number | null;
+  memory_bytes?: number | null;
+  limit_bytes?: number | null;
 }): string {
+  if (e.reason === 'oom') {
+    const { memory_bytes: used, limit_bytes: limit } = e;
+    if (used !== null && used !== undefined && limit) {
+      // A kernel that filled memory between two samples was last seen small:
+      // say so rather than "0.1 of 2 GB".
+      return used >= 0.5 * limit
+        ? `killed: out of memory (${formatUsedOf(used, limit)})`
+        : `killed: out of memory (limit ${formatBytes(limit)}; last seen at ${formatBytes(used)})`;
+    }
+    return 'killed: out of memory';
+  }
   if (e.reason === 'killed') {
     return e.signal !== null ? `killed by signal ${e.signal}` : 'killed';
   }

@@ -6,7 +6,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { confirmShutdown, confirmShutdownIdle, run } from './actions';
-import { formatBytes } from './format';
+import { MemoryMeter } from './memory';
 import { ActiveSessionsModel } from './model';
 import { SORT_KEYS, SORT_LABELS, SortKey, statusCounts, totals } from './sessions';
 import { IActiveSession } from './types';
@@ -26,6 +26,8 @@ export interface IHeaderProps {
 export function Header(props: IHeaderProps): JSX.Element {
   const { model, sessions, selected } = props;
   const sum = totals(sessions);
+  // Nothing is shown as 0 before it was measured.
+  const measured = sessions.some(s => s.resource_usage !== null);
   const busy = sessions.filter(s => s.status === 'busy').length;
   const allSelected = sessions.length > 0 && selected.length === sessions.length;
   return (
@@ -45,11 +47,12 @@ export function Header(props: IHeaderProps): JSX.Element {
         <span className="jp-ActiveSessions-counts">
           {sessions.length ? statusCounts(sessions) : 'no kernels'}
         </span>
-        {sessions.length > 0 && (
-          <span className="jp-ActiveSessions-totals" title="All kernels and their children">
-            {formatBytes(sum.memory)} · {Math.round(sum.cpu)}% CPU
+        <span className="jp-ActiveSessions-totals">
+          <MemoryMeter memory={model.memory} />
+          <span title="CPU of all kernels and their children">
+            {measured ? `${Math.round(sum.cpu)}% CPU` : '— CPU'}
           </span>
-        )}
+        </span>
       </div>
       <div className="jp-ActiveSessions-controls">
         <input

@@ -6,7 +6,7 @@
  */
 import * as React from 'react';
 
-import { codePreview, formatDuration, HIDDEN_WHY } from './format';
+import { codePreview, formatDuration, HIDDEN_WHY, memoryCost } from './format';
 import { IFinishedExecution, IHistory } from './types';
 
 /** The kernel's history, fetched now and again whenever `deps` change;
@@ -37,23 +37,31 @@ export function ExecutionList(props: {
   const { notebookPath, open } = props;
   return (
     <ol>
-      {props.executions.map(e => (
-        <li
-          key={e.msg_id}
-          className={`jp-mod-${e.status}`}
-          title={notebookPath && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
-          onClick={() => notebookPath && open(notebookPath, e.cell_id)}
-        >
-          <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
-          <span className="jp-ActiveSessions-historyStatus">
-            {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
-          </span>
-          <span className="jp-ActiveSessions-historyTook">
-            {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
-          </span>
-          <code>{codePreview(e.code, 1, e.code_truncated)}</code>
-        </li>
-      ))}
+      {props.executions.map(e => {
+        const cost = memoryCost(e);
+        return (
+          <li
+            key={e.msg_id}
+            className={`jp-mod-${e.status}`}
+            title={notebookPath && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
+            onClick={() => notebookPath && open(notebookPath, e.cell_id)}
+          >
+            <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
+            <span className="jp-ActiveSessions-historyStatus">
+              {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
+            </span>
+            <span className="jp-ActiveSessions-historyTook">
+              {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
+            </span>
+            {cost && (
+              <span className="jp-ActiveSessions-historyMemory" title={cost.title}>
+                {cost.text}
+              </span>
+            )}
+            <code>{codePreview(e.code, 1, e.code_truncated)}</code>
+          </li>
+        );
+      })}
     </ol>
   );
 }

@@ -20,7 +20,7 @@ import { addCommands } from './commands';
 import { Clock } from './clock';
 import { ActiveSessionsModel } from './model';
 import { openCell, openNotebook } from './navigation';
-import { announceFinished, askForDesktopPermission } from './notifications';
+import { announceFinished, announceMemoryWarning, askForDesktopPermission } from './notifications';
 import { ActiveSessionsPanel } from './panel';
 import { loadSettings, PLUGIN_ID } from './settings';
 import { addStatusItem } from './statusbar';
@@ -77,6 +77,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const openPanel = () => app.shell.activateById(panel.id);
 
     announceFinished(model, () => settings.values, open);
+    announceMemoryWarning(model);
     if (settings.values.desktopNotifications) {
       askForDesktopPermission();
     }

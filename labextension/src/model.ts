@@ -20,9 +20,16 @@ import {
   IEndedSession,
   IExecutionFinished,
   IHistory,
+  IMemoryStatus,
+  IMemoryWarning,
+  IServerStatus,
   ISessionList,
-  ISessionPatch
+  ISessionPatch,
+  ITimeline
 } from './types';
+
+/** Points of each row's sparkline (the last hour). */
+const SPARKLINE_POINTS = 40;
 
 /** Wait this long after an event before refetching, so bursts cost one request. */
 const EVENT_DEBOUNCE_MS = 250;
@@ -49,6 +56,26 @@ export class ActiveSessionsModel implements IDisposable {
   /** Kernels that are gone, newest first. */
   get ended(): readonly IEndedSession[] {
     return this._ended;
+  }
+
+  /** The memory limit and what is used of it; null until the server says. */
+  get memory(): IMemoryStatus | null {
+    return this._memory;
+  }
+
+  /** A kernel's memory over the last hour, in a few points (its sparkline). */
+  sparkline(id: string): ITimeline | null {
+    return this._sparklines[id] ?? null;
+  }
+
+  /** A kernel's whole timeline (the chart of an expanded row). */
+  async resources(id: string): Promise<ITimeline> {
+    return requestAPI<ITimeline>(`${encodeURIComponent(id)}/resources`);
+  }
+
+  /** Memory use crossed the warning fraction of the limit. */
+  get memoryWarning(): ISignal<this, IMemoryWarning> {
+    return this._memoryWarning;
   }
 
   /** When this session was last fetched: its timers count from there. */
@@ -211,12 +238,19 @@ export class ActiveSessionsModel implements IDisposable {
 
   private async _fetch(): Promise<void> {
     try {
-      const [list, ended] = await Promise.all([
+      // The figures beside the list are not worth failing it for.
+      const [list, ended, status, timelines] = await Promise.all([
         requestAPI<ISessionList>(''),
-        requestAPI<IEndedList>('ended')
+        requestAPI<IEndedList>('ended'),
+        requestAPI<IServerStatus>('status').catch(() => null),
+        requestAPI<{ sessions: Record<string, ITimeline> }>(
+          `resources?points=${SPARKLINE_POINTS}`
+        ).catch(() => null)
       ]);
       this._sessions = list.sessions;
       this._ended = ended.sessions;
+      this._memory = status?.memory ?? null;
+      this._sparklines = timelines?.sessions ?? {};
       this._fetchedAt = Date.now();
       this._fetchedAtOf.clear();
       this._error = null;
@@ -248,6 +282,11 @@ export class ActiveSessionsModel implements IDisposable {
     }
     const action = String(event.action ?? '');
     const id = typeof event.session_id === 'string' ? event.session_id : null;
+    if (action === 'memory_warning') {
+      this._memoryWarning.emit(event as unknown as IMemoryWarning);
+      this._scheduleRefresh();
+      return;
+    }
     if (action === 'execution_finished') {
       this._finished.emit(event as unknown as IExecutionFinished);
       return; // the session's own events follow
@@ -287,6 +326,8 @@ export class ActiveSessionsModel implements IDisposable {
   private _refreshInterval: number;
   private _sessions: IActiveSession[] = [];
   private _ended: IEndedSession[] = [];
+  private _memory: IMemoryStatus | null = null;
+  private _sparklines: Record<string, ITimeline> = {};
   private _fetchedAt = Date.now();
   private _fetchedAtOf = new Map<string, number>();
   private _error: string | null = null;
@@ -299,6 +340,7 @@ export class ActiveSessionsModel implements IDisposable {
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _finished = new Signal<this, IExecutionFinished>(this);
+  private _memoryWarning = new Signal<this, IMemoryWarning>(this);
 }
 
 export namespace ActiveSessionsModel {

@@ -6,9 +6,9 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 
-import { formatDuration } from './format';
+import { formatBytes, formatDuration, formatUsedOf } from './format';
 import { ActiveSessionsModel } from './model';
-import { IExecutionFinished } from './types';
+import { IExecutionFinished, IMemoryWarning } from './types';
 
 export interface INotifySettings {
   /** Executions that ran at least this long are announced; 0 turns it off. */
@@ -68,6 +68,52 @@ export function announceFinished(
         }
       };
     }
+  });
+}
+
+/** "Memory nearly full: 1.9 of 2.1 GB used … Largest: forecast.ipynb 1.2 GB, …". */
+export function describeMemoryWarning(w: IMemoryWarning): string {
+  const largest = w.kernels
+    .slice(0, 3)
+    .map(k => `${shortName(k)} ${formatBytes(k.memory_bytes)}`)
+    .join(', ');
+  return (
+    `Memory nearly full: ${formatUsedOf(w.used_bytes, w.limit_bytes)} used. ` +
+    'The out-of-memory killer ends kernels past the limit.' +
+    (largest ? ` Largest: ${largest}.` : '')
+  );
+}
+
+function shortName(k: { session_id: string; notebook_path: string | null }): string {
+  return k.notebook_path?.split('/').pop() ?? `kernel ${k.session_id.slice(0, 8)}`;
+}
+
+/** The server's `memory_warning`: a notification that stays until dismissed,
+ * with a one-click shut-down of the largest kernel that is idle when it is
+ * clicked (the cell that filled memory is often still running as it warns). */
+export function announceMemoryWarning(model: ActiveSessionsModel): void {
+  model.memoryWarning.connect((_, w) => {
+    const shutDownLargestIdle = async () => {
+      await model.refresh();
+      const idle = model.sessions
+        .filter(s => (s.status === 'idle' || s.status === 'ready') && s.resource_usage)
+        .sort((a, b) => b.resource_usage!.memory_bytes - a.resource_usage!.memory_bytes)[0];
+      if (!idle) {
+        Notification.info('No kernel is idle: none was shut down.', { autoClose: 5000 });
+        return;
+      }
+      await model.shutdown(idle.session_id);
+      Notification.info(
+        `Shut down ${shortName(idle)}: ${formatBytes(idle.resource_usage!.memory_bytes)} freed.`,
+        { autoClose: 8000 }
+      );
+    };
+    Notification.warning(describeMemoryWarning(w), {
+      autoClose: false,
+      actions: [
+        { label: 'Shut down the largest idle kernel', callback: () => void shutDownLargestIdle() }
+      ]
+    });
   });
 }
 

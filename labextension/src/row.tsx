@@ -14,6 +14,7 @@ import { confirmKill, confirmShutdown, run } from './actions';
 import { Clock, useClock } from './clock';
 import { SessionDetails } from './details';
 import { formatBytes, formatDuration } from './format';
+import { Sparkline } from './memory';
 import { IRowContext } from './rowContext';
 import { cullCountdown, liveSeconds, rowTitle } from './sessions';
 import { IActiveSession } from './types';
@@ -179,6 +180,7 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
           {title}
         </span>
         <LiveTimer s={s} fetchedAt={fetchedAt} clock={context.clock} />
+        <Sparkline timeline={model.sparkline(s.session_id)} />
         <span className="jp-ActiveSessions-memory" title="Memory (kernel and its children)">
           {usage ? formatBytes(usage.memory_bytes) : '—'}
         </span>

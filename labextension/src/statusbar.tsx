@@ -13,7 +13,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { Clock, useClock } from './clock';
-import { statusBarLabel, statusBarText } from './format';
+import { formatUsedOf, statusBarLabel, statusBarText } from './format';
 import { liveSeconds } from './sessions';
 import { ActiveSessionsModel } from './model';
 
@@ -36,7 +36,13 @@ function StatusText(props: {
     s.execution_queue.length,
     s.awaiting_input !== null
   ];
-  const label = statusBarLabel(...figures);
+  // Near the memory limit, the figure that matters most is said here too.
+  const m = props.model.memory;
+  const memory =
+    m?.warning && m.used_bytes !== null && m.limit_bytes
+      ? `memory ${formatUsedOf(m.used_bytes, m.limit_bytes)}`
+      : '';
+  const label = statusBarLabel(...figures) + (memory ? `, ${memory} used` : '');
   return (
     <button
       type="button"
@@ -50,6 +56,7 @@ function StatusText(props: {
         aria-hidden="true"
       />
       {statusBarText(...figures)}
+      {memory && <span className="jp-ActiveSessions-statusMemory"> · {memory}</span>}
     </button>
   );
 }

@@ -90,9 +90,13 @@ export interface ICulling {
 
 export interface ILastExit {
   ended: string;
-  reason: 'restarted' | 'exited' | 'killed';
+  /** oom: SIGKILLed by the out-of-memory killer. */
+  reason: 'restarted' | 'exited' | 'killed' | 'oom';
   exit_code: number | null;
   signal: number | null;
+  /** Its memory at the last sample, and the limit it lived under. */
+  memory_bytes: number | null;
+  limit_bytes: number | null;
 }
 
 export type Outcome = 'ok' | 'error' | 'aborted';
@@ -102,6 +106,10 @@ export interface IFinishedExecution extends IQueueEntry {
   duration_seconds: number;
   status: Outcome;
   error_name: string | null;
+  /** The kernel's memory when the cell started and ended, and the highest seen. */
+  memory_start_bytes: number | null;
+  memory_end_bytes: number | null;
+  memory_peak_bytes: number | null;
 }
 
 export interface IHistory {
@@ -110,7 +118,7 @@ export interface IHistory {
 }
 
 export type EndReason =
-  'shutdown' | 'culled' | 'exited' | 'killed' | 'server_stopped' | 'server_lost';
+  'shutdown' | 'culled' | 'exited' | 'killed' | 'oom' | 'server_stopped' | 'server_lost';
 
 export interface IEndedSession {
   session_id: string;
@@ -128,6 +136,8 @@ export interface IEndedSession {
   exit_code: number | null;
   signal: number | null;
   idle_seconds: number;
+  memory_bytes: number | null;
+  limit_bytes: number | null;
   last_execution: IFinishedExecution | null;
 }
 
@@ -160,6 +170,47 @@ export interface ISessionPatch {
   continuation_prompt?: string | null;
   /** Seconds of idleness before culling; 0 never culls; null: the server's rule. */
   idle_timeout?: number | null;
+}
+
+/** The memory the server and its kernels may use (`status`'s `memory`). */
+export interface IMemoryStatus {
+  limit_bytes: number | null;
+  used_bytes: number | null;
+  kernels_bytes: number;
+  source: 'cgroup' | 'env' | 'config' | 'host' | null;
+  warning: boolean;
+  warning_fraction: number;
+}
+
+export interface IServerStatus {
+  sessions: number;
+  busy: boolean;
+  memory: IMemoryStatus;
+}
+
+/** A point of a kernel's timeline: the highest memory and CPU of its interval. */
+export interface ISample {
+  t: string;
+  memory_bytes: number;
+  cpu_percent: number;
+}
+
+export interface ITimeline {
+  interval_seconds: number;
+  samples: ISample[];
+}
+
+/** A `memory_warning` event: use crossed the warning fraction of the limit. */
+export interface IMemoryWarning {
+  used_bytes: number;
+  limit_bytes: number;
+  source: string;
+  kernels: {
+    session_id: string;
+    memory_bytes: number;
+    status: string;
+    notebook_path: string | null;
+  }[];
 }
 
 export const EVENT_SCHEMA_ID =

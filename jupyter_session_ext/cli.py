@@ -5,6 +5,7 @@
     jupyter active-sessions interrupt|restart|shutdown|kill ID
     jupyter active-sessions history ID [--json]
     jupyter active-sessions ended [--json]
+    jupyter active-sessions memory [ID] [--top=N] [--json]
 
 Finds running servers the way `jupyter server list` does (their files in the
 Jupyter runtime directory), or talks to `--url` with `--token`. IDs may be
@@ -18,112 +19,20 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_core.application import JupyterApp
 from jupyter_server.serverapp import list_running_servers
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from ._version import __version__
+from .cli_tables import ended_row, history_row, memory_row, session_row, table, used_of
 from .registry import CONFIGURABLE_CLASSES
 from .untrusted import printable
 
 
 class CLIError(Exception):
     """A problem to report in one line, with exit status 1."""
-
-
-def format_duration(seconds: int) -> str:
-    """Like the panel: 59s, 1m 05s, 1h 02m, 2d 03h."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 60:
-        return f"{minutes}m {s % 60:02d}s"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours}h {minutes % 60:02d}m"
-    return f"{hours // 24}d {hours % 24:02d}h"
-
-
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    # Every cell comes from the server (names, paths, code): shown escaped, so
-    # nothing in it can move the cursor or recolour the terminal.
-    rows = [[printable(c, 2000) for c in row] for row in rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return "\n".join(lines)
-
-
-def session_row(s: dict[str, Any]) -> list[str]:
-    status = s["status"]
-    if s.get("awaiting_input"):
-        status += " (input)"
-    if s["status"] == "busy":
-        timer = format_duration(s["busy_seconds"])
-    elif s["status"] in ("idle", "ready"):
-        timer = format_duration(s["idle_seconds"])
-    else:
-        timer = "-"
-    where = s.get("notebook_path") or (
-        s["jupyter_sessions"][0]["path"] if s.get("jupyter_sessions") else f"({s['session_mode']})"
-    )
-    return [
-        s["session_id"][:8],
-        s["display_name"],
-        status,
-        timer,
-        str(s["execution_queue"]["length"]),
-        where,
-        str(s["process_id"]) if s["process_id"] is not None else "-",
-    ]
-
-
-def ago(timestamp: str, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return format_duration(int((now - then).total_seconds())) + " ago"
-
-
-def first_line(code: str, width: int = 50) -> str:
-    lines = code.strip().splitlines() or [""]
-    text = lines[0] + (" …" if len(lines) > 1 else "")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def ended_row(r: dict[str, Any], now: datetime | None = None) -> list[str]:
-    reason = r["reason"] + (" (killed)" if r["forced"] else "")
-    if r["signal"] is not None:
-        reason += f" (signal {r['signal']})"
-    elif r["exit_code"] is not None:
-        reason += f" (code {r['exit_code']})"
-    return [
-        r["session_id"][:8],
-        r["display_name"],
-        reason,
-        r["by"] or "-",
-        ago(r["ended"], now),
-        format_duration(r["idle_seconds"]),
-        r["notebook_path"] or f"({r['session_mode']})",
-    ]
-
-
-def history_row(e: dict[str, Any]) -> list[str]:
-    status = e["status"] + (f" ({e['error_name']})" if e["error_name"] else "")
-    return [
-        str(e["execution_count"]) if e["execution_count"] is not None else "-",
-        status,
-        f"{e['duration_seconds']:.1f}s",
-        ago(e["ended"]),
-        e["cell_id"] or "-",
-        first_line(e["code"]),
-    ]
 
 
 class ActiveSessionsClientApp(JupyterApp):
@@ -281,7 +190,7 @@ class HistoryApp(ActiveSessionsClientApp):
         if not data["executions"]:
             print("No finished executions.")
             return
-        headers = ["#", "STATUS", "TOOK", "ENDED", "CELL", "CODE"]
+        headers = ["#", "STATUS", "TOOK", "MEMORY", "ENDED", "CELL", "CODE"]
         print(table([history_row(e) for e in data["executions"]], headers))
         if data["total"] > len(data["executions"]):
             print(f"({data['total']} executions in all; the older ones are not kept)")
@@ -301,6 +210,48 @@ class EndedApp(ActiveSessionsClientApp):
             return
         headers = ["ID", "NAME", "REASON", "BY", "ENDED", "IDLE", "NOTEBOOK"]
         print(table([ended_row(r) for r in data["sessions"]], headers))
+
+
+class MemoryApp(ActiveSessionsClientApp):
+    name = "jupyter-active-sessions-memory"
+    description = (
+        "The server's memory against its limit, and the executions that grew "
+        "memory most (of every kernel, or of one)."
+    )
+    top = Integer(10, help="How many executions to list.").tag(config=True)
+    aliases = {**ActiveSessionsClientApp.aliases, "top": "MemoryApp.top"}
+
+    def run(self) -> None:
+        status = self.call("GET", "status")
+        ids = (
+            [self.session_id()]
+            if self.extra_args
+            else [s["session_id"] for s in self.call("GET")["sessions"]]
+        )
+        grown = []
+        for session_id in ids:
+            try:
+                history = self.call("GET", f"{session_id}/history")
+            except CLIError:
+                continue  # gone meanwhile
+            for e in history["executions"]:
+                if (
+                    e.get("memory_start_bytes") is not None
+                    and e.get("memory_end_bytes") is not None
+                ):
+                    grown.append({"session_id": session_id, **e})
+        grown.sort(key=lambda e: e["memory_end_bytes"] - e["memory_start_bytes"], reverse=True)
+        grown = grown[: max(0, self.top)]
+        if self.json_output:
+            self.emit({"memory": status.get("memory"), "executions": grown})
+            return
+        memory = status.get("memory") or {}
+        print(f"Memory: {used_of(memory)}")
+        if not grown:
+            print("No execution with memory figures yet.")
+            return
+        headers = ["KERNEL", "#", "GREW", "PEAK", "TOOK", "ENDED", "CODE"]
+        print(table([memory_row(e) for e in grown], headers))
 
 
 class InterruptApp(_ActionApp):
@@ -346,6 +297,7 @@ class ActiveSessionsCLI(JupyterApp):
         "kill": (KillApp, KillApp.description),
         "history": (HistoryApp, HistoryApp.description),
         "ended": (EndedApp, EndedApp.description),
+        "memory": (MemoryApp, MemoryApp.description),
     }
 
     def start(self) -> None:

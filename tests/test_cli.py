@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import os
 import sys
 
@@ -122,7 +123,7 @@ async def test_cli_history_kill_and_ended(api, cli, open_client):
     code, out, err = await cli("history", kernel[:8])
     assert code == 0, err
     header, *rows = out.strip().splitlines()
-    assert header.split() == ["#", "STATUS", "TOOK", "ENDED", "CELL", "CODE"]
+    assert header.split() == ["#", "STATUS", "TOOK", "MEMORY", "ENDED", "CELL", "CODE"]
     assert rows[0].split()[:3] == ["2", "error", "(ZeroDivisionError)"] and "1 / 0" in rows[0]
     assert rows[1].split()[:2] == ["1", "ok"] and "first" in rows[1]
     code, out, _ = await cli("history", kernel, "--json")
@@ -142,6 +143,30 @@ async def test_cli_history_kill_and_ended(api, cli, open_client):
     assert record["forced"] is True
     code, _, err = await cli("kill", kernel)
     assert code == 1 and f"No active session with id {kernel!r}." in err
+
+
+async def test_cli_lists_the_cells_that_grew_memory_most(api, cli, open_client):
+    kernel = await api.start_kernel()
+    await api.wait_session(kernel, lambda s: s["resource_usage"] is not None)
+    client = await open_client(kernel)
+    await client.execute("small = b's' * 20_000_000", cell_id="small")
+    await client.execute("big = b'b' * 150_000_000", cell_id="big")
+    await client.execute("n = 1", cell_id="none")
+    await api.wait_session(kernel, lambda s: s["status"] == "idle")
+
+    code, out, err = await cli("memory", "--top=2")
+    assert code == 0, err
+    first, header, *rows = out.strip().splitlines()
+    assert re.match(r"Memory: [\d.]+ [kMGT]?B of [\d.]+ [kMGT]?B \((cgroup|env|config|host)\)", first)
+    assert header.split() == ["KERNEL", "#", "GREW", "PEAK", "TOOK", "ENDED", "CODE"]
+    assert len(rows) == 2
+    assert "big = b'b'" in rows[0] and rows[0].split()[2].startswith("+1")  # +1xx MB
+    assert "small = b's'" in rows[1]
+    code, out, _ = await cli("memory", kernel[:8], "--json")
+    data = json.loads(out)
+    assert data["memory"]["source"] in ("cgroup", "env", "config", "host")
+    grown = [e["memory_end_bytes"] - e["memory_start_bytes"] for e in data["executions"]]
+    assert grown == sorted(grown, reverse=True) and len(grown) == 3
 
 
 async def test_cli_escapes_what_the_server_says(api, cli, open_client):

@@ -103,7 +103,13 @@ def test_only_known_fields_capped_and_from_known_sets():
             "active": {"code": "y" * 10_000, "cell_id": "c"},
             "pending": [{"code": "z"}],
         },
-        "last_exit": {"reason": "killed", "signal": 9, "ended": "2026-12-01T00:00:00Z"},
+        "last_exit": {
+            "reason": "oom",
+            "signal": 9,
+            "ended": "2026-12-01T00:00:00Z",
+            "memory_bytes": 2**60,
+            "limit_bytes": "2 GB",
+        },
     }
     [s] = answers.active_sessions(json.dumps({"sessions": [raw]}).encode())
     assert set(s) == {
@@ -125,10 +131,12 @@ def test_only_known_fields_capped_and_from_known_sets():
     assert len(s["display_name"]) == answers.NAME
     assert s["execution_queue"]["active"] == {"code": "y" * (answers.CODE - 1) + "…"}
     assert s["last_exit"] == {
-        "reason": "killed",
+        "reason": "oom",
         "signal": 9,
         "exit_code": None,
         "ended": "2026-12-01T00:00:00Z",
+        "memory_bytes": None,  # past 2**53: not a figure
+        "limit_bytes": None,  # not a number
     }
     [e] = answers.ended_sessions(
         json.dumps(
@@ -136,6 +144,68 @@ def test_only_known_fields_capped_and_from_known_sets():
         ).encode()
     )
     assert e["reason"] == "other" and e["forced"] is False
+
+
+@pytest.mark.parametrize(
+    "memory, shaped",
+    [
+        (
+            {
+                "limit_bytes": 2_000_000_000,
+                "used_bytes": 1_900_000_000,
+                "source": "cgroup",
+                "warning": True,
+            },
+            {
+                "limit_bytes": 2_000_000_000,
+                "used_bytes": 1_900_000_000,
+                "source": "cgroup",
+                "warning": True,
+            },
+        ),
+        (
+            {"limit_bytes": -1, "used_bytes": float("inf"), "source": "<b>", "warning": "yes"},
+            {"limit_bytes": None, "used_bytes": None, "source": "unknown", "warning": False},
+        ),
+        ("lots", None),
+    ],
+)
+def test_a_servers_memory_status_is_shaped(memory, shaped):
+    body = json.dumps({"sessions": 1, "memory": memory}).replace("Infinity", "1e999").encode()
+    assert answers.memory_status(body) == shaped
+    with pytest.raises(answers.InvalidAnswer):
+        answers.memory_status(b"[1, 2]")
+
+
+def test_summaries_count_oom_kills_apart_and_carry_the_limit():
+    from jupyter_session_ext.hub.fleet import per_user, summarize
+
+    session = {
+        "status": "idle",
+        "resource_usage": {"memory_bytes": 100, "cpu_percent": 1.0},
+        "idle_seconds": 5,
+        "last_exit": {"reason": "oom"},
+    }
+    killed = {**session, "last_exit": {"reason": "killed"}}
+    summary = summarize(
+        [session, killed],
+        [{"reason": "oom"}, {"reason": "shutdown"}],
+        {"limit_bytes": 1000, "used_bytes": 950, "source": "cgroup", "warning": True},
+    )
+    assert (summary["oom"], summary["killed"]) == (2, 1)
+    assert (summary["memory_used_bytes"], summary["memory_limit_bytes"]) == (950, 1000)
+    assert summary["memory_warning"] is True
+    users = per_user(
+        [
+            {"user": "ann", "reachable": True, "summary": summary},
+            {"user": "ann", "reachable": True, "summary": summarize([session], [], None)},
+        ]
+    )
+    assert (users[0]["oom"], users[0]["memory_used_bytes"], users[0]["memory_limit_bytes"]) == (
+        3,
+        950,
+        1000,
+    )
 
 
 def test_lists_are_capped():

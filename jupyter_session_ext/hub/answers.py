@@ -17,7 +17,7 @@ from typing import Any
 from ..state.timestamps import isoformat, parse_date
 from ..untrusted import printable, structure
 
-__all__ = ["InvalidAnswer", "active_sessions", "ended_sessions", "printable"]
+__all__ = ["InvalidAnswer", "active_sessions", "ended_sessions", "memory_status", "printable"]
 
 MAX_DEPTH = 32  # a real answer nests 5 deep
 MAX_CONTAINERS = 100_000  # objects and lists; a real answer has about 10 a kernel
@@ -34,6 +34,8 @@ EXIT_REASONS = frozenset({"restarted", "exited", "killed", "oom"})
 ENDED_REASONS = frozenset(
     {"shutdown", "culled", "exited", "killed", "oom", "server_stopped", "server_lost"}
 )
+MEMORY_SOURCES = frozenset({"cgroup", "env", "config", "host"})
+BYTES = 2.0**53
 
 
 class InvalidAnswer(ValueError):
@@ -76,6 +78,23 @@ def active_sessions(body: bytes) -> list[dict[str, Any]]:
 def ended_sessions(body: bytes) -> list[dict[str, Any]]:
     """`api/active-sessions/ended`, shaped."""
     return _listed(body, ended, MAX_ENDED)
+
+
+def memory_status(body: bytes) -> dict[str, Any] | None:
+    """The `memory` of `api/active-sessions/status`, shaped; None for a
+    server whose extension predates it."""
+    document = parse(body)
+    if not isinstance(document, dict):
+        raise InvalidAnswer("a status that is not an object")
+    memory = document.get("memory")
+    if not isinstance(memory, dict):
+        return None
+    return {
+        "limit_bytes": number(memory.get("limit_bytes"), BYTES, whole=True),
+        "used_bytes": number(memory.get("used_bytes"), BYTES, whole=True),
+        "source": one_of(memory.get("source"), MEMORY_SOURCES, "unknown"),
+        "warning": memory.get("warning") is True,
+    }
 
 
 # -- values ---------------------------------------------------------------------------
@@ -162,6 +181,8 @@ def session(raw: Any) -> dict[str, Any]:
             "signal": signed(last_exit.get("signal")),
             "exit_code": signed(last_exit.get("exit_code")),
             "ended": when(last_exit.get("ended")),
+            "memory_bytes": number(last_exit.get("memory_bytes"), BYTES, whole=True),
+            "limit_bytes": number(last_exit.get("limit_bytes"), BYTES, whole=True),
         },
     }
 
@@ -182,4 +203,6 @@ def ended(raw: Any) -> dict[str, Any]:
         "notebook_path": text(raw.get("notebook_path"), PATH),
         "session_mode": one_of(raw.get("session_mode"), MODES, "background"),
         "ended": when(raw.get("ended")),
+        "memory_bytes": number(raw.get("memory_bytes"), BYTES, whole=True),
+        "limit_bytes": number(raw.get("limit_bytes"), BYTES, whole=True),
     }

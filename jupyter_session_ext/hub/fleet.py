@@ -28,6 +28,7 @@ from .hub_api import HubAPI, HubError
 from .user_tokens import UserTokens
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
+_REQUIRED = object()  # a route every server with the extension has
 
 
 class _Body:
@@ -133,15 +134,15 @@ class Fleet:
         return f"{printable(err, 120)} ({url})"
 
     async def _read(
-        self, server: dict[str, Any], route: str, shaped: Any, optional: bool = False
-    ) -> list[dict[str, Any]]:
-        """A route's `sessions`, shaped. `optional`: a server with an older
-        extension, without that route, has none (not an error)."""
+        self, server: dict[str, Any], route: str, shaped: Any, missing: Any = _REQUIRED
+    ) -> Any:
+        """A route's answer, shaped. A server with an older extension,
+        without that route, answers `missing` (when given: not an error)."""
         try:
             body = await self._fetch(server, self._server_api(server, route))
         except HTTPClientError as err:
-            if optional and err.code == 404:
-                return []
+            if missing is not _REQUIRED and err.code == 404:
+                return missing
             raise
         return shaped(body)
 
@@ -157,16 +158,16 @@ class Fleet:
             "error": None,
             "sessions": [],
             "ended": [],
+            "memory": None,
         }
         async with self._limit:
             try:
-                sessions, ended = await asyncio.gather(
+                sessions, ended, memory = await asyncio.gather(
                     self._read(server, "active-sessions", answers.active_sessions),
-                    self._read(
-                        server, "active-sessions/ended", answers.ended_sessions, optional=True
-                    ),
+                    self._read(server, "active-sessions/ended", answers.ended_sessions, []),
+                    self._read(server, "active-sessions/status", answers.memory_status, None),
                 )
-                result.update(reachable=True, sessions=sessions, ended=ended)
+                result.update(reachable=True, sessions=sessions, ended=ended, memory=memory)
             except InvalidAnswer as err:
                 result.update(invalid=True, error=f"invalid answer: {err}")
             except HubError as err:
@@ -175,7 +176,7 @@ class Fleet:
                 result["error"] = self._why(err, self._server_api(server, "active-sessions"))
         self._report(server, result["error"] if result["invalid"] else None)
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-        result["summary"] = summarize(result["sessions"], result["ended"])
+        result["summary"] = summarize(result["sessions"], result["ended"], result["memory"])
         return result
 
     def _report(self, server: dict[str, Any], why: str | None) -> None:
@@ -298,14 +299,17 @@ def summaries_only(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def summarize(
-    sessions: list[dict[str, Any]], ended: list[dict[str, Any]] | None = None
+    sessions: list[dict[str, Any]],
+    ended: list[dict[str, Any]] | None = None,
+    memory_status: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Kernels by status, busy ones, memory and CPU totals, longest idle; the
-    kernels that ended lately by reason; `killed`: kernels whose process a
-    signal the server did not send ended (the OOM killer's, say), whether
-    the kernel is gone or was restarted after it. Reads shaped sessions."""
+    kernels that ended lately by reason; `killed` / `oom`: kernels whose
+    process a signal the server did not send ended / the out-of-memory
+    killer ended, whether the kernel is gone or was restarted after it; the
+    server's memory limit and what is used of it. Reads shaped answers."""
     by_status: dict[str, int] = {}
-    killed = 0
+    killed = oom = 0
     memory = 0
     cpu = 0.0
     idle = 0
@@ -317,8 +321,9 @@ def summarize(
         cpu += usage.get("cpu_percent") or 0.0
         if status != "busy":
             idle = max(idle, s["idle_seconds"] or 0)
-        if (s["last_exit"] or {}).get("reason") == "killed":
-            killed += 1
+        reason = (s["last_exit"] or {}).get("reason")
+        killed += reason == "killed"
+        oom += reason == "oom"
     ended_by_reason: dict[str, int] = {}
     for e in ended or ():
         ended_by_reason[e["reason"]] = ended_by_reason.get(e["reason"], 0) + 1
@@ -332,6 +337,10 @@ def summarize(
         "ended": sum(ended_by_reason.values()),
         "ended_by_reason": ended_by_reason,
         "killed": killed + ended_by_reason.get("killed", 0),
+        "oom": oom + ended_by_reason.get("oom", 0),
+        "memory_limit_bytes": (memory_status or {}).get("limit_bytes"),
+        "memory_used_bytes": (memory_status or {}).get("used_bytes"),
+        "memory_warning": bool((memory_status or {}).get("warning")),
     }
 
 
@@ -351,6 +360,11 @@ def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "max_idle_seconds": 0,
                 "ended": 0,
                 "killed": 0,
+                "oom": 0,
+                # Of the servers that say (None when none does).
+                "memory_used_bytes": None,
+                "memory_limit_bytes": None,
+                "memory_warning": False,
             },
         )
         u["servers"] += 1
@@ -363,4 +377,9 @@ def per_user(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         u["max_idle_seconds"] = max(u["max_idle_seconds"], s["max_idle_seconds"])
         u["ended"] += s["ended"]
         u["killed"] += s["killed"]
+        u["oom"] += s["oom"]
+        u["memory_warning"] = u["memory_warning"] or s["memory_warning"]
+        if s["memory_used_bytes"] is not None and s["memory_limit_bytes"]:
+            u["memory_used_bytes"] = (u["memory_used_bytes"] or 0) + s["memory_used_bytes"]
+            u["memory_limit_bytes"] = (u["memory_limit_bytes"] or 0) + s["memory_limit_bytes"]
     return sorted(users.values(), key=lambda u: u["name"])

@@ -66,20 +66,38 @@ class ViewCollector(Collector):
         killed = GaugeMetricFamily(
             f"{PREFIX}_killed_kernels",
             "Kernels whose process was killed by a signal the server "
-            "did not send (the OOM killer's, say): ended, or restarted "
-            "after it.",
+            "did not send (kill -9, a crash; not the OOM killer's): ended, "
+            "or restarted after it.",
             labels=labels,
+        )
+        oom = GaugeMetricFamily(
+            f"{PREFIX}_oom_kernels",
+            "Kernels the out-of-memory killer ended lately: gone, or restarted after it.",
+            labels=labels,
+        )
+        limit = GaugeMetricFamily(
+            f"{PREFIX}_memory_limit_bytes",
+            "The server's memory limit (its cgroup, MEM_LIMIT, its setting or the host).",
+            labels=labels,
+        )
+        used = GaugeMetricFamily(
+            f"{PREFIX}_memory_used_bytes", "Memory the server uses against it.", labels=labels
         )
         for server in self.view["servers"]:
             if server["reachable"]:
-                killed.add_metric(
-                    [server["user"], server["server_name"]], server["summary"]["killed"]
-                )
+                values = [server["user"], server["server_name"]]
+                summary = server["summary"]
+                killed.add_metric(values, summary["killed"])
+                oom.add_metric(values, summary["oom"])
+                if summary["memory_limit_bytes"] is not None:
+                    limit.add_metric(values, summary["memory_limit_bytes"])
+                if summary["memory_used_bytes"] is not None:
+                    used.add_metric(values, summary["memory_used_bytes"])
         gathered = GaugeMetricFamily(
             f"{PREFIX}_gather_seconds", "How long this scrape's gathering of every server took."
         )
         gathered.add_metric([], self.view["gathered_ms"] / 1000)
-        yield from (up, kernels, memory, cpu, idle, ended, killed, gathered)
+        yield from (up, kernels, memory, cpu, idle, ended, killed, oom, limit, used, gathered)
 
 
 def exposition(view: dict[str, Any]) -> tuple[bytes, str]:

@@ -13,7 +13,8 @@ import {
   firstLine,
   formatBytes as bytes,
   formatDuration as duration,
-  formatRelative as ago
+  formatRelative as ago,
+  formatUsedOf
 } from './format.js';
 
 {
@@ -143,6 +144,7 @@ import {
     const sum = key => view.users.reduce((total, u) => total + u[key], 0);
     const unreachable = sum('unreachable');
     const killed = sum('killed');
+    const oom = sum('oom');
     const chips = [
       [view.users.length, 'users'],
       [view.servers.length, 'servers'],
@@ -150,7 +152,8 @@ import {
       [sum('busy'), 'busy'],
       [bytes(sum('memory_bytes')), 'memory'],
       [unreachable, 'unreachable', unreachable > 0],
-      [killed, 'killed', killed > 0]
+      [killed, 'killed', killed > 0],
+      [oom, 'out of memory', oom > 0]
     ];
     document
       .getElementById('totals')
@@ -164,6 +167,23 @@ import {
           )
         )
       );
+  }
+
+  /** "1.2 of 2.0 GB" where the user's servers say their limit (red past
+   * their warning fraction), else the kernels' memory. */
+  function memoryCell(user, known) {
+    if (!known) {
+      return el('td', { className: 'fleet-num', text: '—' });
+    }
+    const limit = user.memory_limit_bytes;
+    if (!limit || user.memory_used_bytes === null) {
+      return el('td', { className: 'fleet-num', text: bytes(user.memory_bytes) });
+    }
+    return el('td', {
+      className: 'fleet-num' + (user.memory_warning ? ' fleet-error' : ''),
+      title: `Used of the memory limit of the user's servers; kernels: ${bytes(user.memory_bytes)}`,
+      text: formatUsedOf(user.memory_used_bytes, limit)
+    });
   }
 
   function userRow(user) {
@@ -216,13 +236,17 @@ import {
             })
           )
         : figure('0'),
-      figure(bytes(user.memory_bytes)),
+      memoryCell(user, known),
       figure(`${user.cpu_percent.toFixed(0)}%`),
       figure(user.kernels ? duration(user.max_idle_seconds) : ''),
       figure(String(user.ended)),
       el('td', {
         className: 'fleet-num' + (user.killed ? ' fleet-error' : ''),
         text: known || user.killed ? String(user.killed) : '—'
+      }),
+      el('td', {
+        className: 'fleet-num' + (user.oom ? ' fleet-error' : ''),
+        text: known || user.oom ? String(user.oom) : '—'
       }),
       el(
         'td',
@@ -282,7 +306,7 @@ import {
     return el(
       'tr',
       { className: 'fleet-details', 'data-user': user.name },
-      el('td', { colspan: '10' }, ...parts)
+      el('td', { colspan: '11' }, ...parts)
     );
   }
 

@@ -1,0 +1,141 @@
+"""What resource sampling costs the server, in server CPU (% of one core)
+over a quiet window, servers one at a time, rounds alternating:
+
+* 30 idle and 5 busy kernels: the extension as shipped (busy kernels sampled
+  every 0.5 s, each kernel's timeline kept, every execution's memory read at
+  its start and end), with the faster busy sampling off, with sampling off,
+  and the extension disabled;
+* 10 idle kernels on a quiet host, then with 2,000 more processes on it (a
+  shared host's other users): the sampler follows the kernels' own process
+  trees, so its cost should not grow with the host's process table.
+
+    .venv/bin/python benchmarks/sampling.py [--rounds 2] [--seconds 30]
+
+Writes the "sampling" section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import time
+
+import psutil
+from harness import Client, Server, machine, update_results
+from run import settled
+
+MIXES = [
+    ("as shipped (busy kernels every 0.5 s)", True, []),
+    ("busy sampling off", True, ["--MemoryWatch.busy_sampling_interval=0"]),
+    ("sampling off", True, ["--SessionRegistry.resource_sampling_interval=0"]),
+    ("extension disabled", False, []),
+]
+
+
+async def ready(server: Server, kernels: int) -> list[str]:
+    ids = [server.start_kernel() for _ in range(kernels)]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        listed = server.get("api/kernels")
+        if len(listed) == kernels and all(k["execution_state"] == "idle" for k in listed):
+            break
+        await asyncio.sleep(1)
+    return ids
+
+
+def cpu_seconds(server: Server) -> float:
+    times = psutil.Process(server.proc.pid).cpu_times()
+    return times.user + times.system
+
+
+async def window(server: Server, seconds: float) -> float:
+    await settled(120)
+    before = cpu_seconds(server)
+    await asyncio.sleep(seconds)
+    return 100 * (cpu_seconds(server) - before) / seconds
+
+
+async def busy_mix(label: str, enabled: bool, args: list[str], seconds: float) -> float:
+    server = Server(enabled, args)
+    clients = []
+    try:
+        ids = await ready(server, 35)
+        for kernel_id in ids[:5]:
+            client = await Client.open(server, kernel_id)
+            client.send("import time; time.sleep(3600)")
+            clients.append(client)
+        return await window(server, seconds)
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+
+async def crowded_host(enabled: bool, seconds: float, extra: int) -> tuple[float, float]:
+    """(quiet, with `extra` more processes on the host), of one server."""
+    server = Server(enabled, [])
+    others: list[subprocess.Popen[bytes]] = []
+    try:
+        await ready(server, 10)
+        quiet = await window(server, seconds)
+        others = [subprocess.Popen(["sleep", "3600"]) for _ in range(extra)]
+        crowded = await window(server, seconds)
+        return quiet, crowded
+    finally:
+        for proc in others:
+            proc.kill()
+        for proc in others:
+            proc.wait()
+        server.stop()
+
+
+async def main(rounds: int, seconds: float, extra: int) -> None:
+    mix: dict[str, list[float]] = {label: [] for label, _, _ in MIXES}
+    host: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for r in range(rounds):
+        order = MIXES if r % 2 == 0 else MIXES[::-1]
+        for label, enabled, args in order:
+            mix[label].append(await busy_mix(label, enabled, args, seconds))
+            print(f"round {r + 1}: {label}: {mix[label][-1]:.2f}%", flush=True)
+        for enabled in (True, False) if r % 2 == 0 else (False, True):
+            host[enabled].append(await crowded_host(enabled, seconds, extra))
+            print(f"round {r + 1}: host, extension {enabled}: {host[enabled][-1]}", flush=True)
+
+    med = statistics.median
+    lines = [
+        f"`benchmarks/sampling.py --rounds {rounds} --seconds {seconds:.0f}`, "
+        f"{time.strftime('%Y-%m-%d')} on {machine()}. Server CPU (% of one core) "
+        f"over {seconds:.0f} s, median of {rounds} rounds (servers one at a time, "
+        "order alternating).",
+        "",
+        "| server CPU | % of one core |",
+        "|---|---|",
+    ]
+    off = med(mix["extension disabled"])
+    for label, _, _ in MIXES:
+        value = med(mix[label])
+        added = "" if label == "extension disabled" else f" (+{value - off:.2f} over disabled)"
+        lines.append(f"| 30 idle + 5 busy kernels, {label} | {value:.2f}%{added} |")
+    quiet_on = med(q for q, _ in host[True])
+    crowded_on = med(c for _, c in host[True])
+    quiet_off = med(q for q, _ in host[False])
+    crowded_off = med(c for _, c in host[False])
+    lines += [
+        f"| 10 idle kernels, quiet host: extension on / disabled | "
+        f"{quiet_on:.2f}% / {quiet_off:.2f}% (added {quiet_on - quiet_off:+.2f}) |",
+        f"| 10 idle kernels, host with {extra:,} more processes: extension on / disabled | "
+        f"{crowded_on:.2f}% / {crowded_off:.2f}% (added {crowded_on - crowded_off:+.2f}) |",
+    ]
+    update_results("sampling", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--host-processes", type=int, default=2000)
+    options = parser.parse_args()
+    asyncio.run(main(options.rounds, options.seconds, options.host_processes))

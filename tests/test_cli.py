@@ -157,7 +157,9 @@ async def test_cli_lists_the_cells_that_grew_memory_most(api, cli, open_client):
     code, out, err = await cli("memory", "--top=2")
     assert code == 0, err
     first, header, *rows = out.strip().splitlines()
-    assert re.match(r"Memory: [\d.]+ [kMGT]?B of [\d.]+ [kMGT]?B \((cgroup|env|config|host)\)", first)
+    assert re.match(
+        r"Memory: [\d.]+ [kMGT]?B of [\d.]+ [kMGT]?B \((cgroup|env|config|host)\)", first
+    )
     assert header.split() == ["KERNEL", "#", "GREW", "PEAK", "TOOK", "ENDED", "CODE"]
     assert len(rows) == 2
     assert "big = b'b'" in rows[0] and rows[0].split()[2].startswith("+1")  # +1xx MB

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,12 @@ def limited_server():
         remove_cgroup(path)
 
 
+def read_metrics(server: JupyterServer) -> str:
+    request = urllib.request.Request(server.url + "metrics", headers=server.auth)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
 async def kernel_client(server: JupyterServer, kernel_id: str) -> KernelWebsocket:
     url = server.url.replace("http", "ws", 1) + f"api/kernels/{kernel_id}/channels"
     return KernelWebsocket(await websocket_connect(HTTPRequest(url, headers=server.auth)), False)
@@ -203,6 +211,11 @@ async def test_the_limit_what_cells_cost_the_warning_and_the_oom_kill(limited_se
         assert warning["limit_bytes"] == GiB and warning["used_bytes"] >= 0.9 * GiB
         assert warning["kernels"][0]["session_id"] == grower
         assert warning["received"] < parse_utc(exit["ended"])  # before the kill was seen
+
+        metrics = await asyncio.get_running_loop().run_in_executor(None, read_metrics, server)
+        assert "jupyter_active_sessions_oom_kills_total 1.0" in metrics
+        limit = re.search(r'memory_limit_bytes\{source="cgroup"\} (\S+)', metrics)
+        assert limit is not None and float(limit.group(1)) == GiB
 
         # Anyone's kill -9 is not the OOM killer's.
         pid = (await get(server, f"api/active-sessions/{victim}"))["process_id"]

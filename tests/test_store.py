@@ -60,13 +60,25 @@ def record(kernel_id: str, reason: str = "shutdown", ended: datetime = NOW) -> E
 def test_rows_come_back_as_they_went():
     f = finished(2, status="error")
     f.error_name = "ZeroDivisionError"
+    f.entry.memory_start_bytes, f.entry.memory_peak_bytes = 100_000_000, 900_000_000
+    f.memory_end_bytes = 400_000_000
     back = rows.execution(rows.execution_row(f))
     assert back == f
-    r = record("k1")
+    r = record("k1", reason="oom")
+    r.memory_bytes, r.limit_bytes = 1_900_000_000, 2 * 1024**3
     again, busy = rows.ended(rows.ended_row(r, busy=True), (back,))
     assert busy is True
     assert again.last_execution == back and again.executions == (back,)
-    assert (again.session_id, again.reason, again.ended, again.total) == ("k1", "shutdown", NOW, 3)
+    assert (again.session_id, again.reason, again.ended, again.total) == ("k1", "oom", NOW, 3)
+    assert (again.memory_bytes, again.limit_bytes) == (1_900_000_000, 2 * 1024**3)
+
+
+def test_rows_written_before_memory_figures_still_read():
+    raw = json.loads(rows.execution_row(finished(1)))
+    for name in ("memory_start_bytes", "memory_end_bytes", "memory_peak_bytes"):
+        del raw[name]
+    back = rows.execution(json.dumps(raw))
+    assert (back.entry.memory_start_bytes, back.memory_end_bytes) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +92,9 @@ def test_rows_come_back_as_they_went():
         {"ended": "yesterday"},
         {"execution_count": True},
         {"code": ["x"]},
+        {"memory_end_bytes": -1},
+        {"memory_peak_bytes": 2**70},
+        {"memory_start_bytes": "1 GB"},
     ],
 )
 def test_a_hostile_execution_row_is_refused(change):

@@ -23,8 +23,9 @@ import subprocess
 import time
 
 import psutil
-from harness import Client, Server, machine, update_results
 from run import settled
+
+from harness import Client, Server, machine, update_results
 
 MIXES = [
     ("as shipped (busy kernels every 0.5 s)", True, []),

@@ -108,6 +108,20 @@ export function firstLine(code: string | null | undefined, width = 80): string {
   return line.length > width ? line.slice(0, width - 1) + '…' : line;
 }
 
+/** The line that says what a cell does: its first line that is not blank,
+ * a comment or an import (`import time` says nothing of a training loop),
+ * else its first line that is not blank; "…" after it when there is more. */
+export function telltaleLine(code: string | null | undefined, width = 200): string {
+  const lines = String(code ?? '')
+    .split('\n')
+    .filter(l => l.trim());
+  const plain = /^\s*(#|\/\/|import\s|from\s+\S+\s+import\s)/;
+  const line = lines.find(l => !plain.test(l)) ?? lines[0] ?? '';
+  const more = lines.length > 1 ? ' …' : '';
+  const text = line.trim();
+  return text.length > width ? text.slice(0, width - 1) + '…' : text + more;
+}
+
 /** What shows in place of code the server keeps from this user, and why. */
 export const HIDDEN_CODE = 'code hidden';
 export const HIDDEN_WHY = 'Hidden: you may see these kernels, not run code on them.';

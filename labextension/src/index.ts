@@ -62,12 +62,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       sessions: app.serviceManager.sessions,
       refreshInterval: settings.values.refreshInterval
     });
+    // The logo JupyterLab's launcher shows for a kernelspec (its URL on the server).
+    const kernelLogo = (name: string): string | null => {
+      const resources = app.serviceManager.kernelspecs.specs?.kernelspecs[name]?.resources;
+      return (
+        resources?.['logo-svg'] ?? resources?.['logo-64x64'] ?? resources?.['logo-32x32'] ?? null
+      );
+    };
     const panel = new ActiveSessionsPanel({
       model,
       clock,
       open,
       settings: () => settings.values,
-      save: settings.save
+      save: settings.save,
+      kernelLogo
     });
     panel.id = 'jp-active-sessions';
     panel.title.icon = sessionsIcon;

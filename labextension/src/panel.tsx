@@ -33,6 +33,8 @@ export interface IPanelOptions {
   settings: () => IPanelSettings;
   /** Keep a choice the user made in the panel (sort, filter). */
   save: (key: 'sortBy' | 'filter', value: string) => void;
+  /** A kernelspec's logo (JupyterLab's kernelspec manager knows them). */
+  kernelLogo: (kernelName: string) => string | null;
 }
 
 export class ActiveSessionsPanel extends ReactWidget {
@@ -126,7 +128,8 @@ function PanelView(
       open: props.open,
       codePreviewLines: settings.codePreviewLines,
       showEnvironment: settings.showEnvironment,
-      cullWarningSeconds: settings.cullWarningSeconds
+      cullWarningSeconds: settings.cullWarningSeconds,
+      kernelLogo: props.kernelLogo
     }),
     [
       model,
@@ -134,7 +137,8 @@ function PanelView(
       props.open,
       settings.codePreviewLines,
       settings.showEnvironment,
-      settings.cullWarningSeconds
+      settings.cullWarningSeconds,
+      props.kernelLogo
     ]
   );
 

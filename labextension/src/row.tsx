@@ -1,7 +1,10 @@
 /**
- * One kernel, one line: status dot, name, live timer, memory, CPU, icon
- * actions; a second line with a countdown when idle culling is near. Click or Enter expands it to
- * the details (details.tsx).
+ * One kernel: its name on a line of its own (readable at JupyterLab's
+ * default sidebar width), and under it the kernel (its logo), the live
+ * timer, memory, CPU and the last hour's sparkline, with the icon actions
+ * over them on hover or focus; a busy row adds what it runs and what is
+ * queued; a countdown line when idle culling is near. Click, Enter or Space
+ * on the name expands it to the details (details.tsx).
  *
  * Memoized on its session object: the model replaces a session's object only
  * when that session changed, so an event for one kernel re-renders one row.
@@ -13,10 +16,10 @@ import * as React from 'react';
 import { confirmKill, confirmShutdown, run } from './actions';
 import { Clock, useClock } from './clock';
 import { SessionDetails } from './details';
-import { formatBytes, formatDuration } from './format';
+import { formatBytes, formatDuration, telltaleLine } from './format';
 import { Sparkline } from './memory';
 import { IRowContext } from './rowContext';
-import { cullCountdown, liveSeconds, rowTitle } from './sessions';
+import { cullCountdown, liveSeconds, progress, rowTitle } from './sessions';
 import { IActiveSession } from './types';
 
 export interface IRowProps {
@@ -125,6 +128,68 @@ function InterruptOrKill(props: {
   return <IconButton label="Interrupt" icon={stopIcon} onClick={props.onInterrupt} />;
 }
 
+/** "Python 3" of "Python 3 (ipykernel)": the kernel, in a few characters. */
+export function shortKernelName(displayName: string): string {
+  return displayName.replace(/\s*\([^)]*\)\s*$/, '') || displayName;
+}
+
+/** The kernel a row runs: its kernelspec's logo, and its short name. */
+function KernelBadge(props: { s: IActiveSession; logo: string | null }): JSX.Element {
+  const { s, logo } = props;
+  const name = shortKernelName(s.display_name);
+  return (
+    <span
+      className={`jp-ActiveSessions-kernel${logo ? ' jp-mod-logo' : ''}`}
+      title={`${s.display_name} (${s.kernel_name})`}
+    >
+      {logo && <img className="jp-ActiveSessions-kernelLogo" src={logo} alt="" />}
+      <span className="jp-ActiveSessions-kernelName">{name}</span>
+    </span>
+  );
+}
+
+/** A collapsed busy row says what it runs: the cell's first line, how much
+ * waits behind it and its progress against the cell's last run. */
+function RunningLine(props: { s: IActiveSession; context: IRowContext }): JSX.Element | null {
+  const { s, context } = props;
+  const now = useClock(context.clock);
+  const entry = s.execution_queue.active;
+  if (!entry) {
+    return null;
+  }
+  const queued = s.execution_queue.length;
+  const done = progress(entry, now);
+  const code = entry.code === null ? '(code hidden)' : telltaleLine(entry.code) || '(empty cell)';
+  const content = (
+    <>
+      <code className="jp-ActiveSessions-runningCode">{code}</code>
+      {queued > 0 && <span className="jp-ActiveSessions-runningQueue">{queued} queued</span>}
+      {done !== null && (
+        <progress
+          className="jp-ActiveSessions-progress"
+          max={1}
+          value={done}
+          aria-label="Progress against the cell's last run"
+        />
+      )}
+    </>
+  );
+  const path = s.notebook_path;
+  if (!path) {
+    return <div className="jp-ActiveSessions-runningLine">{content}</div>;
+  }
+  return (
+    <button
+      type="button"
+      className="jp-ActiveSessions-runningLine"
+      title={`Go to the running cell: ${entry.code ?? ''}`.trim()}
+      onClick={() => context.open(path, entry.cell_id)}
+    >
+      {content}
+    </button>
+  );
+}
+
 function SessionRowImpl(props: IRowProps): JSX.Element {
   const { session: s, fetchedAt, expanded, selected, context } = props;
   const { model } = context;
@@ -143,50 +208,50 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
     void run('interrupt', () => model.interrupt(s.session_id));
   };
 
+  // The toggle, the checkbox and the actions are siblings: a control inside
+  // another is one a screen reader cannot reach.
   return (
     <li
       className={`jp-ActiveSessions-row jp-mod-${s.status}${expanded ? ' jp-mod-expanded' : ''}`}
       data-session-id={s.session_id}
     >
-      <div
-        className="jp-ActiveSessions-line"
-        role="button"
-        tabIndex={0}
-        aria-expanded={expanded}
-        aria-label={`${title}, ${s.status}`}
-        onClick={toggle}
-        onKeyDown={e => {
-          // The line's own keys only: Enter on an action or Space on the
-          // checkbox inside it do what they say.
-          if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
-            e.preventDefault();
-            toggle();
-          }
-        }}
-      >
+      <div className="jp-ActiveSessions-head">
         <input
           type="checkbox"
           className="jp-ActiveSessions-select"
           aria-label={`Select ${title}`}
           checked={selected}
-          onClick={e => e.stopPropagation()}
           onChange={e => props.onSelect(s.session_id, e.target.checked)}
         />
-        <span
-          className={`jp-ActiveSessions-dot jp-mod-${s.awaiting_input ? 'input' : s.status}`}
-          title={s.awaiting_input ? 'waiting for input' : s.status}
-        />
-        <span className="jp-ActiveSessions-title" title={s.notebook_path ?? s.display_name}>
-          {title}
-        </span>
-        <LiveTimer s={s} fetchedAt={fetchedAt} clock={context.clock} />
-        <Sparkline timeline={model.sparkline(s.session_id)} />
-        <span className="jp-ActiveSessions-memory" title="Memory (kernel and its children)">
-          {usage ? formatBytes(usage.memory_bytes) : '—'}
-        </span>
-        <span className="jp-ActiveSessions-cpu" title="CPU (kernel and its children)">
-          {usage ? `${Math.round(usage.cpu_percent)}%` : '—'}
-        </span>
+        <button
+          type="button"
+          className="jp-ActiveSessions-line"
+          aria-expanded={expanded}
+          aria-label={`${title}, ${s.awaiting_input ? 'waiting for input' : s.status}`}
+          onClick={toggle}
+        >
+          <span
+            className={`jp-ActiveSessions-dot jp-mod-${s.awaiting_input ? 'input' : s.status}`}
+            title={s.awaiting_input ? 'waiting for input' : s.status}
+          />
+          <span
+            className="jp-ActiveSessions-title"
+            title={s.notebook_path ?? `${s.session_id} · ${s.display_name}`}
+          >
+            {title}
+          </span>
+        </button>
+        <div className="jp-ActiveSessions-figures" onClick={toggle}>
+          <KernelBadge s={s} logo={context.kernelLogo(s.kernel_name)} />
+          <LiveTimer s={s} fetchedAt={fetchedAt} clock={context.clock} />
+          <span className="jp-ActiveSessions-memory" title="Memory (kernel and its children)">
+            {usage ? formatBytes(usage.memory_bytes) : '—'}
+          </span>
+          <span className="jp-ActiveSessions-cpu" title="CPU (kernel and its children)">
+            {usage ? `${Math.round(usage.cpu_percent)}%` : '—'}
+          </span>
+          <Sparkline timeline={model.sparkline(s.session_id)} />
+        </div>
         <span className="jp-ActiveSessions-actions">
           {interruptedAt === null ? (
             <IconButton label="Interrupt" icon={stopIcon} onClick={interrupt} />
@@ -210,6 +275,7 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
           />
         </span>
       </div>
+      {s.status === 'busy' && !expanded && <RunningLine s={s} context={context} />}
       <CullCountdown s={s} fetchedAt={fetchedAt} context={context} />
       {expanded && <SessionDetails session={s} context={context} />}
     </li>

@@ -14,4 +14,6 @@ export interface IRowContext {
   showEnvironment: boolean;
   /** Show the cull countdown this many seconds ahead. */
   cullWarningSeconds: number;
+  /** The URL of a kernelspec's logo, as the server serves it; null without one. */
+  kernelLogo: (kernelName: string) => string | null;
 }

@@ -91,3 +91,47 @@ test('why a kernel ended, in one wording for the panel and the fleet page', asyn
   assert.equal(firstLine('x'.repeat(90)), 'x'.repeat(79) + '…');
   assert.equal(firstLine(null), '');
 });
+
+test('memory: used of a limit, what a cell did, and an OOM kill said plainly', async () => {
+  const { formatUsedOf, formatDelta, memoryCost, exitReason, endedReason, telltaleLine } =
+    await import('../../lib/format.js');
+  assert.equal(formatUsedOf(1.9e9, 2e9), '1.9 of 2.0 GB');
+  assert.equal(formatUsedOf(2.9e9, 3221225472), '2.9 of 3.2 GB');
+  assert.equal(formatUsedOf(150e6, 2e9), '0.1 of 2.0 GB');
+  assert.equal(formatDelta(1.2e9), '+1.2 GB');
+  assert.equal(formatDelta(-300e6), '−300 MB');
+  assert.equal(formatDelta(12), '±0 B');
+  const cost = memoryCost({
+    memory_start_bytes: 100e6,
+    memory_end_bytes: 400e6,
+    memory_peak_bytes: 400e6
+  });
+  assert.equal(cost.text, '+300 MB');
+  const spike = memoryCost({
+    memory_start_bytes: 100e6,
+    memory_end_bytes: 110e6,
+    memory_peak_bytes: 900e6
+  });
+  assert.equal(spike.text, '+10.0 MB (peak +800 MB)');
+  assert.match(spike.title, /100 MB at the start, 110 MB at the end, 900 MB at the highest/);
+  assert.equal(
+    memoryCost({ memory_start_bytes: null, memory_end_bytes: 1, memory_peak_bytes: 1 }),
+    null
+  );
+  const oom = { reason: 'oom', signal: 9, exit_code: null, memory_bytes: 1.9e9, limit_bytes: 2e9 };
+  assert.equal(exitReason(oom), 'killed: out of memory (1.9 of 2.0 GB)');
+  assert.equal(endedReason(oom), 'killed: out of memory (1.9 of 2.0 GB)');
+  assert.equal(
+    exitReason({ ...oom, memory_bytes: 53e6 }),
+    'killed: out of memory (limit 2.0 GB; last seen at 53.0 MB)'
+  );
+  assert.equal(exitReason({ reason: 'oom', signal: 9, exit_code: null }), 'killed: out of memory');
+  // A busy row's line says what the cell does, not its imports.
+  assert.equal(
+    telltaleLine('import time\nfrom x import y\n# train\ntrain(model)'),
+    'train(model) …'
+  );
+  assert.equal(telltaleLine('import time'), 'import time');
+  assert.equal(telltaleLine('fit()'), 'fit()');
+  assert.equal(telltaleLine(''), '');
+});

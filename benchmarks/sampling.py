@@ -106,6 +106,8 @@ async def main(rounds: int, seconds: float, extra: int) -> None:
 
     med = statistics.median
     lines = [
+        "## Resource sampling: what it costs the server",
+        "",
         f"`benchmarks/sampling.py --rounds {rounds} --seconds {seconds:.0f}`, "
         f"{time.strftime('%Y-%m-%d')} on {machine()}. Server CPU (% of one core) "
         f"over {seconds:.0f} s, median of {rounds} rounds (servers one at a time, "

@@ -44,6 +44,11 @@ class ResourceMonitor:
         self._sampler = processes.ResourceSampler()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # Whether the loop already samples at the busy cadence, and when its
+        # last round began: a kernel turning busy wakes it at most once per
+        # busy interval (a pipelined notebook turns busy a thousand times).
+        self._fast = False
+        self._round_at = 0.0
 
     def start(self) -> None:
         if self._task is None and self._interval() > 0:
@@ -69,7 +74,8 @@ class ResourceMonitor:
             interval = self._interval()
             if interval <= 0:
                 return
-            full = time.monotonic() >= next_full
+            self._round_at = time.monotonic()
+            full = self._round_at >= next_full
             if full:
                 next_full = time.monotonic() + interval
             local = self._local()
@@ -86,7 +92,8 @@ class ResourceMonitor:
                 self._watch.update(reading)
             busy = self._watch.busy_sampling_interval
             wait = next_full - time.monotonic()
-            if busy > 0 and any(t.state.status == BUSY for t in self._local()):
+            self._fast = busy > 0 and any(t.state.status == BUSY for t in self._local())
+            if self._fast:
                 wait = min(wait, busy)
             self._wake.clear()
             try:
@@ -168,5 +175,11 @@ class ResourceMonitor:
             start = next((m for at, m in reversed(tracked.memory_marks) if at <= began), None)
             active.memory_start_bytes = start if start is not None else self._read(tracked)
             active.memory_peak_bytes = active.memory_start_bytes
-            if tracked.state.status == BUSY:
+            busy = self._watch.busy_sampling_interval
+            if (
+                tracked.state.status == BUSY
+                and busy > 0
+                and not self._fast
+                and time.monotonic() - self._round_at >= busy
+            ):
                 self._wake.set()  # into the busy kernels' faster cadence

@@ -168,8 +168,10 @@ class ResourceMonitor:
             return
         active = queue.active
         if active is None:
-            if "queue" in actions and queue.pending:
-                self._read(tracked)  # a request on its way to an idle kernel
+            if "queue" in actions and len(queue) == 1:
+                # The first request on its way to an idle kernel (behind a
+                # finished one, the end read of that one is the mark).
+                self._read(tracked)
         elif active.started is not None and active.memory_start_bytes is None:
             began = active.kernel_started or active.started
             start = next((m for at, m in reversed(tracked.memory_marks) if at <= began), None)

@@ -98,3 +98,20 @@ export async function shutdownAll(request: APIRequestContext): Promise<void> {
   const kernels = await (await request.get('/api/kernels')).json();
   await Promise.all(kernels.map((k: any) => request.delete(`/api/kernels/${k.id}`)));
 }
+
+/** Switch JupyterLab's theme and wait until its colours have loaded. */
+export async function theme(page: IJupyterLabPageFixture, name: string): Promise<void> {
+  await page.evaluate(
+    theme => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme }),
+    name
+  );
+  const dark = name.includes('Dark');
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', String(!dark));
+  // The attribute changes before the theme's CSS has loaded: wait for its colours.
+  const menuIsDark = () =>
+    page.locator('#jp-menu-panel').evaluate(e => {
+      const [r, g, b] = getComputedStyle(e).backgroundColor.match(/\d+/g)!.map(Number);
+      return r + g + b < 384;
+    });
+  await expect.poll(menuIsDark, { timeout: 30_000 }).toBe(dark);
+}

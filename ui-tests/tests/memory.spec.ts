@@ -9,7 +9,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { execute, openPanel, shutdownAll, startKernels, waitReady } from './helpers';
+import { execute, openPanel, shutdownAll, startKernels, theme, waitReady } from './helpers';
 
 const SHOTS = process.env.SCREENSHOT_DIR;
 
@@ -18,22 +18,6 @@ test.use({ autoGoto: false, viewport: { width: 1280, height: 800 } });
 test.afterEach(async ({ request }) => {
   await shutdownAll(request);
 });
-
-async function theme(page: IJupyterLabPageFixture, name: string): Promise<void> {
-  await page.evaluate(
-    theme => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme }),
-    name
-  );
-  const dark = name.includes('Dark');
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', String(!dark));
-  // The attribute changes before the theme's CSS has loaded: wait for its colours.
-  const menuIsDark = () =>
-    page.locator('#jp-menu-panel').evaluate(e => {
-      const [r, g, b] = getComputedStyle(e).backgroundColor.match(/\d+/g)!.map(Number);
-      return r + g + b < 384;
-    });
-  await expect.poll(menuIsDark, { timeout: 30_000 }).toBe(dark);
-}
 
 /** Drag the left sidebar's edge to make the panel `width` pixels wide. */
 async function widenSidebar(page: IJupyterLabPageFixture, width: number): Promise<void> {

@@ -9,7 +9,14 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { openNotebook, openPanel, shutdownAll, startKernels, waitReady } from './helpers';
+import {
+  openNotebook,
+  openPanel,
+  shutdownAll,
+  startKernels,
+  theme,
+  waitReady
+} from './helpers';
 
 const SHOTS = process.env.SCREENSHOT_DIR;
 const LONG_NAME = '2026-q3-forecast-model-training.ipynb'; // 37 characters
@@ -39,21 +46,6 @@ async function visibleCharacters(page: IJupyterLabPageFixture, selector: string)
     }
     return shown;
   });
-}
-
-async function theme(page: IJupyterLabPageFixture, name: string): Promise<void> {
-  await page.evaluate(
-    theme => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme }),
-    name
-  );
-  const dark = name.includes('Dark');
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', String(!dark));
-  const menuIsDark = () =>
-    page.locator('#jp-menu-panel').evaluate(e => {
-      const [r, g, b] = getComputedStyle(e).backgroundColor.match(/\d+/g)!.map(Number);
-      return r + g + b < 384;
-    });
-  await expect.poll(menuIsDark, { timeout: 30_000 }).toBe(dark);
 }
 
 test('readable at the default width, busy rows say what they run, accessible', async ({

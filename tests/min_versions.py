@@ -41,6 +41,7 @@ TOOLS = [
     # setuptools puts it back.
     "setuptools",
     "jupyter-resource-usage",
+    "voila",
     "requests",
     "flaky",
     "playwright",

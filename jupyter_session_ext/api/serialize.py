@@ -25,7 +25,6 @@ from ..state.record import (
     LastExit,
     ResourceUsage,
     TrackedKernel,
-    session_mode,
 )
 from ..state.timeline import ResourceTimeline
 from ..state.timestamps import isoformat
@@ -161,7 +160,7 @@ def active_session(
         "initial_env": process.initial_env if reveal else None,
         "connected": connections > 0,
         "started": isoformat(process.started),
-        "session_mode": session_mode(tracked.bound),
+        "session_mode": tracked.session_mode,
         "working_directory": tracked.working_directory,
         "notebook_uri": notebook_uri(path, root_dir),
         "input_prompt": input_prompt,

@@ -22,6 +22,7 @@ import psutil
 from ..server_hooks import launch_args, launched_process
 from ..state.record import ExitStatus, ProcessSnapshot, SpecFacts
 from .redaction import redact_argv, redact_env
+from .voila import dashboard_notebook
 
 
 def is_remote(km: Any) -> bool:
@@ -117,13 +118,13 @@ def snapshot(
             with proc.oneshot():
                 username = proc.username()
                 started = _start_time(proc)
-                if include_env:
-                    # /proc/<pid>/environ is the block the process was started
-                    # with: exactly "the environment set at launch".
-                    env = proc.environ()
+                # /proc/<pid>/environ is the block the process was started
+                # with: exactly "the environment set at launch". Read even
+                # when not shown: it says which dashboard a kernel serves.
+                env = proc.environ()
         except (psutil.Error, OSError):
             pass
-    if include_env and env is None and not is_remote(km):
+    if env is None and not is_remote(km):
         env = _launch_env(km)
     initial_env = (
         redact_env(env_beyond(env, server_env), secret_names)
@@ -138,6 +139,7 @@ def snapshot(
         launch_cwd=_launch_cwd(km),
         initial_env=initial_env,
         socket_path=socket_path(km),
+        dashboard=dashboard_notebook(env),
     )
 
 

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from .history import FinishedExecution
 from .kernel_state import BUSY
-from .record import EXITED_ON_ITS_OWN, KILLED, OOM, TrackedKernel, session_mode
+from .record import EXITED_ON_ITS_OWN, KILLED, OOM, TrackedKernel
 from .timestamps import utcnow
 
 # An ended kernel's reason, besides the process's own `exited` / `killed`.
@@ -78,7 +78,7 @@ def ended_record(
         display_name=tracked.display_name,
         kernel_name=tracked.kernel_name,
         notebook_path=tracked.notebook_path,
-        session_mode=session_mode(tracked.bound),
+        session_mode=tracked.session_mode,
         username=tracked.process.username,
         started=tracked.process.started,
         ended=ended or utcnow(),

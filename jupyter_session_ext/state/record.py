@@ -65,6 +65,9 @@ class ProcessSnapshot:
     initial_env: dict[str, str] | None
     # The Unix socket prefix of an ipc-transport kernel; None for tcp.
     socket_path: str | None = None
+    # The notebook a Voilà dashboard serves, when Voilà started this
+    # process for one (lifecycle/voila.py): no Jupyter session says it.
+    dashboard: str | None = None
 
 
 class ProcessEnd(NamedTuple):
@@ -336,4 +339,15 @@ class TrackedKernel:
 
     @property
     def notebook_path(self) -> str | None:
-        return notebook_path(self.bound)
+        return notebook_path(self.bound) or self._dashboard()
+
+    @property
+    def session_mode(self) -> str:
+        """As the bound Jupyter sessions say; a dashboard's kernel runs a
+        notebook for its readers, so it is a notebook's too."""
+        if not self.bound and self._dashboard():
+            return "notebook"
+        return session_mode(self.bound)
+
+    def _dashboard(self) -> str | None:
+        return self.process.dashboard if self.process is not None else None

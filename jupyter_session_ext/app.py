@@ -18,6 +18,7 @@ from tornado.ioloop import IOLoop
 from .api import metrics
 from .api.handlers import ActiveSessionsHandler, routes
 from .registry import CONFIGURABLE_CLASSES, SessionRegistry
+from .traffic import server_execution
 from .traffic import websocket as websocket_traffic
 
 # The registry serving each ServerApp: a second load of the extension into the
@@ -75,6 +76,8 @@ class ActiveSessionsApp(ExtensionApp):
                 self.settings,
                 nodelay=lambda: registry.tcp_nodelay,
             )
+            # Executions a server extension sends the kernel itself (nbmodel).
+            server_execution.install(serverapp.web_app, registry.tracker.router, self.log)
         except Exception as err:
             failed, self.registry = self.registry, None
             _unload(failed, serverapp)
@@ -117,5 +120,6 @@ def _unload(
     metrics.unregister_registry(registry)
     if serverapp is not None:
         websocket_traffic.uninstall(serverapp, registry.tracker.router)
+        server_execution.uninstall(serverapp.web_app, registry.tracker.router)
         if _serving.get(serverapp) is registry:
             del _serving[serverapp]

@@ -80,7 +80,9 @@ class JupyterServer:
         root: Path | None = None,
         app: str = "jupyter_server",
         data_dir: Path | None = None,
+        python: str = sys.executable,
     ) -> None:
+        """`python`: the interpreter to run it with (a peer's venv, say)."""
         self.enabled = enabled
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -94,7 +96,7 @@ class JupyterServer:
             json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_session_ext": enabled}}})
         )
         self.argv = [
-            sys.executable,
+            python,
             "-m",
             app,
             f"--config={config}",

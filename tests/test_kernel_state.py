@@ -22,7 +22,12 @@ from jupyter_session_ext.state.kernel_state import (
     UNINITIALIZED,
     KernelState,
 )
-from jupyter_session_ext.state.queue import ExecutionQueue, QueueEntry, preview
+from jupyter_session_ext.state.queue import (
+    ExecutionQueue,
+    QueueEntry,
+    entry_from_server,
+    preview,
+)
 from jupyter_session_ext.state.timestamps import isoformat
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -240,6 +245,49 @@ def test_an_idle_for_another_request_leaves_the_running_cell_busy(state, clock):
     assert state.status == BUSY and state.queue.active.msg_id == "cell"
     state.on_iopub(status("idle", "execute_request", "cell"))
     assert state.status == IDLE
+
+
+def execute_input(parent_id: str, code: str, count: int) -> dict:
+    return {
+        "header": {"msg_type": "execute_input"},
+        "parent_header": {"msg_type": "execute_request", "msg_id": parent_id},
+        "content": {"code": code, "execution_count": count},
+    }
+
+
+def test_requests_a_server_extension_sends_take_their_cell_ids_when_they_run(state, clock):
+    """nbmodel's requests, seen as the server accepted them (stand-in ids),
+    then run under msg_ids of its own client's: the same code, in order."""
+    for request, code, cell in (("r1", "first()", "c1"), ("r2", "second()", "c2")):
+        assert state.submit(entry_from_server("nbmodel", request, code, cell, 12, clock.wall()))
+    assert [e.cell_id for e in state.queue.pending] == ["c1", "c2"]
+    clock.advance(1)
+    state.on_iopub(status("busy", "execute_request", "zmq-1"))
+    state.on_iopub(execute_input("zmq-1", "first()", 1))
+    active = state.queue.active
+    assert (active.msg_id, active.cell_id, active.via, active.seq) == ("zmq-1", "c1", "nbmodel", 1)
+    assert active.submitted == clock.epoch + timedelta(seconds=1000)
+    assert [e.cell_id for e in state.queue.pending] == ["c2"]
+    state.on_iopub(status("idle", "execute_request", "zmq-1"))
+    assert [(e.entry.cell_id, e.status) for e in state.history.executions()] == [("c1", "ok")]
+    # Another client's code, not theirs: no cell id is borrowed.
+    state.on_iopub(status("busy", "execute_request", "zmq-2"))
+    state.on_iopub(execute_input("zmq-2", "other()", 2))
+    assert state.queue.active.cell_id is None
+    assert [e.cell_id for e in state.queue.pending] == ["c2"]
+    state.on_iopub(status("idle", "execute_request", "zmq-2"))
+    # Taken back before it ran.
+    assert state.queue.withdraw("nbmodel", "r2")
+    assert state.queue.pending == [] and not state.queue.withdraw("nbmodel", "r2")
+
+
+def test_a_request_the_server_extension_skipped_is_dropped(state, clock):
+    for request, code in (("r1", "a()"), ("r2", "b()"), ("r3", "c()")):
+        state.submit(entry_from_server("nbmodel", request, code, request, 12, clock.wall()))
+    state.on_iopub(status("busy", "execute_request", "zmq-1"))
+    state.on_iopub(execute_input("zmq-1", "b()", 1))
+    assert state.queue.active.cell_id == "r2"
+    assert [e.cell_id for e in state.queue.pending] == ["r3"]
 
 
 def test_server_track_message_type_is_honoured(clock):

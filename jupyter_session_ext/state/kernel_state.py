@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
-from .message_types import CONTROL_ONLY_REQUESTS, default_track_message_type
+from .message_types import TrackedTypes, default_track_message_type
 from .queue import (
     ExecutionQueue,
     QueueEntry,
@@ -56,10 +56,7 @@ class KernelState:
         monotonic: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.track_message_type = track_message_type
-        # track_message_type's answers, asked three times per IOPub message: the
-        # server's list is configuration, fixed while it runs.
-        self._tracks: dict[str | None, bool] = {}
+        self._tracked = TrackedTypes(track_message_type)
         self.code_preview_length = code_preview_length
         self._monotonic = monotonic
         self._wallclock = wallclock
@@ -161,16 +158,6 @@ class KernelState:
 
     # -- traffic ------------------------------------------------------------
 
-    def _tracked(self, msg_type: str | None) -> bool:
-        known = self._tracks.get(msg_type)
-        if known is None:
-            known = msg_type not in CONTROL_ONLY_REQUESTS and bool(
-                self.track_message_type(msg_type)
-            )
-            if len(self._tracks) < 256:  # the types a kernel sends are few
-                self._tracks[msg_type] = known
-        return known
-
     def on_iopub(self, msg: dict[str, Any]) -> bool:
         """Feed one IOPub message (header, parent_header, content)."""
         header = msg.get("header") or {}
@@ -197,8 +184,10 @@ class KernelState:
         """An execute_request on its way to the kernel: pending until it starts.
         `username` is the authenticated user who sent it, when known."""
         entry = entry_from_request(msg, username, self.code_preview_length, self._wallclock())
-        if entry is None:
-            return False
+        return entry is not None and self.submit(entry)
+
+    def submit(self, entry: QueueEntry) -> bool:
+        """A request on its way (queue.py makes entries: `entry_from_*`)."""
         entry.expected_seconds = self._expected_seconds(entry.cell_id)
         before = len(self.queue)
         self.queue.submit(entry)
@@ -334,6 +323,7 @@ class KernelState:
                 entry.kernel_started = parse_date(header.get("date"))
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
+            self.queue.adopt(entry)
         return True
 
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:

@@ -3,6 +3,8 @@ reads: the message types shared by the status machine and the observers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # jupyter_server's default `MappingKernelManager.untracked_message_types`. The
 # registry passes the server's own `track_message_type` so both APIs agree even
 # when an admin changes that list; this default serves pure-logic use and tests.
@@ -57,3 +59,23 @@ IOPUB_CONTENT_TYPES = frozenset({"status", "execute_input", "error"})
 
 def default_track_message_type(msg_type: str | None) -> bool:
     return msg_type not in DEFAULT_UNTRACKED_MESSAGE_TYPES
+
+
+class TrackedTypes:
+    """Whether a message (or its parent) of a type is the user's work: never
+    a control-channel request, otherwise as `track` (the server's
+    `track_message_type`) says. Its answers are kept: it is asked three times
+    per IOPub message, and the server's list is configuration, fixed while
+    it runs."""
+
+    def __init__(self, track: Callable[[str | None], bool] = default_track_message_type) -> None:
+        self.track = track
+        self._known: dict[str | None, bool] = {}
+
+    def __call__(self, msg_type: str | None) -> bool:
+        known = self._known.get(msg_type)
+        if known is None:
+            known = msg_type not in CONTROL_ONLY_REQUESTS and bool(self.track(msg_type))
+            if len(self._known) < 256:  # the types a kernel sends are few
+                self._known[msg_type] = known
+        return known

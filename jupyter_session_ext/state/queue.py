@@ -44,6 +44,10 @@ class QueueEntry:
     # highest seen while it ran (lifecycle/resources.py samples it then).
     memory_start_bytes: int | None = None
     memory_peak_bytes: int | None = None
+    # The server extension that sends this request to the kernel itself
+    # (traffic/server_execution.py): its msg_id is a stand-in of ours until
+    # the kernel starts it, and `adopt` gives it the kernel's.
+    via: str | None = None
 
 
 # Identifiers a client chooses (cell ids, session ids, user names) are kept
@@ -116,6 +120,24 @@ def entry_from_parent(
         client_session_id=bounded(session) if isinstance(session, str) and session else None,
         username=bounded(user) if isinstance(user, str) and user else None,
         submitted=parse_date(parent.get("date")) or now,
+    )
+
+
+def entry_from_server(
+    via: str, request_id: str, code: str, cell_id: str | None, preview_length: int, now: datetime
+) -> QueueEntry:
+    """The entry of a request a server extension (`via`) accepted and sends
+    the kernel itself, under a stand-in msg_id until it starts (`adopt`)."""
+    text, truncated = preview(code, preview_length)
+    return QueueEntry(
+        msg_id=bounded_id(f"{via}:{request_id}"),
+        code=text,
+        code_truncated=truncated,
+        cell_id=bounded(cell_id),
+        # One sender, in order: what it skipped is dropped (`adopt`).
+        client_session_id=via,
+        submitted=now,
+        via=via,
     )
 
 
@@ -213,6 +235,40 @@ class ExecutionQueue:
         self.active = entry
         self.version += 1
         return entry
+
+    def adopt(self, active: QueueEntry) -> bool:
+        """The kernel runs `active`, a request nobody saw sent: if it is one
+        a server extension asked for (the first of its pending requests with
+        the same code; such an extension sends them in order), the active
+        entry takes what was known of it (cell id, who, when, its place) and
+        the stand-in leaves the pending list, with those sent before it (the
+        extension skipped them)."""
+        if active.seq is not None or active.via is not None:
+            return False  # seen sent, or adopted already
+        entry = next(
+            (e for e in self._pending.values() if e.via is not None and e.code == active.code),
+            None,
+        )
+        if entry is None:
+            return False
+        del self._pending[entry.msg_id]
+        self._remember_finished(entry.msg_id)
+        active.cell_id = entry.cell_id
+        active.client_session_id = entry.client_session_id
+        active.username = entry.username or active.username
+        active.submitted = entry.submitted
+        active.seq = entry.seq
+        active.expected_seconds = entry.expected_seconds
+        active.via = entry.via
+        active.code_truncated = active.code_truncated or entry.code_truncated
+        self._drop_submitted_before(active)
+        self.version += 1
+        return True
+
+    def withdraw(self, via: str, request_id: str) -> bool:
+        """A server extension dropped a request before the kernel ran it."""
+        msg_id = bounded_id(f"{via}:{request_id}")
+        return self.is_pending(msg_id) and self.finish(msg_id) is not None
 
     def note_error(self, msg_id: str | None, ename: Any) -> None:
         """The kernel published an error for `msg_id`: if it is what runs, its

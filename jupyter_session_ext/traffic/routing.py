@@ -1,7 +1,8 @@
 """Where observed kernel traffic reaches a kernel's state.
 
 The observers (`iopub.py` for IOPub, `websocket.py` for the kernel
-websockets and the gateway's relayed stream) hand deserialized messages to
+websockets and the gateway's relayed stream, `server_execution.py` for
+executions asked of the server over HTTP) hand deserialized messages to
 a `MessageRouter`, which finds the kernel's record, feeds its `KernelState`
 and reports what became visible to `Changes`.
 """
@@ -14,8 +15,9 @@ from typing import Any
 
 from ..state.changes import Changes
 from ..state.kernel_state import BUSY, IDLE
-from ..state.queue import bounded_id
+from ..state.queue import bounded_id, entry_from_server
 from ..state.record import TrackedKernel
+from ..state.timestamps import utcnow
 
 # Seconds between reads of a kernel's working directory while cells queue up.
 CWD_EVERY = 1.0
@@ -88,6 +90,30 @@ class MessageRouter:
             tracked.state.on_execute_reply(msg)
         elif channel == "stdin" and msg_type == "input_request":
             tracked.state.on_input_request(msg)
+        self._changes.since(tracked, before)
+
+    # -- executions asked of the server over HTTP (server_execution.py) -----------
+
+    def on_server_execute(
+        self, kernel_id: str, via: str, request_id: str, code: str, cell_id: str | None
+    ) -> None:
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        state = tracked.state
+        entry = entry_from_server(
+            via, request_id, code, cell_id, state.code_preview_length, utcnow()
+        )
+        before = self._changes.before(tracked)
+        state.submit(entry)
+        self._changes.since(tracked, before)
+
+    def on_server_execute_cancelled(self, kernel_id: str, via: str, request_id: str) -> None:
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        before = self._changes.before(tracked)
+        tracked.state.queue.withdraw(via, request_id)
         self._changes.since(tracked, before)
 
     def note_ok_reply(self, kernel_id: str, reply: Callable[[], dict[str, Any]]) -> None:

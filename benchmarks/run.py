@@ -432,7 +432,7 @@ async def main(
             print("  off rounds: " + ", ".join(f"{x:.3f}" for x in c["off_all"]))
         return
     if only_list:  # for profiling the list route: print its rows, write nothing
-        for count, ours, theirs in await list_latency([1, 10, 50]):
+        for count, ours, theirs in await list_latency([1, 10, 50, 100]):
             print(
                 f"{count:3d} kernels: active-sessions {ours:.2f} ms, kernels {theirs:.2f} ms, "
                 f"{ours / theirs:.2f}x"

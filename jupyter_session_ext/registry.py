@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from typing import Any
 
 from traitlets import (
@@ -267,7 +268,7 @@ class SessionRegistry(LoggingConfigurable):
             self.ended,
             self.culling,
             self.changes,
-            self.get,
+            partial(self.get, processes=True),  # an action reads the process as it is
             lambda: self.kernel_info_timeout,
         )
         self._started = False
@@ -308,9 +309,11 @@ class SessionRegistry(LoggingConfigurable):
 
     # -- queries ---------------------------------------------------------------------
 
-    def get(self, kernel_id: str) -> TrackedKernel:
-        """The kernel's record, reconciled with the kernel manager first."""
-        self.tracker.sync()
+    def get(self, kernel_id: str, processes: bool = False) -> TrackedKernel:
+        """The kernel's record, reconciled with the kernel manager first (its
+        process too with `processes`: otherwise the periodic check tells of a
+        death or a restart nobody asked for, within `poll_interval`)."""
+        self.tracker.sync(processes)
         tracked = self.tracker.kernels.get(kernel_id)
         if tracked is None:
             raise UnknownKernel(kernel_id)
@@ -322,15 +325,16 @@ class SessionRegistry(LoggingConfigurable):
         return list(self.tracker.kernels.values())
 
     def all(self) -> list[TrackedKernel]:
-        """Every kernel's record, oldest first, reconciled first."""
-        self.tracker.sync()
+        """Every kernel's record, oldest first, reconciled first (as `get`)."""
+        self.tracker.sync(processes=False)
         # (Every record has its process's snapshot from the moment it is added.)
         return sorted(self.tracker.kernels.values(), key=lambda t: (t.process.started, t.kernel_id))  # type: ignore[union-attr]
 
     async def refresh_bound(self) -> None:
         """Look again at the Jupyter sessions bound to every kernel (each
-        record's `bound`), as a client about to read them should."""
-        await self.tracker.sessions.refresh(self.tracker.kernels)
+        record's `bound`), as a client about to read them should, when they
+        may have changed since the last look (lifecycle/jupyter_sessions.py)."""
+        await self.tracker.sessions.refresh_if_stale(self.tracker.kernels)
 
     def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]:
         defaults = self.prompts.get(tracked.language.lower())
@@ -360,7 +364,7 @@ class SessionRegistry(LoggingConfigurable):
 
     def ended_kernels(self) -> list[EndedKernel]:
         """Kernels that are gone, newest first."""
-        self.tracker.sync()
+        self.tracker.sync(processes=False)
         return self.ended.records()
 
 

@@ -134,6 +134,56 @@ def connection_count(kernel_manager: Any, kernel_id: str) -> int | None:
     return int(counts.get(kernel_id, 0)) if isinstance(counts, dict) else None
 
 
+# -- SessionManager ---------------------------------------------------------------------
+
+SESSION_WRITES = ("create_session", "update_session", "delete_session")
+
+
+def after_session_writes(session_manager: Any, then: Callable[[], None]) -> list[MethodHook]:
+    """`then()` after each of `SessionManager`'s writes (SESSION_WRITES, the
+    sessions routes' and other extensions' way to change sessions), once the
+    awaitable they return is done, whether it succeeded or not."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = original(*args, **kwargs)
+            except BaseException:
+                then()
+                raise
+            if not inspect.isawaitable(result):
+                then()
+                return result
+
+            async def finish() -> Any:
+                try:
+                    return await result
+                finally:
+                    then()
+
+            return finish()
+
+        return write
+
+    return [MethodHook(session_manager, name, make) for name in SESSION_WRITES]
+
+
+def kernel_managers(kernel_manager: Any) -> dict[str, Any]:
+    """Every kernel's manager by kernel id, in one read of
+    `MultiKernelManager._kernels` (asking `get_kernel` for each of 100
+    kernels on every read of the list was a tenth of what it cost)."""
+    managers = getattr(kernel_manager, "_kernels", None)
+    if isinstance(managers, dict):
+        return dict(managers)
+    found = {}
+    for kernel_id in kernel_manager.list_kernel_ids():
+        try:
+            found[kernel_id] = kernel_manager.get_kernel(kernel_id)
+        except KeyError:
+            continue
+    return found
+
+
 # -- one kernel's manager (jupyter_client's KernelManager, as the server keeps it) -----
 
 

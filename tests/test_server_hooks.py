@@ -69,6 +69,33 @@ async def test_the_server_counts_each_kernels_websockets(api, open_client, jp_se
     assert (await api.get("api", "kernels", kernel_id))["connections"] == 1
 
 
+async def test_the_sessions_routes_write_through_the_session_managers_methods(api, jp_serverapp):
+    writes: list[str] = []
+    hooks = server_hooks.after_session_writes(
+        jp_serverapp.session_manager, lambda: writes.append("write")
+    )
+    try:
+        assert all(h.installed for h in hooks)
+        session = await api.start_session("a.ipynb", "notebook")
+        assert writes == ["write"]
+        code, _ = await api.call(
+            "PATCH", "api", "sessions", session["id"], body={"path": "b.ipynb"}
+        )
+        assert code == 200 and writes == ["write"] * 2
+        code, _ = await api.call("DELETE", "api", "sessions", session["id"])
+        assert code == 204 and writes == ["write"] * 3
+    finally:
+        for hook in hooks:
+            hook.uninstall()
+
+
+async def test_the_server_keeps_each_kernels_manager_by_id(api, jp_serverapp):
+    kernel_id = await api.start_kernel()
+    km = kernel_manager(jp_serverapp)
+    assert isinstance(km._kernels, dict)
+    assert server_hooks.kernel_managers(km) == {kernel_id: km.get_kernel(kernel_id)}
+
+
 async def test_a_restart_asked_for_is_pending_until_the_kernel_answers(api, jp_serverapp):
     kernel_id = await started(api)
     kernel = kernel_manager(jp_serverapp).get_kernel(kernel_id)

@@ -102,6 +102,7 @@ class KernelTracker:
                 self.tick, max(0.05, self.settings.poll_interval) * 1000
             )
             self._ticker.start()
+        self.sessions.watch()
         if self._watch_hook is None:
             # IOPub rides on the server's activity watcher (traffic/iopub.py):
             # when the server starts watching a kernel anew, tap the new stream.
@@ -139,6 +140,7 @@ class KernelTracker:
         if self._watch_hook is not None:
             self._watch_hook.uninstall()
             self._watch_hook = None
+        self.sessions.unwatch()
         for kernel_id in list(self.kernels):
             self._remove(kernel_id)
 
@@ -178,26 +180,24 @@ class KernelTracker:
 
     # -- following the kernel manager ------------------------------------------------
 
-    def sync(self) -> None:
+    def sync(self, processes: bool = True) -> None:
         """Reconcile with the kernel manager: add new kernels, drop removed ones,
-        notice restarts (new process) and deaths."""
+        and (`processes`) notice restarts (new process) and deaths. Readers
+        leave the processes to the periodic check: asking each process of
+        100 kernels on every read was a third of what the list cost."""
         if self._stopped:
             return
-        live = set(self.kernel_manager.list_kernel_ids())
+        live = server_hooks.kernel_managers(self.kernel_manager)
         for kernel_id in list(self.kernels):
             if kernel_id not in live:
                 self._remove(kernel_id)
-        for kernel_id in live:
-            try:
-                km = self.kernel_manager.get_kernel(kernel_id)
-            except KeyError:
-                continue
+        for kernel_id, km in live.items():
             channels = self.channels.get(kernel_id)
             if channels is None or channels.km is not km:
                 if channels is not None:
                     self._remove(kernel_id)
                 self._add(kernel_id, km)
-            else:
+            elif processes:
                 self._check_process(self.kernels[kernel_id], channels)
 
     def drain(self, kernel_id: str) -> None:
@@ -225,6 +225,7 @@ class KernelTracker:
             limits=self.limits,
         )
         self.kernels[kernel_id] = tracked
+        self.sessions.stale = True  # its sessions are not known yet
         self.channels[kernel_id] = channels
         self.log.debug("Active sessions: tracking kernel %s", kernel_id)
         if hasattr(km, "add_restart_callback") and not tracked.remote:

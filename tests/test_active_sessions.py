@@ -155,6 +155,21 @@ async def test_list_and_server_status(api, jp_create_notebook):
     assert parse_utc(status["started"]) <= datetime.now(timezone.utc)
     assert status["uptime_seconds"] >= 0
 
+    # One request for what the fleet service asks of a server: the list with
+    # what the ended and status routes answer.
+    await api.call("DELETE", "api", "kernels", bare_kernel)
+    ended = await api.ended_record(bare_kernel)
+    both = await api.get("api", "active-sessions", params={"include": "ended,status"})
+    assert [s["session_id"] for s in both["sessions"]] == [notebook_kernel]
+    assert both["ended"]["sessions"][0] == ended
+    assert both["ended"] == await api.get("api", "active-sessions", "ended")
+    assert set(both["status"]) == set(status) and both["status"]["sessions"] == 1
+    only = await api.get("api", "active-sessions", params={"include": "status"})
+    assert set(only) == {"total", "sessions", "status"}
+    for bad in ("everything", "ended,,status", "ended;status", "ENDED"):
+        code, data = await api.call("GET", "api", "active-sessions", params={"include": bad})
+        assert code == 400 and "include" in data["message"], (bad, data)
+
 
 async def test_delete_shuts_kernel_and_its_sessions_down(api, jp_create_notebook):
     jp_create_notebook("gone.ipynb")

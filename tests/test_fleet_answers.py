@@ -228,3 +228,28 @@ def test_lists_are_capped():
 )
 def test_log_lines_are_printable(value, shown):
     assert answers.printable(value) == shown
+
+
+def test_the_list_with_what_the_ended_and_status_routes_answer():
+    """One request per server (`?include=ended,status`); a server whose
+    extension predates `include` answers the list alone (None: ask the two
+    routes), and a hostile server's parts are shaped or refused like theirs."""
+    sessions = [{"session_id": KERNEL, "status": "busy"}]
+    ended = {"sessions": [{"session_id": KERNEL, "reason": "oom", "signal": 9}]}
+    status = {"memory": {"limit_bytes": 10, "used_bytes": 5, "source": "env", "warning": 1}}
+    both = {"sessions": sessions, "ended": ended, "status": status}
+    got, more = answers.sessions_and_more(json.dumps(both).encode())
+    assert [s["status"] for s in got] == ["busy"]
+    shaped_ended, memory = more
+    assert [(e["reason"], e["signal"]) for e in shaped_ended] == [("oom", 9)]
+    assert memory == {"limit_bytes": 10, "used_bytes": 5, "source": "env", "warning": False}
+    assert answers.sessions_and_more(json.dumps({"sessions": sessions}).encode())[1] is None
+    for hostile, why in (
+        ({**both, "ended": {"sessions": "many"}}, "not a list of sessions"),
+        ({**both, "ended": []}, "not a list of sessions"),
+        ({**both, "status": [1, 2]}, "not an object"),
+    ):
+        with pytest.raises(InvalidAnswer, match=why):
+            answers.sessions_and_more(json.dumps(hostile).encode())
+    [_], (_, no_memory) = answers.sessions_and_more(json.dumps({**both, "status": {}}).encode())
+    assert no_memory is None

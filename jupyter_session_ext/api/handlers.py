@@ -96,6 +96,15 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         super().write_error(status_code, **kwargs)
 
+    def status_document(self) -> dict[str, Any]:
+        return serialize.server_status(
+            self.registry.changes,
+            self.registry.all(),
+            self.registry.memory,
+            version=__version__,
+            started=self.settings["started"],
+        )
+
     def write_json(self, data: Any, status: int = 200) -> None:
         """`data` is encoded, unless it is JSON text already."""
         self.set_status(status)
@@ -117,24 +126,29 @@ class SessionListHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        try:
+            include = validation.list_include(self.get_query_argument("include", None))
+        except validation.BadRequest as err:
+            raise web.HTTPError(400, str(err)) from None
         await self.registry.refresh_bound()
-        encoder = self.encoders[await self.reveals()]
-        self.write_json(encoder.session_list(self.registry.all()))
+        reveal = await self.reveals()
+        text = self.encoders[reveal].session_list(self.registry.all())
+        if include:  # {"total", "sessions", "ended": …, "status": …}: what those routes answer
+            parts = {
+                "ended": lambda: serialize.ended(
+                    self.registry.ended_kernels(), self.serverapp.root_dir, reveal
+                ),
+                "status": self.status_document,
+            }
+            text = text[:-1] + "".join(f', "{p}": {json.dumps(parts[p]())}' for p in include) + "}"
+        self.write_json(text)
 
 
 class ServerStatusHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(
-            serialize.server_status(
-                self.registry.changes,
-                self.registry.all(),
-                self.registry.memory,
-                version=__version__,
-                started=self.settings["started"],
-            )
-        )
+        self.write_json(self.status_document())
 
 
 class OpenAPIHandler(ActiveSessionsHandler):

@@ -130,3 +130,21 @@ def history_limit(text: str | None, name: str = "limit") -> int | None:
             f"{name!r} must be a whole number from 1 to {HISTORY_LIMIT_MAX}, not {text!r}."
         )
     return int(text)
+
+
+LIST_PARTS = ("ended", "status")
+
+
+def list_include(text: str | None) -> tuple[str, ...]:
+    """The `include` query argument of the list route: which other routes'
+    answers to add to it (`ended`, `status`, comma-separated), so that one
+    request says what the fleet service asks of a server."""
+    if text is None or text == "":
+        return ()
+    parts = tuple(dict.fromkeys(text.split(",")))
+    unknown = [p for p in parts if p not in LIST_PARTS]
+    if unknown:
+        raise BadRequest(
+            f"'include' names {', '.join(LIST_PARTS)}, comma-separated; not {unknown[0][:40]!r}."
+        )
+    return parts

@@ -17,7 +17,14 @@ from typing import Any
 from ..state.timestamps import isoformat, parse_date
 from ..untrusted import printable, structure
 
-__all__ = ["InvalidAnswer", "active_sessions", "ended_sessions", "memory_status", "printable"]
+__all__ = [
+    "InvalidAnswer",
+    "active_sessions",
+    "ended_sessions",
+    "memory_status",
+    "printable",
+    "sessions_and_more",
+]
 
 MAX_DEPTH = 32  # a real answer nests 5 deep
 MAX_CONTAINERS = 100_000  # objects and lists; a real answer has about 10 a kernel
@@ -61,9 +68,8 @@ def parse(body: bytes) -> Any:
         raise InvalidAnswer(f"not JSON ({printable(err, 80)})") from None
 
 
-def _listed(body: bytes, shape: Any, cap: int) -> list[dict[str, Any]]:
+def _listed(document: Any, shape: Any, cap: int) -> list[dict[str, Any]]:
     """The `sessions` list of one of a server's routes, each item shaped."""
-    document = parse(body)
     items = document.get("sessions") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise InvalidAnswer("not a list of sessions")
@@ -72,18 +78,34 @@ def _listed(body: bytes, shape: Any, cap: int) -> list[dict[str, Any]]:
 
 def active_sessions(body: bytes) -> list[dict[str, Any]]:
     """`api/active-sessions`, shaped."""
-    return _listed(body, session, MAX_SESSIONS)
+    return _listed(parse(body), session, MAX_SESSIONS)
 
 
 def ended_sessions(body: bytes) -> list[dict[str, Any]]:
     """`api/active-sessions/ended`, shaped."""
-    return _listed(body, ended, MAX_ENDED)
+    return _listed(parse(body), ended, MAX_ENDED)
 
 
 def memory_status(body: bytes) -> dict[str, Any] | None:
     """The `memory` of `api/active-sessions/status`, shaped; None for a
     server whose extension predates it."""
+    return _memory(parse(body))
+
+
+def sessions_and_more(
+    body: bytes,
+) -> tuple[list[dict[str, Any]], tuple[list[dict[str, Any]], dict[str, Any] | None] | None]:
+    """`api/active-sessions?include=ended,status`, shaped: the sessions, and
+    the ended kernels and memory status when the server included them (None
+    from a server whose extension predates `include`: it ignores it)."""
     document = parse(body)
+    sessions = _listed(document, session, MAX_SESSIONS)
+    if not isinstance(document, dict) or "ended" not in document or "status" not in document:
+        return sessions, None
+    return sessions, (_listed(document["ended"], ended, MAX_ENDED), _memory(document["status"]))
+
+
+def _memory(document: Any) -> dict[str, Any] | None:
     if not isinstance(document, dict):
         raise InvalidAnswer("a status that is not an object")
     memory = document.get("memory")

@@ -95,12 +95,15 @@ class JupyterHub:
         timeout: float = 3.0,
         min_interval: float = 0.0,
         service_args: tuple[str, ...] = (),
+        extra_config: str = "",
     ) -> None:
+        """`extra_config`: lines of Hub config after ours (they win)."""
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
             (self.dir / "home" / user).mkdir()
         self.proxy_port = free_port()
+        self.hub_port = free_port()
         self.url = f"http://127.0.0.1:{self.proxy_port}"
         self.admin_token = secrets.token_hex(16)
         self.prometheus_token = secrets.token_hex(16)
@@ -110,7 +113,7 @@ class JupyterHub:
         config.write_text(
             CONFIG.format(
                 proxy_port=self.proxy_port,
-                hub_port=free_port(),
+                hub_port=self.hub_port,
                 proxy_api_port=free_port(),
                 service_port=free_port(),
                 chp=chp(),
@@ -124,6 +127,7 @@ class JupyterHub:
                 min_interval=min_interval,
                 service_args=list(service_args),
             )
+            + extra_config
         )
         self.log = self.dir / "hub.log"
         self.proc = start_and_wait(
@@ -249,17 +253,20 @@ class JupyterHub:
         midway would leave its servers running)."""
         started = self._descendants()
         try:
-            for user in self.api("GET", "users?state=active")[1] or []:
-                for name in user.get("servers") or {}:
-                    self.api(
-                        "DELETE",
-                        f"users/{user['name']}/servers/{name}"
-                        if name
-                        else f"users/{user['name']}/server",
-                    )
-            self.wait(
-                lambda: not self.api("GET", "users?state=active")[1], 120, "every server to stop"
-            )
+            # The Hub lists at most 200 users a time: ask again until none is active.
+            deadline = time.monotonic() + 120
+            while active := self.api("GET", "users?state=active")[1]:
+                for user in active:
+                    for name in user.get("servers") or {}:
+                        self.api(
+                            "DELETE",
+                            f"users/{user['name']}/servers/{name}"
+                            if name
+                            else f"users/{user['name']}/server",
+                        )
+                if time.monotonic() > deadline:
+                    raise AssertionError("waited 120s for every server to stop")
+                time.sleep(0.2)
         except (OSError, AssertionError, TypeError):
             pass  # the Hub is stuck or gone: what is left is killed below
         stop(self.proc, timeout=60)

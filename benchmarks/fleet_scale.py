@@ -106,7 +106,7 @@ def gathering(hub: JupyterHub, token: str, procs: dict[str, psutil.Process]) -> 
     }
 
 
-def page_timings(hub: JupyterHub, users: int) -> dict[str, float]:
+def page_timings(hub: JupyterHub, users: int, screenshot: Path | None = None) -> dict[str, float]:
     """The fleet page as an admin opens it: its first render (fleet.js's own
     `fleet-render` measure: script and DOM), then sorting and filtering with
     the browser's style and layout included (median of 5 each)."""
@@ -163,6 +163,9 @@ def page_timings(hub: JupyterHub, users: int) -> dict[str, float]:
             )
             times, shown = filtered
             assert shown[""] == min(users, PAGE), shown
+            if screenshot is not None:  # the foot of the first page, where "Show more" is
+                page.locator("#more").scroll_into_view_if_needed()
+                page.screenshot(path=str(screenshot))
         finally:
             browser.close()
     return {
@@ -175,7 +178,7 @@ def page_timings(hub: JupyterHub, users: int) -> dict[str, float]:
     }
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], screenshot: Path | None = None) -> None:
     users = [f"user{i:03d}" for i in range(max(sizes))]
     answers = Path(tempfile.mkdtemp(prefix="stand-ins-")) / "answers.json"
     answers.write_text(json.dumps(recorded_answers()))
@@ -231,7 +234,7 @@ c.JupyterHub.concurrent_spawn_limit = 0
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
-        page = page_timings(hub, max(sizes))
+        page = page_timings(hub, max(sizes), screenshot)
         print(page, flush=True)
     finally:
         stop(stand_in)
@@ -298,4 +301,6 @@ def write(sizes: list[int], rows: list[dict[str, Any]], page: dict[str, float]) 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 250, 500])
-    main(parser.parse_args().sizes)
+    parser.add_argument("--screenshot", type=Path, help="a PNG of the page's first page")
+    args = parser.parse_args()
+    main(args.sizes, args.screenshot)

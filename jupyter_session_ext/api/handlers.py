@@ -96,10 +96,10 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         super().write_error(status_code, **kwargs)
 
-    def status_document(self) -> dict[str, Any]:
+    def status_document(self, kernels: list[TrackedKernel]) -> dict[str, Any]:
         return serialize.server_status(
             self.registry.changes,
-            self.registry.all(),
+            kernels,
             self.registry.memory,
             version=__version__,
             started=self.settings["started"],
@@ -132,15 +132,18 @@ class SessionListHandler(ActiveSessionsHandler):
             raise web.HTTPError(400, str(err)) from None
         await self.registry.refresh_bound()
         reveal = await self.reveals()
-        text = self.encoders[reveal].session_list(self.registry.all())
-        if include:  # {"total", "sessions", "ended": …, "status": …}: what those routes answer
-            parts = {
-                "ended": lambda: serialize.ended(
-                    self.registry.ended_kernels(), self.serverapp.root_dir, reveal
-                ),
-                "status": self.status_document,
-            }
-            text = text[:-1] + "".join(f', "{p}": {json.dumps(parts[p]())}' for p in include) + "}"
+        kernels = self.registry.all()
+        text = self.encoders[reveal].session_list(kernels)
+        # {"total", "sessions", "ended": …, "status": …}: what those routes answer.
+        parts: dict[str, Any] = {}
+        if "ended" in include:
+            parts["ended"] = serialize.ended(
+                self.registry.ended_kernels(), self.serverapp.root_dir, reveal
+            )
+        if "status" in include:
+            parts["status"] = self.status_document(kernels)
+        if parts:
+            text = text[:-1] + "".join(f', "{k}": {json.dumps(v)}' for k, v in parts.items()) + "}"
         self.write_json(text)
 
 
@@ -148,7 +151,7 @@ class ServerStatusHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(self.status_document())
+        self.write_json(self.status_document(self.registry.all()))
 
 
 class OpenAPIHandler(ActiveSessionsHandler):

@@ -123,6 +123,11 @@ def entry_from_parent(
     )
 
 
+def stand_in_id(via: str, request_id: str) -> str:
+    """The msg_id a server extension's request is kept under until it starts."""
+    return bounded_id(f"{via}:{request_id}")
+
+
 def entry_from_server(
     via: str, request_id: str, code: str, cell_id: str | None, preview_length: int, now: datetime
 ) -> QueueEntry:
@@ -130,7 +135,7 @@ def entry_from_server(
     the kernel itself, under a stand-in msg_id until it starts (`adopt`)."""
     text, truncated = preview(code, preview_length)
     return QueueEntry(
-        msg_id=bounded_id(f"{via}:{request_id}"),
+        msg_id=stand_in_id(via, request_id),
         code=text,
         code_truncated=truncated,
         cell_id=bounded(cell_id),
@@ -267,7 +272,7 @@ class ExecutionQueue:
 
     def withdraw(self, via: str, request_id: str) -> bool:
         """A server extension dropped a request before the kernel ran it."""
-        msg_id = bounded_id(f"{via}:{request_id}")
+        msg_id = stand_in_id(via, request_id)
         return self.is_pending(msg_id) and self.finish(msg_id) is not None
 
     def note_error(self, msg_id: str | None, ename: Any) -> None:

@@ -106,6 +106,10 @@ def gathering(hub: JupyterHub, token: str, procs: dict[str, psutil.Process]) -> 
     }
 
 
+def dark(screenshot: Path) -> Path:
+    return screenshot.with_name(screenshot.stem + "-dark" + screenshot.suffix)
+
+
 def page_timings(hub: JupyterHub, users: int, screenshot: Path | None = None) -> dict[str, float]:
     """The fleet page as an admin opens it: its first render (fleet.js's own
     `fleet-render` measure: script and DOM), then sorting and filtering with
@@ -164,8 +168,11 @@ def page_timings(hub: JupyterHub, users: int, screenshot: Path | None = None) ->
             times, shown = filtered
             assert shown[""] == min(users, PAGE), shown
             if screenshot is not None:  # the foot of the first page, where "Show more" is
-                page.locator("#more").scroll_into_view_if_needed()
-                page.screenshot(path=str(screenshot))
+                for theme, path in (("", screenshot), ("?theme=dark", dark(screenshot))):
+                    page.goto(hub.service_page(theme))
+                    expect(page.locator("tr.fleet-user")).to_have_count(min(users, PAGE))
+                    page.locator("#more").scroll_into_view_if_needed()
+                    page.screenshot(path=str(path))
         finally:
             browser.close()
     return {
@@ -301,6 +308,8 @@ def write(sizes: list[int], rows: list[dict[str, Any]], page: dict[str, float]) 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 250, 500])
-    parser.add_argument("--screenshot", type=Path, help="a PNG of the page's first page")
+    parser.add_argument(
+        "--screenshot", type=Path, help="PNGs of the page's first page (and its -dark twin)"
+    )
     args = parser.parse_args()
     main(args.sizes, args.screenshot)

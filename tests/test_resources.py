@@ -130,3 +130,80 @@ async def test_a_history_entry_says_what_its_cell_did_to_memory(api, open_client
     grown = entry["memory_end_bytes"] - entry["memory_start_bytes"]
     assert 0.85 * 200e6 <= grown <= 1.15 * 200e6, entry
     assert entry["memory_peak_bytes"] >= entry["memory_end_bytes"]
+
+
+# A stand-in kernel process: each line on stdin allocates that many bytes
+# (kept), then it says "ok".
+GROWER = (
+    "import sys\n"
+    "kept = []\n"
+    "for line in sys.stdin:\n"
+    "    kept.append(b'g' * int(line))\n"
+    "    print('ok', flush=True)\n"
+)
+
+
+def test_back_to_back_cells_whose_end_the_server_reads_late_share_that_end():
+    """jupyter_server reads IOPub on a socket of its own: the browser can see
+    a cell end, and the kernel begin the next, before the server reads that
+    end. The next cell starts at that end, not at a reading from before the
+    cell before (which would give both cells its growth)."""
+    from jupyter_session_ext.lifecycle.resources import ResourceMonitor
+    from jupyter_session_ext.memory.limits import MemoryWatch
+    from jupyter_session_ext.state.changes import Changes
+    from jupyter_session_ext.state.kernel_state import KernelState
+    from jupyter_session_ext.state.record import ProcessSnapshot, TrackedKernel
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GROWER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        tracked = TrackedKernel("k", KernelState())
+        now = datetime.now(timezone.utc)
+        tracked.on_launch(ProcessSnapshot(proc.pid, [], "", now, "", None), "", tracked.spec)
+        tracked.state.on_kernel_info_reply({"status": "ok"})
+        changes = Changes()
+        kernels = lambda: [tracked]  # noqa: E731
+        monitor = ResourceMonitor(kernels, lambda: 5.0, MemoryWatch(kernels), None)
+        changes.listen(monitor.changed)
+
+        def feed(update, *args):
+            before = changes.before(tracked)
+            update(*args)
+            changes.since(tracked, before)
+
+        def request(msg_id):
+            header = {"msg_id": msg_id, "msg_type": "execute_request"}
+            return {"header": header, "parent_header": {}, "content": {"code": msg_id}}
+
+        def status(msg_id, state, at):
+            header = {"msg_id": msg_id + state, "msg_type": "status", "date": at.isoformat()}
+            parent = {"msg_id": msg_id, "msg_type": "execute_request"}
+            return {
+                "header": header,
+                "parent_header": parent,
+                "content": {"execution_state": state},
+            }
+
+        feed(tracked.state.on_execute_request, request("big"))  # to an idle kernel: a mark
+        feed(tracked.state.on_iopub, status("big", "busy", datetime.now(timezone.utc)))
+        proc.stdin.write("150000000\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "ok\n"
+        ended = datetime.now(timezone.utc)
+        # The browser had big's end and sent the next cell, which the kernel
+        # began, before the server read big's idle.
+        feed(tracked.state.on_execute_request, request("next"))
+        feed(tracked.state.on_iopub, status("big", "idle", ended))
+        feed(tracked.state.on_iopub, status("next", "busy", ended))
+        feed(tracked.state.on_iopub, status("next", "idle", datetime.now(timezone.utc)))
+
+        grown = {
+            f.entry.msg_id: f.memory_end_bytes - f.entry.memory_start_bytes
+            for f in tracked.state.history.executions()
+        }
+        assert 0.85 * 150e6 <= grown["big"] <= 1.15 * 150e6, grown
+        assert abs(grown["next"]) < 10e6, grown
+    finally:
+        proc.kill()
+        proc.wait()

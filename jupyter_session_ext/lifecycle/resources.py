@@ -26,6 +26,21 @@ from ..state.record import ResourceUsage, TrackedKernel
 from ..state.timeline import Sample
 
 
+def start_mark(marks: Iterable[tuple[datetime, int]], began: datetime) -> int | None:
+    """An execution's memory at its start: the last reading taken before the
+    kernel began it; else the oldest kept, which is the end of the cell
+    before. jupyter_server reads a kernel's IOPub on a socket of its own,
+    apart from the browser's: the browser can have the end of a cell, and
+    the kernel begin the next, before the server reads that end. Then the
+    cells ran back to back, and one's end is the other's start (a reading
+    from before that end would count the cell before twice)."""
+    kept = list(marks)
+    for at, memory in reversed(kept):
+        if at <= began:
+            return memory
+    return kept[0][1] if kept else None
+
+
 class ResourceMonitor:
     """Samples every local kernel while running. The intervals are read
     before each round, so a change at run time applies; 0 stops sampling."""
@@ -160,6 +175,11 @@ class ResourceMonitor:
             finished = tracked.state.history.latest
             if finished is not None and finished.memory_end_bytes is None:
                 end = self._read(tracked)
+                if end is not None:
+                    # Nothing read before a cell's end can be the next one's
+                    # start: see start_mark.
+                    while len(tracked.memory_marks) > 1:
+                        tracked.memory_marks.popleft()
                 entry = finished.entry
                 finished.memory_end_bytes = end
                 known = [m for m in (entry.memory_start_bytes, entry.memory_peak_bytes, end) if m]
@@ -174,7 +194,7 @@ class ResourceMonitor:
                 self._read(tracked)
         elif active.started is not None and active.memory_start_bytes is None:
             began = active.kernel_started or active.started
-            start = next((m for at, m in reversed(tracked.memory_marks) if at <= began), None)
+            start = start_mark(tracked.memory_marks, began)
             active.memory_start_bytes = start if start is not None else self._read(tracked)
             active.memory_peak_bytes = active.memory_start_bytes
             busy = self._watch.busy_sampling_interval

@@ -69,12 +69,15 @@ class ActiveSessionsApp(ExtensionApp):
         try:
             # Pending executions and stdin are only seen on the kernel websocket.
             registry = self.registry
-            websocket_traffic.install(
+            observed = websocket_traffic.install(
                 serverapp,
                 registry.tracker.router,
                 self.log,
                 self.settings,
                 nodelay=lambda: registry.tcp_nodelay,
+            )
+            registry.tracker.server_counts_connections = websocket_traffic.counted_by_server(
+                observed
             )
             # Executions a server extension sends the kernel itself (nbmodel).
             server_execution.install(serverapp.web_app, registry.tracker.router, self.log)

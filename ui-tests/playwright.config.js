@@ -4,13 +4,16 @@
  * are started by Playwright: jupyter_server_test_config.py for the panel's
  * tests, jupyter_server_culling_config.py (a server that culls idle
  * kernels after a few seconds) for server_culling.spec.ts alone, and
- * memory_server.py (a server inside a real memory cgroup) for memory.spec.ts.
+ * memory_server.py (a server inside a real memory cgroup) for memory.spec.ts,
+ * and peer_server.py (a peer extension in a venv of its own) for
+ * server_documents.spec.ts.
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const PORT = 8899;
 const CULLING_PORT = 8900;
 const MEMORY_PORT = 8901;
+const SERVER_DOCUMENTS_PORT = 8902;
 
 module.exports = {
   ...baseConfig,
@@ -38,7 +41,10 @@ module.exports = {
     }
   },
   projects: [
-    { name: 'panel', testIgnore: ['server_culling.spec.ts', 'memory.spec.ts'] },
+    {
+      name: 'panel',
+      testIgnore: ['server_culling.spec.ts', 'memory.spec.ts', 'server_documents.spec.ts']
+    },
     {
       name: 'server-culling',
       testMatch: 'server_culling.spec.ts',
@@ -48,6 +54,11 @@ module.exports = {
       name: 'memory',
       testMatch: 'memory.spec.ts',
       use: { baseURL: `http://localhost:${MEMORY_PORT}` }
+    },
+    {
+      name: 'server-documents',
+      testMatch: 'server_documents.spec.ts',
+      use: { baseURL: `http://localhost:${SERVER_DOCUMENTS_PORT}` }
     }
   ],
   webServer: [
@@ -68,6 +79,13 @@ module.exports = {
       command: 'python memory_server.py',
       url: `http://localhost:${MEMORY_PORT}/lab`,
       timeout: 120 * 1000,
+      reuseExistingServer: false
+    },
+    {
+      // jupyter-server-documents in a venv of its own (made on first use).
+      command: 'python peer_server.py server-documents',
+      url: `http://localhost:${SERVER_DOCUMENTS_PORT}/lab`,
+      timeout: 300 * 1000,
       reuseExistingServer: false
     }
   ]

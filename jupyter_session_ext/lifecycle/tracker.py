@@ -79,6 +79,9 @@ class KernelTracker:
         self.kernels: dict[str, TrackedKernel] = {}
         self.channels: dict[str, KernelChannels] = {}
         self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd)
+        # Whether jupyter_server counts the kernel websockets (set as the
+        # observed connection class is installed: traffic/websocket.py).
+        self.server_counts_connections = True
         self.sessions = BoundSessions(session_manager, changes)
         self.remote = RemoteKernels(self.kernels, self.channels, changes, log)
         self._ticker: PeriodicCallback | None = None
@@ -354,6 +357,6 @@ class KernelTracker:
         if tracked is not None and tracked.remote:
             return tracked.clients
         count = server_hooks.connection_count(self.kernel_manager, kernel_id)
-        if count is not None:
+        if count is not None and self.server_counts_connections:
             return count  # jupyter_server's own count, as its kernel model reports it
         return tracked.clients if tracked is not None else 0

@@ -323,7 +323,7 @@ class KernelState:
                 entry.kernel_started = parse_date(header.get("date"))
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
-            self.queue.adopt(entry)
+            self.queue.adopt(entry, code)
         return True
 
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:

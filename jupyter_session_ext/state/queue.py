@@ -48,6 +48,38 @@ class QueueEntry:
     # (traffic/server_execution.py): its msg_id is a stand-in of ours until
     # the kernel starts it, and `adopt` gives it the kernel's.
     via: str | None = None
+    # What such an extension said of the code instead of sending it
+    # (jupyter-server-documents: `source_hash`, see `source_hash` below).
+    source_hash: str | None = None
+
+
+def source_hash(code: str) -> str:
+    """MurmurHash2 (seed 0) of the code's UTF-8, in decimal: what
+    jupyter-server-documents' frontend sends for each cell it asks the server
+    to run, and checks against the shared document before queueing it."""
+    data = code.encode("utf-8")
+    m = 0x5BD1E995
+    length = len(data)
+    h = length & 0xFFFFFFFF
+    whole = length - length % 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    rest = data[whole:]
+    if len(rest) == 3:
+        h ^= rest[2] << 16
+    if len(rest) >= 2:
+        h ^= rest[1] << 8
+    if rest:
+        h ^= rest[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return str(h)
 
 
 # Identifiers a client chooses (cell ids, session ids, user names) are kept
@@ -129,7 +161,13 @@ def stand_in_id(via: str, request_id: str) -> str:
 
 
 def entry_from_server(
-    via: str, request_id: str, code: str, cell_id: str | None, preview_length: int, now: datetime
+    via: str,
+    request_id: str,
+    code: str,
+    cell_id: str | None,
+    preview_length: int,
+    now: datetime,
+    code_hash: str | None = None,
 ) -> QueueEntry:
     """The entry of a request a server extension (`via`) accepted and sends
     the kernel itself, under a stand-in msg_id until it starts (`adopt`)."""
@@ -143,6 +181,7 @@ def entry_from_server(
         client_session_id=via,
         submitted=now,
         via=via,
+        source_hash=code_hash,
     )
 
 
@@ -241,19 +280,30 @@ class ExecutionQueue:
         self.version += 1
         return entry
 
-    def adopt(self, active: QueueEntry) -> bool:
-        """The kernel runs `active`, a request nobody saw sent: if it is one
-        a server extension asked for (the first of its pending requests with
-        the same code; such an extension sends them in order), the active
+    def adopt(self, active: QueueEntry, code: str = "") -> bool:
+        """The kernel runs `active` (`code`, whole), a request nobody saw
+        sent: if it is one a server extension asked for (the first of its
+        pending requests with the same code, or the same hash of it; such an
+        extension sends them in order), the active
         entry takes what was known of it (cell id, who, when, its place) and
         the stand-in leaves the pending list, with those sent before it (the
         extension skipped them)."""
         if active.seq is not None or active.via is not None:
             return False  # seen sent, or adopted already
-        entry = next(
-            (e for e in self._pending.values() if e.via is not None and e.code == active.code),
-            None,
-        )
+        hashed: str | None = None
+        entry = None
+        for e in self._pending.values():
+            if e.via is None:
+                continue
+            if e.source_hash is None:
+                if e.code == active.code:
+                    entry = e
+                    break
+                continue
+            hashed = hashed or source_hash(code)
+            if e.source_hash == hashed:
+                entry = e
+                break
         if entry is None:
             return False
         del self._pending[entry.msg_id]
@@ -265,8 +315,19 @@ class ExecutionQueue:
         active.seq = entry.seq
         active.expected_seconds = entry.expected_seconds
         active.via = entry.via
-        active.code_truncated = active.code_truncated or entry.code_truncated
+        if entry.source_hash is None:
+            active.code_truncated = active.code_truncated or entry.code_truncated
         self._drop_submitted_before(active)
+        self.version += 1
+        return True
+
+    def describe(self, via: str, request_id: str, text: str, truncated: bool) -> bool:
+        """The code of a server extension's pending request, learnt after it
+        was queued (one that sent a hash of it)."""
+        entry = self._pending.get(stand_in_id(via, request_id))
+        if entry is None or entry.code == text:
+            return False
+        entry.code, entry.code_truncated = text, truncated
         self.version += 1
         return True
 

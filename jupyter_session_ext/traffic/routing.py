@@ -15,7 +15,7 @@ from typing import Any
 
 from ..state.changes import Changes
 from ..state.kernel_state import BUSY, IDLE
-from ..state.queue import bounded_id, entry_from_server
+from ..state.queue import bounded_id, entry_from_server, preview
 from ..state.record import TrackedKernel
 from ..state.timestamps import utcnow
 
@@ -95,18 +95,33 @@ class MessageRouter:
     # -- executions asked of the server over HTTP (server_execution.py) -----------
 
     def on_server_execute(
-        self, kernel_id: str, via: str, request_id: str, code: str, cell_id: str | None
+        self,
+        kernel_id: str,
+        via: str,
+        request_id: str,
+        code: str,
+        cell_id: str | None,
+        code_hash: str | None = None,
     ) -> None:
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
         state = tracked.state
         entry = entry_from_server(
-            via, request_id, code, cell_id, state.code_preview_length, utcnow()
+            via, request_id, code, cell_id, state.code_preview_length, utcnow(), code_hash
         )
         before = self._changes.before(tracked)
         state.submit(entry)
         self._changes.since(tracked, before)
+
+    def on_server_execute_code(self, kernel_id: str, via: str, request_id: str, code: str) -> None:
+        """The code of a request `on_server_execute` had only a hash of."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return
+        text, truncated = preview(code, tracked.state.code_preview_length)
+        if tracked.state.queue.describe(via, request_id, text, truncated):
+            self._changes.changed(tracked, "queue")
 
     def on_server_execute_cancelled(self, kernel_id: str, via: str, request_id: str) -> None:
         tracked = self._kernels.get(kernel_id)

@@ -12,6 +12,15 @@ running the same code; that execution then takes their cell id
 (state/queue.py: `adopt`). `DELETE /api/kernels/{id}/requests/{request_id}`
 takes one back.
 
+jupyter-server-documents (tested with 0.3.3) takes the same route with
+`{"document_id", "cells": [{"cell_id", "source_hash"}]}`, answers 200, and
+runs each cell in order with a kernel client of its own. Its body has no
+code, only a hash of each cell's source (the one it checked against the
+shared document): the cells are listed pending, the hash finds each one
+when IOPub shows it running, and their code is read from the shared
+document (`jupyter_server_ydoc`, the API jupyter-collaboration provides and
+jupyter-server-documents too) to show it while it waits.
+
 Everything read here is a client's: shaped into known types, capped, and
 never raised into the server (a failure is logged; the answer goes out
 unchanged). Only POST and DELETE whose path ends as above are looked at.
@@ -19,9 +28,11 @@ unchanged). Only POST and DELETE whose path ends as above are looked at.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import uuid
 from typing import Any
 
 from tornado.web import OutputTransform
@@ -29,6 +40,11 @@ from tornado.web import OutputTransform
 from .routing import MessageRouter
 
 NBMODEL = "jupyter-server-nbmodel"
+SERVER_DOCUMENTS = "jupyter-server-documents"
+# Cells of one request looked at (each is a pending entry: the queue keeps
+# `max_pending` of them whole anyway).
+MAX_CELLS = 1000
+_HASH = re.compile(r"[0-9]{1,10}")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _EXECUTE = re.compile(rf"/api/kernels/({_UUID})/execute$")
 _CANCEL = re.compile(rf"/api/kernels/({_UUID})/requests/({_UUID})$")
@@ -57,6 +73,7 @@ class ServerExecutionTransform(OutputTransform):
 
     router: MessageRouter
     log: logging.Logger
+    settings: dict[str, Any]
 
     def __init__(self, request: Any) -> None:
         self.request = request
@@ -74,6 +91,11 @@ class ServerExecutionTransform(OutputTransform):
 
     def _observe(self, method: str, status_code: int, chunk: bytes) -> None:
         path = self.request.path
+        if method == "POST" and status_code == 200:
+            found = _EXECUTE.search(path)
+            if found is not None:
+                self._observe_cells(found.group(1))
+            return
         if method == "POST" and status_code == 202:
             found = _EXECUTE.search(path)
             if found is None:
@@ -93,6 +115,52 @@ class ServerExecutionTransform(OutputTransform):
             if found is not None:
                 self.router.on_server_execute_cancelled(found.group(1), NBMODEL, found.group(2))
 
+    def _observe_cells(self, kernel_id: str) -> None:
+        """jupyter-server-documents queued these cells, in this order."""
+        body = _json(self.request.body or b"", MAX_BODY)
+        document_id, cells = _text(body.get("document_id")), body.get("cells")
+        if not document_id or not isinstance(cells, list):
+            return  # not its request
+        queued: dict[str, str] = {}  # request id (ours) -> cell id
+        for cell in cells[:MAX_CELLS]:
+            if not isinstance(cell, dict):
+                continue
+            cell_id, hashed = _text(cell.get("cell_id")), _text(cell.get("source_hash"))
+            if not cell_id or hashed is None or not _HASH.fullmatch(hashed):
+                continue
+            request_id = str(uuid.uuid4())
+            self.router.on_server_execute(
+                kernel_id, SERVER_DOCUMENTS, request_id, "", cell_id, hashed
+            )
+            queued[request_id] = cell_id
+        documents = self.settings.get("jupyter_server_ydoc")
+        if queued and documents is not None:
+            task = asyncio.ensure_future(self._describe(documents, kernel_id, document_id, queued))
+            task.add_done_callback(self._described)
+
+    async def _describe(
+        self, documents: Any, kernel_id: str, document_id: str, queued: dict[str, str]
+    ) -> None:
+        """Show the queued cells' code, from the shared document."""
+        document = await documents.get_document(room_id=document_id, copy=False)
+        sources: dict[str, str] = {}
+        for ycell in document.ycells:
+            cell_id = ycell.get("id")
+            if isinstance(cell_id, str) and cell_id in queued.values():
+                sources[cell_id] = str(ycell.get("source", ""))
+        for request_id, cell_id in queued.items():
+            if cell_id in sources:
+                self.router.on_server_execute_code(
+                    kernel_id, SERVER_DOCUMENTS, request_id, sources[cell_id]
+                )
+
+    def _described(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.warning(
+                "Active sessions: could not read queued cells' code from the shared document: %r",
+                task.exception(),
+            )
+
     def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
         return chunk
 
@@ -103,7 +171,7 @@ def install(web_app: Any, router: MessageRouter, log: logging.Logger) -> type:
     cls = type(
         "ObservedServerExecutions",
         (ServerExecutionTransform,),
-        {"router": router, "log": log, "__module__": __name__},
+        {"router": router, "log": log, "settings": web_app.settings, "__module__": __name__},
     )
     uninstall(web_app)  # loaded again: one layer, reporting to the new router
     web_app.transforms.insert(0, cls)

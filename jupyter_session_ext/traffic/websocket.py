@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.connection.base import (
+    BaseKernelWebsocketConnection,
     deserialize_binary_message,
     deserialize_msg_from_ws_v1,
 )
@@ -50,9 +51,18 @@ _EXECUTE_REQUEST = "execute_request"
 _INPUT_REPLY = "input_reply"
 
 
+def _protocol(conn: Any) -> str | None:
+    """The websocket's protocol: ZMQChannelsWebsocketConnection says it; any
+    other connection class has it from the handler that chose it."""
+    try:
+        return conn.subprotocol
+    except AttributeError:
+        return getattr(conn.websocket_handler, "selected_subprotocol", None)
+
+
 def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[str, Any] | None]:
     """(channel, message) of a client message we care about, else (channel, None)."""
-    if getattr(conn, "subprotocol", None) == V1_PROTOCOL:
+    if _protocol(conn) == V1_PROTOCOL:
         if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
             return None, None
         channel, parts = deserialize_msg_from_ws_v1(ws_msg)
@@ -271,11 +281,14 @@ def install(
                 current.nodelay = staticmethod(nodelay)
         set_connection_class(serverapp, settings, current)
         return current
+    # Any connection class built on jupyter_server's base has the methods
+    # observed (jupyter-server-documents' own, say, with a kernel client per
+    # websocket); what it forwards is seen on the way, as with the stock one.
     known = (ZMQChannelsWebsocketConnection, GatewayWebSocketConnection)
-    if not (isinstance(current, type) and issubclass(current, known)):
+    if not (isinstance(current, type) and issubclass(current, BaseKernelWebsocketConnection)):
         log.warning(
-            "Active sessions: the kernel websocket connection class is %s.%s, not a "
-            "ZMQChannelsWebsocketConnection or GatewayWebSocketConnection; pending "
+            "Active sessions: the kernel websocket connection class is %s.%s, not one "
+            "built on jupyter_server's BaseKernelWebsocketConnection; pending "
             "executions will not be listed (running ones still are, from IOPub).",
             getattr(current, "__module__", "?"),
             getattr(current, "__qualname__", current),
@@ -292,6 +305,14 @@ def install(
     cls = observed_connection_class(current, router, nodelay)
     set_connection_class(serverapp, settings, cls)
     return cls
+
+
+def counted_by_server(cls: type | None) -> bool:
+    """Whether jupyter_server counts the websockets of connection class
+    `cls` (its kernel model's `connections`): the stock class tells the
+    kernel manager of each; others (jupyter-server-documents 0.3.3's) do not,
+    and the observed class's own count is the one to go by."""
+    return cls is None or issubclass(cls, ZMQChannelsWebsocketConnection)
 
 
 def uninstall(serverapp: Any, router: MessageRouter) -> None:

@@ -5,8 +5,8 @@
  * tests, jupyter_server_culling_config.py (a server that culls idle
  * kernels after a few seconds) for server_culling.spec.ts alone, and
  * memory_server.py (a server inside a real memory cgroup) for memory.spec.ts,
- * and peer_server.py (a peer extension in a venv of its own) for
- * server_documents.spec.ts.
+ * and peer_server.py (a peer in a venv of its own) for
+ * server_documents.spec.ts and notebook7.spec.ts.
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
@@ -14,6 +14,7 @@ const PORT = 8899;
 const CULLING_PORT = 8900;
 const MEMORY_PORT = 8901;
 const SERVER_DOCUMENTS_PORT = 8902;
+const NOTEBOOK_PORT = 8903;
 
 module.exports = {
   ...baseConfig,
@@ -43,7 +44,12 @@ module.exports = {
   projects: [
     {
       name: 'panel',
-      testIgnore: ['server_culling.spec.ts', 'memory.spec.ts', 'server_documents.spec.ts']
+      testIgnore: [
+        'server_culling.spec.ts',
+        'memory.spec.ts',
+        'server_documents.spec.ts',
+        'notebook7.spec.ts'
+      ]
     },
     {
       name: 'server-culling',
@@ -59,6 +65,11 @@ module.exports = {
       name: 'server-documents',
       testMatch: 'server_documents.spec.ts',
       use: { baseURL: `http://localhost:${SERVER_DOCUMENTS_PORT}` }
+    },
+    {
+      name: 'notebook7',
+      testMatch: 'notebook7.spec.ts',
+      use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     }
   ],
   webServer: [
@@ -85,6 +96,13 @@ module.exports = {
       // jupyter-server-documents in a venv of its own (made on first use).
       command: 'python peer_server.py server-documents',
       url: `http://localhost:${SERVER_DOCUMENTS_PORT}/lab`,
+      timeout: 300 * 1000,
+      reuseExistingServer: false
+    },
+    {
+      // Notebook 7 in a venv of its own (made on first use).
+      command: 'python peer_server.py notebook',
+      url: `http://localhost:${NOTEBOOK_PORT}/tree`,
       timeout: 300 * 1000,
       reuseExistingServer: false
     }

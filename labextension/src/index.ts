@@ -1,9 +1,10 @@
 /**
- * The JupyterLab plugin: the "Active Sessions" sidebar panel (panel.tsx),
- * its commands (commands.ts), the status bar item (statusbar.tsx) and the
- * notifications of long cells that finished (notifications.ts), over one
- * model of the server's active sessions (model.ts), with the user's settings
- * (settings.ts).
+ * The JupyterLab plugins. The first: the "Active Sessions" sidebar panel
+ * (panel.tsx), its commands (commands.ts) and the notifications of long
+ * cells that finished (notifications.ts), over one model of the server's
+ * active sessions (model.ts), with the user's settings (settings.ts); it
+ * provides that model to other extensions as `IActiveSessions` (tokens.ts).
+ * The second, the status bar item (statusbar.tsx), uses that token alone.
  */
 import {
   ILabShell,
@@ -24,8 +25,19 @@ import { announceFinished, announceMemoryWarning, askForDesktopPermission } from
 import { ActiveSessionsPanel } from './panel';
 import { loadSettings, PLUGIN_ID } from './settings';
 import { addStatusItem } from './statusbar';
+import { IActiveSessions } from './tokens';
 
 export { CommandIDs } from './commands';
+export { IActiveSessions } from './tokens';
+export type {
+  IActiveSession,
+  IEndedSession,
+  IExecutionFinished,
+  IMemoryStatus,
+  IMemoryWarning
+} from './types';
+
+const PANEL_ID = 'jp-active-sessions';
 
 /** A gauge: sessions and how long they have run. */
 const sessionsIcon = new LabIcon({
@@ -38,21 +50,21 @@ const sessionsIcon = new LabIcon({
     '</g></svg>'
 });
 
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
   id: PLUGIN_ID,
-  description: 'Active sessions of every running kernel: a sidebar panel and a status bar item.',
+  description:
+    'Active sessions of every running kernel: a sidebar panel, and the model for others.',
   autoStart: true,
+  provides: IActiveSessions,
   // The settings' defaults are the schema's (schema/plugin.json): the registry gives them.
   requires: [ISettingRegistry],
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, IStatusBar],
+  optional: [ILayoutRestorer, ICommandPalette],
   activate: async (
     app: JupyterFrontEnd,
     settingRegistry: ISettingRegistry,
-    labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null,
-    statusBar: IStatusBar | null
-  ) => {
+    palette: ICommandPalette | null
+  ): Promise<IActiveSessions> => {
     const settings = await loadSettings(settingRegistry);
     const clock = new Clock();
     const open = (path: string, cellId?: string | null) =>
@@ -77,7 +89,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       save: settings.save,
       kernelLogo
     });
-    panel.id = 'jp-active-sessions';
+    panel.id = PANEL_ID;
     panel.title.icon = sessionsIcon;
     panel.title.caption = 'Active Sessions';
     app.shell.add(panel, 'left', { rank: 250 });
@@ -101,11 +113,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openPanel,
       idleShutdownChoices: () => settings.values.idleShutdownChoices
     });
-    if (statusBar) {
-      addStatusItem(app, statusBar, labShell, model, clock, openPanel);
-    }
     void model.refresh();
+    return model;
   }
 };
 
-export default plugin;
+const statusBarPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-session-ext:status-bar',
+  description: "The current notebook's or console's kernel in the status bar.",
+  autoStart: true,
+  requires: [IActiveSessions, IStatusBar],
+  optional: [ILabShell],
+  activate: (
+    app: JupyterFrontEnd,
+    sessions: IActiveSessions,
+    statusBar: IStatusBar,
+    labShell: ILabShell | null
+  ) => {
+    addStatusItem(app, statusBar, labShell, sessions, new Clock(), () =>
+      app.shell.activateById(PANEL_ID)
+    );
+  }
+};
+
+export default [plugin, statusBarPlugin];

@@ -13,6 +13,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
+import { IActiveSessions } from './tokens';
 import {
   EVENT_SCHEMA_ID,
   IActiveSession,
@@ -37,7 +38,7 @@ const EVENT_DEBOUNCE_MS = 250;
 // Events that change which kernels exist (or what the ended list holds).
 const LIST_ACTIONS = new Set(['added', 'removed', 'ended']);
 
-export class ActiveSessionsModel implements IDisposable {
+export class ActiveSessionsModel implements IActiveSessions, IDisposable {
   constructor(options: ActiveSessionsModel.IOptions) {
     this._events = options.events ?? null;
     this._refreshInterval = options.refreshInterval;

@@ -1,5 +1,8 @@
 /**
- * Status bar item for the kernel of the current notebook or console: a
+ * The status bar item, a plugin of its own that sees the sessions through
+ * the `IActiveSessions` token alone, as any other extension would (index.ts).
+ *
+ * It speaks for the kernel of the current notebook or console: a
  * status dot and "running 12s · 3 queued" (format.ts says why the words
  * "Idle" and "Busy" are not shown; the accessible name says them). Clicking
  * it opens the panel. Its timer follows the shared clock (clock.ts), which it
@@ -15,10 +18,10 @@ import * as React from 'react';
 import { Clock, useClock } from './clock';
 import { formatUsedOf, statusBarLabel, statusBarText } from './format';
 import { liveSeconds } from './sessions';
-import { ActiveSessionsModel } from './model';
+import { IActiveSessions } from './tokens';
 
 function StatusText(props: {
-  model: ActiveSessionsModel;
+  model: IActiveSessions;
   clock: Clock;
   kernelId: string;
   onOpen: () => void;
@@ -63,7 +66,7 @@ function StatusText(props: {
 
 export class SessionStatusItem extends ReactWidget {
   constructor(
-    private model: ActiveSessionsModel,
+    private model: IActiveSessions,
     private clock: Clock,
     private onOpen: () => void
   ) {
@@ -122,7 +125,7 @@ export function addStatusItem(
   app: JupyterFrontEnd,
   statusBar: IStatusBar,
   labShell: ILabShell | null,
-  model: ActiveSessionsModel,
+  model: IActiveSessions,
   clock: Clock,
   openPanel: () => void
 ): void {

@@ -16,6 +16,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# jupyter-server-documents 0.3.3 and the versions of its dependencies the
+# registries serve (its own pins: collaboration-ui and docprovider < 4,
+# fileid < 0.10); pycrdt 0.14.13 has wheels for Python 3.11 and later only.
+SERVER_DOCUMENTS = [
+    "jupyter-server-documents==0.3.3",
+    "jupyter-collaboration-ui==3.0.4",
+    "jupyter-docprovider==3.0.4",
+    "jupyter-server-fileid==0.9.3",
+    "jupyter-ydoc==4.2.1",
+    "pycrdt==0.14.13" if sys.version_info >= (3, 11) else "pycrdt==0.14.8",
+]
+NOTEBOOK = ["notebook==7.6.5"]
+
 
 def peer_python(name: str, pins: list[str]) -> str:
     """The interpreter of the peer venv `name`, with `pins` installed."""

@@ -21,16 +21,7 @@ from jupyter_session_ext.state.record import TrackedKernel
 from jupyter_session_ext.traffic.routing import MessageRouter
 from jupyter_session_ext.traffic.server_execution import MAX_CELLS, ServerExecutionTransform
 
-from peer_venv import peer_python
-
-PINS = [
-    "jupyter-server-documents==0.3.3",
-    "jupyter-collaboration-ui==3.0.4",
-    "jupyter-docprovider==3.0.4",
-    "jupyter-server-fileid==0.9.3",
-    "jupyter-ydoc==4.2.1",
-    "pycrdt==0.14.13",
-]
+from peer_venv import SERVER_DOCUMENTS, peer_python
 
 SOURCES = [
     "",
@@ -47,7 +38,7 @@ SOURCES = [
 def test_the_hash_is_jupyter_server_documents_own():
     theirs = subprocess.run(
         [
-            peer_python("server-documents", PINS),
+            peer_python("server-documents", SERVER_DOCUMENTS),
             "-c",
             "import json, sys\n"
             "from jupyter_server_documents.rooms.ynotebook_room import _source_hash\n"

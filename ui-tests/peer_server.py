@@ -11,31 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from peer_venv import peer_python  # noqa: E402
+from peer_venv import NOTEBOOK, SERVER_DOCUMENTS, peer_python  # noqa: E402
 
 PEERS = {
-    # jupyter-server-documents 0.3.3 and the versions of its dependencies
-    # the registries serve (its own pins: collaboration-ui/docprovider < 4,
-    # fileid < 0.10).
-    "server-documents": (
-        [
-            "jupyter-server-documents==0.3.3",
-            "jupyter-collaboration-ui==3.0.4",
-            "jupyter-docprovider==3.0.4",
-            "jupyter-server-fileid==0.9.3",
-            "jupyter-ydoc==4.2.1",
-            "pycrdt==0.14.13",
-        ],
-        ["-m", "jupyterlab"],
-        8902,
-    ),
-    "notebook": (["notebook==7.6.5"], ["-m", "notebook"], 8903),
+    "server-documents": (SERVER_DOCUMENTS, ["-m", "jupyterlab"], 8902),
+    "notebook": (NOTEBOOK, ["-m", "notebook"], 8903),
 }
 
 

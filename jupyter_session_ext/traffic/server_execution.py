@@ -143,10 +143,11 @@ class ServerExecutionTransform(OutputTransform):
     ) -> None:
         """Show the queued cells' code, from the shared document."""
         document = await documents.get_document(room_id=document_id, copy=False)
+        wanted = set(queued.values())
         sources: dict[str, str] = {}
         for ycell in document.ycells:
             cell_id = ycell.get("id")
-            if isinstance(cell_id, str) and cell_id in queued.values():
+            if isinstance(cell_id, str) and cell_id in wanted:
                 sources[cell_id] = str(ycell.get("source", ""))
         for request_id, cell_id in queued.items():
             if cell_id in sources:

@@ -5,17 +5,17 @@
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import { formatDuration } from './format';
+import { formatDuration, ITranslate, plain } from './format';
 import { ActiveSessionsModel } from './model';
 import { idleLongerThan, rowTitle } from './sessions';
 import { IActiveSession } from './types';
 
-/** Run an action; a failure is shown, not thrown. */
-export async function run(what: string, action: () => Promise<unknown>): Promise<void> {
+/** Run an action; a failure is shown (titled `failure`), not thrown. */
+export async function run(failure: string, action: () => Promise<unknown>): Promise<void> {
   try {
     await action();
   } catch (error) {
-    await showErrorMessage(`Could not ${what}`, error as Error);
+    await showErrorMessage(failure, error as Error);
   }
 }
 
@@ -31,21 +31,25 @@ function KernelList(props: { sessions: readonly IActiveSession[] }): JSX.Element
 
 export async function confirmShutdown(
   model: ActiveSessionsModel,
-  sessions: readonly IActiveSession[]
+  sessions: readonly IActiveSession[],
+  t: ITranslate = plain
 ): Promise<void> {
   if (sessions.length === 0) {
     return;
   }
   const one = sessions.length === 1;
   const result = await showDialog({
-    title: one ? 'Shut down kernel?' : `Shut down ${sessions.length} kernels?`,
+    title: one ? t.__('Shut down kernel?') : t.__('Shut down %1 kernels?', sessions.length),
     body: (
       <div>
-        <p>Their variables are lost.</p>
+        <p>{t.__('Their variables are lost.')}</p>
         <KernelList sessions={sessions} />
       </div>
     ),
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Shut Down' })]
+    buttons: [
+      Dialog.cancelButton({ label: t.__('Cancel') }),
+      Dialog.warnButton({ label: t.__('Shut Down') })
+    ]
   });
   if (!result.button.accept) {
     return;
@@ -53,23 +57,30 @@ export async function confirmShutdown(
   const failed = await model.shutdownMany(sessions.map(s => s.session_id));
   if (failed.length) {
     await showErrorMessage(
-      'Could not shut down every kernel',
-      `${failed.length} of ${sessions.length} could not be shut down.`
+      t.__('Could not shut down every kernel'),
+      t.__('%1 of %2 could not be shut down.', failed.length, sessions.length)
     );
   }
 }
 
-export async function confirmKill(model: ActiveSessionsModel, s: IActiveSession): Promise<void> {
+export async function confirmKill(
+  model: ActiveSessionsModel,
+  s: IActiveSession,
+  t: ITranslate = plain
+): Promise<void> {
   const result = await showDialog({
-    title: 'Kill kernel?',
-    body:
-      `"${rowTitle(s)}" and every process it started are ended at once, without ` +
-      'asking the kernel (for a kernel that ignores interrupt and shutdown). ' +
-      'Its variables are lost.',
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Kill' })]
+    title: t.__('Kill kernel?'),
+    body: t.__(
+      '"%1" and every process it started are ended at once, without asking the kernel (for a kernel that ignores interrupt and shutdown). Its variables are lost.',
+      rowTitle(s)
+    ),
+    buttons: [
+      Dialog.cancelButton({ label: t.__('Cancel') }),
+      Dialog.warnButton({ label: t.__('Kill') })
+    ]
   });
   if (result.button.accept) {
-    await run('kill the kernel', () => model.kill(s.session_id));
+    await run(t.__('Could not kill the kernel'), () => model.kill(s.session_id));
   }
 }
 
@@ -79,16 +90,17 @@ function IdleChoice(props: {
   choices: number[];
   initial: number;
   onChange: (seconds: number) => void;
+  t: ITranslate;
 }): JSX.Element {
-  const { model, choices } = props;
+  const { model, choices, t } = props;
   const [seconds, setSeconds] = React.useState(props.initial);
   const idle = idleLongerThan(model.sessions, seconds, id => model.fetchedAtOf(id));
   return (
     <div className="jp-ActiveSessions-idleChoice">
       <label>
-        Idle for more than{' '}
+        {t.__('Idle for more than')}{' '}
         <select
-          aria-label="Idle for more than"
+          aria-label={t.__('Idle for more than')}
           value={seconds}
           onChange={e => {
             setSeconds(Number(e.target.value));
@@ -102,27 +114,36 @@ function IdleChoice(props: {
           ))}
         </select>
       </label>
-      {idle.length ? <KernelList sessions={idle} /> : <p>No kernel has been idle that long.</p>}
+      {idle.length ? (
+        <KernelList sessions={idle} />
+      ) : (
+        <p>{t.__('No kernel has been idle that long.')}</p>
+      )}
     </div>
   );
 }
 
 export async function confirmShutdownIdle(
   model: ActiveSessionsModel,
-  choices: number[] // seconds, from the settings (idleShutdownChoices)
+  choices: number[], // seconds, from the settings (idleShutdownChoices)
+  t: ITranslate = plain
 ): Promise<void> {
   let seconds = choices[Math.min(2, choices.length - 1)];
   const result = await showDialog({
-    title: 'Shut down idle kernels',
+    title: t.__('Shut down idle kernels'),
     body: (
       <IdleChoice
+        t={t}
         model={model}
         choices={choices}
         initial={seconds}
         onChange={value => (seconds = value)}
       />
     ),
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Shut Down' })]
+    buttons: [
+      Dialog.cancelButton({ label: t.__('Cancel') }),
+      Dialog.warnButton({ label: t.__('Shut Down') })
+    ]
   });
   if (!result.button.accept) {
     return;
@@ -133,8 +154,8 @@ export async function confirmShutdownIdle(
   const failed = await model.shutdownMany(idle.map(s => s.session_id));
   if (failed.length) {
     await showErrorMessage(
-      'Could not shut down every kernel',
-      `${failed.length} of ${idle.length} could not be shut down.`
+      t.__('Could not shut down every kernel'),
+      t.__('%1 of %2 could not be shut down.', failed.length, idle.length)
     );
   }
 }

@@ -4,6 +4,7 @@ import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { confirmShutdownIdle } from './actions';
+import { ITranslate } from './format';
 import { ActiveSessionsModel } from './model';
 
 export const CommandIDs = {
@@ -17,33 +18,34 @@ export function addCommands(
   app: JupyterFrontEnd,
   palette: ICommandPalette | null,
   model: ActiveSessionsModel,
-  options: { icon: LabIcon; openPanel: () => void; idleShutdownChoices: () => number[] }
+  options: { icon: LabIcon; openPanel: () => void; idleShutdownChoices: () => number[] },
+  t: ITranslate
 ): void {
   app.commands.addCommand(CommandIDs.open, {
-    label: 'Active Sessions: Open Panel',
+    label: t.__('Active Sessions: Open Panel'),
     icon: options.icon,
     execute: options.openPanel
   });
   app.commands.addCommand(CommandIDs.refresh, {
-    label: 'Active Sessions: Refresh',
+    label: t.__('Active Sessions: Refresh'),
     execute: () => model.refresh()
   });
   app.commands.addCommand(CommandIDs.shutdownIdle, {
-    label: 'Active Sessions: Shut Down Idle Kernels…',
-    execute: () => confirmShutdownIdle(model, options.idleShutdownChoices())
+    label: t.__('Active Sessions: Shut Down Idle Kernels…'),
+    execute: () => confirmShutdownIdle(model, options.idleShutdownChoices(), t)
   });
   app.commands.addCommand(CommandIDs.interruptAll, {
-    label: 'Active Sessions: Interrupt All Busy Kernels',
+    label: t.__('Active Sessions: Interrupt All Busy Kernels'),
     execute: async () => {
       const count = await model.interruptAllBusy();
       await showDialog({
-        title: 'Active Sessions',
-        body: `Interrupted ${count} busy kernel${count === 1 ? '' : 's'}.`,
-        buttons: [Dialog.okButton()]
+        title: t.__('Active Sessions'),
+        body: t._n('Interrupted %1 busy kernel.', 'Interrupted %1 busy kernels.', count),
+        buttons: [Dialog.okButton({ label: t.__('OK') })]
       });
     }
   });
   for (const command of Object.values(CommandIDs)) {
-    palette?.addItem({ command, category: 'Kernel' });
+    palette?.addItem({ command, category: t.__('Kernel') });
   }
 }

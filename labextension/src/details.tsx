@@ -13,12 +13,14 @@ import {
   formatBytes,
   formatDuration,
   formatRelative,
-  HIDDEN_WHY
+  HIDDEN_WHY,
+  ITranslate
 } from './format';
 import { ExecutionList, useHistory } from './history';
 import { MemoryChart, useTimeline } from './memory';
 import { IRowContext } from './rowContext';
 import { progress } from './sessions';
+import { useTranslate } from './translate';
 import { IActiveSession, IQueueEntry, ISessionPatch } from './types';
 
 // Executions shown in an expanded row (the history route keeps more).
@@ -31,31 +33,32 @@ function Running(props: {
 }): JSX.Element {
   const { s, entry, context } = props;
   const now = useClock(context.clock);
+  const t = useTranslate();
   const ran = entry.started ? (now - Date.parse(entry.started)) / 1000 : 0;
   const done = progress(entry, now);
   const open = () => s.notebook_path && context.open(s.notebook_path, entry.cell_id);
   return (
     <div
       className="jp-ActiveSessions-active"
-      title={s.notebook_path ? 'Go to this cell' : ''}
+      title={s.notebook_path ? t.__('Go to this cell') : ''}
       onClick={open}
     >
       <div className="jp-ActiveSessions-entryHeader">
-        running
+        {t.__('running')}
         {entry.execution_count !== null && ` [${entry.execution_count}]`}
-        {entry.started && ` for ${formatDuration(ran)}`}
+        {entry.started && ' ' + t.__('for %1', formatDuration(ran))}
         {entry.expected_seconds !== null &&
-          ` · last run took ${formatDuration(entry.expected_seconds)}`}
+          ' · ' + t.__('last run took %1', formatDuration(entry.expected_seconds))}
       </div>
       {done !== null && (
         <progress
           className="jp-ActiveSessions-progress"
           max={1}
           value={done}
-          aria-label="Progress against the cell's last run"
+          aria-label={t.__("Progress against the cell's last run")}
         />
       )}
-      <pre>{codePreview(entry.code, context.codePreviewLines, entry.code_truncated)}</pre>
+      <pre>{codePreview(entry.code, context.codePreviewLines, entry.code_truncated, t)}</pre>
     </div>
   );
 }
@@ -63,21 +66,22 @@ function Running(props: {
 function Queue(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
   const [open, setOpen] = React.useState(false);
+  const t = useTranslate();
   const queue = s.execution_queue;
   return (
     <div className="jp-ActiveSessions-pending">
       <button className="jp-ActiveSessions-link" onClick={() => setOpen(!open)}>
-        {open ? '▾' : '▸'} {queue.length} queued
+        {open ? '▾' : '▸'} {t.__('%1 queued', queue.length)}
       </button>
       {open &&
         queue.pending.map(entry => (
           <pre
             key={entry.msg_id}
             className="jp-ActiveSessions-pendingEntry"
-            title={s.notebook_path ? 'Go to this cell' : ''}
+            title={s.notebook_path ? t.__('Go to this cell') : ''}
             onClick={() => s.notebook_path && context.open(s.notebook_path, entry.cell_id)}
           >
-            {codePreview(entry.code, context.codePreviewLines, entry.code_truncated)}
+            {codePreview(entry.code, context.codePreviewLines, entry.code_truncated, t)}
           </pre>
         ))}
     </div>
@@ -86,33 +90,44 @@ function Queue(props: { s: IActiveSession; context: IRowContext }): JSX.Element 
 
 function Culling(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
+  const t = useTranslate();
   const c = s.culling;
   let text: string;
   if (s.idle_timeout === 0) {
-    text = 'Kept alive: never culled';
+    text = t.__('Kept alive: never culled');
   } else if (c === null) {
-    text = 'Not culled (the server does not cull idle kernels)';
+    text = t.__('Not culled (the server does not cull idle kernels)');
   } else {
-    const rule = c.source === 'session' ? 'its own timeout' : `the ${c.source}'s rule`;
+    const rule =
+      c.source === 'session'
+        ? t.__('its own timeout')
+        : c.source === 'server'
+          ? t.__("the server's rule")
+          : t.__("the %1's rule", c.source);
     text =
-      `Culled after ${formatDuration(c.idle_timeout)} idle (${rule})` +
-      (c.eligible ? '' : ' — not while ' + (s.status === 'busy' ? 'busy' : 'connected'));
+      t.__('Culled after %1 idle (%2)', formatDuration(c.idle_timeout), rule) +
+      (c.eligible
+        ? ''
+        : ' — ' + (s.status === 'busy' ? t.__('not while busy') : t.__('not while connected')));
   }
   const set = (idle_timeout: number | null) =>
-    void run('change culling', () => context.model.update(s.session_id, { idle_timeout }));
+    void run(t.__('Could not change culling'), () =>
+      context.model.update(s.session_id, { idle_timeout })
+    );
   return (
     <div className="jp-ActiveSessions-culling">
       <span>{text}</span>
       {s.idle_timeout !== null && (
-        <button onClick={() => set(null)}>Follow the server's rule</button>
+        <button onClick={() => set(null)}>{t.__("Follow the server's rule")}</button>
       )}
-      {c !== null && <button onClick={() => set(0)}>Keep alive</button>}
+      {c !== null && <button onClick={() => set(0)}>{t.__('Keep alive')}</button>}
     </div>
   );
 }
 
 function History(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
+  const t = useTranslate();
   // Fetched on expanding, and again when the kernel has run something new.
   const h = useHistory(
     () => context.model.history(s.session_id, HISTORY_SHOWN),
@@ -125,16 +140,17 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
     ]
   );
   if (h === null) {
-    return <div className="jp-ActiveSessions-history">Loading history…</div>;
+    return <div className="jp-ActiveSessions-history">{t.__('Loading history…')}</div>;
   }
   if (h.executions.length === 0) {
-    return <div className="jp-ActiveSessions-history">Nothing finished yet.</div>;
+    return <div className="jp-ActiveSessions-history">{t.__('Nothing finished yet.')}</div>;
   }
   return (
     <details className="jp-ActiveSessions-history" open>
       <summary>
-        History (
-        {h.total > h.executions.length ? `last ${h.executions.length} of ${h.total}` : h.total})
+        {h.total > h.executions.length
+          ? t.__('History (last %1 of %2)', h.executions.length, h.total)
+          : t.__('History (%1)', h.total)}
       </summary>
       <ExecutionList executions={h.executions} notebookPath={s.notebook_path} open={context.open} />
     </details>
@@ -157,12 +173,13 @@ function EditForm(props: {
   onDone: () => void;
 }): JSX.Element {
   const s = props.session;
+  const t = useTranslate();
   const [name, setName] = React.useState(s.display_name);
   const [input, setInput] = React.useState(s.input_prompt);
   const [continuation, setContinuation] = React.useState(s.continuation_prompt);
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
-    await run('save', async () => {
+    await run(t.__('Could not save'), async () => {
       await props.onSave({
         display_name: name,
         input_prompt: input,
@@ -174,19 +191,19 @@ function EditForm(props: {
   return (
     <form className="jp-ActiveSessions-edit" onSubmit={save}>
       <label>
-        Name <input value={name} onChange={e => setName(e.target.value)} />
+        {t.__('Name')} <input value={name} onChange={e => setName(e.target.value)} />
       </label>
       <label>
-        Input prompt <input value={input} onChange={e => setInput(e.target.value)} />
+        {t.__('Input prompt')} <input value={input} onChange={e => setInput(e.target.value)} />
       </label>
       <label>
-        Continuation prompt{' '}
+        {t.__('Continuation prompt')}{' '}
         <input value={continuation} onChange={e => setContinuation(e.target.value)} />
       </label>
       <div>
-        <button type="submit">Save</button>
+        <button type="submit">{t.__('Save')}</button>
         <button type="button" onClick={props.onDone}>
-          Cancel
+          {t.__('Cancel')}
         </button>
       </div>
     </form>
@@ -208,12 +225,12 @@ function KeyValueTable(props: { rows: [string, React.ReactNode][] }): JSX.Elemen
   );
 }
 
-function lastExitText(s: IActiveSession, now: number): string {
+function lastExitText(s: IActiveSession, now: number, t: ITranslate): string {
   const e = s.last_exit;
   if (!e) {
     return '—';
   }
-  return `${exitReason(e)}, ${formatRelative(e.ended, now)}`;
+  return `${exitReason(e, t)}, ${formatRelative(e.ended, now, t)}`;
 }
 
 export function SessionDetails(props: {
@@ -221,29 +238,35 @@ export function SessionDetails(props: {
   context: IRowContext;
 }): JSX.Element {
   const { session: s, context } = props;
+  const t = useTranslate();
   const [editing, setEditing] = React.useState(false);
   const now = Date.now();
   const queue = s.execution_queue;
   const usage = s.resource_usage;
   const rows: [string, React.ReactNode][] = [
-    ['Kernel', `${s.display_name} (${s.kernel_name})`],
-    ['Kernel id', s.session_id],
-    ['Command', s.argv ? s.argv.join(' ') : HIDDEN_WHY],
-    ['Notebook', s.notebook_path ?? `(${s.session_mode})`],
-    ['Process id', s.process_id ?? '—'],
-    ['User', s.username],
-    ['Working directory', s.working_directory],
-    ['Started', new Date(s.started).toLocaleString()],
-    ['Restarts', s.restart_count],
-    ['Last exit', lastExitText(s, now)],
-    ['Clients', s.connections],
-    ['Prompts', `${JSON.stringify(s.input_prompt)} ${JSON.stringify(s.continuation_prompt)}`],
-    ['Interrupt mode', s.interrupt_mode],
-    ['Socket', s.socket_path ?? '—'],
+    [t.__('Kernel'), `${s.display_name} (${s.kernel_name})`],
+    [t.__('Kernel id'), s.session_id],
+    [t.__('Command'), s.argv ? s.argv.join(' ') : t.__(HIDDEN_WHY)],
+    [t.__('Notebook'), s.notebook_path ?? `(${t.__(s.session_mode)})`],
+    [t.__('Process id'), s.process_id ?? '—'],
+    [t.__('User'), s.username],
+    [t.__('Working directory'), s.working_directory],
+    [t.__('Started'), new Date(s.started).toLocaleString()],
+    [t.__('Restarts'), s.restart_count],
+    [t.__('Last exit'), lastExitText(s, now, t)],
+    [t.__('Clients'), s.connections],
+    [t.__('Prompts'), `${JSON.stringify(s.input_prompt)} ${JSON.stringify(s.continuation_prompt)}`],
+    [t.__('Interrupt mode'), s.interrupt_mode],
+    [t.__('Socket'), s.socket_path ?? '—'],
     [
-      'Resources',
+      t.__('Resources'),
       usage
-        ? `${usage.cpu_percent}% CPU · ${formatBytes(usage.memory_bytes)} · ${usage.thread_count} threads`
+        ? t.__(
+            '%1% CPU · %2 · %3 threads',
+            usage.cpu_percent,
+            formatBytes(usage.memory_bytes),
+            usage.thread_count
+          )
         : '—'
     ]
   ];
@@ -251,7 +274,10 @@ export function SessionDetails(props: {
     <div className="jp-ActiveSessions-details">
       {s.awaiting_input && (
         <div className="jp-ActiveSessions-awaiting" role="alert">
-          ⌨ Waiting for input{s.awaiting_input.password ? ' (password)' : ''}:{' '}
+          ⌨{' '}
+          {s.awaiting_input.password
+            ? t.__('Waiting for input (password):')
+            : t.__('Waiting for input:')}{' '}
           <code>{s.awaiting_input.prompt || '…'}</code>
         </div>
       )}
@@ -261,13 +287,13 @@ export function SessionDetails(props: {
       <Resources s={s} context={context} />
       <History s={s} context={context} />
       <div className="jp-ActiveSessions-detailActions">
-        <button onClick={() => setEditing(!editing)}>Edit</button>
+        <button onClick={() => setEditing(!editing)}>{t.__('Edit')}</button>
         <button
           className="jp-mod-warn"
-          title="End the kernel and its child processes at once"
-          onClick={() => void confirmKill(context.model, s)}
+          title={t.__('End the kernel and its child processes at once')}
+          onClick={() => void confirmKill(context.model, s, t)}
         >
-          Kill
+          {t.__('Kill')}
         </button>
       </div>
       {editing && (
@@ -278,14 +304,14 @@ export function SessionDetails(props: {
         />
       )}
       <details className="jp-ActiveSessions-facts">
-        <summary>Process and kernel</summary>
+        <summary>{t.__('Process and kernel')}</summary>
         <KeyValueTable rows={rows} />
         {context.showEnvironment && s.argv === null && (
-          <p className="jp-ActiveSessions-hidden">Environment: {HIDDEN_WHY}</p>
+          <p className="jp-ActiveSessions-hidden">{t.__('Environment: %1', t.__(HIDDEN_WHY))}</p>
         )}
         {context.showEnvironment && s.initial_env && (
           <details>
-            <summary>Environment ({Object.keys(s.initial_env).length})</summary>
+            <summary>{t.__('Environment (%1)', Object.keys(s.initial_env).length)}</summary>
             <KeyValueTable rows={Object.entries(s.initial_env)} />
           </details>
         )}

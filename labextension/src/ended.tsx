@@ -9,6 +9,7 @@ import * as React from 'react';
 import { endedReason, formatRelative } from './format';
 import { ExecutionList, useHistory } from './history';
 import { rowTitle } from './sessions';
+import { useTranslate } from './translate';
 import { IEndedSession, IHistory } from './types';
 
 // Executions shown for an ended kernel.
@@ -20,12 +21,13 @@ function EndedHistory(props: {
   open: (path: string, cellId?: string | null) => void;
 }): JSX.Element {
   const { e } = props;
+  const t = useTranslate();
   const h = useHistory(() => props.history(e.session_id, ENDED_HISTORY_SHOWN), [e.session_id]);
   let body: JSX.Element | string;
   if (h === null) {
-    body = 'Loading…';
+    body = t.__('Loading…');
   } else if (h.executions.length === 0) {
-    body = 'It ran nothing.';
+    body = t.__('It ran nothing.');
   } else {
     body = (
       <ExecutionList executions={h.executions} notebookPath={e.notebook_path} open={props.open} />
@@ -40,6 +42,7 @@ export function RecentlyEnded(props: {
   open: (path: string, cellId?: string | null) => void;
 }): JSX.Element | null {
   const { ended } = props;
+  const t = useTranslate();
   const [shown, setShown] = React.useState<string | null>(null);
   if (ended.length === 0) {
     return null;
@@ -47,7 +50,7 @@ export function RecentlyEnded(props: {
   const now = Date.now();
   return (
     <details className="jp-ActiveSessions-ended">
-      <summary>Recently ended ({ended.length})</summary>
+      <summary>{t.__('Recently ended (%1)', ended.length)}</summary>
       <ul>
         {ended.map(e => (
           <React.Fragment key={e.session_id + e.ended}>
@@ -55,26 +58,26 @@ export function RecentlyEnded(props: {
               className={`jp-ActiveSessions-endedRow jp-mod-${e.reason}`}
               data-session-id={e.session_id}
               aria-expanded={shown === e.session_id}
-              title="What it last ran"
+              title={t.__('What it last ran')}
               onClick={() => setShown(shown === e.session_id ? null : e.session_id)}
             >
               <span className="jp-ActiveSessions-title">{rowTitle(e)}</span>
-              <span className="jp-ActiveSessions-reason" title={endedReason(e)}>
-                {endedReason(e)}
+              <span className="jp-ActiveSessions-reason" title={endedReason(e, t)}>
+                {endedReason(e, t)}
               </span>
               <span className="jp-ActiveSessions-when" title={new Date(e.ended).toLocaleString()}>
-                {formatRelative(e.ended, now)}
+                {formatRelative(e.ended, now, t)}
               </span>
               {e.notebook_path && (
                 <button
                   className="jp-ActiveSessions-link"
-                  title={`Open ${e.notebook_path} again`}
+                  title={t.__('Open %1 again', e.notebook_path)}
                   onClick={event => {
                     event.stopPropagation();
                     props.open(e.notebook_path!);
                   }}
                 >
-                  reopen
+                  {t.__('reopen')}
                 </button>
               )}
             </li>

@@ -4,7 +4,30 @@
  * jupyter_session_ext/hub/static/format.js). No DOM, no JupyterLab, no
  * import that stays at run time: unit-tested on its own
  * (labextension/test/format.test.mjs).
+ *
+ * Words go through a translation bundle (`t`): JupyterLab's, in the panel
+ * (ITranslator, domain "jupyter-session-ext"); `plain` English on the fleet
+ * page, which has no JupyterLab.
  */
+
+/** The part of JupyterLab's TranslationBundle used here. */
+export interface ITranslate {
+  __(msgid: string, ...args: unknown[]): string;
+  _n(msgid: string, msgidPlural: string, n: number, ...args: unknown[]): string;
+}
+
+function substitute(text: string, args: unknown[]): string {
+  return text.replace(/%(\d+)/g, (match, i) =>
+    Number(i) <= args.length ? String(args[Number(i) - 1]) : match
+  );
+}
+
+/** English as written, with %1, %2… filled in (as JupyterLab's gettext does:
+ * for `_n`, %1 is the count). */
+export const plain: ITranslate = {
+  __: (msgid, ...args) => substitute(msgid, args),
+  _n: (msgid, msgidPlural, n, ...args) => substitute(n === 1 ? msgid : msgidPlural, [n, ...args])
+};
 
 /** "0s", "59s", "1m 05s", "1h 02m", "2d 03h". */
 export function formatDuration(totalSeconds: number): string {
@@ -25,25 +48,29 @@ export function formatDuration(totalSeconds: number): string {
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago" from an ISO time. */
-export function formatRelative(iso: string, now: number = Date.now()): string {
+export function formatRelative(
+  iso: string,
+  now: number = Date.now(),
+  t: ITranslate = plain
+): string {
   const then = Date.parse(iso);
   if (Number.isNaN(then)) {
     return '';
   }
   const seconds = Math.max(0, Math.round((now - then) / 1000));
   if (seconds < 45) {
-    return 'just now';
+    return t.__('just now');
   }
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) {
-    return `${minutes} min ago`;
+    return t.__('%1 min ago', minutes);
   }
   const hours = Math.round(minutes / 60);
   if (hours < 24) {
-    return `${hours} h ago`;
+    return t.__('%1 h ago', hours);
   }
   const days = Math.round(hours / 24);
-  return days === 1 ? '1 day ago' : `${days} days ago`;
+  return t._n('%1 day ago', '%1 days ago', days);
 }
 
 /** "1.5 GB", "230 MB", "12 kB" (decimal units, as system monitors show). */
@@ -60,12 +87,12 @@ export function formatBytes(bytes: number): string {
 }
 
 /** "1.9 of 2.1 GB": two figures in the unit of the second. */
-export function formatUsedOf(used: number, limit: number): string {
+export function formatUsedOf(used: number, limit: number, t: ITranslate = plain): string {
   const [limitText, unit] = formatBytes(limit).split(' ');
   const scale = limit / Number(limitText);
   const value = used / (Number.isFinite(scale) && scale > 0 ? scale : 1);
   const digits = value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} of ${limitText} ${unit}`;
+  return t.__('%1 of %2 %3', value.toFixed(digits), limitText, unit);
 }
 
 /** "+1.2 GB", "−300 MB", "±0 B": what a cell did to the kernel's memory. */
@@ -78,11 +105,14 @@ export function formatDelta(bytes: number): string {
 
 /** What an execution cost: the change of memory over it, and its peak when
  * that rose well above both ends; null when it was not measured. */
-export function memoryCost(e: {
-  memory_start_bytes: number | null;
-  memory_end_bytes: number | null;
-  memory_peak_bytes: number | null;
-}): { text: string; title: string } | null {
+export function memoryCost(
+  e: {
+    memory_start_bytes: number | null;
+    memory_end_bytes: number | null;
+    memory_peak_bytes: number | null;
+  },
+  t: ITranslate = plain
+): { text: string; title: string } | null {
   const { memory_start_bytes: start, memory_end_bytes: end, memory_peak_bytes: peak } = e;
   if (start === null || end === null) {
     return null;
@@ -91,11 +121,17 @@ export function memoryCost(e: {
   const rose = peak !== null ? peak - start : delta;
   const text =
     rose > Math.max(delta, 0) + 50e6
-      ? `${formatDelta(delta)} (peak +${formatBytes(rose)})`
+      ? t.__('%1 (peak +%2)', formatDelta(delta), formatBytes(rose))
       : formatDelta(delta);
   const title =
-    `Memory: ${formatBytes(start)} at the start, ${formatBytes(end)} at the end` +
-    (peak !== null ? `, ${formatBytes(peak)} at the highest` : '');
+    peak !== null
+      ? t.__(
+          'Memory: %1 at the start, %2 at the end, %3 at the highest',
+          formatBytes(start),
+          formatBytes(end),
+          formatBytes(peak)
+        )
+      : t.__('Memory: %1 at the start, %2 at the end', formatBytes(start), formatBytes(end));
   return { text, title };
 }
 
@@ -127,9 +163,14 @@ export const HIDDEN_CODE = 'code hidden';
 export const HIDDEN_WHY = 'Hidden: you may see these kernels, not run code on them.';
 
 /** The first `lines` lines of code, marking a cut with "…" (null: hidden). */
-export function codePreview(code: string | null, lines: number, truncated = false): string {
+export function codePreview(
+  code: string | null,
+  lines: number,
+  truncated = false,
+  t: ITranslate = plain
+): string {
   if (code === null) {
-    return HIDDEN_CODE;
+    return t.__(HIDDEN_CODE);
   }
   const all = code.replace(/\s+$/, '').split('\n');
   const shown = all.slice(0, Math.max(1, lines));
@@ -149,19 +190,20 @@ export function statusBarText(
   busySeconds: number,
   idleSeconds: number,
   queued: number,
-  awaitingInput: boolean
+  awaitingInput: boolean,
+  t: ITranslate = plain
 ): string {
   if (awaitingInput) {
-    return 'waiting for input';
+    return t.__('waiting for input');
   }
-  const queue = queued > 0 ? ` · ${queued} queued` : '';
+  const queue = queued > 0 ? ' · ' + t.__('%1 queued', queued) : '';
   if (status === 'busy') {
-    return `running ${formatDuration(busySeconds)}${queue}`;
+    return t.__('running %1', formatDuration(busySeconds)) + queue;
   }
   if (status === 'idle' || status === 'ready') {
     return `${formatDuration(idleSeconds)}${queue}`;
   }
-  return status + queue;
+  return t.__(status) + queue;
 }
 
 /** What the status bar item says to a screen reader: "Kernel idle for 4m 10s". */
@@ -170,19 +212,23 @@ export function statusBarLabel(
   busySeconds: number,
   idleSeconds: number,
   queued: number,
-  awaitingInput: boolean
+  awaitingInput: boolean,
+  t: ITranslate = plain
 ): string {
-  const queue = queued > 0 ? `, ${queued} queued` : '';
+  const queue = queued > 0 ? ', ' + t.__('%1 queued', queued) : '';
   if (awaitingInput) {
-    return `Kernel waiting for input${queue}`;
+    return t.__('Kernel waiting for input') + queue;
   }
   if (status === 'busy') {
-    return `Kernel busy for ${formatDuration(busySeconds)}${queue}`;
+    return t.__('Kernel busy for %1', formatDuration(busySeconds)) + queue;
   }
-  if (status === 'idle' || status === 'ready') {
-    return `Kernel ${status} for ${formatDuration(idleSeconds)}${queue}`;
+  if (status === 'idle') {
+    return t.__('Kernel idle for %1', formatDuration(idleSeconds)) + queue;
   }
-  return `Kernel ${status}${queue}`;
+  if (status === 'ready') {
+    return t.__('Kernel ready for %1', formatDuration(idleSeconds)) + queue;
+  }
+  return t.__('Kernel %1', t.__(status)) + queue;
 }
 
 /** How a kernel that ended went (an ended record, or one the fleet page shaped). */
@@ -198,52 +244,62 @@ export interface IEndedLike {
 }
 
 /** "culled after 1h 00m idle", "killed by signal 9", "shut down by alice". */
-export function endedReason(e: IEndedLike): string {
+export function endedReason(e: IEndedLike, t: ITranslate = plain): string {
   switch (e.reason) {
     case 'culled':
       return e.idle_seconds !== null && e.idle_seconds !== undefined
-        ? `culled after ${formatDuration(e.idle_seconds)} idle`
-        : 'culled';
+        ? t.__('culled after %1 idle', formatDuration(e.idle_seconds))
+        : t.__('culled');
     case 'killed':
     case 'exited':
     case 'oom':
-      return exitReason(e);
+      return exitReason(e, t);
     case 'server_stopped':
-      return 'server stopped';
+      return t.__('server stopped');
     case 'server_lost':
-      return 'server lost';
+      return t.__('server lost');
     case 'shutdown':
-      return (e.forced ? 'killed' : 'shut down') + (e.by ? ` by ${e.by}` : '');
+      if (e.by) {
+        return e.forced ? t.__('killed by %1', e.by) : t.__('shut down by %1', e.by);
+      }
+      return e.forced ? t.__('killed') : t.__('shut down');
     default:
-      return 'ended';
+      return t.__('ended');
   }
 }
 
 /** How a kernel's process ended: "killed by signal 9", "exited with code 1",
  * "restarted" (a kernel's last_exit, or an ended kernel's process). */
-export function exitReason(e: {
-  reason: string;
-  signal: number | null;
-  exit_code: number | null;
-  memory_bytes?: number | null;
-  limit_bytes?: number | null;
-}): string {
+export function exitReason(
+  e: {
+    reason: string;
+    signal: number | null;
+    exit_code: number | null;
+    memory_bytes?: number | null;
+    limit_bytes?: number | null;
+  },
+  t: ITranslate = plain
+): string {
   if (e.reason === 'oom') {
     const { memory_bytes: used, limit_bytes: limit } = e;
     if (used !== null && used !== undefined && limit) {
       // A kernel that filled memory between two samples was last seen small:
       // say so rather than "0.1 of 2 GB".
       return used >= 0.5 * limit
-        ? `killed: out of memory (${formatUsedOf(used, limit)})`
-        : `killed: out of memory (limit ${formatBytes(limit)}; last seen at ${formatBytes(used)})`;
+        ? t.__('killed: out of memory (%1)', formatUsedOf(used, limit, t))
+        : t.__(
+            'killed: out of memory (limit %1; last seen at %2)',
+            formatBytes(limit),
+            formatBytes(used)
+          );
     }
-    return 'killed: out of memory';
+    return t.__('killed: out of memory');
   }
   if (e.reason === 'killed') {
-    return e.signal !== null ? `killed by signal ${e.signal}` : 'killed';
+    return e.signal !== null ? t.__('killed by signal %1', e.signal) : t.__('killed');
   }
   if (e.reason === 'exited') {
-    return e.exit_code !== null ? `exited with code ${e.exit_code}` : 'exited';
+    return e.exit_code !== null ? t.__('exited with code %1', e.exit_code) : t.__('exited');
   }
-  return e.reason === 'restarted' ? 'restarted' : 'ended';
+  return e.reason === 'restarted' ? t.__('restarted') : t.__('ended');
 }

@@ -9,6 +9,7 @@ import { confirmShutdown, confirmShutdownIdle, run } from './actions';
 import { MemoryMeter } from './memory';
 import { ActiveSessionsModel } from './model';
 import { SORT_KEYS, SORT_LABELS, SortKey, statusCounts, totals } from './sessions';
+import { useTranslate } from './translate';
 import { IActiveSession } from './types';
 
 export interface IHeaderProps {
@@ -25,6 +26,7 @@ export interface IHeaderProps {
 
 export function Header(props: IHeaderProps): JSX.Element {
   const { model, sessions, selected } = props;
+  const t = useTranslate();
   const sum = totals(sessions);
   // Nothing is shown as 0 before it was measured.
   const measured = sessions.some(s => s.resource_usage !== null);
@@ -33,11 +35,11 @@ export function Header(props: IHeaderProps): JSX.Element {
   return (
     <div className="jp-ActiveSessions-header">
       <div className="jp-ActiveSessions-titleBar">
-        <h2>Active Sessions</h2>
+        <h2>{t.__('Active Sessions')}</h2>
         <button
           className="jp-ActiveSessions-action"
-          aria-label="Refresh"
-          title="Refresh"
+          aria-label={t.__('Refresh')}
+          title={t.__('Refresh')}
           onClick={() => void model.refresh()}
         >
           <refreshIcon.react tag="span" elementSize="small" />
@@ -45,12 +47,12 @@ export function Header(props: IHeaderProps): JSX.Element {
       </div>
       <div className="jp-ActiveSessions-summary" aria-live="polite">
         <span className="jp-ActiveSessions-counts">
-          {sessions.length ? statusCounts(sessions) : 'no kernels'}
+          {sessions.length ? statusCounts(sessions, t) : t.__('no kernels')}
         </span>
         <span className="jp-ActiveSessions-totals">
           <MemoryMeter memory={model.memory} />
-          <span title="CPU of all kernels and their children">
-            {measured ? `${Math.round(sum.cpu)}% CPU` : '— CPU'}
+          <span title={t.__('CPU of all kernels and their children')}>
+            {measured ? t.__('%1% CPU', Math.round(sum.cpu)) : t.__('— CPU')}
           </span>
         </span>
       </div>
@@ -58,21 +60,21 @@ export function Header(props: IHeaderProps): JSX.Element {
         <input
           className="jp-ActiveSessions-filter"
           type="search"
-          placeholder="Filter: notebook, name, user, code…"
-          aria-label="Filter kernels"
+          placeholder={t.__('Filter: notebook, name, user, code…')}
+          aria-label={t.__('Filter kernels')}
           value={props.filter}
           onChange={e => props.onFilter(e.target.value)}
         />
         <select
           className="jp-ActiveSessions-sort"
-          aria-label="Sort by"
-          title="Sort by"
+          aria-label={t.__('Sort by')}
+          title={t.__('Sort by')}
           value={props.sortBy}
           onChange={e => props.onSort(e.target.value as SortKey)}
         >
           {SORT_KEYS.map(k => (
             <option key={k} value={k}>
-              {SORT_LABELS[k]}
+              {t.__(SORT_LABELS[k])}
             </option>
           ))}
         </select>
@@ -80,31 +82,31 @@ export function Header(props: IHeaderProps): JSX.Element {
       <div className="jp-ActiveSessions-bulk">
         <input
           type="checkbox"
-          aria-label="Select all shown"
-          title="Select all shown"
+          aria-label={t.__('Select all shown')}
+          title={t.__('Select all shown')}
           checked={allSelected}
           onChange={e => props.onSelectAll(e.target.checked)}
         />
         {selected.length > 0 && (
           <button
-            onClick={() => void confirmShutdown(model, selected)}
-            title="Shut down the selected kernels"
+            onClick={() => void confirmShutdown(model, selected, t)}
+            title={t.__('Shut down the selected kernels')}
           >
-            Shut down {selected.length}
+            {t.__('Shut down %1', selected.length)}
           </button>
         )}
         <button
-          onClick={() => void confirmShutdownIdle(model, props.idleChoices)}
-          title="Shut down kernels idle for more than a chosen time"
+          onClick={() => void confirmShutdownIdle(model, props.idleChoices, t)}
+          title={t.__('Shut down kernels idle for more than a chosen time')}
         >
-          Shut down idle…
+          {t.__('Shut down idle…')}
         </button>
         <button
           disabled={busy === 0}
-          onClick={() => void run('interrupt', () => model.interruptAllBusy())}
-          title="Interrupt every busy kernel"
+          onClick={() => void run(t.__('Could not interrupt'), () => model.interruptAllBusy())}
+          title={t.__('Interrupt every busy kernel')}
         >
-          Interrupt busy{busy ? ` (${busy})` : ''}
+          {busy ? t.__('Interrupt busy (%1)', busy) : t.__('Interrupt busy')}
         </button>
       </div>
     </div>

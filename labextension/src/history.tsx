@@ -7,6 +7,7 @@
 import * as React from 'react';
 
 import { codePreview, formatDuration, HIDDEN_WHY, memoryCost } from './format';
+import { useTranslate } from './translate';
 import { IFinishedExecution, IHistory } from './types';
 
 /** The kernel's history, fetched now and again whenever `deps` change;
@@ -35,20 +36,23 @@ export function ExecutionList(props: {
   open: (path: string, cellId?: string | null) => void;
 }): JSX.Element {
   const { notebookPath, open } = props;
+  const t = useTranslate();
   return (
     <ol>
       {props.executions.map(e => {
-        const cost = memoryCost(e);
+        const cost = memoryCost(e, t);
         return (
           <li
             key={e.msg_id}
             className={`jp-mod-${e.status}`}
-            title={notebookPath && e.cell_id ? 'Go to this cell' : (e.code ?? HIDDEN_WHY)}
+            title={
+              notebookPath && e.cell_id ? t.__('Go to this cell') : (e.code ?? t.__(HIDDEN_WHY))
+            }
             onClick={() => notebookPath && open(notebookPath, e.cell_id)}
           >
             <span className="jp-ActiveSessions-historyCount">[{e.execution_count ?? ' '}]</span>
             <span className="jp-ActiveSessions-historyStatus">
-              {e.status === 'error' ? (e.error_name ?? 'error') : e.status}
+              {e.status === 'error' ? (e.error_name ?? t.__('error')) : t.__(e.status)}
             </span>
             <span className="jp-ActiveSessions-historyTook">
               {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
@@ -58,7 +62,7 @@ export function ExecutionList(props: {
                 {cost.text}
               </span>
             )}
-            <code>{codePreview(e.code, 1, e.code_truncated)}</code>
+            <code>{codePreview(e.code, 1, e.code_truncated, t)}</code>
           </li>
         );
       })}

@@ -15,6 +15,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { addCommands } from './commands';
@@ -26,6 +27,7 @@ import { ActiveSessionsPanel } from './panel';
 import { loadSettings, PLUGIN_ID } from './settings';
 import { addStatusItem } from './statusbar';
 import { IActiveSessions } from './tokens';
+import { DOMAIN } from './translate';
 
 export { CommandIDs } from './commands';
 export { IActiveSessions } from './tokens';
@@ -58,13 +60,15 @@ const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
   provides: IActiveSessions,
   // The settings' defaults are the schema's (schema/plugin.json): the registry gives them.
   requires: [ISettingRegistry],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, ITranslator],
   activate: async (
     app: JupyterFrontEnd,
     settingRegistry: ISettingRegistry,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): Promise<IActiveSessions> => {
+    const trans = (translator ?? nullTranslator).load(DOMAIN);
     const settings = await loadSettings(settingRegistry);
     const clock = new Clock();
     const open = (path: string, cellId?: string | null) =>
@@ -87,17 +91,18 @@ const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
       open,
       settings: () => settings.values,
       save: settings.save,
-      kernelLogo
+      kernelLogo,
+      trans
     });
     panel.id = PANEL_ID;
     panel.title.icon = sessionsIcon;
-    panel.title.caption = 'Active Sessions';
+    panel.title.caption = trans.__('Active Sessions');
     app.shell.add(panel, 'left', { rank: 250 });
     restorer?.add(panel, 'active-sessions');
     const openPanel = () => app.shell.activateById(panel.id);
 
-    announceFinished(model, () => settings.values, open);
-    announceMemoryWarning(model);
+    announceFinished(model, () => settings.values, open, trans);
+    announceMemoryWarning(model, trans);
     if (settings.values.desktopNotifications) {
       askForDesktopPermission();
     }
@@ -108,11 +113,17 @@ const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
       }
       panel.refresh();
     });
-    addCommands(app, palette, model, {
-      icon: sessionsIcon,
-      openPanel,
-      idleShutdownChoices: () => settings.values.idleShutdownChoices
-    });
+    addCommands(
+      app,
+      palette,
+      model,
+      {
+        icon: sessionsIcon,
+        openPanel,
+        idleShutdownChoices: () => settings.values.idleShutdownChoices
+      },
+      trans
+    );
     void model.refresh();
     return model;
   }
@@ -123,15 +134,22 @@ const statusBarPlugin: JupyterFrontEndPlugin<void> = {
   description: "The current notebook's or console's kernel in the status bar.",
   autoStart: true,
   requires: [IActiveSessions, IStatusBar],
-  optional: [ILabShell],
+  optional: [ILabShell, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     sessions: IActiveSessions,
     statusBar: IStatusBar,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    translator: ITranslator | null
   ) => {
-    addStatusItem(app, statusBar, labShell, sessions, new Clock(), () =>
-      app.shell.activateById(PANEL_ID)
+    addStatusItem(
+      app,
+      statusBar,
+      labShell,
+      sessions,
+      new Clock(),
+      () => app.shell.activateById(PANEL_ID),
+      (translator ?? nullTranslator).load(DOMAIN)
     );
   }
 };

@@ -6,7 +6,8 @@
  */
 import * as React from 'react';
 
-import { formatBytes, formatUsedOf } from './format';
+import { formatBytes, formatUsedOf, ITranslate } from './format';
+import { useTranslate } from './translate';
 import { IMemoryStatus, ISample, ITimeline } from './types';
 
 const SOURCE_WORDS: Record<string, string> = {
@@ -19,32 +20,40 @@ const SOURCE_WORDS: Record<string, string> = {
 /** "1.9 of 2.1 GB" and a bar; the warning colour past the warning fraction. */
 export function MemoryMeter(props: { memory: IMemoryStatus | null }): JSX.Element {
   const m = props.memory;
+  const t = useTranslate();
   if (!m || m.used_bytes === null || m.limit_bytes === null || m.limit_bytes <= 0) {
     return (
-      <span className="jp-ActiveSessions-meter" title="Memory: not measured yet">
+      <span className="jp-ActiveSessions-meter" title={t.__('Memory: not measured yet')}>
         —
       </span>
     );
   }
   const fraction = Math.min(1, m.used_bytes / m.limit_bytes);
-  const source = SOURCE_WORDS[m.source ?? ''] ?? 'the limit';
+  const source = t.__(SOURCE_WORDS[m.source ?? ''] ?? 'the limit');
   const title =
-    `Memory used: ${formatUsedOf(m.used_bytes, m.limit_bytes)} (${Math.round(fraction * 100)}%) ` +
-    `of ${source}; kernels: ${formatBytes(m.kernels_bytes)}` +
-    (m.warning ? `. Past ${Math.round(m.warning_fraction * 100)}%: the OOM killer is near` : '');
+    t.__(
+      'Memory used: %1 (%2%) of %3; kernels: %4',
+      formatUsedOf(m.used_bytes, m.limit_bytes, t),
+      Math.round(fraction * 100),
+      source,
+      formatBytes(m.kernels_bytes)
+    ) +
+    (m.warning
+      ? '. ' + t.__('Past %1%: the OOM killer is near', Math.round(m.warning_fraction * 100))
+      : '');
   return (
     <span className={`jp-ActiveSessions-meter${m.warning ? ' jp-mod-warning' : ''}`} title={title}>
       <span className="jp-ActiveSessions-meterText">
-        {formatUsedOf(m.used_bytes, m.limit_bytes)}
+        {formatUsedOf(m.used_bytes, m.limit_bytes, t)}
       </span>
       <span
         className="jp-ActiveSessions-meterBar"
         role="meter"
-        aria-label="Memory used of the limit"
+        aria-label={t.__('Memory used of the limit')}
         aria-valuemin={0}
         aria-valuemax={m.limit_bytes}
         aria-valuenow={m.used_bytes}
-        aria-valuetext={formatUsedOf(m.used_bytes, m.limit_bytes)}
+        aria-valuetext={formatUsedOf(m.used_bytes, m.limit_bytes, t)}
       >
         <span style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
       </span>
@@ -78,6 +87,7 @@ function sparkRange(values: number[]): [number, number] {
 /** A row's memory over the last hour, scaled to its own highest point. */
 export function Sparkline(props: { timeline: ITimeline | null }): JSX.Element {
   const samples = props.timeline?.samples ?? [];
+  const t = useTranslate();
   const width = 36;
   const height = 12;
   if (samples.length < 2) {
@@ -85,9 +95,12 @@ export function Sparkline(props: { timeline: ITimeline | null }): JSX.Element {
   }
   const memory = samples.map(s => s.memory_bytes);
   const [low, high] = sparkRange(memory);
-  const title =
-    `Memory, last ${span(samples)}: ` +
-    `${formatBytes(Math.min(...memory))} to ${formatBytes(Math.max(...memory))}`;
+  const title = t.__(
+    'Memory, last %1: %2 to %3',
+    span(samples, t),
+    formatBytes(Math.min(...memory)),
+    formatBytes(Math.max(...memory))
+  );
   return (
     <svg
       className="jp-ActiveSessions-spark"
@@ -103,11 +116,11 @@ export function Sparkline(props: { timeline: ITimeline | null }): JSX.Element {
   );
 }
 
-function span(samples: ISample[]): string {
+function span(samples: ISample[], t: ITranslate): string {
   const seconds = (Date.parse(samples[samples.length - 1].t) - Date.parse(samples[0].t)) / 1000;
   return seconds >= 90 * 60
-    ? `${Math.round(seconds / 3600)} h`
-    : `${Math.max(1, Math.round(seconds / 60))} min`;
+    ? t.__('%1 h', Math.round(seconds / 3600))
+    : t.__('%1 min', Math.max(1, Math.round(seconds / 60)));
 }
 
 /** The timeline of an expanded row, fetched on opening and as it grows. */
@@ -132,8 +145,13 @@ export function useTimeline(
 /** Memory (filled) and CPU (a line) over the kernel's timeline. */
 export function MemoryChart(props: { timeline: ITimeline | null }): JSX.Element {
   const samples = props.timeline?.samples ?? [];
+  const t = useTranslate();
   if (samples.length < 2) {
-    return <div className="jp-ActiveSessions-chart jp-mod-empty">Memory and CPU: measuring…</div>;
+    return (
+      <div className="jp-ActiveSessions-chart jp-mod-empty">
+        {t.__('Memory and CPU: measuring…')}
+      </div>
+    );
   }
   const width = 240;
   const height = 48;
@@ -142,9 +160,13 @@ export function MemoryChart(props: { timeline: ITimeline | null }): JSX.Element 
   const topMemory = Math.max(...memory);
   const topCpu = Math.max(100, ...cpu);
   const line = points(memory, width, height, topMemory);
-  const label =
-    `Memory and CPU over the last ${span(samples)}: memory ${formatBytes(Math.min(...memory))} ` +
-    `to ${formatBytes(topMemory)}, CPU up to ${Math.round(Math.max(...cpu))}%`;
+  const label = t.__(
+    'Memory and CPU over the last %1: memory %2 to %3, CPU up to %4%',
+    span(samples, t),
+    formatBytes(Math.min(...memory)),
+    formatBytes(topMemory),
+    Math.round(Math.max(...cpu))
+  );
   return (
     <figure className="jp-ActiveSessions-chart">
       <svg
@@ -165,12 +187,12 @@ export function MemoryChart(props: { timeline: ITimeline | null }): JSX.Element 
       </svg>
       <figcaption>
         <span className="jp-ActiveSessions-chartKeyMemory">
-          memory, up to {formatBytes(topMemory)}
+          {t.__('memory, up to %1', formatBytes(topMemory))}
         </span>
         <span className="jp-ActiveSessions-chartKeyCpu">
-          CPU, up to {Math.round(Math.max(...cpu))}%
+          {t.__('CPU, up to %1%', Math.round(Math.max(...cpu)))}
         </span>
-        <span>last {span(samples)}</span>
+        <span>{t.__('last %1', span(samples, t))}</span>
       </figcaption>
     </figure>
   );

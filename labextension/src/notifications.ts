@@ -6,7 +6,7 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 
-import { formatBytes, formatDuration, formatUsedOf } from './format';
+import { formatBytes, formatDuration, formatUsedOf, ITranslate, plain } from './format';
 import { ActiveSessionsModel } from './model';
 import { IExecutionFinished, IMemoryWarning } from './types';
 
@@ -16,33 +16,39 @@ export interface INotifySettings {
   desktopNotifications: boolean;
 }
 
-export function describe(e: IExecutionFinished): { title: string; body: string } {
-  const where = e.notebook_path?.split('/').pop() ?? `kernel ${e.session_id.slice(0, 8)}`;
+export function describe(
+  e: IExecutionFinished,
+  t: ITranslate = plain
+): { title: string; body: string } {
+  const where = e.notebook_path?.split('/').pop() ?? t.__('kernel %1', e.session_id.slice(0, 8));
   const cell = e.execution_count !== null ? ` [${e.execution_count}]` : '';
   // Rounded, not cut like a ticking timer: 1.96 s ran "2s".
   const took = formatDuration(Math.round(e.duration_seconds));
   const body =
     e.status === 'ok'
-      ? `finished in ${took}`
+      ? t.__('finished in %1', took)
       : e.status === 'error'
-        ? `failed (${e.error_name ?? 'error'}) after ${took}`
-        : `was aborted after ${took}`;
+        ? t.__('failed (%1) after %2', e.error_name ?? t.__('error'), took)
+        : t.__('was aborted after %1', took);
   return { title: `${where}${cell}`, body };
 }
 
 export function announceFinished(
   model: ActiveSessionsModel,
   settings: () => INotifySettings,
-  open: (path: string, cellId?: string | null) => void
+  open: (path: string, cellId?: string | null) => void,
+  t: ITranslate = plain
 ): void {
   model.finished.connect((_, e) => {
     const { notifyAfterSeconds, desktopNotifications } = settings();
     if (notifyAfterSeconds <= 0 || e.duration_seconds < notifyAfterSeconds) {
       return;
     }
-    const { title, body } = describe(e);
+    const { title, body } = describe(e, t);
     const path = e.notebook_path;
-    const actions = path ? [{ label: 'Go to cell', callback: () => open(path, e.cell_id) }] : [];
+    const actions = path
+      ? [{ label: t.__('Go to cell'), callback: () => open(path, e.cell_id) }]
+      : [];
     const options = { autoClose: e.status === 'ok' ? 15000 : (false as const), actions };
     const message = `${title} ${body}`;
     if (e.status === 'ok') {
@@ -72,26 +78,27 @@ export function announceFinished(
 }
 
 /** "Memory nearly full: 1.9 of 2.1 GB used … Largest: forecast.ipynb 1.2 GB, …". */
-export function describeMemoryWarning(w: IMemoryWarning): string {
+export function describeMemoryWarning(w: IMemoryWarning, t: ITranslate = plain): string {
   const largest = w.kernels
     .slice(0, 3)
-    .map(k => `${shortName(k)} ${formatBytes(k.memory_bytes)}`)
+    .map(k => `${shortName(k, t)} ${formatBytes(k.memory_bytes)}`)
     .join(', ');
   return (
-    `Memory nearly full: ${formatUsedOf(w.used_bytes, w.limit_bytes)} used. ` +
-    'The out-of-memory killer ends kernels past the limit.' +
-    (largest ? ` Largest: ${largest}.` : '')
+    t.__('Memory nearly full: %1 used.', formatUsedOf(w.used_bytes, w.limit_bytes, t)) +
+    ' ' +
+    t.__('The out-of-memory killer ends kernels past the limit.') +
+    (largest ? ' ' + t.__('Largest: %1.', largest) : '')
   );
 }
 
-function shortName(k: { session_id: string; notebook_path: string | null }): string {
-  return k.notebook_path?.split('/').pop() ?? `kernel ${k.session_id.slice(0, 8)}`;
+function shortName(k: { session_id: string; notebook_path: string | null }, t: ITranslate): string {
+  return k.notebook_path?.split('/').pop() ?? t.__('kernel %1', k.session_id.slice(0, 8));
 }
 
 /** The server's `memory_warning`: a notification that stays until dismissed,
  * with a one-click shut-down of the largest kernel that is idle when it is
  * clicked (the cell that filled memory is often still running as it warns). */
-export function announceMemoryWarning(model: ActiveSessionsModel): void {
+export function announceMemoryWarning(model: ActiveSessionsModel, t: ITranslate = plain): void {
   model.memoryWarning.connect((_, w) => {
     const shutDownLargestIdle = async () => {
       await model.refresh();
@@ -99,19 +106,26 @@ export function announceMemoryWarning(model: ActiveSessionsModel): void {
         .filter(s => (s.status === 'idle' || s.status === 'ready') && s.resource_usage)
         .sort((a, b) => b.resource_usage!.memory_bytes - a.resource_usage!.memory_bytes)[0];
       if (!idle) {
-        Notification.info('No kernel is idle: none was shut down.', { autoClose: 5000 });
+        Notification.info(t.__('No kernel is idle: none was shut down.'), { autoClose: 5000 });
         return;
       }
       await model.shutdown(idle.session_id);
       Notification.info(
-        `Shut down ${shortName(idle)}: ${formatBytes(idle.resource_usage!.memory_bytes)} freed.`,
+        t.__(
+          'Shut down %1: %2 freed.',
+          shortName(idle, t),
+          formatBytes(idle.resource_usage!.memory_bytes)
+        ),
         { autoClose: 8000 }
       );
     };
-    Notification.warning(describeMemoryWarning(w), {
+    Notification.warning(describeMemoryWarning(w, t), {
       autoClose: false,
       actions: [
-        { label: 'Shut down the largest idle kernel', callback: () => void shutDownLargestIdle() }
+        {
+          label: t.__('Shut down the largest idle kernel'),
+          callback: () => void shutDownLargestIdle()
+        }
       ]
     });
   });

@@ -10,11 +10,13 @@ import * as React from 'react';
 
 import { Clock } from './clock';
 import { RecentlyEnded } from './ended';
+import { ITranslate } from './format';
 import { Header } from './header';
 import { ActiveSessionsModel } from './model';
 import { SessionRow } from './row';
 import { IRowContext } from './rowContext';
 import { matches, SortKey, sortSessions } from './sessions';
+import { TranslateContext } from './translate';
 
 export interface IPanelSettings {
   codePreviewLines: number;
@@ -35,6 +37,8 @@ export interface IPanelOptions {
   save: (key: 'sortBy' | 'filter', value: string) => void;
   /** A kernelspec's logo (JupyterLab's kernelspec manager knows them). */
   kernelLogo: (kernelName: string) => string | null;
+  /** The user's language (ITranslator's bundle for our domain). */
+  trans: ITranslate;
 }
 
 export class ActiveSessionsPanel extends ReactWidget {
@@ -61,7 +65,11 @@ export class ActiveSessionsPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <PanelView {...this.options} settings={this.options.settings()} />;
+    return (
+      <TranslateContext.Provider value={this.options.trans}>
+        <PanelView {...this.options} settings={this.options.settings()} />
+      </TranslateContext.Provider>
+    );
   }
 }
 
@@ -79,7 +87,7 @@ function useModelChanged(model: ActiveSessionsModel): void {
 function PanelView(
   props: Omit<IPanelOptions, 'settings'> & { settings: IPanelSettings }
 ): JSX.Element {
-  const { model, settings } = props;
+  const { model, settings, trans: t } = props;
   useModelChanged(model);
   const [filter, setFilter] = React.useState(settings.filter);
   const [sortBy, setSortBy] = React.useState<SortKey>(settings.sortBy);
@@ -173,11 +181,11 @@ function PanelView(
       />
       {model.error && <div className="jp-ActiveSessions-error">{model.error}</div>}
       {model.sessions.length === 0 ? (
-        <div className="jp-ActiveSessions-empty">No running kernels.</div>
+        <div className="jp-ActiveSessions-empty">{t.__('No running kernels.')}</div>
       ) : shown.length === 0 ? (
-        <div className="jp-ActiveSessions-empty">No kernel matches “{filter}”.</div>
+        <div className="jp-ActiveSessions-empty">{t.__('No kernel matches “%1”.', filter)}</div>
       ) : (
-        <ul className="jp-ActiveSessions-list" aria-label="Running kernels">
+        <ul className="jp-ActiveSessions-list" aria-label={t.__('Running kernels')}>
           {shown.map(s => (
             <SessionRow
               key={s.session_id}

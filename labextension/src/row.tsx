@@ -20,6 +20,7 @@ import { formatBytes, formatDuration, telltaleLine } from './format';
 import { Sparkline } from './memory';
 import { IRowContext } from './rowContext';
 import { cullCountdown, liveSeconds, progress, rowTitle } from './sessions';
+import { useTranslate } from './translate';
 import { IActiveSession } from './types';
 
 export interface IRowProps {
@@ -37,16 +38,17 @@ const INTERRUPT_GRACE_MS = 5000;
 
 function LiveTimer(props: { s: IActiveSession; fetchedAt: number; clock: Clock }): JSX.Element {
   const now = useClock(props.clock);
+  const t = useTranslate();
   const { s, fetchedAt } = props;
-  let text = s.status as string;
+  let text = t.__(s.status);
   if (s.awaiting_input) {
-    text = 'input';
+    text = t.__('input');
   } else if (s.status === 'busy') {
     text = formatDuration(liveSeconds(s.busy_seconds, fetchedAt, now));
   } else if (s.status === 'idle' || s.status === 'ready') {
     text = formatDuration(liveSeconds(s.idle_seconds, fetchedAt, now));
   }
-  const what = s.awaiting_input ? 'waiting for input' : s.status;
+  const what = s.awaiting_input ? t.__('waiting for input') : t.__(s.status);
   return (
     <span className="jp-ActiveSessions-timer" title={`${what} ${text}`}>
       {text}
@@ -60,27 +62,28 @@ function CullCountdown(props: {
   context: IRowContext;
 }): JSX.Element | null {
   const now = useClock(props.context.clock);
+  const t = useTranslate();
   const left = cullCountdown(props.s, props.fetchedAt, props.context.cullWarningSeconds, now);
   if (left === null) {
     return null;
   }
   const keep = (e: React.MouseEvent) => {
     e.stopPropagation();
-    void run('keep the kernel alive', () =>
+    void run(t.__('Could not keep the kernel alive'), () =>
       props.context.model.update(props.s.session_id, { idle_timeout: 0 })
     );
   };
   // A line of its own under the row: rare, and not to be missed.
   return (
-    <div className="jp-ActiveSessions-cull" title="Idle culling will shut this kernel down">
-      ⌛ culled in {formatDuration(left)} unless used
+    <div className="jp-ActiveSessions-cull" title={t.__('Idle culling will shut this kernel down')}>
+      ⌛ {t.__('culled in %1 unless used', formatDuration(left))}
       <button
         className="jp-ActiveSessions-keepAlive"
-        aria-label="Keep alive: never cull this kernel"
-        title="Keep alive: never cull this kernel"
+        aria-label={t.__('Keep alive: never cull this kernel')}
+        title={t.__('Keep alive: never cull this kernel')}
         onClick={keep}
       >
-        Keep alive
+        {t.__('Keep alive')}
       </button>
     </div>
   );
@@ -115,17 +118,18 @@ function InterruptOrKill(props: {
   onInterrupt: () => void;
 }): JSX.Element {
   const now = useClock(props.context.clock);
+  const t = useTranslate();
   if (props.s.status === 'busy' && now - props.interruptedAt > INTERRUPT_GRACE_MS) {
     return (
       <IconButton
-        label="Kill (the interrupt did not stop it)"
+        label={t.__('Kill (the interrupt did not stop it)')}
         icon={closeIcon}
         className="jp-mod-kill"
-        onClick={() => void confirmKill(props.context.model, props.s)}
+        onClick={() => void confirmKill(props.context.model, props.s, t)}
       />
     );
   }
-  return <IconButton label="Interrupt" icon={stopIcon} onClick={props.onInterrupt} />;
+  return <IconButton label={t.__('Interrupt')} icon={stopIcon} onClick={props.onInterrupt} />;
 }
 
 /** "Python 3" of "Python 3 (ipykernel)": the kernel, in a few characters. */
@@ -153,23 +157,27 @@ function KernelBadge(props: { s: IActiveSession; logo: string | null }): JSX.Ele
 function RunningLine(props: { s: IActiveSession; context: IRowContext }): JSX.Element | null {
   const { s, context } = props;
   const now = useClock(context.clock);
+  const t = useTranslate();
   const entry = s.execution_queue.active;
   if (!entry) {
     return null;
   }
   const queued = s.execution_queue.length;
   const done = progress(entry, now);
-  const code = entry.code === null ? '(code hidden)' : telltaleLine(entry.code) || '(empty cell)';
+  const code =
+    entry.code === null ? t.__('(code hidden)') : telltaleLine(entry.code) || t.__('(empty cell)');
   const content = (
     <>
       <code className="jp-ActiveSessions-runningCode">{code}</code>
-      {queued > 0 && <span className="jp-ActiveSessions-runningQueue">{queued} queued</span>}
+      {queued > 0 && (
+        <span className="jp-ActiveSessions-runningQueue">{t.__('%1 queued', queued)}</span>
+      )}
       {done !== null && (
         <progress
           className="jp-ActiveSessions-progress"
           max={1}
           value={done}
-          aria-label="Progress against the cell's last run"
+          aria-label={t.__("Progress against the cell's last run")}
         />
       )}
     </>
@@ -182,7 +190,7 @@ function RunningLine(props: { s: IActiveSession; context: IRowContext }): JSX.El
     <button
       type="button"
       className="jp-ActiveSessions-runningLine"
-      title={`Go to the running cell: ${entry.code ?? ''}`.trim()}
+      title={t.__('Go to the running cell: %1', entry.code ?? '').trim()}
       onClick={() => context.open(path, entry.cell_id)}
     >
       {content}
@@ -193,6 +201,7 @@ function RunningLine(props: { s: IActiveSession; context: IRowContext }): JSX.El
 function SessionRowImpl(props: IRowProps): JSX.Element {
   const { session: s, fetchedAt, expanded, selected, context } = props;
   const { model } = context;
+  const t = useTranslate();
   const [interruptedAt, setInterruptedAt] = React.useState<number | null>(null);
   React.useEffect(() => {
     if (s.status !== 'busy') {
@@ -205,7 +214,7 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
 
   const interrupt = () => {
     setInterruptedAt(Date.now());
-    void run('interrupt', () => model.interrupt(s.session_id));
+    void run(t.__('Could not interrupt'), () => model.interrupt(s.session_id));
   };
 
   // The toggle, the checkbox and the actions are siblings: a control inside
@@ -219,7 +228,7 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
         <input
           type="checkbox"
           className="jp-ActiveSessions-select"
-          aria-label={`Select ${title}`}
+          aria-label={t.__('Select %1', title)}
           checked={selected}
           onChange={e => props.onSelect(s.session_id, e.target.checked)}
         />
@@ -227,12 +236,16 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
           type="button"
           className="jp-ActiveSessions-line"
           aria-expanded={expanded}
-          aria-label={`${title}, ${s.awaiting_input ? 'waiting for input' : s.status}`}
+          aria-label={t.__(
+            '%1, %2',
+            title,
+            s.awaiting_input ? t.__('waiting for input') : t.__(s.status)
+          )}
           onClick={toggle}
         >
           <span
             className={`jp-ActiveSessions-dot jp-mod-${s.awaiting_input ? 'input' : s.status}`}
-            title={s.awaiting_input ? 'waiting for input' : s.status}
+            title={s.awaiting_input ? t.__('waiting for input') : t.__(s.status)}
           />
           <span
             className="jp-ActiveSessions-title"
@@ -244,17 +257,20 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
         <div className="jp-ActiveSessions-figures" onClick={toggle}>
           <KernelBadge s={s} logo={context.kernelLogo(s.kernel_name)} />
           <LiveTimer s={s} fetchedAt={fetchedAt} clock={context.clock} />
-          <span className="jp-ActiveSessions-memory" title="Memory (kernel and its children)">
+          <span
+            className="jp-ActiveSessions-memory"
+            title={t.__('Memory (kernel and its children)')}
+          >
             {usage ? formatBytes(usage.memory_bytes) : '—'}
           </span>
-          <span className="jp-ActiveSessions-cpu" title="CPU (kernel and its children)">
+          <span className="jp-ActiveSessions-cpu" title={t.__('CPU (kernel and its children)')}>
             {usage ? `${Math.round(usage.cpu_percent)}%` : '—'}
           </span>
           <Sparkline timeline={model.sparkline(s.session_id)} />
         </div>
         <span className="jp-ActiveSessions-actions">
           {interruptedAt === null ? (
-            <IconButton label="Interrupt" icon={stopIcon} onClick={interrupt} />
+            <IconButton label={t.__('Interrupt')} icon={stopIcon} onClick={interrupt} />
           ) : (
             <InterruptOrKill
               s={s}
@@ -264,14 +280,14 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
             />
           )}
           <IconButton
-            label="Restart"
+            label={t.__('Restart')}
             icon={refreshIcon}
-            onClick={() => void run('restart', () => model.restart(s.session_id))}
+            onClick={() => void run(t.__('Could not restart'), () => model.restart(s.session_id))}
           />
           <IconButton
-            label="Shut down"
+            label={t.__('Shut down')}
             icon={closeIcon}
-            onClick={() => void confirmShutdown(model, [s])}
+            onClick={() => void confirmShutdown(model, [s], t)}
           />
         </span>
       </div>

@@ -3,6 +3,7 @@
  * totals, which kernels count as idle for a bulk shutdown, cull countdowns.
  * No DOM, no JupyterLab: unit-tested on its own (labextension/test/).
  */
+import type { ITranslate } from './format';
 import { IActiveSession, IQueueEntry } from './types';
 
 /**
@@ -108,7 +109,7 @@ export function sortSessions(
 }
 
 /** "3 busy · 12 idle · 1 starting" (ready counts as idle; zeros left out). */
-export function statusCounts(list: readonly IActiveSession[]): string {
+export function statusCounts(list: readonly IActiveSession[], t?: ITranslate): string {
   const counts = new Map<string, number>();
   for (const s of list) {
     const label =
@@ -116,7 +117,9 @@ export function statusCounts(list: readonly IActiveSession[]): string {
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return STATUS_ORDER.filter(label => counts.has(label))
-    .map(label => `${counts.get(label)} ${label}`)
+    .map(label =>
+      t ? t.__('%1 %2', counts.get(label), t.__(label)) : `${counts.get(label)} ${label}`
+    )
     .join(' · ');
 }
 

@@ -16,7 +16,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { Clock, useClock } from './clock';
-import { formatUsedOf, statusBarLabel, statusBarText } from './format';
+import { formatUsedOf, ITranslate, statusBarLabel, statusBarText } from './format';
 import { liveSeconds } from './sessions';
 import { IActiveSessions } from './tokens';
 
@@ -25,8 +25,10 @@ function StatusText(props: {
   clock: Clock;
   kernelId: string;
   onOpen: () => void;
+  t: ITranslate;
 }): JSX.Element {
   const now = useClock(props.clock);
+  const t = props.t;
   const s = props.model.session(props.kernelId);
   if (!s) {
     return <span />;
@@ -37,20 +39,21 @@ function StatusText(props: {
     s.status === 'busy' ? liveSeconds(s.busy_seconds, fetchedAt, now) : 0,
     liveSeconds(s.idle_seconds, fetchedAt, now),
     s.execution_queue.length,
-    s.awaiting_input !== null
+    s.awaiting_input !== null,
+    t
   ];
   // Near the memory limit, the figure that matters most is said here too.
   const m = props.model.memory;
   const memory =
     m?.warning && m.used_bytes !== null && m.limit_bytes
-      ? `memory ${formatUsedOf(m.used_bytes, m.limit_bytes)}`
+      ? t.__('memory %1', formatUsedOf(m.used_bytes, m.limit_bytes, t))
       : '';
-  const label = statusBarLabel(...figures) + (memory ? `, ${memory} used` : '');
+  const label = statusBarLabel(...figures) + (memory ? ', ' + t.__('%1 used', memory) : '');
   return (
     <button
       type="button"
       className={`jp-ActiveSessions-statusText jp-mod-${s.status}`}
-      title={`${label}. Active Sessions: click to open the panel`}
+      title={t.__('%1. Active Sessions: click to open the panel', label)}
       aria-label={label}
       onClick={props.onOpen}
     >
@@ -68,7 +71,8 @@ export class SessionStatusItem extends ReactWidget {
   constructor(
     private model: IActiveSessions,
     private clock: Clock,
-    private onOpen: () => void
+    private onOpen: () => void,
+    private t: ITranslate
   ) {
     super();
     this.addClass('jp-ActiveSessions-statusItem');
@@ -105,6 +109,7 @@ export class SessionStatusItem extends ReactWidget {
               clock={this.clock}
               kernelId={this._kernelId}
               onOpen={this.onOpen}
+              t={this.t}
             />
           ) : (
             <span />
@@ -127,9 +132,10 @@ export function addStatusItem(
   labShell: ILabShell | null,
   model: IActiveSessions,
   clock: Clock,
-  openPanel: () => void
+  openPanel: () => void,
+  t: ITranslate
 ): void {
-  const item = new SessionStatusItem(model, clock, openPanel);
+  const item = new SessionStatusItem(model, clock, openPanel, t);
   statusBar.registerStatusItem('jupyter-session-ext:status', {
     item,
     align: 'left',

@@ -5,9 +5,11 @@ import { test } from 'node:test';
 
 import {
   codePreview,
+  endedReason,
   formatBytes,
   formatDuration,
   formatRelative,
+  plain,
   statusBarLabel,
   statusBarText
 } from '../../lib/format.js';
@@ -134,4 +136,43 @@ test('memory: used of a limit, what a cell did, and an OOM kill said plainly', a
   assert.equal(telltaleLine('import time'), 'import time');
   assert.equal(telltaleLine('fit()'), 'fit()');
   assert.equal(telltaleLine(''), '');
+});
+
+// A bundle with a catalog, as JupyterLab's ITranslator loads one: each
+// msgid looked up, %1… filled in (for _n, %1 is the count).
+function bundle(catalog) {
+  const fill = (text, args) => text.replace(/%(\d+)/g, (m, i) => String(args[i - 1]));
+  return {
+    __: (msgid, ...args) => fill(catalog[msgid] ?? msgid, args),
+    _n: (one, many, n, ...args) =>
+      fill(catalog[n === 1 ? one : many] ?? (n === 1 ? one : many), [n, ...args])
+  };
+}
+
+test('the plain bundle fills in its arguments', () => {
+  assert.equal(plain.__('%1 of %2 %3', '1.5', '2', 'GB'), '1.5 of 2 GB');
+  assert.equal(plain._n('%1 day ago', '%1 days ago', 1), '1 day ago');
+  assert.equal(plain._n('%1 day ago', '%1 days ago', 3), '3 days ago');
+});
+
+test('words go through the bundle given', () => {
+  const fr = bundle({
+    'running %1': 'en cours %1',
+    '%1 queued': '%1 en attente',
+    'Kernel busy for %1': 'Noyau occupé depuis %1',
+    'shut down by %1': 'arrêté par %1',
+    '%1 days ago': 'il y a %1 jours',
+    'code hidden': 'code masqué'
+  });
+  assert.equal(statusBarText('busy', 12, 0, 3, false, fr), 'en cours 12s · 3 en attente');
+  assert.equal(statusBarLabel('busy', 12, 0, 0, false, fr), 'Noyau occupé depuis 12s');
+  assert.equal(
+    endedReason({ reason: 'shutdown', by: 'alice', signal: null, exit_code: null }, fr),
+    'arrêté par alice'
+  );
+  const now = Date.parse('2026-11-24T12:00:00Z');
+  assert.equal(formatRelative('2026-11-21T12:00:00Z', now, fr), 'il y a 3 jours');
+  assert.equal(codePreview(null, 3, false, fr), 'code masqué');
+  // Without a bundle, the English as before (the fleet page has none).
+  assert.equal(statusBarText('busy', 12, 0, 3, false), 'running 12s · 3 queued');
 });

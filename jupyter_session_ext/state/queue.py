@@ -284,10 +284,10 @@ class ExecutionQueue:
         """The kernel runs `active` (`code`, whole), a request nobody saw
         sent: if it is one a server extension asked for (the first of its
         pending requests with the same code, or the same hash of it; such an
-        extension sends them in order), the active
-        entry takes what was known of it (cell id, who, when, its place) and
-        the stand-in leaves the pending list, with those sent before it (the
-        extension skipped them)."""
+        extension sends them in order), the active entry takes what was
+        known of it (cell id, who, when, its place) and the stand-in leaves
+        the pending list, with those sent before it (the extension skipped
+        them)."""
         if active.seq is not None or active.via is not None:
             return False  # seen sent, or adopted already
         hashed: str | None = None

@@ -79,9 +79,7 @@ class KernelTracker:
         self.kernels: dict[str, TrackedKernel] = {}
         self.channels: dict[str, KernelChannels] = {}
         self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd)
-        # Whether jupyter_server counts the kernel websockets (set as the
-        # observed connection class is installed: traffic/websocket.py).
-        self.server_counts_connections = True
+        self.server_counts_connections = True  # websocket.counted_by_server, in app.py
         self.sessions = BoundSessions(session_manager, changes)
         self.remote = RemoteKernels(self.kernels, self.channels, changes, log)
         self._ticker: PeriodicCallback | None = None
@@ -354,9 +352,8 @@ class KernelTracker:
 
     def connections(self, kernel_id: str) -> int:
         tracked = self.kernels.get(kernel_id)
-        if tracked is not None and tracked.remote:
-            return tracked.clients
-        count = server_hooks.connection_count(self.kernel_manager, kernel_id)
-        if count is not None and self.server_counts_connections:
-            return count  # jupyter_server's own count, as its kernel model reports it
-        return tracked.clients if tracked is not None else 0
+        ours = tracked.clients if tracked is not None else 0  # what our connection class saw
+        if (tracked is not None and tracked.remote) or not self.server_counts_connections:
+            return ours
+        count = server_hooks.connection_count(self.kernel_manager, kernel_id)  # its model's
+        return count if count is not None else ours

@@ -11,15 +11,10 @@ export async function openPanel(page: IJupyterLabPageFixture): Promise<void> {
   await expect(page.locator('#jp-active-sessions')).toBeVisible();
 }
 
-/** A python3 notebook with these code cells, uploaded and opened: its kernel
+/** A python3 notebook (nbformat JSON) with these code cells: its kernel
  * starts without a dialog. */
-export async function openNotebook(
-  page: IJupyterLabPageFixture,
-  tmpPath: string,
-  name: string,
-  cells: string[] = ['']
-): Promise<void> {
-  const notebook = {
+export function notebookContent(cells: string[]): object {
+  return {
     cells: cells.map(source => ({
       cell_type: 'code',
       source,
@@ -33,8 +28,17 @@ export async function openNotebook(
     nbformat: 4,
     nbformat_minor: 5
   };
+}
+
+/** `notebookContent(cells)`, uploaded and opened. */
+export async function openNotebook(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  name: string,
+  cells: string[] = ['']
+): Promise<void> {
   const file = `${tmpPath}/${name}`;
-  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
+  await page.contents.uploadContent(JSON.stringify(notebookContent(cells)), 'text', file);
   await page.notebook.openByPath(file);
   await page.notebook.activate(name);
 }

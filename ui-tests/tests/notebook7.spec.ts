@@ -6,6 +6,8 @@
  */
 import { expect, test } from '@playwright/test';
 
+import { notebookContent } from './helpers';
+
 const NAME = 'seven.ipynb';
 const row = '.jp-ActiveSessions-row';
 
@@ -19,22 +21,11 @@ test('the jump lands on the running cell in the page showing the notebook', asyn
   context,
   request
 }, testInfo) => {
-  const notebook = {
-    cells: ['import time\ntime.sleep(20)', 'second = 2', 'third = 3'].map(source => ({
-      cell_type: 'code',
-      source,
-      metadata: {},
-      outputs: [],
-      execution_count: null
-    })),
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
   const put = await request.put(`/api/contents/${NAME}`, {
-    data: { type: 'notebook', content: notebook }
+    data: {
+      type: 'notebook',
+      content: notebookContent(['import time\ntime.sleep(20)', 'second = 2', 'third = 3'])
+    }
   });
   expect(put.ok()).toBe(true);
 

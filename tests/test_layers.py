@@ -15,14 +15,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_session_ext"
 FORBIDDEN_IN_STATE = ("tornado", "zmq", "jupyter_client", "jupyter_server")
 # Each layer and what it may import from the package, besides itself. The
-# root modules: server_hooks, untrusted and _version sit under everything; registry,
-# app and cli compose the layers.
+# root modules: server_hooks and _version sit under everything; registry,
+# app and cli compose the layers. `untrusted` (what comes from outside,
+# shaped) is the floor: every layer may use it, it uses none.
 LAYERS = {
-    "state": set(),
-    "store": {"state"},
-    "memory": {"state"},
-    "traffic": {"state", "server_hooks"},
-    "lifecycle": {"state", "store", "memory", "traffic", "server_hooks"},
+    "untrusted": set(),
+    "state": {"untrusted"},
+    "store": {"state", "untrusted"},
+    "memory": {"state", "untrusted"},
+    "traffic": {"state", "server_hooks", "untrusted"},
+    "lifecycle": {"state", "store", "memory", "traffic", "server_hooks", "untrusted"},
     "api": {"state", "lifecycle", "memory", "_version", "untrusted"},
 }
 

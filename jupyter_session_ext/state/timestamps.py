@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from functools import lru_cache, partial
 from typing import Any
 
+from ..untrusted import date
+
 # Now, aware, in UTC: read several times per kernel message, so a C-level
 # partial rather than a Python function around datetime.now.
 utcnow: Callable[[], datetime] = partial(datetime.now, timezone.utc)
@@ -24,12 +26,6 @@ def isoformat(dt: datetime | None) -> str | None:
 
 
 def parse_date(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None
+    """A date from outside (a kernel's header, a stored row, a user's
+    server): aware UTC between 1970 and 2200, else None (never an error)."""
+    return date(value)

@@ -18,15 +18,16 @@ from typing import Any
 
 from ..state.ended import REASONS, EndedKernel
 from ..state.history import OUTCOMES, FinishedExecution
-from ..state.queue import IDENTIFIER_MAX, QueueEntry
-from ..state.timestamps import isoformat, parse_date, utcnow
+from ..state.queue import QueueEntry
+from ..state.timestamps import isoformat, utcnow
+from ..untrusted import IDENTIFIER_MAX, Refused, date
 
 # Code kept whole (code_preview_length 0) is still capped when read back.
 CODE_MAX = 1_000_000
 TEXT_MAX = 4096
 
 
-class BadRow(ValueError):
+class BadRow(Refused):
     """A stored row that is not a record of ours."""
 
 
@@ -116,7 +117,7 @@ def _optional_text(raw: dict[str, Any], name: str, cap: int = IDENTIFIER_MAX) ->
 
 
 def _when(raw: dict[str, Any], name: str) -> datetime:
-    value = parse_date(raw.get(name)) if isinstance(raw.get(name), str) else None
+    value = date(raw.get(name)) if isinstance(raw.get(name), str) else None
     if value is None:
         raise BadRow(f"{name}: not a time")
     return value

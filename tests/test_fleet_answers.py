@@ -65,15 +65,28 @@ def test_deep_nesting_is_refused_before_parsing():
         (b"\xff\xfe", "not JSON"),
         (b"[]", "not a list of sessions"),
         (b'{"sessions": {}}', "not a list of sessions"),
-        (b'{"sessions": [1]}', "not an object"),
-        (b'{"sessions": [{}]}', "not a UUID"),
-        (b'{"sessions": [{"session_id": "../x"}]}', "not a UUID"),
         (('{"sessions": [%s]}' % ("9" * 5000)).encode(), "not JSON"),
     ],
 )
 def test_answers_that_do_not_fit(body, why):
     with pytest.raises(InvalidAnswer, match=why):
         answers.active_sessions(body)
+
+
+@pytest.mark.parametrize(
+    "record, why",
+    [
+        (1, "not an object"),
+        ({}, "not a UUID"),
+        ({"session_id": "../x"}, "not a UUID"),
+    ],
+)
+def test_a_record_that_does_not_fit_is_left_out_and_counted(record, why):
+    """One bad record does not hide the server's other kernels."""
+    body = json.dumps({"sessions": [record, {"session_id": KERNEL}, record]}).encode()
+    shaped = answers.active_sessions(body)
+    assert [s["session_id"] for s in shaped] == [KERNEL]
+    assert shaped.skipped == 2 and why in shaped.why
 
 
 def test_numbers_are_finite_in_range_or_null():

@@ -627,9 +627,15 @@ HOSTILE_ANSWERS = {
                 ]
             }
         ),
-        "not a UUID",
+        "left out",
     ),
     "not a list": ('{"sessions": "many"}', "not a list of sessions"),
+    # 1 MiB of \" after a quote: the scanner that found the nesting restarted
+    # at every quote, and took hours of the service's event loop over it.
+    "a string that never closes": (
+        big('{"sessions": [{"session_id": "%s", "display_name": "' % KERNEL, '\\"', 2**19, ""),
+        "not JSON",
+    ),
     "a number of 5,000 digits": ('{"sessions": [%s]}' % ("9" * 5000), "not JSON"),
 }
 
@@ -668,6 +674,11 @@ def test_a_hostile_answer_marks_only_that_server(hostile, case):
         assert [e["reason"] for e in mallory["ended"]] == ["other"]
         assert mallory["ended"][0]["signal"] is None
         assert user_line(view, "mallory")["memory_bytes"] == 0
+    elif expected == "left out":
+        # Her records that cannot be shaped are left out and counted; her
+        # server stays reachable, and those of the others are unchanged.
+        assert mallory["reachable"] and not mallory["invalid"], mallory
+        assert mallory["sessions"] == [] and mallory["skipped"] == 2
     else:
         assert not mallory["reachable"] and mallory["invalid"]
         assert expected in mallory["error"], mallory["error"]
@@ -678,7 +689,7 @@ def test_a_hostile_answer_marks_only_that_server(hostile, case):
     assert status == 200
     assert metric(text, "jupyter_fleet_server_up", user="alice", server_name="") == 1
     assert metric(text, "jupyter_fleet_server_up", user="mallory", server_name="") == (
-        1 if expected == "shaped" else 0
+        1 if expected in ("shaped", "left out") else 0
     )
     assert metric(text, "jupyter_fleet_kernels", user="carol", server_name="", status="ready") == 1
     assert strict_get(hub, "", admin)[0] == 200  # the page
@@ -691,6 +702,45 @@ def test_a_hostile_answer_marks_only_that_server(hostile, case):
     if case.startswith("ids"):
         # The service said why, with the newline escaped.
         assert "not a UUID: abc\\n" + FORGED in log
+
+
+def test_a_date_beyond_the_calendar_is_no_date(hostile):
+    """Year 9999 at -05:00 is a valid ISO date that no UTC datetime can hold:
+    it made the whole view 500 for every admin (an OverflowError nothing
+    caught), and nothing was cached, so every refresh asked every server
+    again. It is shaped to null like any other date out of range."""
+    hub, kernels = hostile
+    beyond = "9999-12-31T23:59:59-05:00"
+    mallory_says(
+        hub,
+        session_with(status="idle", last_exit={"reason": "killed", "signal": 9, "ended": beyond}),
+        ended=json.dumps(
+            {
+                "sessions": [
+                    {"session_id": KERNEL, "reason": "exited", "ended": beyond},
+                    {
+                        "session_id": KERNEL,
+                        "reason": "exited",
+                        "ended": "0001-01-01T00:00:00+05:00",
+                    },
+                ]
+            }
+        ),
+    )
+    admin = hub.user_token("admin")
+    status, text = strict_get(hub, "api/fleet", admin)
+    assert status == 200
+    view = strict(text)
+    mallory = next(s for s in view["servers"] if s["user"] == "mallory")
+    assert mallory["reachable"] and not mallory["invalid"], mallory
+    [kernel] = mallory["sessions"]
+    assert kernel["last_exit"]["ended"] is None and kernel["last_exit"]["signal"] == 9
+    assert [e["ended"] for e in mallory["ended"]] == [None, None]
+    alice = next(s for s in view["servers"] if s["user"] == "alice")
+    assert sorted(s["session_id"] for s in alice["sessions"]) == sorted(kernels["alice"])
+    status, text = strict_get(hub, "metrics", admin)
+    assert status == 200
+    assert metric(text, "jupyter_fleet_server_up", user="mallory", server_name="") == 1
 
 
 def test_a_redirect_from_a_users_server_is_not_followed(hostile):

@@ -9,16 +9,15 @@ shown as invalid, and nothing downstream ever sees the raw document.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from typing import Any
 
-from ..state.timestamps import isoformat, parse_date
-from ..untrusted import printable, structure
+from ..state.timestamps import isoformat
+from ..untrusted import Refused, date, integer, loads, number, one_of, printable, text, whole
 
 __all__ = [
     "InvalidAnswer",
+    "Records",
     "active_sessions",
     "ended_sessions",
     "memory_status",
@@ -26,6 +25,7 @@ __all__ = [
     "sessions_and_more",
 ]
 
+MAX_BYTES = 64 * 2**20  # the service stops reading sooner (FleetView.max_answer_bytes)
 MAX_DEPTH = 32  # a real answer nests 5 deep
 MAX_CONTAINERS = 100_000  # objects and lists; a real answer has about 10 a kernel
 MAX_SESSIONS = 1000  # per server; more are cut off
@@ -45,43 +45,57 @@ MEMORY_SOURCES = frozenset({"cgroup", "env", "config", "host"})
 BYTES = 2.0**53
 
 
-class InvalidAnswer(ValueError):
+class InvalidAnswer(Refused):
     """A server's answer that cannot be shaped: why, for the service's log."""
+
+
+class Records(list):
+    """The records of a list a server answered that could be shaped; those
+    that could not are left out and counted (`skipped`, the first's reason
+    in `why`): one bad record does not hide the others."""
+
+    skipped = 0
+    why: str | None = None
 
 
 # -- the document -------------------------------------------------------------------
 
 
 def parse(body: bytes) -> Any:
-    """`body` as JSON, once its shape is known to be cheap to parse: not too
-    deep, and not so many objects and lists that parsing them holds the
-    service's event loop (5 MB of `[],` would take a second)."""
-    depth, containers = structure(body, MAX_DEPTH)
-    if depth > MAX_DEPTH:
-        raise InvalidAnswer(f"nested deeper than {MAX_DEPTH} levels")
-    if containers > MAX_CONTAINERS:
-        raise InvalidAnswer(f"more than {MAX_CONTAINERS:,} objects and lists")
+    """`body` as JSON, once its shape is known to be cheap to parse."""
     try:
-        # NaN and Infinity are not JSON: read as null, like any number out of range.
-        return json.loads(body, parse_constant=lambda _: None)
-    except (ValueError, RecursionError) as err:
-        raise InvalidAnswer(f"not JSON ({printable(err, 80)})") from None
+        return loads(body, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH, max_containers=MAX_CONTAINERS)
+    except Refused as err:
+        raise InvalidAnswer(str(err)) from None
 
 
-def _listed(document: Any, shape: Any, cap: int) -> list[dict[str, Any]]:
+def _listed(document: Any, shape: Any, cap: int) -> Records:
     """The `sessions` list of one of a server's routes, each item shaped."""
     items = document.get("sessions") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise InvalidAnswer("not a list of sessions")
-    return [shape(item) for item in items[:cap]]
+    records = Records()
+    for item in items[:cap]:
+        try:
+            records.append(shape(item))
+        except InvalidAnswer as err:
+            records.skipped += 1
+            records.why = records.why or str(err)
+    return records
 
 
-def active_sessions(body: bytes) -> list[dict[str, Any]]:
+def left_out(*lists: Any) -> tuple[int, str | None]:
+    """How many records of shaped lists were left out, and why the first was."""
+    short = [r for r in lists if isinstance(r, Records) and r.skipped]
+    return sum(r.skipped for r in short), (short[0].why if short else None)
+
+
+def active_sessions(body: bytes) -> Records:
     """`api/active-sessions`, shaped."""
     return _listed(parse(body), session, MAX_SESSIONS)
 
 
-def ended_sessions(body: bytes) -> list[dict[str, Any]]:
+def ended_sessions(body: bytes) -> Records:
     """`api/active-sessions/ended`, shaped."""
     return _listed(parse(body), ended, MAX_ENDED)
 
@@ -94,7 +108,7 @@ def memory_status(body: bytes) -> dict[str, Any] | None:
 
 def sessions_and_more(
     body: bytes,
-) -> tuple[list[dict[str, Any]], tuple[list[dict[str, Any]], dict[str, Any] | None] | None]:
+) -> tuple[Records, tuple[Records, dict[str, Any] | None] | None]:
     """`api/active-sessions?include=ended,status`, shaped: the sessions, and
     the ended kernels and memory status when the server included them (None
     from a server whose extension predates `include`: it ignores it)."""
@@ -112,8 +126,8 @@ def _memory(document: Any) -> dict[str, Any] | None:
     if not isinstance(memory, dict):
         return None
     return {
-        "limit_bytes": number(memory.get("limit_bytes"), BYTES, whole=True),
-        "used_bytes": number(memory.get("used_bytes"), BYTES, whole=True),
+        "limit_bytes": whole(memory.get("limit_bytes"), 0, BYTES),
+        "used_bytes": whole(memory.get("used_bytes"), 0, BYTES),
         "source": one_of(memory.get("source"), MEMORY_SOURCES, "unknown"),
         "warning": memory.get("warning") is True,
     }
@@ -122,35 +136,14 @@ def _memory(document: Any) -> dict[str, Any] | None:
 # -- values ---------------------------------------------------------------------------
 
 
-def number(value: Any, high: float, whole: bool = False) -> int | float | None:
-    """A finite number in [0, high], or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value) or not 0 <= value <= high:
-        return None
-    return int(value) if whole else float(value)
-
-
 def signed(value: Any) -> int | None:
     """An exit code or signal number."""
-    if isinstance(value, bool) or not isinstance(value, int) or not -1024 <= value <= 1024:
-        return None
-    return value
-
-
-def text(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def one_of(value: Any, known: frozenset[str], other: str) -> str:
-    return value if isinstance(value, str) and value in known else other
+    return integer(value, -1024, 1024)
 
 
 def when(value: Any) -> str | None:
-    parsed = parse_date(value) if isinstance(value, str) and len(value) <= 40 else None
-    return isoformat(parsed) if parsed is not None else None
+    """A date the page can show: 1970 to 2200 in UTC, else None."""
+    return isoformat(date(value))
 
 
 def obj(value: Any) -> dict[str, Any]:
@@ -181,20 +174,20 @@ def session(raw: Any) -> dict[str, Any]:
         "kernel_name": text(raw.get("kernel_name"), NAME),
         "notebook_path": text(raw.get("notebook_path"), PATH),
         "session_mode": one_of(raw.get("session_mode"), MODES, "background"),
-        "busy_seconds": number(raw.get("busy_seconds"), 1e10, whole=True),
-        "idle_seconds": number(raw.get("idle_seconds"), 1e10, whole=True),
-        "connections": number(raw.get("connections"), 1e6, whole=True),
+        "busy_seconds": whole(raw.get("busy_seconds"), 0, 1e10),
+        "idle_seconds": whole(raw.get("idle_seconds"), 0, 1e10),
+        "connections": whole(raw.get("connections"), 0, 1e6),
         "resource_usage": None
         if not isinstance(usage, dict)
         else {
-            "memory_bytes": number(usage.get("memory_bytes"), 2.0**50, whole=True),
-            "cpu_percent": number(usage.get("cpu_percent"), 1e5),
+            "memory_bytes": whole(usage.get("memory_bytes"), 0, 2.0**50),
+            "cpu_percent": number(usage.get("cpu_percent"), 0, 1e5),
         },
         "execution_queue": {
             "active": {"code": text(active.get("code"), CODE) or ""}
             if isinstance(active, dict)
             else None,
-            "length": number(queue.get("length"), 1e9, whole=True),
+            "length": whole(queue.get("length"), 0, 1e9),
         },
         "last_exit": None
         if not isinstance(last_exit, dict)
@@ -203,8 +196,8 @@ def session(raw: Any) -> dict[str, Any]:
             "signal": signed(last_exit.get("signal")),
             "exit_code": signed(last_exit.get("exit_code")),
             "ended": when(last_exit.get("ended")),
-            "memory_bytes": number(last_exit.get("memory_bytes"), BYTES, whole=True),
-            "limit_bytes": number(last_exit.get("limit_bytes"), BYTES, whole=True),
+            "memory_bytes": whole(last_exit.get("memory_bytes"), 0, BYTES),
+            "limit_bytes": whole(last_exit.get("limit_bytes"), 0, BYTES),
         },
     }
 
@@ -218,13 +211,13 @@ def ended(raw: Any) -> dict[str, Any]:
         "reason": one_of(raw.get("reason"), ENDED_REASONS, "other"),
         "forced": raw.get("forced") is True,
         "by": text(raw.get("by"), NAME),
-        "idle_seconds": number(raw.get("idle_seconds"), 1e10, whole=True),
+        "idle_seconds": whole(raw.get("idle_seconds"), 0, 1e10),
         "signal": signed(raw.get("signal")),
         "exit_code": signed(raw.get("exit_code")),
         "display_name": text(raw.get("display_name"), NAME) or "",
         "notebook_path": text(raw.get("notebook_path"), PATH),
         "session_mode": one_of(raw.get("session_mode"), MODES, "background"),
         "ended": when(raw.get("ended")),
-        "memory_bytes": number(raw.get("memory_bytes"), BYTES, whole=True),
-        "limit_bytes": number(raw.get("limit_bytes"), BYTES, whole=True),
+        "memory_bytes": whole(raw.get("memory_bytes"), 0, BYTES),
+        "limit_bytes": whole(raw.get("limit_bytes"), 0, BYTES),
     }

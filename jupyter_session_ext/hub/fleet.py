@@ -159,7 +159,10 @@ class Fleet:
             "sessions": [],
             "ended": [],
             "memory": None,
+            # Records of its answer that could not be shaped, left out.
+            "skipped": 0,
         }
+        left_out: str | None = None
         async with self._limit:
             try:
                 # One request where the server can answer it (a third of the
@@ -175,13 +178,17 @@ class Fleet:
                     )
                 ended, memory = more
                 result.update(reachable=True, sessions=sessions, ended=ended, memory=memory)
+                result["skipped"], left_out = answers.left_out(sessions, ended)
             except InvalidAnswer as err:
                 result.update(invalid=True, error=f"invalid answer: {err}")
             except HubError as err:
                 result["error"] = str(err)
             except (HTTPClientError, asyncio.TimeoutError, TimeoutError, OSError) as err:
                 result["error"] = self._why(err, self._server_api(server, "active-sessions"))
-        self._report(server, result["error"] if result["invalid"] else None)
+        why = result["error"] if result["invalid"] else None
+        if why is None and left_out is not None:
+            why = f"answer with {result['skipped']} record(s) left out, the first: {left_out}"
+        self._report(server, why)
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
         result["summary"] = summarize(result["sessions"], result["ended"], result["memory"])
         return result

@@ -27,8 +27,8 @@ def test_julia_continuation_prompt_of_spaces_is_fine():
 @pytest.mark.parametrize(
     "body, words",
     [
-        (b"{", "not valid JSON"),
-        (b"\xff", "not valid JSON"),
+        (b"{", "not JSON"),
+        (b"\xff", "not UTF-8"),
         (b"[1]", "JSON object"),
         (b"{}", "empty"),
         (b'{"argv": []}', "argv"),
@@ -43,7 +43,7 @@ def test_julia_continuation_prompt_of_spaces_is_fine():
         (b'{"continuation_prompt": "\\u2029"}', "a paragraph separator"),
         # Bodies no PATCH is: too deep, too big (nothing is parsed).
         (b'{"display_name": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "deeper than 8"),
-        (b'{"display_name": "' + b"x" * 20_000 + b'"}', "the limit is 16384"),
+        (b'{"display_name": "' + b"x" * 20_000 + b'"}', "the limit is 16,384"),
     ],
 )
 def test_refuses_with_a_message_that_says_why(body, words):

@@ -25,6 +25,7 @@ from ..state.changes import Changes
 from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
+from ..untrusted import LogLimiter, printable
 from . import serialize, validation
 from .encoder import SessionEncoder
 from .serialize import SessionSource
@@ -44,6 +45,22 @@ class Registry(SessionSource, Protocol):
         self, kernel_id: str, limit: int | None = None
     ) -> tuple[int, list[FinishedExecution]]: ...
     def ended_kernels(self) -> list[EndedKernel]: ...
+
+
+class Refusal(web.HTTPError):
+    """A 4xx whose message may quote what the client sent: answered as it
+    is, and logged as text, never as a format string. (tornado doubles each
+    % of a message given without arguments, and jupyter_server's APIHandler
+    answers that doubled text.)"""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(status_code, "%s", message)
+        self.message = message
+
+
+# Our refusals in the server's log: a line per route and status a minute
+# (each request is in the access log anyway).
+_refusals = LogLimiter()
 
 
 AUTH_RESOURCE = "kernels"
@@ -75,7 +92,7 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return self.registry.get(session_id)
         except UnknownKernel:
-            raise web.HTTPError(404, f"No active session with id {session_id!r}.") from None
+            raise Refusal(404, f"No active session with id {session_id!r}.") from None
 
     async def session_json(self, tracked: TrackedKernel) -> str:
         reveal = await self.reveals()
@@ -94,7 +111,25 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         if status_code == 405:
             # RFC 9110: a 405 lists what the resource does allow.
             self.set_header("Allow", ", ".join(self.allowed_methods()))
+        refusal = (kwargs.get("exc_info") or (None, None))[1]
+        if isinstance(refusal, Refusal):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": refusal.message, "reason": None}))
+            return
         super().write_error(status_code, **kwargs)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, Refusal):
+            _refusals.warning(
+                f"{value.status_code} {type(self).__name__}",
+                "%d %s: %s",
+                value.status_code,
+                printable(self._request_summary()),
+                printable(value.message),
+                log=self.log,
+            )
+            return
+        super().log_exception(typ, value, tb)
 
     def status_document(self, kernels: list[TrackedKernel]) -> dict[str, Any]:
         return serialize.server_status(
@@ -114,7 +149,7 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return validation.session_patch(self.request.body)
         except validation.BadRequest as err:
-            raise web.HTTPError(400, str(err)) from None
+            raise Refusal(400, str(err)) from None
 
 
 class SessionListHandler(ActiveSessionsHandler):
@@ -129,7 +164,7 @@ class SessionListHandler(ActiveSessionsHandler):
         try:
             include = validation.list_include(self.get_query_argument("include", None))
         except validation.BadRequest as err:
-            raise web.HTTPError(400, str(err)) from None
+            raise Refusal(400, str(err)) from None
         await self.registry.refresh_bound()
         reveal = await self.reveals()
         kernels = self.registry.all()
@@ -206,12 +241,12 @@ class HistoryHandler(ActiveSessionsHandler):
         try:
             limit = validation.history_limit(self.get_query_argument("limit", None))
         except validation.BadRequest as err:
-            raise web.HTTPError(400, str(err)) from None
+            raise Refusal(400, str(err)) from None
         try:
             # A live kernel's, or an ended one's while its record is kept.
             total, executions = self.registry.history(session_id, limit)
         except UnknownKernel:
-            raise web.HTTPError(404, f"No session with id {session_id!r}.") from None
+            raise Refusal(404, f"No session with id {session_id!r}.") from None
         self.write_json(serialize.history(total, executions, await self.reveals()))
 
 
@@ -222,7 +257,7 @@ class ResourcesHandler(ActiveSessionsHandler):
         try:
             return validation.history_limit(self.get_query_argument("points", None), "points")
         except validation.BadRequest as err:
-            raise web.HTTPError(400, str(err)) from None
+            raise Refusal(400, str(err)) from None
 
     @web.authenticated
     @authorized
@@ -273,9 +308,7 @@ class RestartHandler(ActiveSessionsHandler):
         try:
             tracked = await self.registry.actions.restart(tracked.kernel_id)
         except UnknownKernel:
-            raise web.HTTPError(
-                404, f"Session {session_id!r} went away while restarting."
-            ) from None
+            raise Refusal(404, f"Session {session_id!r} went away while restarting.") from None
         self.write_json(await self.session_json(tracked))
 
 

@@ -10,7 +10,7 @@ import json
 import unicodedata
 from typing import Any
 
-from ..untrusted import too_deep
+from ..untrusted import Refused, loads
 
 # Field -> longest accepted value. Prompts are short by nature; names are shown
 # in a sidebar.
@@ -28,6 +28,7 @@ HISTORY_LIMIT_MAX = 10_000
 # A PATCH body is a handful of short fields: anything bigger or deeper is not one.
 BODY_MAX_BYTES = 16 * 1024
 BODY_MAX_DEPTH = 8
+BODY_MAX_CONTAINERS = 64
 # Characters a name shown in everyone's panel must not hold: control, format
 # (U+202E right-to-left override, U+200B zero-width space...), line and
 # paragraph separators, surrogates.
@@ -45,14 +46,15 @@ class BadRequest(ValueError):
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    if len(body) > BODY_MAX_BYTES:
-        raise BadRequest(f"Request body is {len(body)} bytes; the limit is {BODY_MAX_BYTES}.")
-    if too_deep(body, BODY_MAX_DEPTH):
-        raise BadRequest(f"Request body nests deeper than {BODY_MAX_DEPTH} levels.")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadRequest(f"Request body is not valid JSON: {err}") from None
+        data = loads(
+            body,
+            max_bytes=BODY_MAX_BYTES,
+            max_depth=BODY_MAX_DEPTH,
+            max_containers=BODY_MAX_CONTAINERS,
+        )
+    except Refused as err:
+        raise BadRequest(f"Request body refused: {err}.") from None
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object.")
     return data
@@ -125,7 +127,11 @@ def history_limit(text: str | None, name: str = "limit") -> int | None:
     resources routes): a whole number from 1."""
     if text is None:
         return None
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= HISTORY_LIMIT_MAX:
+    digits = len(str(HISTORY_LIMIT_MAX))
+    if (
+        not (len(text) <= digits and text.isascii() and text.isdigit())
+        or not 1 <= int(text) <= HISTORY_LIMIT_MAX
+    ):
         raise BadRequest(
             f"{name!r} must be a whole number from 1 to {HISTORY_LIMIT_MAX}, not {text!r}."
         )

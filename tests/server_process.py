@@ -4,6 +4,7 @@ the kernel gateway) and by the benchmarks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -140,6 +141,34 @@ class JupyterServer:
 
     def start_kernel(self) -> str:
         return self.request("POST", "api/kernels", {"name": "python3"})["id"]
+
+    def run_cells(self, kernel_id: str, cells: list[tuple[str, str | None]]) -> list[Any]:
+        """Run each (code, cell id) in turn over the kernel's websocket, as a
+        browser would; the replies' contents."""
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        from kernel_websocket import KernelWebsocket
+
+        async def run() -> list[Any]:
+            ws = await websocket_connect(
+                HTTPRequest(
+                    f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels",
+                    headers=self.auth,
+                    connect_timeout=60,  # servers share 2 cores
+                    request_timeout=60,
+                )
+            )
+            client = KernelWebsocket(ws, v1=False)
+            try:
+                return [
+                    (await client.finished(client.send_execute(code, cell_id)))["reply"]
+                    for code, cell_id in cells
+                ]
+            finally:
+                client.close()
+
+        return asyncio.run(run())
 
     def stop(self) -> None:
         stop(self.proc)

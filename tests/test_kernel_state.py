@@ -63,8 +63,9 @@ def state(clock: Clock) -> KernelState:
     return s
 
 
-def replay(state: KernelState, events: list[dict], clock: Clock | None = None):
-    """Feed each recorded message to the state; yield (event, state) after each."""
+def replay(state: KernelState, events: list[dict], clock: Clock | None = None, step: float = 0.1):
+    """Feed each recorded message to the state, `step` seconds apart on
+    `clock`; yield (event, state) after each."""
     for event in events:
         if event["channel"] == "iopub":
             state.on_iopub(event)
@@ -73,7 +74,7 @@ def replay(state: KernelState, events: list[dict], clock: Clock | None = None):
         elif event["header"]["msg_type"] == "execute_reply":
             state.on_execute_reply(event)
         if clock:
-            clock.advance(0.1)
+            clock.advance(step)
         yield event, state
 
 
@@ -400,13 +401,13 @@ def test_history_from_iopub_alone_tells_error_and_aborted(state, clock):
 
 def test_history_durations_and_expected_seconds_of_a_rerun_cell(state, clock):
     events = load("queued_cells")
-    for _ in replay(state, events, clock):
+    for _ in replay(state, events, clock, step=1.0):
         pass
     assert outcomes(state) == [("ok", None)] * 3
     first = state.history.executions()[-1]
     assert first.entry.cell_id == "cell-a"
     # The kernel's own stamps, busy to reply (the cell slept 0.5 s), not our
-    # clock of reading them (0.1 s per message here).
+    # clock of reading them (1 s per message here).
     assert first.duration_seconds == pytest.approx(0.506, abs=0.001)
     assert finished_execution(first)["ended"] and finished_execution(first)["status"] == "ok"
     rerun = dict(events[0], header=dict(events[0]["header"], msg_id="rerun"))

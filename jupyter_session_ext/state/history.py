@@ -80,13 +80,17 @@ class ExecutionHistory:
     ) -> FinishedExecution:
         """`ended` is when we saw the end; the duration is the kernel's own
         (its timestamps of busy and of the end) when both are known, since
-        ours count when the server got round to reading each message."""
+        ours count when the server got round to reading each message. The
+        kernel may write any date, so its figure is never more than the
+        server saw go by since the request was submitted."""
         if entry.kernel_started is not None and kernel_ended is not None:
-            duration = max(0.0, (kernel_ended - entry.kernel_started).total_seconds())
+            duration = (kernel_ended - entry.kernel_started).total_seconds()
         elif entry.started is not None:
-            duration = max(0.0, (ended - entry.started).total_seconds())
+            duration = (ended - entry.started).total_seconds()
         else:
             duration = 0.0
+        observed = (ended - entry.submitted).total_seconds()
+        duration = max(0.0, min(duration, observed))
         finished = FinishedExecution(entry, ended, round(duration, 3), status, error_name)
         self._recent.appendleft(finished)
         self.total += 1

@@ -15,17 +15,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ..untrusted import integer, json_value, mapping, message, text
 from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
 from .message_types import TrackedTypes, default_track_message_type
 from .queue import (
     ExecutionQueue,
     QueueEntry,
-    bounded_id,
     entry_from_parent,
     entry_from_request,
     preview,
 )
-from .timestamps import parse_date, utcnow
+from .timestamps import utcnow
 
 # The statuses (docs: "Status").
 UNINITIALIZED = "uninitialized"
@@ -36,6 +36,20 @@ BUSY = "busy"
 OFFLINE = "offline"
 EXITED = "exited"
 STATUSES = (UNINITIALIZED, STARTING, READY, IDLE, BUSY, OFFLINE, EXITED)
+
+# What a kernel may say of itself is kept up to these sizes: an exception's
+# class name, an input() prompt, and its kernel_info reply (a real one is
+# about 2 KB: the banner, language_info, help links).
+ERROR_NAME_MAX = 200
+PROMPT_MAX = 1000
+KERNEL_INFO_SIZE = 64 * 1024
+KERNEL_INFO_DEPTH = 8
+# An execution count is shown and sent to browsers as a JSON number.
+COUNT_MAX = 2**53
+
+
+def _count(value: Any) -> int | None:
+    return integer(value, 0, COUNT_MAX)
 
 
 class KernelState:
@@ -113,7 +127,9 @@ class KernelState:
         return self._set_status(STARTING)
 
     def on_kernel_info_reply(self, content: dict[str, Any]) -> bool:
-        self.kernel_info = content
+        self.kernel_info = json_value(
+            mapping(content), depth=KERNEL_INFO_DEPTH, size=KERNEL_INFO_SIZE
+        )
         self.last_activity = self._wallclock()
         if self.status == OFFLINE:
             return self._leave_offline() or True
@@ -159,11 +175,12 @@ class KernelState:
     # -- traffic ------------------------------------------------------------
 
     def on_iopub(self, msg: dict[str, Any]) -> bool:
-        """Feed one IOPub message (header, parent_header, content)."""
-        header = msg.get("header") or {}
-        parent = msg.get("parent_header") or {}
-        msg_type = header.get("msg_type")
-        parent_type = parent.get("msg_type")
+        """Feed one IOPub message (header, parent_header, content): anything a
+        kernel publishes, shaped first."""
+        msg = message(msg)
+        header, parent = msg["header"], msg["parent_header"]
+        msg_type = header["msg_type"]
+        parent_type = parent["msg_type"]
         changed = False
         if self.status == OFFLINE:
             changed = self._leave_offline()
@@ -171,13 +188,11 @@ class KernelState:
         if self._tracked(msg_type) or self._tracked(parent_type) or self.status == BUSY:
             self.last_activity = now
         if msg_type == "status":
-            changed = self._on_status(msg.get("content") or {}, parent, header, now) or changed
+            changed = self._on_status(msg["content"], parent, header, now) or changed
         elif msg_type == "execute_input":
-            changed = (
-                self._on_execute_input(msg.get("content") or {}, parent, header, now) or changed
-            )
+            changed = self._on_execute_input(msg["content"], parent, header, now) or changed
         elif msg_type == "error":
-            self.queue.note_error(parent.get("msg_id"), (msg.get("content") or {}).get("ename"))
+            self.queue.note_error(parent["msg_id"], _error_name(msg["content"]))
         return changed
 
     def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
@@ -195,24 +210,23 @@ class KernelState:
 
     def on_execute_reply(self, msg: dict[str, Any]) -> bool:
         """The kernel answered an execute_request (ok, error or aborted)."""
-        parent = msg.get("parent_header") or {}
-        content = msg.get("content") or {}
-        count = content.get("execution_count")
-        if isinstance(count, int) and content.get("status") == "ok":
+        msg = message(msg)
+        content = msg["content"]
+        count = _count(content.get("execution_count"))
+        if count is not None and content.get("status") == "ok":
             self.execution_count = count
-        msg_id = parent.get("msg_id")
+        msg_id = msg["parent_header"]["msg_id"]
         if not msg_id:
             return False
         status = content.get("status")
         status = status if status in OUTCOMES else ERROR
-        ename = content.get("ename") if status == ERROR else None
-        ename = ename if isinstance(ename, str) else None
+        ename = text(content.get("ename"), ERROR_NAME_MAX) if status == ERROR else None
         entry = self.queue.finish(msg_id)
         if entry is None:
             # IOPub's idle came first and guessed the outcome: the reply says.
-            self.history.amend(bounded_id(msg_id), status, ename)
+            self.history.amend(msg_id, status, ename)
             return False
-        if entry.execution_count is None and isinstance(count, int) and status != ABORTED:
+        if entry.execution_count is None and count is not None and status != ABORTED:
             # The reply overtook the execute_input on IOPub (read by another
             # socket): the count is in the reply too.
             entry.execution_count = count
@@ -221,17 +235,16 @@ class KernelState:
             self._wallclock(),
             status,
             ename,
-            kernel_ended=parse_date((msg.get("header") or {}).get("date")),
+            kernel_ended=msg["header"]["date"],
         )
         return True
 
     def on_input_request(self, msg: dict[str, Any]) -> bool:
         """The kernel waits on stdin (`input()`, `getpass()`)."""
-        content = msg.get("content") or {}
-        prompt = content.get("prompt")
+        content = message(msg)["content"]
         self.awaiting_input = {
-            "prompt": prompt if isinstance(prompt, str) else "",
-            "password": bool(content.get("password")),
+            "prompt": text(content.get("prompt"), PROMPT_MAX) or "",
+            "password": content.get("password") is True,
         }
         # A kernel asking for input is executing, even if its IOPub "busy"
         # (another socket) has not been read yet.
@@ -254,7 +267,7 @@ class KernelState:
         now: datetime,
     ) -> bool:
         state = content.get("execution_state")
-        parent_type = parent.get("msg_type")
+        parent_type = parent["msg_type"]
         if state == "starting":
             return self.on_launch()
         if not self._tracked(parent_type):
@@ -262,14 +275,14 @@ class KernelState:
             return False
         if state == "busy":
             changed = self._set_status(BUSY)
-            if parent_type == "execute_request" and parent.get("msg_id"):
+            if parent_type == "execute_request" and parent["msg_id"]:
                 started = self.queue.start(
                     parent["msg_id"],
                     now=now,
                     fallback=lambda: self._entry_from_parent(parent, ""),
                 )
                 if started is not None and started.kernel_started is None:
-                    started.kernel_started = parse_date(header.get("date"))
+                    started.kernel_started = header["date"]
                 changed = changed or started is not None
             return changed
         if state == "idle":
@@ -277,16 +290,16 @@ class KernelState:
             # another request (a subshell's, say) leaves the running cell busy.
             active = self.queue.active
             changed = False
-            if active is None or active.msg_id == bounded_id(parent.get("msg_id")):
+            if active is None or active.msg_id == parent["msg_id"]:
                 changed = self._set_status(IDLE)
-            if parent.get("msg_id"):
+            if parent["msg_id"]:
                 entry = self.queue.finish(parent["msg_id"])
                 if entry is not None:
                     self.history.record(
                         entry,
                         now,
                         *outcome_from_iopub(entry),
-                        kernel_ended=parse_date(header.get("date")),
+                        kernel_ended=header["date"],
                     )
                     changed = True
             if self.awaiting_input is not None:
@@ -302,9 +315,9 @@ class KernelState:
         header: dict[str, Any],
         now: datetime,
     ) -> bool:
-        msg_id = parent.get("msg_id")
-        count = content.get("execution_count")
-        if isinstance(count, int):
+        msg_id = parent["msg_id"]
+        count = _count(content.get("execution_count"))
+        if count is not None:
             self.execution_count = count
         if not msg_id:
             return False
@@ -314,13 +327,13 @@ class KernelState:
         entry = self.queue.start(
             msg_id,
             now=now,
-            execution_count=count if isinstance(count, int) else None,
+            execution_count=count,
             fallback=lambda: self._entry_from_parent(parent, code),
         )
         if entry is not None:
             entry.input_seen = True
             if entry.kernel_started is None:
-                entry.kernel_started = parse_date(header.get("date"))
+                entry.kernel_started = header["date"]
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
             self.queue.adopt(entry, code)
@@ -328,3 +341,8 @@ class KernelState:
 
     def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
         return entry_from_parent(parent, code, self.code_preview_length, self._wallclock())
+
+
+def _error_name(content: dict[str, Any]) -> str:
+    """The class name of an error a kernel reported ("" when it said none)."""
+    return text(content.get("ename"), ERROR_NAME_MAX) or ""

@@ -5,14 +5,14 @@ Plain Python, like the status machine that feeds it (`kernel_state.py`).
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .timestamps import parse_date, utcnow
+from ..untrusted import digest_id, identifier, message
+from .timestamps import utcnow
 
 
 @dataclass
@@ -82,26 +82,10 @@ def source_hash(code: str) -> str:
     return str(h)
 
 
-# Identifiers a client chooses (cell ids, session ids, user names) are kept
-# up to this length; a longer msg_id is kept as a digest of itself, so that
-# what the kernel says of it still finds it.
-IDENTIFIER_MAX = 256
-
-
-def bounded(identifier: str | None) -> str | None:
-    """A client's identifier, capped (None stays None)."""
-    if identifier is None or len(identifier) <= IDENTIFIER_MAX:
-        return identifier
-    return identifier[: IDENTIFIER_MAX - 1] + "…"
-
-
 def bounded_id(msg_id: object) -> str:
-    """A msg_id as the queue keeps it: itself (as text), or a digest when overlong."""
-    if not isinstance(msg_id, str):
-        msg_id = str(msg_id)  # a kernel's garbage (5, null): matched as text
-    if len(msg_id) <= IDENTIFIER_MAX:
-        return msg_id
-    return "sha256:" + hashlib.sha256(msg_id.encode("utf-8", "replace")).hexdigest()
+    """A msg_id as the queue keeps it: its text, or a digest when overlong
+    (`untrusted.digest_id`); "" for what is no msg_id at all."""
+    return digest_id(msg_id) or ""
 
 
 def preview(code: str, limit: int) -> tuple[str, bool]:
@@ -116,24 +100,19 @@ def entry_from_request(
 ) -> QueueEntry | None:
     """The entry of an execute_request seen on its way to the kernel (None
     without a msg_id). `username` is the authenticated user who sent it."""
-    header = msg.get("header") or {}
-    msg_id = header.get("msg_id")
-    if not isinstance(msg_id, str) or not msg_id:
+    msg = message(msg)
+    header = msg["header"]
+    if not header["msg_id"]:
         return None
-    content = msg.get("content") or {}
-    metadata = msg.get("metadata") or {}
-    code = content.get("code")
+    code = msg["content"].get("code")
     text, truncated = preview(code if isinstance(code, str) else "", preview_length)
-    cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
-    session = header.get("session")
-    user = username or header.get("username")
     return QueueEntry(
-        msg_id=bounded_id(msg_id),
+        msg_id=header["msg_id"],
         code=text,
         code_truncated=truncated,
-        cell_id=bounded(cell_id) if isinstance(cell_id, str) else None,
-        client_session_id=bounded(session) if isinstance(session, str) and session else None,
-        username=bounded(user) if isinstance(user, str) and user else None,
+        cell_id=identifier(msg["metadata"].get("cellId")),
+        client_session_id=header["session"],
+        username=identifier(username) or header["username"],
         submitted=now,
     )
 
@@ -142,16 +121,17 @@ def entry_from_parent(
     parent: dict[str, Any], code: str, preview_length: int, now: datetime
 ) -> QueueEntry:
     """The entry of a request nobody saw sent (a client talking to the kernel
-    directly), from the parent header of what the kernel published."""
+    directly), from the (shaped) parent header of what the kernel published.
+    Submitted when we first saw it: the header's date is the sender's
+    clock, and the kernel may write any date there."""
     text, truncated = preview(code, preview_length)
-    session, user = parent.get("session"), parent.get("username")
     return QueueEntry(
-        msg_id=bounded_id(str(parent["msg_id"])),
+        msg_id=bounded_id(parent.get("msg_id")),
         code=text,
         code_truncated=truncated,
-        client_session_id=bounded(session) if isinstance(session, str) and session else None,
-        username=bounded(user) if isinstance(user, str) and user else None,
-        submitted=parse_date(parent.get("date")) or now,
+        client_session_id=identifier(parent.get("session")),
+        username=identifier(parent.get("username")),
+        submitted=now,
     )
 
 
@@ -176,7 +156,7 @@ def entry_from_server(
         msg_id=stand_in_id(via, request_id),
         code=text,
         code_truncated=truncated,
-        cell_id=bounded(cell_id),
+        cell_id=identifier(cell_id),
         # One sender, in order: what it skipped is dropped (`adopt`).
         client_session_id=via,
         submitted=now,

@@ -4,7 +4,7 @@ IOPub is seen per kernel the way jupyter_server's own activity watcher
 (`MappingKernelManager.start_watching_activity`) sees it, so executions from
 every client are seen, including clients that bypass this server's
 websockets. Nothing here raises into the event loop: a kernel that sends
-garbage is logged and ignored.
+garbage is ignored, and logged once a minute at most.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from jupyter_client.session import DELIM, Session
 
 from ..server_hooks import activity_stream, iopub_url, stream_callback
 from ..state.message_types import IOPUB_CONTENT_TYPES
+from ..untrusted import LogLimiter, message
 from .activity_watcher import ServerActivity, server_activity
 from .wire_format import unpacker, verify
 
 MessageCallback = Callable[[dict[str, Any]], None]
+# A kernel can send the same bad message in a loop: a line a minute.
+_failures = LogLimiter()
 
 
 def signing_session(km: Any) -> Session:
@@ -146,7 +149,11 @@ class IOPubObserver:
         try:
             parsed = self._parse(msg_list, verified)
         except Exception:
-            self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
+            _failures.warning(
+                "iopub-parse",
+                "Active sessions: ignoring IOPub messages that do not parse",
+                log=self._log,
+            )
             return
         if parsed is not None:
             self._read(*parsed)
@@ -161,18 +168,24 @@ class IOPubObserver:
         """Hand the state machine a message it reads (`content` None: not
         parsed yet); any other is skipped."""
         try:
-            if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
+            if not isinstance(header, dict) or header.get("msg_type") not in IOPUB_CONTENT_TYPES:
                 return
             if content is None:
                 content = self._unpack(raw_content)
-            msg = {"header": header, "parent_header": parent, "content": content}
         except Exception:
-            self._log.debug("Ignoring an IOPub message that does not parse", exc_info=True)
+            _failures.warning(
+                "iopub-parse",
+                "Active sessions: ignoring IOPub messages that do not parse",
+                log=self._log,
+            )
             return
+        msg = message({"header": header, "parent_header": parent, "content": content})
         try:
             self._on_message(msg)
         except Exception:
-            self._log.exception("Active sessions: failed to handle an IOPub message")
+            _failures.exception(
+                "iopub-handle", "Active sessions: failed to handle an IOPub message", log=self._log
+            )
 
     def _parse(self, msg_list: list[bytes], verified: bool) -> tuple[Any, Any, None, bytes] | None:
         """(header, parent_header, None, raw content) of a message the state
@@ -191,7 +204,7 @@ class IOPubObserver:
             verify(self._session, msg_list[start], parts)
         unpack = self._unpack
         header = unpack(header_raw)
-        if header.get("msg_type") not in IOPUB_CONTENT_TYPES:
+        if not isinstance(header, dict) or header.get("msg_type") not in IOPUB_CONTENT_TYPES:
             return None
         return header, unpack(parts[1]), None, parts[3]
 

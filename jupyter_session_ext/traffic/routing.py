@@ -15,9 +15,10 @@ from typing import Any
 
 from ..state.changes import Changes
 from ..state.kernel_state import BUSY, IDLE
-from ..state.queue import bounded_id, entry_from_server, preview
+from ..state.queue import entry_from_server, preview
 from ..state.record import TrackedKernel
 from ..state.timestamps import utcnow
+from ..untrusted import message
 
 # Seconds between reads of a kernel's working directory while cells queue up.
 CWD_EVERY = 1.0
@@ -71,7 +72,8 @@ class MessageRouter:
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
-        msg_type = (msg.get("header") or {}).get("msg_type")
+        msg = message(msg)
+        msg_type = msg["header"]["msg_type"]
         before = self._changes.before(tracked)
         if channel == "shell" and msg_type == "execute_request":
             tracked.state.on_execute_request(msg, username=username)
@@ -84,7 +86,8 @@ class MessageRouter:
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
-        msg_type = msg["header"].get("msg_type")
+        msg = message(msg)
+        msg_type = msg["header"]["msg_type"]
         before = self._changes.before(tracked)
         if channel == "shell" and msg_type == "execute_reply":
             tracked.state.on_execute_reply(msg)
@@ -147,8 +150,8 @@ class MessageRouter:
         reply, tracked.unread_reply = tracked.unread_reply, None
         active = tracked.state.queue.active
         if active is not None:
-            msg = reply()
-            if bounded_id((msg.get("parent_header") or {}).get("msg_id")) == active.msg_id:
+            msg = message(reply())
+            if msg["parent_header"]["msg_id"] == active.msg_id:
                 self.on_kernel_message(kernel_id, "shell", msg)
 
     def has_pending(self, kernel_id: str) -> bool:
@@ -173,12 +176,13 @@ class MessageRouter:
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
-        channel = msg.get("channel")
-        header = msg.get("header") or {}
+        msg = message(msg)
+        channel = msg["channel"]
+        header = msg["header"]
         if channel == "iopub":
-            if tracked.first_sight(header.get("msg_id")):
+            if tracked.first_sight(header["msg_id"]):
                 self.on_iopub(tracked, msg)
-        elif channel == "shell" and header.get("msg_type") == "kernel_info_reply":
-            self.on_kernel_info_reply(tracked, msg.get("content") or {})
+        elif channel == "shell" and header["msg_type"] == "kernel_info_reply":
+            self.on_kernel_info_reply(tracked, msg["content"])
         else:
             self.on_kernel_message(kernel_id, channel or "", msg)

@@ -41,12 +41,15 @@ from ..server_hooks import (
     set_client_nodelay,
     set_connection_class,
 )
+from ..untrusted import LogLimiter, Message, message
+from ..untrusted import header as header_of
 from .wire_format import unpacker
 
 if TYPE_CHECKING:
     from .routing import MessageRouter
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+_failures = LogLimiter()
 _EXECUTE_REQUEST = "execute_request"
 _INPUT_REPLY = "input_reply"
 
@@ -60,31 +63,36 @@ def _protocol(conn: Any) -> str | None:
         return getattr(conn.websocket_handler, "selected_subprotocol", None)
 
 
-def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, dict[str, Any] | None]:
-    """(channel, message) of a client message we care about, else (channel, None)."""
+def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, Message | None]:
+    """(channel, message) of a client message we care about, else (channel,
+    None). What a client sends is anything: shaped (`untrusted.message`)."""
     if _protocol(conn) == V1_PROTOCOL:
         if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
             return None, None
         channel, parts = deserialize_msg_from_ws_v1(ws_msg)
         unpack = unpacker(conn.session)
-        header = unpack(parts[0])
-        if header.get("msg_type") != _EXECUTE_REQUEST and header.get("msg_type") != _INPUT_REPLY:
+        header = header_of(unpack(parts[0]))
+        if header["msg_type"] != _EXECUTE_REQUEST and header["msg_type"] != _INPUT_REPLY:
             return channel, None
-        return channel, {
-            "header": header,
-            "metadata": unpack(parts[2]) if len(parts) > 2 else {},
-            "content": unpack(parts[3]) if len(parts) > 3 else {},
-        }
-    if isinstance(ws_msg, bytes):
-        if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
-            return None, None
-        msg = deserialize_binary_message(ws_msg)
+        msg = message(
+            {
+                "header": header,
+                "metadata": unpack(parts[2]) if len(parts) > 2 else {},
+                "content": unpack(parts[3]) if len(parts) > 3 else {},
+            }
+        )
     else:
-        if "execute_request" not in ws_msg and "input_reply" not in ws_msg:
-            return None, None
-        msg = json.loads(ws_msg)
-    channel = msg.get("channel") or "shell"
-    msg_type = (msg.get("header") or {}).get("msg_type")
+        if isinstance(ws_msg, bytes):
+            if b"execute_request" not in ws_msg and b"input_reply" not in ws_msg:
+                return None, None
+            raw = deserialize_binary_message(ws_msg)
+        else:
+            if "execute_request" not in ws_msg and "input_reply" not in ws_msg:
+                return None, None
+            raw = json.loads(ws_msg)
+        msg = message(raw)
+        channel = msg["channel"] or "shell"
+    msg_type = msg["header"]["msg_type"]
     return channel, (msg if msg_type in (_EXECUTE_REQUEST, _INPUT_REPLY) else None)
 
 
@@ -140,7 +148,11 @@ class ObservedConnectionMixin:
             self._observe_failed()
 
     def _observe_failed(self) -> None:
-        self.log.exception("Active sessions: failed to observe kernel websocket traffic")
+        # What a client or kernel sends can fail the same way on every
+        # message: one traceback a minute, not one a message.
+        _failures.exception(
+            "websocket", "Active sessions: failed to observe kernel websocket traffic", log=self.log
+        )
 
     def _observe_incoming(self, ws_msg: Any) -> None:
         # A closed ZMQ connection drops messages (the gateway one has no channels).
@@ -155,7 +167,7 @@ class ObservedConnectionMixin:
         if isinstance(channels, dict) and (channel or "shell") not in channels:
             return
         allowed = getattr(self.multi_kernel_manager, "allowed_message_types", None)
-        if allowed and (msg.get("header") or {}).get("msg_type") not in allowed:
+        if allowed and msg["header"]["msg_type"] not in allowed:
             return
         user = getattr(self.websocket_handler, "current_user", None)
         username = getattr(user, "username", None)
@@ -168,8 +180,8 @@ class ObservedConnectionMixin:
         if isinstance(raw, bytes) and b"execute_reply" not in raw and b"input_request" not in raw:
             return  # kernel_info, comm, completion replies...: not parsed a second time
         unpack = unpacker(session)
-        header = unpack(raw)
-        msg_type = header.get("msg_type")
+        header = header_of(unpack(raw))
+        msg_type = header["msg_type"]
         if msg_type not in ("execute_reply", "input_request"):
             return
         content = unpack(fed[4])
@@ -189,9 +201,8 @@ class ObservedConnectionMixin:
             # Kept unread, for a kernel shut down before IOPub's idle is read.
             router.note_ok_reply(self.kernel_id, _later(unpack, header, fed[2], content))
             return
-        parent = unpack(fed[2])
-        msg = {"header": header, "parent_header": parent, "content": content}
-        if ok and not router.is_pending(self.kernel_id, parent.get("msg_id")):
+        msg = message({"header": header, "parent_header": unpack(fed[2]), "content": content})
+        if ok and not router.is_pending(self.kernel_id, msg["parent_header"]["msg_id"]):
             router.note_ok_reply(self.kernel_id, lambda: msg)
             return
         router.on_kernel_message(self.kernel_id, channel, msg)
@@ -223,9 +234,7 @@ class ObservedGatewayConnectionMixin(GatewayConnectedHook, ObservedConnectionMix
         super(ObservedConnectionMixin, self).handle_outgoing_message(incoming_msg, *args)  # type: ignore[misc]
 
     def _observe_gateway(self, raw: str | bytes) -> None:
-        msg = json.loads(raw)
-        if isinstance(msg, dict):
-            self.router.on_gateway_message(self.kernel_id, msg)
+        self.router.on_gateway_message(self.kernel_id, message(json.loads(raw)))
 
 
 def observed_connection_class(
@@ -328,6 +337,6 @@ def uninstall(serverapp: Any, router: MessageRouter) -> None:
 
 def _later(
     unpack: Callable[[Any], Any], header: dict[str, Any], parent: Any, content: Any
-) -> Callable[[], dict[str, Any]]:
+) -> Callable[[], Message]:
     """A reply's message, its parent header parsed only if it is asked for."""
-    return lambda: {"header": header, "parent_header": unpack(parent), "content": content}
+    return lambda: message({"header": header, "parent_header": unpack(parent), "content": content})

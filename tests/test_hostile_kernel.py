@@ -7,9 +7,12 @@ browser's JSON.parse refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +20,10 @@ from typing import Any
 
 import pytest
 
+from jupyter_session_ext.api.events import FINISHED_BURST
+from jupyter_session_ext.state.kernel_state import ERROR_NAME_MAX
+
+from conftest import poll, started
 from server_process import JupyterServer
 
 # Run in the kernel: `forge(msg_type, content, parent, date=None)` publishes
@@ -176,3 +183,144 @@ def test_a_kernel_forged_date_in_year_9999_stops_nothing(server):
     server.proc.send_signal(signal.SIGTERM)
     server.proc.wait(30)
     assert "Traceback" not in server.log.read_text()
+
+
+# -- in the test's own server (pytest-jupyter), with its event bus ----------------
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    # Every finished execution is announced, however short: the rate limit
+    # on those events is then all that stands between a forging loop and
+    # every open tab.
+    return {**jp_server_config, "SessionEvents": {"finished_event_min_seconds": 0}}
+
+
+async def test_a_kernel_forging_finished_executions_in_a_loop_is_heard_a_few_times(
+    api, open_client, session_events
+):
+    """200 forged busy/error/idle of a request nobody sent, each dated by
+    the kernel as two minutes long: each was an `execution_finished` event
+    of 120 s with an error, which the panel shows as a notification in
+    every open tab. Now each lasts what the server saw, and a kernel's
+    finished events are rate-limited."""
+    kernel_id, client = await started(api, open_client)
+    await client.execute(
+        FORGE
+        + "for i in range(200):\n"
+        + "    p = parent(f'loop-{i}', '2026-01-01T00:00:00Z')\n"
+        + "    forge('status', {'execution_state': 'busy'}, p, date='2026-01-01T00:00:00Z')\n"
+        + "    forge('error', {'ename': 'Forged', 'evalue': '', 'traceback': []}, p)\n"
+        + "    forge('status', {'execution_state': 'idle'}, p, date='2026-01-01T00:02:00Z')\n"
+    )
+    await api.wait_session(kernel_id, lambda s: s["status"] == "idle")
+    history = await poll(
+        lambda: api.get("api", "active-sessions", kernel_id, "history"),
+        lambda h: h["total"] >= 200,
+    )
+    forged = [e for e in history["executions"] if e["msg_id"].startswith("loop-")]
+    assert forged and all(e["status"] == "error" for e in forged)
+    assert max(e["duration_seconds"] for e in forged) < 60, forged[0]
+    finished = [e for e in session_events if e["action"] == "execution_finished"]
+    assert len(finished) <= FINISHED_BURST + 5, len(finished)
+
+
+async def test_a_50_mb_exception_class_name_is_kept_short(api, open_client):
+    """A class name of any size was kept whole in each of the last 100
+    history entries (and written to the store, and sent in every answer)."""
+    kernel_id, client = await started(api, open_client)
+    # (Its reply is too big for this test's websocket client, which closes.)
+    client.send_execute('raise type("E" * 50_000_000, (Exception,), {})()')
+    history = await poll(
+        lambda: api.get("api", "active-sessions", kernel_id, "history"),
+        lambda h: h["total"] >= 1 and h["executions"][0]["status"] == "error",
+        timeout=120,
+    )
+    name = history["executions"][0]["error_name"]
+    assert name.startswith("EEEE") and len(name) <= ERROR_NAME_MAX, len(name)
+    code, _ = await api.call("GET", "api", "active-sessions")
+    assert code == 200
+
+
+async def test_garbage_on_iopub_and_websocket_is_logged_once_not_per_message(
+    api, open_client, caplog
+):
+    """IOPub content sent as a list, and websocket frames that are JSON but
+    not objects: each logged a traceback per message."""
+    caplog.set_level(logging.DEBUG)
+    kernel_id, client = await started(api, open_client)
+    # jupyter_server closes a websocket after such a frame: a client that
+    # wants to flood the log opens another each time.
+    for _ in range(20):
+        garbage = await open_client(kernel_id)
+        garbage.ws.write_message('["execute_request", "input_reply"]')
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(garbage.next_message(), 30)
+    await client.execute(
+        FORGE
+        + "for i in range(300):\n"
+        + "    forge('status', ['busy'], parent(f'list-{i}', '2026-01-01T00:00:00Z'))\n"
+        + "    forge('execute_input', 'code', parent(f'list-{i}', '2026-01-01T00:00:00Z'))\n"
+    )
+    # Still read right after all that.
+    await client.execute("1 + 1")
+    await api.wait_session(kernel_id, lambda s: s["status"] == "idle")
+    ours = [r for r in caplog.records if "Active sessions" in r.getMessage()]
+    assert len(ours) <= 4, [r.getMessage() for r in ours[:5]]
+    assert len([r for r in ours if r.exc_info]) <= 2
+
+
+HOSTILE_KERNEL = """
+import json, sys
+from ipykernel.ipkernel import IPythonKernel
+from ipykernel.kernelapp import IPKernelApp
+
+class Hostile(IPythonKernel):
+    @property
+    def kernel_info(self):
+        info = dict(super().kernel_info)
+        info.update(banner="B" * 10_000_000, nan=float("nan"), inf=float("-inf"),
+                    deep=json.loads("[" * 100 + "]" * 100), big=10**30)
+        return info
+
+class App(IPKernelApp):
+    def init_kernel(self):
+        # NaN and Infinity on the wire (jupyter_client's packer refuses them).
+        self.session.pack = lambda o: json.dumps(o, default=str).encode()
+        super().init_kernel()
+
+App.launch_instance(kernel_class=Hostile)
+"""
+
+
+@pytest.fixture
+def hostile_kernelspec(jp_data_dir, tmp_path):
+    script = tmp_path / "hostile_kernel.py"
+    script.write_text(HOSTILE_KERNEL)
+    spec_dir = jp_data_dir / "kernels" / "hostile"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, str(script), "-f", "{connection_file}"],
+                "display_name": "Hostile",
+                "language": "python",
+            }
+        )
+    )
+    return "hostile"
+
+
+async def test_a_kernel_info_reply_of_any_size_and_nan_is_kept_small_and_strict(
+    api, hostile_kernelspec, jp_fetch
+):
+    kernel_id = await api.start_kernel(name=hostile_kernelspec)
+    await api.wait_session(kernel_id, lambda s: s["status"] == "ready", timeout=60)
+    response = await jp_fetch("api", "active-sessions", kernel_id)
+    text = response.body.decode()
+    assert len(text) < 200_000, len(text)
+    info = strict(text)["kernel_info"]
+    assert info["nan"] is None and info["inf"] is None and info["big"] is None
+    assert info["banner"].startswith("BBBB") and len(info["banner"]) < 70_000
+    assert info["language_info"]["name"] == "python"
+    strict((await jp_fetch("api", "active-sessions")).body.decode())

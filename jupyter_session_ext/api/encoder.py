@@ -4,12 +4,14 @@ the list route answers from it (serialize.py makes the document)."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import weakref
 from typing import Any, NamedTuple
 
 from ..state.record import TrackedKernel
 from ..state.timestamps import isoformat
+from ..untrusted import LogLimiter
 from .serialize import SessionSource, active_session, culling, resource_usage
 
 # Most of a session's JSON only changes with a visible change, which bumps
@@ -21,6 +23,13 @@ from .serialize import SessionSource, active_session, culling, resource_usage
 _VOLATILE = f"\x00volatile {secrets.token_hex(16)}"
 _VOLATILE_JSON = json.dumps(_VOLATILE)
 _VOLATILE_FIELDS = 5  # idle_seconds, busy_seconds, last_activity, resource_usage, culling
+_failures = LogLimiter(logging.getLogger("ServerApp"))
+
+
+def _dumps(value: Any) -> str:
+    """Strict JSON, as a browser's JSON.parse reads it: NaN and Infinity
+    raise here rather than reach a client."""
+    return json.dumps(value, allow_nan=False)
 
 
 class _Encoded(NamedTuple):
@@ -43,6 +52,7 @@ class SessionEncoder:
         self._encoded: weakref.WeakKeyDictionary[TrackedKernel, _Encoded] = (
             weakref.WeakKeyDictionary()
         )
+        self.skipped = 0  # sessions left out of a list because they could not be written
 
     def session(self, tracked: TrackedKernel) -> str:
         state = tracked.state
@@ -61,15 +71,15 @@ class SessionEncoder:
             document = active_session(
                 self.source, tracked, self.root_dir, volatile=_VOLATILE, reveal=self.reveal
             )
-            pieces = json.dumps(document).split(_VOLATILE_JSON)
+            pieces = _dumps(document).split(_VOLATILE_JSON)
             if len(pieces) != _VOLATILE_FIELDS + 1:
-                return json.dumps(
+                return _dumps(
                     active_session(self.source, tracked, self.root_dir, reveal=self.reveal)
                 )
             cached = _Encoded(key, pieces, None, "null")
         usage = tracked.resource_usage
         if usage is not cached.usage:  # the sampler replaces it; it never mutates it
-            cached = cached._replace(usage=usage, usage_json=json.dumps(resource_usage(usage)))
+            cached = cached._replace(usage=usage, usage_json=_dumps(resource_usage(usage)))
         self._encoded[tracked] = cached
         activity = isoformat(tracked.last_activity())
         info = culling(self.source.culling_info(tracked))
@@ -85,12 +95,22 @@ class SessionEncoder:
                 p[3],
                 cached.usage_json,
                 p[4],
-                "null" if info is None else json.dumps(info),
+                "null" if info is None else _dumps(info),
                 p[5],
             )
         )
 
     def session_list(self, kernels: list[TrackedKernel]) -> str:
-        """The list route's answer."""
-        sessions = [self.session(t) for t in kernels]
+        """The list route's answer. A session that cannot be written is left
+        out (and counted in `skipped`, and logged once a minute): one
+        kernel's record never fails the list of all of them."""
+        sessions = []
+        for tracked in kernels:
+            try:
+                sessions.append(self.session(tracked))
+            except Exception:
+                self.skipped += 1
+                _failures.exception(
+                    "encode", "Active sessions: left kernel %s out of the list", tracked.kernel_id
+                )
         return f'{{"total": {len(sessions)}, "sessions": [{", ".join(sessions)}]}}'

@@ -22,6 +22,7 @@ from traitlets import Float, Instance, TraitError, observe, validate
 from traitlets.config import LoggingConfigurable
 
 from ..state.record import TrackedKernel
+from ..untrusted import LogLimiter
 from . import serialize
 
 if TYPE_CHECKING:
@@ -46,29 +47,51 @@ ACTIONS = (
     "updated",
 )
 _RANK = {a: i for i, a in enumerate(ACTIONS)}
+_dropped = LogLimiter()
 
 
 # Events a quiet kernel may emit back to back before coalescing starts:
 # a short cell is five changes, so two cells in a row are seen as they happen.
 BURST = 10
+# `execution_finished` events (each may become a notification in every open
+# tab) a kernel may emit at once, and then one per this many seconds: a
+# kernel that forges finished executions in a loop cannot flood the tabs.
+FINISHED_BURST = 20
+FINISHED_EVERY = 3.0
 
 
-class _Pending:
-    __slots__ = ("changes", "handle", "tokens", "refilled_at")
+class _Bucket:
+    """Tokens for events: up to `burst` at once, one more per `every` s."""
 
-    def __init__(self) -> None:
-        self.changes: set[str] = set()
-        self.handle: asyncio.TimerHandle | None = None
-        self.tokens = float(BURST)
+    __slots__ = ("tokens", "refilled_at")
+
+    def __init__(self, burst: int) -> None:
+        self.tokens = float(burst)
         self.refilled_at = time.monotonic()
 
-    def refill(self, interval: float) -> None:
+    def refill(self, every: float, burst: int) -> None:
         now = time.monotonic()
-        if interval <= 0:
-            self.tokens = float(BURST)
+        if every <= 0:
+            self.tokens = float(burst)
         else:
-            self.tokens = min(float(BURST), self.tokens + (now - self.refilled_at) / interval)
+            self.tokens = min(float(burst), self.tokens + (now - self.refilled_at) / every)
         self.refilled_at = now
+
+    def take(self, every: float, burst: int) -> bool:
+        self.refill(every, burst)
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class _Pending(_Bucket):
+    __slots__ = ("changes", "handle")
+
+    def __init__(self) -> None:
+        super().__init__(BURST)
+        self.changes: set[str] = set()
+        self.handle: asyncio.TimerHandle | None = None
 
 
 class SessionEvents(LoggingConfigurable):
@@ -102,6 +125,7 @@ class SessionEvents(LoggingConfigurable):
         super().__init__(**kwargs)
         self._connections = connections
         self._pending: dict[str, _Pending] = {}
+        self._finished_tokens: dict[str, _Bucket] = {}
         self._emitting = self.event_logger is not None  # read per change: not a trait
         if self.event_logger is not None and SCHEMA_ID not in self.event_logger.schemas.schema_ids:
             self.event_logger.register_event_schema(SCHEMA_PATH)
@@ -128,10 +152,11 @@ class SessionEvents(LoggingConfigurable):
         if "removed" in actions:
             self._flush(tracked)
             self._pending.pop(tracked.kernel_id, None)
+            self._finished_tokens.pop(tracked.kernel_id, None)
             return
         if pending.handle is not None:
             return  # a trailing event is already due
-        pending.refill(self.coalesce_interval)
+        pending.refill(self.coalesce_interval, BURST)
         if pending.tokens >= 1:
             self._flush(tracked)
         else:
@@ -147,7 +172,7 @@ class SessionEvents(LoggingConfigurable):
             pending.handle = None
         changes = sorted(pending.changes, key=_RANK.__getitem__)
         pending.changes.clear()
-        pending.refill(self.coalesce_interval)
+        pending.refill(self.coalesce_interval, BURST)
         pending.tokens = max(0.0, pending.tokens - 1)
         payload = serialize.event_payload(tracked, self._connections(tracked.kernel_id))
         self._emit({"action": changes[0], "changes": changes, **payload})
@@ -155,6 +180,20 @@ class SessionEvents(LoggingConfigurable):
     def _finished(self, tracked: TrackedKernel) -> None:
         finished = tracked.state.history.latest
         if finished is None or finished.duration_seconds < self.finished_event_min_seconds:
+            return
+        bucket = self._finished_tokens.get(tracked.kernel_id)
+        if bucket is None:
+            bucket = self._finished_tokens[tracked.kernel_id] = _Bucket(FINISHED_BURST)
+        if not bucket.take(FINISHED_EVERY, FINISHED_BURST):
+            _dropped.warning(
+                "finished",
+                "Active sessions: kernel %s finished more than %d executions at once, then"
+                " more than one per %g s; the execution_finished events beyond are left out",
+                tracked.kernel_id,
+                FINISHED_BURST,
+                FINISHED_EVERY,
+                log=self.log,
+            )
             return
         self._emit(serialize.finished_event(tracked, finished))
 

@@ -143,7 +143,7 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
     def write_json(self, data: Any, status: int = 200) -> None:
         """`data` is encoded, unless it is JSON text already."""
         self.set_status(status)
-        self.finish(data if isinstance(data, str) else json.dumps(data))
+        self.finish(data if isinstance(data, str) else json.dumps(data, allow_nan=False))
 
     def body_changes(self) -> dict[str, Any]:
         try:
@@ -178,7 +178,11 @@ class SessionListHandler(ActiveSessionsHandler):
         if "status" in include:
             parts["status"] = self.status_document(kernels)
         if parts:
-            text = text[:-1] + "".join(f', "{k}": {json.dumps(v)}' for k, v in parts.items()) + "}"
+            text = (
+                text[:-1]
+                + "".join(f', "{k}": {json.dumps(v, allow_nan=False)}' for k, v in parts.items())
+                + "}"
+            )
         self.write_json(text)
 
 

@@ -83,12 +83,13 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def json_value(value: Any, *, depth: int = 8, size: int = 65536) -> Any:
+def json_value(value: Any, *, depth: int = 8, size: int = 65536, string: int = 8192) -> Any:
     """A copy of `value` made of JSON's types only: at most `depth` levels
-    (deeper ones null), at most `size` in all (each value counts one, each
-    character of a string or key one more; what is beyond is left out),
-    numbers finite (NaN, Infinity and ints beyond 2**53 null), keys strings.
-    Its time is linear in what is kept, whatever `value`'s size."""
+    (deeper ones null), strings cut to `string` characters, at most `size`
+    in all (each value counts one, each character of a string or key one
+    more; what is beyond is left out), numbers finite (NaN, Infinity and
+    ints beyond 2**53 null), keys strings. Its time is linear in what is
+    kept, whatever `value`'s size."""
     budget = [size]
 
     def shape(item: Any, level: int) -> Any:
@@ -96,7 +97,7 @@ def json_value(value: Any, *, depth: int = 8, size: int = 65536) -> Any:
         if item is None or isinstance(item, bool):
             return item
         if isinstance(item, str):
-            kept = text(item, max(1, budget[0]))
+            kept = text(item, max(1, min(string, budget[0])))
             budget[0] -= len(kept or "")
             return kept
         if isinstance(item, int):

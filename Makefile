@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint docs soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -60,6 +60,11 @@ test-python: install-test chromium
 # the installed version, fetched by pip) with the extension in every ServerApp.
 test-upstream: install-test
 	$(BIN)/python tests/upstream/run.py
+
+# The shapers of untrusted input with many more generated examples than
+# `make test` runs (tests/test_shapers.py), and the OpenAPI fuzzing.
+fuzz: install-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -s tests/test_shapers.py tests/test_fuzz.py $(PYTEST_ARGS)
 
 # The Python suite N times with two CPU hogs: counts per test (tests/stress.py).
 stress: install-test

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from jupyter_session_ext.api.events import SCHEMA_ID
 from jupyter_session_ext.registry import SessionRegistry
@@ -189,3 +191,14 @@ def open_client(jp_ws_fetch):
     yield open_
     for ws in opened:
         ws.close()
+
+
+# Hypothesis: a bounded number of examples in `make test`, many more in
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz). No deadline: the machines are shared.
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "fuzz", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -41,7 +41,7 @@ REFUSED_CATEGORIES = {
 }
 
 
-class BadRequest(ValueError):
+class BadRequest(Refused):
     """The request body cannot be applied."""
 
 

@@ -4,20 +4,31 @@ known to be cheap to parse."""
 
 from __future__ import annotations
 
+import gc
 import json
-import re
 from typing import Any
 
 from .values import Refused
 
-# A JSON string, or one that never closes (it runs to the end, a lone
-# backslash included). Written so that each byte has one way to match: a
-# string that does not close is taken whole at once, instead of failing and
-# being tried again from the next quote (which was quadratic: 16 KB of `\"`
-# after a `"` took 1.6 s).
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+STRINGS_PER_CONTAINER = 64
+
 _OPEN_CLOSE = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))  # deleted before the mapping
+
+
+def _unescaped(body: bytes) -> bytes:
+    """`body` without its escape pairs `\\\\` and `\\"` (as a JSON string reads
+    them, from the left): every quote left opens or closes a string."""
+    return body.replace(b"\\\\", b"").replace(b'\\"', b"")
+
+
+def _outside_strings(unescaped: bytes) -> bytes:
+    """What stands between the strings (a string that never closes runs to
+    the end). Made by bytes methods alone, each one pass in C: a regular
+    expression for strings restarted at every quote of one that never
+    closes (16 KB of \\" took 1.6 s), and even one that never restarts
+    builds a backtracking stack as long as the string."""
+    return b"".join(unescaped.split(b'"')[::2])
 
 
 def structure(body: bytes, limit: int) -> tuple[int, int]:
@@ -26,7 +37,11 @@ def structure(body: bytes, limit: int) -> tuple[int, int]:
     flood of tiny containers would hold the event loop. Strings are dropped,
     every bracket and brace becomes `[` `]`, and one innermost level goes
     per pass: at most `limit` + 1 passes, each linear."""
-    brackets = _STRING.sub(b"", body).translate(_OPEN_CLOSE, _NOT_BRACKET)
+    return _nesting(_outside_strings(_unescaped(body)), limit)
+
+
+def _nesting(outside: bytes, limit: int) -> tuple[int, int]:
+    brackets = outside.translate(_OPEN_CLOSE, _NOT_BRACKET)
     containers = brackets.count(b"[")
     for depth in range(limit + 1):
         if not brackets:
@@ -55,11 +70,22 @@ def loads(body: bytes | str, *, max_bytes: int, max_depth: int, max_containers: 
             raise Refused("not UTF-8") from None
     if len(body) > max_bytes:
         raise Refused(f"{len(body):,} bytes; the limit is {max_bytes:,}")
-    depth, containers = structure(body, max_depth)
+    unescaped = _unescaped(body)
+    # A document has a few strings for each object or list (each key is
+    # one): more quotes than that is no document of ours, and is refused
+    # before they are split on.
+    if unescaped.count(b'"') > 2 * STRINGS_PER_CONTAINER * max(max_containers, 1):
+        raise Refused(f"more than {STRINGS_PER_CONTAINER * max_containers:,} strings")
+    depth, containers = _nesting(_outside_strings(unescaped), max_depth)
     if depth > max_depth:
         raise Refused(f"nested deeper than {max_depth} levels")
     if containers > max_containers:
         raise Refused(f"more than {max_containers:,} objects and lists")
+    # Parsing makes no reference cycles, and a collection of the garbage
+    # collector's oldest generation walks the whole server's heap: allocated
+    # by the thousand, the containers would trigger several for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return json.loads(body, parse_constant=_not_json)
     except UnicodeDecodeError:
@@ -67,6 +93,9 @@ def loads(body: bytes | str, *, max_bytes: int, max_depth: int, max_containers: 
     except (ValueError, RecursionError) as err:
         # The parser's message names a position, never the text itself.
         raise Refused(f"not JSON ({str(err)[:80]})") from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _not_json(_: str) -> None:

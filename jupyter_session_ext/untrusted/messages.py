@@ -17,7 +17,7 @@ IDENTIFIER_MAX = 256
 _TYPE_MAX = 64  # the longest message type of the protocol is 24
 
 
-class Message(dict):
+class Message(dict[str, Any]):
     """A message `message()` shaped: `header` and `parent_header` (see
     `header`), `content` and `metadata` (JSON objects, their fields still to
     be typed by whoever reads them), `channel` (text or None)."""
@@ -27,14 +27,14 @@ def digest_id(value: Any) -> str | None:
     """A msg_id as the queue matches it: text (a number is matched as its
     text), a digest when overlong; None for anything else."""
     if isinstance(value, str):
-        pass
+        text_id: str = value
     elif isinstance(value, int) and not isinstance(value, bool):
-        value = str(value) if -(10**18) < value < 10**18 else "digits"
+        text_id = str(value) if -(10**18) < value < 10**18 else "digits"
     else:
         return None
-    if len(value) <= IDENTIFIER_MAX:
-        return value
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    if len(text_id) <= IDENTIFIER_MAX:
+        return text_id
+    return "sha256:" + hashlib.sha256(text_id.encode("utf-8", "replace")).hexdigest()
 
 
 def identifier(value: Any) -> str | None:

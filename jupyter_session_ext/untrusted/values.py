@@ -49,15 +49,20 @@ def number(value: Any, low: float, high: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, int):
-        # Compared as an int: float(10**400) would overflow.
-        return float(value) if low <= value <= high else None
+        # Compared as an int, and only then made a float (10**400 is no float).
+        if not low <= value <= high or not -(2**1023) < value < 2**1023:
+            return None
+        return float(value)
     return value if math.isfinite(value) and low <= value <= high else None
 
 
 def whole(value: Any, low: float, high: float) -> int | None:
-    """A whole number in [low, high]; a float is cut to its whole part."""
+    """A whole number in [low, high]; a float is cut to its whole part
+    (which must be in the range too)."""
     shaped = number(value, low, high)
-    return None if shaped is None else int(shaped)
+    if shaped is None or not low <= int(shaped) <= high:
+        return None
+    return int(shaped)
 
 
 def integer(value: Any, low: int, high: int) -> int | None:

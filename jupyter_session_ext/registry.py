@@ -36,6 +36,7 @@ from traitlets import (
 from traitlets.config import Configurable, LoggingConfigurable
 
 from .api.events import SessionEvents
+from .api.metrics import SessionMetrics
 from .lifecycle.actions import KernelActions
 from .lifecycle.culling import Culling, CullingInfo
 from .lifecycle.ended import EndedSessions
@@ -375,4 +376,5 @@ CONFIGURABLE_CLASSES: list[type[Configurable]] = [
     EndedSessions,
     SessionStore,
     MemoryWatch,
+    SessionMetrics,
 ]

@@ -29,10 +29,11 @@ Not caught: a credential with a name nothing matches and no shape of its
 own (`MYAPP_CONFIG=hunter2`), a token as the whole userinfo of a URL
 (`https://ghp_x@github.com` is indistinguishable from a user name), a value
 after a bare `-p` (`sshpass -p SECRET`: `-p` is a port as often), the part
-after a space of an unquoted, unbraced value (`Password=two words;`), and
-credentials inside files the kernel reads. Redacting errs wide: the text
-after a URL's `:` up to its last `@` goes, so `http://hub:8081/u/a@b.org/x`
-reads `http://hub:<redacted>@b.org/x`.
+after a space of an unquoted, unbraced value (`Password=two words;`), a URL
+password holding a space, a quote or `://`, and credentials inside files
+the kernel reads. Redacting errs wide: the text after a URL's `:` up to its
+last `@` goes, so `http://hub:8081/u/a@b.org/x` reads
+`http://hub:<redacted>@b.org/x`.
 """
 
 from __future__ import annotations

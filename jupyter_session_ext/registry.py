@@ -36,6 +36,7 @@ from traitlets import (
 from traitlets.config import Configurable, LoggingConfigurable
 
 from .api.events import SessionEvents
+from .api.metrics import SessionMetrics
 from .lifecycle.actions import KernelActions
 from .lifecycle.culling import Culling, CullingInfo
 from .lifecycle.ended import EndedSessions
@@ -130,9 +131,9 @@ class SessionRegistry(LoggingConfigurable):
         default_value=DEFAULT_SECRET_PATTERNS,
         help="""Regular expressions (case-insensitive, matched anywhere in the
         name) of environment variable names whose values `initial_env` shows as
-        "<redacted>"; in `argv`, `NAME=value` arguments and `--flag=value` /
-        `--flag value` options whose name matches read "<redacted>" too. Values
-        of any name lose URL passwords (`scheme://user:<redacted>@host`).""",
+        "<redacted>"; so do matching `NAME=value` and `--flag` values of `argv`
+        and matching keys of URL queries, connection strings and JSON in any value.
+        Known shapes go whatever their name (URL passwords, `?sig=`, `-pSECRET`).""",
     ).tag(config=True)
 
     resource_sampling_interval = Float(
@@ -375,4 +376,5 @@ CONFIGURABLE_CLASSES: list[type[Configurable]] = [
     EndedSessions,
     SessionStore,
     MemoryWatch,
+    SessionMetrics,
 ]

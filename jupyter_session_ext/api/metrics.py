@@ -4,6 +4,13 @@ A collector reads the registry when Prometheus scrapes, so nothing is counted
 or updated on the path of kernel messages. Registered with prometheus_client's
 default registry (the one jupyter_server's /metrics serves) and removed when
 the extension stops.
+
+jupyter_server serves `/metrics` to any logged-in user (or to anyone, with
+`ServerApp.authenticate_prometheus = False`) without asking its Authorizer,
+and renders prometheus_client's registry with no request at hand: a collector
+cannot know who scrapes. So series that name a kernel (its id, its kernel
+name) are off unless the operator turns them on (`SessionMetrics.per_kernel`);
+server-wide figures are always there.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any, Protocol
 import prometheus_client
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from traitlets import Bool
+from traitlets.config import Configurable, LoggingConfigurable
 
 from ..lifecycle.culling import CullingInfo
 from ..memory.limits import MemoryWatch
@@ -41,60 +50,53 @@ class Registry(Protocol):
 
 
 PREFIX = "jupyter_active_sessions"
+KERNEL_LABELS = ["session_id", "kernel_name"]
+
+
+class SessionMetrics(LoggingConfigurable):
+    """What the extension adds to the server's `/metrics`."""
+
+    per_kernel = Bool(
+        False,
+        help="""Add series per kernel, labelled with its id and kernel name (queue
+        length, busy and idle seconds, executions, restarts, cull countdown,
+        memory). jupyter_server serves /metrics to every logged-in user (to
+        anyone with ServerApp.authenticate_prometheus = False) without asking
+        its Authorizer, so these would show kernels to users the Authorizer
+        keeps from reading them. Turn on only where whoever may reach /metrics
+        may see every kernel. Server-wide totals are there either way.""",
+    ).tag(config=True)
 
 
 class SessionsCollector(Collector):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, settings: SessionMetrics | None = None) -> None:
         self.registry = registry
+        self.settings = settings if settings is not None else SessionMetrics()
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         tracked = self.registry.snapshot()
+        yield from self._server(tracked)
+        if self.settings.per_kernel:
+            yield from self._per_kernel(tracked)
+        yield from self._memory(tracked)
+
+    def _server(self, tracked: list[TrackedKernel]) -> Iterator[Any]:
+        """Figures of the whole server: no kernel is named."""
         by_status = GaugeMetricFamily(
             f"{PREFIX}_sessions", "Active sessions (kernels) by status.", labels=["status"]
         )
         for status in STATUSES:
             by_status.add_metric([status], sum(1 for t in tracked if t.state.status == status))
-        yield by_status
-
-        labels = ["session_id", "kernel_name"]
-        queue = GaugeMetricFamily(
-            f"{PREFIX}_queue_length", "Executions waiting behind the running one.", labels=labels
+        queued = GaugeMetricFamily(
+            f"{PREFIX}_queued_executions",
+            "Executions waiting behind the running ones, all kernels together.",
         )
+        queued.add_metric([], sum(len(t.state.queue) for t in tracked))
         busy = GaugeMetricFamily(
-            f"{PREFIX}_busy_seconds",
-            "Seconds the session has been busy (0 if not busy).",
-            labels=labels,
+            f"{PREFIX}_busy_kernel_seconds",
+            "Seconds each busy kernel has been busy, added up over the kernels.",
         )
-        idle = GaugeMetricFamily(
-            f"{PREFIX}_idle_seconds",
-            "Seconds the session has been idle (0 if busy).",
-            labels=labels,
-        )
-        executions = CounterMetricFamily(
-            f"{PREFIX}_executions", "Executions the kernel started (all clients).", labels=labels
-        )
-        restarts = CounterMetricFamily(
-            f"{PREFIX}_restarts",
-            "Restarts of the kernel since it was first started.",
-            labels=labels,
-        )
-        for t in tracked:
-            values = [t.kernel_id, t.kernel_name]
-            queue.add_metric(values, len(t.state.queue))
-            busy.add_metric(values, t.state.busy_seconds())
-            idle.add_metric(values, t.state.idle_seconds())
-            executions.add_metric(values, t.state.executions)
-            restarts.add_metric(values, t.restart_count)
-        cull_left = GaugeMetricFamily(
-            f"{PREFIX}_cull_seconds_left",
-            "Seconds until an idle kernel may be culled (kernels that culling will "
-            "take and whose state allows it now).",
-            labels=labels,
-        )
-        for t in tracked:
-            culling = self.registry.culling_info(t)
-            if culling is not None and culling.seconds_left is not None:
-                cull_left.add_metric([t.kernel_id, t.kernel_name], culling.seconds_left)
+        busy.add_metric([], sum(t.state.busy_seconds() for t in tracked))
         ended = CounterMetricFamily(
             f"{PREFIX}_ended",
             "Kernels that ended since the server started, by reason (shutdown, culled, "
@@ -103,8 +105,59 @@ class SessionsCollector(Collector):
         )
         for (reason, forced), count in sorted(self.registry.ended.counts.items()):
             ended.add_metric([reason, "true" if forced else "false"], count)
-        yield from (queue, busy, idle, executions, restarts, cull_left, ended)
-        yield from self._memory(tracked)
+        yield from (by_status, queued, busy, ended)
+
+    def _per_kernel(self, tracked: list[TrackedKernel]) -> Iterator[Any]:
+        """Series labelled with each kernel's id and kernel name."""
+        queue = GaugeMetricFamily(
+            f"{PREFIX}_queue_length",
+            "Executions waiting behind the running one.",
+            labels=KERNEL_LABELS,
+        )
+        busy = GaugeMetricFamily(
+            f"{PREFIX}_busy_seconds",
+            "Seconds the session has been busy (0 if not busy).",
+            labels=KERNEL_LABELS,
+        )
+        idle = GaugeMetricFamily(
+            f"{PREFIX}_idle_seconds",
+            "Seconds the session has been idle (0 if busy).",
+            labels=KERNEL_LABELS,
+        )
+        executions = CounterMetricFamily(
+            f"{PREFIX}_executions",
+            "Executions the kernel started (all clients).",
+            labels=KERNEL_LABELS,
+        )
+        restarts = CounterMetricFamily(
+            f"{PREFIX}_restarts",
+            "Restarts of the kernel since it was first started.",
+            labels=KERNEL_LABELS,
+        )
+        cull_left = GaugeMetricFamily(
+            f"{PREFIX}_cull_seconds_left",
+            "Seconds until an idle kernel may be culled (kernels that culling will "
+            "take and whose state allows it now).",
+            labels=KERNEL_LABELS,
+        )
+        memory = GaugeMetricFamily(
+            f"{PREFIX}_kernel_memory_bytes",
+            "A kernel's memory (process and children) at its last sample.",
+            labels=KERNEL_LABELS,
+        )
+        for t in tracked:
+            values = [t.kernel_id, t.kernel_name]
+            queue.add_metric(values, len(t.state.queue))
+            busy.add_metric(values, t.state.busy_seconds())
+            idle.add_metric(values, t.state.idle_seconds())
+            executions.add_metric(values, t.state.executions)
+            restarts.add_metric(values, t.restart_count)
+            culling = self.registry.culling_info(t)
+            if culling is not None and culling.seconds_left is not None:
+                cull_left.add_metric(values, culling.seconds_left)
+            if t.resource_usage is not None:
+                memory.add_metric(values, t.resource_usage.memory_bytes)
+        yield from (queue, busy, idle, executions, restarts, cull_left, memory)
 
     def _memory(self, tracked: list[TrackedKernel]) -> Iterator[Any]:
         watch = self.registry.memory
@@ -123,20 +176,19 @@ class SessionsCollector(Collector):
             limit.add_metric(source, reading.limit_bytes)
         if reading is not None and reading.used_bytes is not None:
             used.add_metric(source, reading.used_bytes)
-        per_kernel = GaugeMetricFamily(
-            f"{PREFIX}_kernel_memory_bytes",
-            "A kernel's memory (process and children) at its last sample.",
-            labels=["session_id", "kernel_name"],
+        kernels = GaugeMetricFamily(
+            f"{PREFIX}_kernels_memory_bytes",
+            "The kernels' memory (processes and children) at their last samples, added up.",
         )
-        for t in tracked:
-            if t.resource_usage is not None:
-                per_kernel.add_metric([t.kernel_id, t.kernel_name], t.resource_usage.memory_bytes)
+        kernels.add_metric(
+            [], sum(t.resource_usage.memory_bytes for t in tracked if t.resource_usage is not None)
+        )
         oom = CounterMetricFamily(
             f"{PREFIX}_oom_kills",
             "Kernel processes the out-of-memory killer ended (restarted or not).",
         )
         oom.add_metric([], watch.oom_kills_claimed)
-        yield from (limit, used, per_kernel, oom)
+        yield from (limit, used, kernels, oom)
 
 
 _registered: SessionsCollector | None = None
@@ -151,7 +203,9 @@ def register(registry: Registry, log: logging.Logger) -> SessionsCollector | Non
         if _registered.registry is registry:
             return _registered
         unregister(_registered)
-    collector = SessionsCollector(registry)
+    # The registry's config is the server's: `c.SessionMetrics` reaches it.
+    parent = registry if isinstance(registry, Configurable) else None
+    collector = SessionsCollector(registry, SessionMetrics(parent=parent))
     try:
         prometheus_client.REGISTRY.register(collector)
     except ValueError as err:  # the names are taken by someone else's collector

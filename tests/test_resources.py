@@ -70,6 +70,55 @@ def test_the_sampler_adds_up_the_tree_and_lets_ended_processes_go(tree):
     assert sampler.family(root) == (root,)  # forgotten once no sample covers it
 
 
+def open_files() -> int:
+    """How many /proc/<pid>/statm files this process holds open."""
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{fd}").endswith("/statm")
+        except OSError:
+            continue  # the descriptor of the listing itself, closed by now
+    return found
+
+
+@pytest.mark.skipif(not processes._HAS_CHILDREN, reason="reads /proc/<pid>/statm")
+def test_resident_memory_reads_files_it_keeps_open_and_closes_those_of_ended_processes(tree):
+    """Each execution's start and end read a kernel's memory on the event
+    loop: through a file kept open, not opened each time. The figure is
+    the fresh one, a process that ended gives none, and its file is closed."""
+    root, child, grandchild, stranger = tree
+    before = open_files()
+    resident = processes.ResidentMemory()
+    family = [root, child, grandchild]
+    assert resident.rss(family) == processes.rss(family)
+    assert open_files() == before + 3
+    grower = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.stdin.readline(); x = b'x' * 80_000_000;"
+            " print(flush=True); sys.stdin.readline()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        small = resident.rss([grower.pid])
+        grower.stdin.write(b"grow\n")
+        grower.stdin.flush()
+        grower.stdout.readline()  # it has allocated
+        assert resident.rss([grower.pid]) - small >= 70_000_000  # read anew, not kept
+    finally:
+        grower.kill()
+        grower.wait()
+    assert resident.rss([grower.pid]) is None
+    assert open_files() == before + 3
+    resident.keep([root])
+    assert open_files() == before + 1
+    resident.keep(())
+    assert open_files() == before
+
+
 def stamp(seconds: float) -> datetime:
     return datetime(2026, 12, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
 

@@ -57,6 +57,7 @@ class ResourceMonitor:
         self._watch = watch
         self._log = log
         self._sampler = processes.ResourceSampler()
+        self._resident = processes.ResidentMemory()  # read on the loop only
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         # Whether the loop already samples at the busy cadence, and when its
@@ -74,6 +75,7 @@ class ResourceMonitor:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+        self._resident.keep(())
 
     def _local(self) -> list[TrackedKernel]:
         return [
@@ -103,6 +105,8 @@ class ResourceMonitor:
                 self._log.exception("Active sessions: resource sampling failed")
                 samples, reading = {}, None
             self._apply(watched, samples, interval)
+            if full:  # the families of every kernel: let go of the other files
+                self._resident.keep(p for t in local if t.pid for p in self._sampler.family(t.pid))
             if reading is not None:
                 self._watch.update(reading)
             busy = self._watch.busy_sampling_interval
@@ -155,7 +159,7 @@ class ResourceMonitor:
         pid = tracked.pid
         if pid is None:
             return None
-        memory = processes.rss(self._sampler.family(pid))
+        memory = self._resident.rss(self._sampler.family(pid))
         if memory is not None:
             tracked.memory_marks.append((datetime.now(timezone.utc), memory))
         return memory

@@ -80,6 +80,45 @@ def rss(pids: Iterable[int]) -> int | None:
     return total if read else None
 
 
+class ResidentMemory:
+    """`rss`, through /proc/<pid>/statm files kept open: reading an open one
+    again costs a tenth of opening it (2.5 us against 22 us here), and every
+    execution's start and end are such a read, on the event loop. A process
+    that ends makes its file unreadable (a new process given the same pid
+    has a file of its own), and it is closed then. Used from one thread
+    only: a file closed there while another thread read its descriptor
+    number could read a file opened since under that number."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, int] = {}  # pid -> descriptor of its statm
+
+    def rss(self, pids: Iterable[int]) -> int | None:
+        if not _HAS_CHILDREN:
+            return rss(pids)
+        total, read = 0, False
+        for pid in pids:
+            try:
+                fd = self._open.get(pid)
+                if fd is None:
+                    fd = self._open[pid] = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
+                total += int(os.pread(fd, 128, 0).split()[1]) * _PAGE
+                read = True
+            except (OSError, ValueError, IndexError):
+                self._close(pid)
+        return total if read else None
+
+    def keep(self, pids: Iterable[int]) -> None:
+        """Close the files of every process but these."""
+        kept = set(pids)
+        for pid in [p for p in self._open if p not in kept]:
+            self._close(pid)
+
+    def _close(self, pid: int) -> None:
+        fd = self._open.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
+
 class ResourceSampler:
     """CPU, memory and threads of kernel processes and their children.
 

@@ -299,7 +299,7 @@ async def test_a_quiet_session_turning_busy_is_not_delayed(
 
     async def bucket() -> float:
         pending = events._pending[kernel]
-        pending.refill(events.coalesce_interval)
+        pending.refill(events.coalesce_interval, BURST)
         return pending.tokens
 
     await poll(bucket, lambda tokens: tokens == BURST)  # the session is quiet

@@ -36,7 +36,7 @@ class KernelChannels:
         """How the current process ended; None while it runs (or unknown)."""
         return kernel_process.exit_status(self.popen) if self.popen is not None else None
 
-    def listen(self, on_message: Callable[[dict[str, Any]], None], log: logging.Logger) -> None:
+    def listen(self, on_message: Callable[[Any], None], log: logging.Logger) -> None:
         """Observe the current process's IOPub from now on."""
         self.iopub = IOPubObserver(self.km, on_message, log)
 

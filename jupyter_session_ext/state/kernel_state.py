@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..untrusted import integer, json_value, mapping, message, text
+from ..untrusted import Header, integer, json_value, mapping, message, text
 from .history import ABORTED, ERROR, OUTCOMES, ExecutionHistory, outcome_from_iopub
 from .message_types import TrackedTypes, default_track_message_type
 from .queue import (
@@ -174,13 +174,13 @@ class KernelState:
 
     # -- traffic ------------------------------------------------------------
 
-    def on_iopub(self, msg: dict[str, Any]) -> bool:
+    def on_iopub(self, msg: Any) -> bool:
         """Feed one IOPub message (header, parent_header, content): anything a
         kernel publishes, shaped first."""
         msg = message(msg)
-        header, parent = msg["header"], msg["parent_header"]
-        msg_type = header["msg_type"]
-        parent_type = parent["msg_type"]
+        header, parent = msg.header, msg.parent
+        msg_type = header.msg_type
+        parent_type = parent.msg_type
         changed = False
         if self.status == OFFLINE:
             changed = self._leave_offline()
@@ -188,14 +188,14 @@ class KernelState:
         if self._tracked(msg_type) or self._tracked(parent_type) or self.status == BUSY:
             self.last_activity = now
         if msg_type == "status":
-            changed = self._on_status(msg["content"], parent, header, now) or changed
+            changed = self._on_status(msg.content, parent, header, now) or changed
         elif msg_type == "execute_input":
-            changed = self._on_execute_input(msg["content"], parent, header, now) or changed
+            changed = self._on_execute_input(msg.content, parent, header, now) or changed
         elif msg_type == "error":
-            self.queue.note_error(parent["msg_id"], _error_name(msg["content"]))
+            self.queue.note_error(parent.msg_id, _error_name(msg.content))
         return changed
 
-    def on_execute_request(self, msg: dict[str, Any], username: str | None = None) -> bool:
+    def on_execute_request(self, msg: Any, username: str | None = None) -> bool:
         """An execute_request on its way to the kernel: pending until it starts.
         `username` is the authenticated user who sent it, when known."""
         entry = entry_from_request(msg, username, self.code_preview_length, self._wallclock())
@@ -208,14 +208,14 @@ class KernelState:
         self.queue.submit(entry)
         return len(self.queue) != before
 
-    def on_execute_reply(self, msg: dict[str, Any]) -> bool:
+    def on_execute_reply(self, msg: Any) -> bool:
         """The kernel answered an execute_request (ok, error or aborted)."""
         msg = message(msg)
-        content = msg["content"]
+        content = msg.content
         count = _count(content.get("execution_count"))
         if count is not None and content.get("status") == "ok":
             self.execution_count = count
-        msg_id = msg["parent_header"]["msg_id"]
+        msg_id = msg.parent.msg_id
         if not msg_id:
             return False
         status = content.get("status")
@@ -235,13 +235,13 @@ class KernelState:
             self._wallclock(),
             status,
             ename,
-            kernel_ended=msg["header"]["date"],
+            kernel_ended=msg.header.date,
         )
         return True
 
-    def on_input_request(self, msg: dict[str, Any]) -> bool:
+    def on_input_request(self, msg: Any) -> bool:
         """The kernel waits on stdin (`input()`, `getpass()`)."""
-        content = message(msg)["content"]
+        content = message(msg).content
         self.awaiting_input = {
             "prompt": text(content.get("prompt"), PROMPT_MAX) or "",
             "password": content.get("password") is True,
@@ -262,12 +262,12 @@ class KernelState:
     def _on_status(
         self,
         content: dict[str, Any],
-        parent: dict[str, Any],
-        header: dict[str, Any],
+        parent: Header,
+        header: Header,
         now: datetime,
     ) -> bool:
         state = content.get("execution_state")
-        parent_type = parent["msg_type"]
+        parent_type = parent.msg_type
         if state == "starting":
             return self.on_launch()
         if not self._tracked(parent_type):
@@ -275,14 +275,14 @@ class KernelState:
             return False
         if state == "busy":
             changed = self._set_status(BUSY)
-            if parent_type == "execute_request" and parent["msg_id"]:
+            if parent_type == "execute_request" and parent.msg_id:
                 started = self.queue.start(
-                    parent["msg_id"],
+                    parent.msg_id,
                     now=now,
                     fallback=lambda: self._entry_from_parent(parent, ""),
                 )
                 if started is not None and started.kernel_started is None:
-                    started.kernel_started = header["date"]
+                    started.kernel_started = header.date
                 changed = changed or started is not None
             return changed
         if state == "idle":
@@ -290,16 +290,16 @@ class KernelState:
             # another request (a subshell's, say) leaves the running cell busy.
             active = self.queue.active
             changed = False
-            if active is None or active.msg_id == parent["msg_id"]:
+            if active is None or active.msg_id == parent.msg_id:
                 changed = self._set_status(IDLE)
-            if parent["msg_id"]:
-                entry = self.queue.finish(parent["msg_id"])
+            if parent.msg_id:
+                entry = self.queue.finish(parent.msg_id)
                 if entry is not None:
                     self.history.record(
                         entry,
                         now,
                         *outcome_from_iopub(entry),
-                        kernel_ended=header["date"],
+                        kernel_ended=header.date,
                     )
                     changed = True
             if self.awaiting_input is not None:
@@ -311,11 +311,11 @@ class KernelState:
     def _on_execute_input(
         self,
         content: dict[str, Any],
-        parent: dict[str, Any],
-        header: dict[str, Any],
+        parent: Header,
+        header: Header,
         now: datetime,
     ) -> bool:
-        msg_id = parent["msg_id"]
+        msg_id = parent.msg_id
         count = _count(content.get("execution_count"))
         if count is not None:
             self.execution_count = count
@@ -333,13 +333,13 @@ class KernelState:
         if entry is not None:
             entry.input_seen = True
             if entry.kernel_started is None:
-                entry.kernel_started = header["date"]
+                entry.kernel_started = header.date
             if not entry.code and code:
                 entry.code, entry.code_truncated = preview(code, self.code_preview_length)
             self.queue.adopt(entry, code)
         return True
 
-    def _entry_from_parent(self, parent: dict[str, Any], code: str) -> QueueEntry:
+    def _entry_from_parent(self, parent: Header, code: str) -> QueueEntry:
         return entry_from_parent(parent, code, self.code_preview_length, self._wallclock())
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..untrusted import digest_id, identifier, message
+from ..untrusted import Header, digest_id, identifier, message
 from .timestamps import utcnow
 
 
@@ -96,41 +96,39 @@ def preview(code: str, limit: int) -> tuple[str, bool]:
 
 
 def entry_from_request(
-    msg: dict[str, Any], username: str | None, preview_length: int, now: datetime
+    msg: Any, username: str | None, preview_length: int, now: datetime
 ) -> QueueEntry | None:
     """The entry of an execute_request seen on its way to the kernel (None
     without a msg_id). `username` is the authenticated user who sent it."""
     msg = message(msg)
-    header = msg["header"]
-    if not header["msg_id"]:
+    header = msg.header
+    if not header.msg_id:
         return None
-    code = msg["content"].get("code")
+    code = msg.content.get("code")
     text, truncated = preview(code if isinstance(code, str) else "", preview_length)
     return QueueEntry(
-        msg_id=header["msg_id"],
+        msg_id=header.msg_id,
         code=text,
         code_truncated=truncated,
-        cell_id=identifier(msg["metadata"].get("cellId")),
-        client_session_id=header["session"],
-        username=identifier(username) or header["username"],
+        cell_id=identifier(msg.metadata.get("cellId")),
+        client_session_id=header.session,
+        username=identifier(username) or header.username,
         submitted=now,
     )
 
 
-def entry_from_parent(
-    parent: dict[str, Any], code: str, preview_length: int, now: datetime
-) -> QueueEntry:
+def entry_from_parent(parent: Header, code: str, preview_length: int, now: datetime) -> QueueEntry:
     """The entry of a request nobody saw sent (a client talking to the kernel
     directly), from the (shaped) parent header of what the kernel published.
     Submitted when we first saw it: the header's date is the sender's
     clock, and the kernel may write any date there."""
     text, truncated = preview(code, preview_length)
     return QueueEntry(
-        msg_id=bounded_id(parent.get("msg_id")),
+        msg_id=bounded_id(parent.msg_id),
         code=text,
         code_truncated=truncated,
-        client_session_id=identifier(parent.get("session")),
-        username=identifier(parent.get("username")),
+        client_session_id=parent.session,
+        username=parent.username,
         submitted=now,
     )
 

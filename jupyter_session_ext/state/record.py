@@ -185,7 +185,7 @@ class TrackedKernel:
         # proxy carries the same IOPub stream).
         self.clients = 0
         # The last ok execute_reply, unparsed (traffic/routing.py: settle).
-        self.unread_reply: Callable[[], dict[str, Any]] | None = None
+        self.unread_reply: Callable[[], Any] | None = None
         self._seen_iopub: OrderedDict[str, None] = OrderedDict()
         # Counts the visible changes (changes.Changes.report): what was
         # encoded at one revision holds until the next (api/serialize.py).

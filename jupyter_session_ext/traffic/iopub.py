@@ -19,11 +19,11 @@ from jupyter_client.session import DELIM, Session
 
 from ..server_hooks import activity_stream, iopub_url, stream_callback
 from ..state.message_types import IOPUB_CONTENT_TYPES
-from ..untrusted import LogLimiter, message
+from ..untrusted import LogLimiter, Message, message
 from .activity_watcher import ServerActivity, server_activity
 from .wire_format import unpacker, verify
 
-MessageCallback = Callable[[dict[str, Any]], None]
+MessageCallback = Callable[[Message], None]
 # A kernel can send the same bad message in a loop: a line a minute.
 _failures = LogLimiter()
 

@@ -35,7 +35,7 @@ class MessageRouter:
         self._changes = changes
         self._current_cwd = current_cwd  # the process's working directory, now
 
-    def on_iopub(self, tracked: TrackedKernel, msg: dict[str, Any]) -> None:
+    def on_iopub(self, tracked: TrackedKernel, msg: Any) -> None:
         before = self._changes.before(tracked)
         changed = tracked.state.on_iopub(msg)
         self._changes.since(tracked, before)
@@ -66,14 +66,14 @@ class MessageRouter:
     # -- the kernel websockets (websocket.py) ---------------------------------------
 
     def on_client_message(
-        self, kernel_id: str, channel: str | None, msg: dict[str, Any], username: str | None
+        self, kernel_id: str, channel: str | None, msg: Any, username: str | None
     ) -> None:
         """A client sent `execute_request` (shell) or `input_reply` (stdin)."""
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
         msg = message(msg)
-        msg_type = msg["header"]["msg_type"]
+        msg_type = msg.header.msg_type
         before = self._changes.before(tracked)
         if channel == "shell" and msg_type == "execute_request":
             tracked.state.on_execute_request(msg, username=username)
@@ -81,13 +81,13 @@ class MessageRouter:
             tracked.state.on_input_reply()
         self._changes.since(tracked, before)
 
-    def on_kernel_message(self, kernel_id: str, channel: str, msg: dict[str, Any]) -> None:
+    def on_kernel_message(self, kernel_id: str, channel: str, msg: Any) -> None:
         """The kernel sent `execute_reply` (shell) or `input_request` (stdin)."""
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
         msg = message(msg)
-        msg_type = msg["header"]["msg_type"]
+        msg_type = msg.header.msg_type
         before = self._changes.before(tracked)
         if channel == "shell" and msg_type == "execute_reply":
             tracked.state.on_execute_reply(msg)
@@ -134,7 +134,7 @@ class MessageRouter:
         tracked.state.queue.withdraw(via, request_id)
         self._changes.since(tracked, before)
 
-    def note_ok_reply(self, kernel_id: str, reply: Callable[[], dict[str, Any]]) -> None:
+    def note_ok_reply(self, kernel_id: str, reply: Callable[[], Any]) -> None:
         """The last ok execute_reply the kernel sent, not read (IOPub tells)."""
         tracked = self._kernels.get(kernel_id)
         if tracked is not None:
@@ -151,7 +151,7 @@ class MessageRouter:
         active = tracked.state.queue.active
         if active is not None:
             msg = message(reply())
-            if msg["parent_header"]["msg_id"] == active.msg_id:
+            if msg.parent.msg_id == active.msg_id:
                 self.on_kernel_message(kernel_id, "shell", msg)
 
     def has_pending(self, kernel_id: str) -> bool:
@@ -170,19 +170,19 @@ class MessageRouter:
             tracked.clients = max(0, tracked.clients + delta)
             self._changes.changed(tracked, "connected")
 
-    def on_gateway_message(self, kernel_id: str, msg: dict[str, Any]) -> None:
+    def on_gateway_message(self, kernel_id: str, msg: Any) -> None:
         """A message from a remote kernel, as the gateway's websocket relays it
         (IOPub included: there is no other way to see a remote kernel)."""
         tracked = self._kernels.get(kernel_id)
         if tracked is None:
             return
         msg = message(msg)
-        channel = msg["channel"]
-        header = msg["header"]
+        channel = msg.channel
+        header = msg.header
         if channel == "iopub":
-            if tracked.first_sight(header["msg_id"]):
+            if tracked.first_sight(header.msg_id):
                 self.on_iopub(tracked, msg)
-        elif channel == "shell" and header["msg_type"] == "kernel_info_reply":
-            self.on_kernel_info_reply(tracked, msg["content"])
+        elif channel == "shell" and header.msg_type == "kernel_info_reply":
+            self.on_kernel_info_reply(tracked, msg.content)
         else:
             self.on_kernel_message(kernel_id, channel or "", msg)

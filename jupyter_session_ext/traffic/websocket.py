@@ -41,8 +41,7 @@ from ..server_hooks import (
     set_client_nodelay,
     set_connection_class,
 )
-from ..untrusted import LogLimiter, Message, message
-from ..untrusted import header as header_of
+from ..untrusted import Header, LogLimiter, Message, message
 from .wire_format import unpacker
 
 if TYPE_CHECKING:
@@ -71,8 +70,9 @@ def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, Message
             return None, None
         channel, parts = deserialize_msg_from_ws_v1(ws_msg)
         unpack = unpacker(conn.session)
-        header = header_of(unpack(parts[0]))
-        if header["msg_type"] != _EXECUTE_REQUEST and header["msg_type"] != _INPUT_REPLY:
+        header = unpack(parts[0])
+        msg_type = Header(header).msg_type
+        if msg_type != _EXECUTE_REQUEST and msg_type != _INPUT_REPLY:
             return channel, None
         msg = message(
             {
@@ -91,8 +91,8 @@ def _client_message(conn: Any, ws_msg: str | bytes) -> tuple[str | None, Message
                 return None, None
             raw = json.loads(ws_msg)
         msg = message(raw)
-        channel = msg["channel"] or "shell"
-    msg_type = msg["header"]["msg_type"]
+        channel = msg.channel or "shell"
+    msg_type = msg.header.msg_type
     return channel, (msg if msg_type in (_EXECUTE_REQUEST, _INPUT_REPLY) else None)
 
 
@@ -167,7 +167,7 @@ class ObservedConnectionMixin:
         if isinstance(channels, dict) and (channel or "shell") not in channels:
             return
         allowed = getattr(self.multi_kernel_manager, "allowed_message_types", None)
-        if allowed and msg["header"]["msg_type"] not in allowed:
+        if allowed and msg.header.msg_type not in allowed:
             return
         user = getattr(self.websocket_handler, "current_user", None)
         username = getattr(user, "username", None)
@@ -180,8 +180,8 @@ class ObservedConnectionMixin:
         if isinstance(raw, bytes) and b"execute_reply" not in raw and b"input_request" not in raw:
             return  # kernel_info, comm, completion replies...: not parsed a second time
         unpack = unpacker(session)
-        header = header_of(unpack(raw))
-        msg_type = header["msg_type"]
+        header = unpack(raw)
+        msg_type = Header(header).msg_type
         if msg_type not in ("execute_reply", "input_request"):
             return
         content = unpack(fed[4])
@@ -202,7 +202,7 @@ class ObservedConnectionMixin:
             router.note_ok_reply(self.kernel_id, _later(unpack, header, fed[2], content))
             return
         msg = message({"header": header, "parent_header": unpack(fed[2]), "content": content})
-        if ok and not router.is_pending(self.kernel_id, msg["parent_header"]["msg_id"]):
+        if ok and not router.is_pending(self.kernel_id, msg.parent.msg_id):
             router.note_ok_reply(self.kernel_id, lambda: msg)
             return
         router.on_kernel_message(self.kernel_id, channel, msg)
@@ -336,7 +336,7 @@ def uninstall(serverapp: Any, router: MessageRouter) -> None:
 
 
 def _later(
-    unpack: Callable[[Any], Any], header: dict[str, Any], parent: Any, content: Any
+    unpack: Callable[[Any], Any], header: Any, parent: Any, content: Any
 ) -> Callable[[], Message]:
     """A reply's message, its parent header parsed only if it is asked for."""
     return lambda: message({"header": header, "parent_header": unpack(parent), "content": content})

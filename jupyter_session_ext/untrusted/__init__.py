@@ -19,7 +19,7 @@ This package imports nothing else of ours: every layer may use it.
 
 from .document import loads, structure, too_deep
 from .log import LogLimiter, printable
-from .messages import IDENTIFIER_MAX, Message, digest_id, header, identifier, message
+from .messages import IDENTIFIER_MAX, Header, Message, digest_id, identifier, message
 from .values import (
     EARLIEST,
     LATEST,
@@ -36,6 +36,7 @@ from .values import (
 
 __all__ = [
     "EARLIEST",
+    "Header",
     "IDENTIFIER_MAX",
     "LATEST",
     "LogLimiter",
@@ -43,7 +44,6 @@ __all__ = [
     "Refused",
     "date",
     "digest_id",
-    "header",
     "identifier",
     "integer",
     "json_value",

@@ -6,21 +6,16 @@ may send anything on a websocket."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
-from .values import date, mapping, text
+from .values import date, text
 
 # Identifiers a client or kernel chooses (cell ids, session ids, user names)
 # are kept up to this length; a longer msg_id is kept as a digest of itself,
 # so that what the kernel says of it later still finds it.
 IDENTIFIER_MAX = 256
 _TYPE_MAX = 64  # the longest message type of the protocol is 24
-
-
-class Message(dict[str, Any]):
-    """A message `message()` shaped: `header` and `parent_header` (see
-    `header`), `content` and `metadata` (JSON objects, their fields still to
-    be typed by whoever reads them), `channel` (text or None)."""
 
 
 def digest_id(value: Any) -> str | None:
@@ -42,42 +37,61 @@ def identifier(value: Any) -> str | None:
     return text(value, IDENTIFIER_MAX) if isinstance(value, str) and value else None
 
 
-_EMPTY_HEADER: dict[str, Any] = {
-    "msg_id": None,
-    "msg_type": None,
-    "session": None,
-    "username": None,
-    "date": None,
-}
+_EMPTY: dict[str, Any] = {}
 
 
-def header(raw: Any) -> dict[str, Any]:
-    """The fields of a header the state machine reads, typed: `msg_id`
-    (`digest_id`), `msg_type` (short text), `session` and `username`
-    (`identifier`), `date` (aware UTC, 1970-2200, else None)."""
-    if not isinstance(raw, dict) or not raw:
-        return dict(_EMPTY_HEADER)
-    msg_type = raw.get("msg_type")
-    return {
-        "msg_id": digest_id(raw.get("msg_id")),
-        "msg_type": msg_type if isinstance(msg_type, str) and len(msg_type) <= _TYPE_MAX else None,
-        "session": identifier(raw.get("session")),
-        "username": identifier(raw.get("username")),
-        "date": date(raw.get("date")),
-    }
+class Header:
+    """A message's header (or parent header) in known types. `msg_id`
+    (`digest_id`) and `msg_type` (short text) are shaped at once: every
+    message is routed by them. `date` (aware UTC, 1970-2200, else None),
+    `session` and `username` (`identifier`) are shaped when read: most
+    messages never are, and a kernel message is on the server's hot path."""
+
+    __slots__ = ("msg_id", "msg_type", "_raw")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw: dict[str, Any] = raw if isinstance(raw, dict) else _EMPTY
+        self.msg_id = digest_id(self._raw.get("msg_id"))
+        msg_type = self._raw.get("msg_type")
+        self.msg_type: str | None = (
+            msg_type if isinstance(msg_type, str) and len(msg_type) <= _TYPE_MAX else None
+        )
+
+    @property
+    def date(self) -> datetime | None:
+        return date(self._raw.get("date"))
+
+    @property
+    def session(self) -> str | None:
+        return identifier(self._raw.get("session"))
+
+    @property
+    def username(self) -> str | None:
+        return identifier(self._raw.get("username"))
+
+
+class Message:
+    """A message from a kernel or a client, shaped: `header` and `parent`
+    (`Header`), `content` and `metadata` (JSON objects, empty when they
+    were anything else; their fields are typed by whoever reads them),
+    `channel` (short text or None)."""
+
+    __slots__ = ("header", "parent", "content", "metadata", "channel")
+
+    def __init__(self, raw: Any) -> None:
+        raw = raw if isinstance(raw, dict) else _EMPTY
+        self.header = Header(raw.get("header"))
+        self.parent = Header(raw.get("parent_header"))
+        content, metadata = raw.get("content"), raw.get("metadata")
+        self.content: dict[str, Any] = content if isinstance(content, dict) else {}
+        self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+        channel = raw.get("channel")
+        self.channel: str | None = (
+            channel if isinstance(channel, str) and len(channel) <= 16 else None
+        )
 
 
 def message(raw: Any) -> Message:
     """`raw` (a deserialized message, or anything) shaped; a message shaped
     already is returned as it is."""
-    if isinstance(raw, Message):
-        return raw
-    raw = mapping(raw)
-    channel = raw.get("channel")
-    return Message(
-        header=header(raw.get("header")),
-        parent_header=header(raw.get("parent_header")),
-        content=mapping(raw.get("content")),
-        metadata=mapping(raw.get("metadata")),
-        channel=channel if isinstance(channel, str) and len(channel) <= 16 else None,
-    )
+    return raw if isinstance(raw, Message) else Message(raw)

@@ -73,10 +73,19 @@ def integer(value: Any, low: int, high: int) -> int | None:
 
 
 def text(value: Any, limit: int) -> str | None:
-    """A string, cut to `limit` characters (the last one an ellipsis)."""
+    """A string, cut to `limit` characters (the last one an ellipsis), and
+    valid Unicode: JSON may carry a lone surrogate ("\\ud800"), which no
+    UTF-8 encoder (SQLite's, a response's) takes; it becomes U+FFFD."""
     if not isinstance(value, str):
         return None
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 def one_of(value: Any, known: frozenset[str], other: str) -> str:

@@ -53,16 +53,27 @@ c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.args = ["--allow-root", "--SessionRegistry.resource_sampling_interval=0.5"]
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
+# What docs/operators/jupyterhub.md tells an operator to declare.
+c.JupyterHub.custom_scopes = {{
+    "custom:active-sessions:read:sessions": {{
+        "description": "See every user's active sessions, the code they run included.",
+    }},
+    "custom:active-sessions:shutdown:kernels": {{
+        "description": "Shut down any user's idle kernels.",
+    }},
+}}
 c.JupyterHub.services = [
     {{"name": "{service}", "url": "http://127.0.0.1:{service_port}",
       "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}",
-                  "--FleetService.allowed_groups=auditors",
-                  "--FleetService.allowed_services=prometheus",
                   "--FleetService.min_interval={min_interval}", *{service_args!r}],
+      # The browser's token may carry them, for those whose roles grant them.
+      "oauth_client_allowed_scopes": ["custom:active-sessions:read:sessions",
+                                      "custom:active-sessions:shutdown:kernels"],
       "oauth_no_confirm": True}},
     {{"name": "test-admin", "api_token": "{admin_token}"}},
     # As a Prometheus server would scrape the fleet's metrics.
     {{"name": "prometheus", "api_token": "{prometheus_token}"}},
+    # A service with no role here.
     {{"name": "other-service", "api_token": "{other_token}"}},
 ]
 c.JupyterHub.load_groups = {{"auditors": {{"users": ["carol"]}}}}
@@ -71,10 +82,14 @@ c.JupyterHub.load_roles = [
       "scopes": ["list:users", "read:servers", "tokens"]}},
     {{"name": "test-admin", "services": ["test-admin"],
       "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}},
-    {{"name": "scrapers", "services": ["prometheus", "other-service"],
+    # Figures only: the metrics and every server's summary.
+    {{"name": "fleet-scrapers", "services": ["prometheus"],
       "scopes": ["access:services!service={service}"]}},
-    # Every user may reach the service; what it shows is for admins only.
-    {{"name": "user", "scopes": ["self", "access:services!service={service}"]}},
+    # Everything, and shutting kernels down: the Hub's admin and the auditors.
+    {{"name": "fleet-admins", "users": ["admin"], "groups": ["auditors"],
+      "scopes": ["access:services!service={service}",
+                 "custom:active-sessions:read:sessions",
+                 "custom:active-sessions:shutdown:kernels"]}},
 ]
 """
 

@@ -1,0 +1,192 @@
+"""Who may use the fleet service, and the tokens it mints, on a real
+JupyterHub. The scopes of the token a request carries decide, not its
+owner's admin flag or groups: an admin's token scoped down gets figures
+only and cannot shut kernels down; a user whose role grants only the
+service's access scope sees figures; a service whose role grants shutting
+down may."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from hub_process import JupyterHub
+from test_hub import CHROMIUM, SERVICE_BASE, all_ready, start_kernels, user_config
+
+ACCESS = "access:services!service=active-sessions"
+SESSIONS = "custom:active-sessions:read:sessions"
+SHUTDOWN = "custom:active-sessions:shutdown:kernels"
+CULLER_TOKEN = secrets.token_hex(16)
+# Short, so the service renews a user's token within the module (at 4/5 of it).
+TOKEN_LIFETIME = 120
+
+# dave may use the service, nothing more; a "culler" service may shut kernels down.
+EXTRA = f"""
+c.JupyterHub.load_groups = {{"auditors": {{"users": ["carol"]}}, "viewers": {{"users": ["dave"]}}}}
+c.JupyterHub.services.append({{"name": "culler", "api_token": "{CULLER_TOKEN}"}})
+c.JupyterHub.load_roles += [
+    {{"name": "fleet-viewers", "groups": ["viewers"], "scopes": ["{ACCESS}"]}},
+    {{"name": "fleet-culler", "services": ["culler"], "scopes": ["{ACCESS}", "{SHUTDOWN}"]}},
+]
+"""
+
+
+@pytest.fixture(scope="module")
+def hub():
+    hub = JupyterHub(
+        ["alice", "bob", "carol", "dave", "admin"],
+        min_interval=0,
+        service_args=(f"--FleetService.token_lifetime={TOKEN_LIFETIME}",),
+        extra_config=EXTRA,
+    )
+    # bob's own server config writes down every credential that reaches it.
+    user_config(hub, "bob", "spy_config.py")
+    try:
+        hub.start_server("alice")
+        hub.start_server("bob")
+        all_ready(hub, "alice", start_kernels(hub, "alice", 1))
+        yield hub
+    finally:
+        hub.stop()
+
+
+def admin_token(hub: JupyterHub, *scopes: str) -> str:
+    """A token of the Hub's admin's, scoped down to `scopes`, as an admin
+    makes one on the Hub's token page."""
+    status, body = hub.api("POST", "users/admin/tokens", {"scopes": list(scopes)})
+    assert status == 201, body
+    return body["token"]
+
+
+def shut_down(hub: JupyterHub, token: str) -> tuple[int, object]:
+    """Asks to shut down alice's kernels idle for 30 years: allowed or not,
+    none is."""
+    return hub.api(
+        "POST",
+        "api/fleet/users/alice/shutdown-idle",
+        {"min_idle_seconds": 10**9},
+        token=token,
+        base=SERVICE_BASE,
+    )
+
+
+def has_sessions(view: dict) -> bool:
+    assert view["servers"], view
+    return all("sessions" in s and "ended" in s for s in view["servers"])
+
+
+def test_an_admins_token_scoped_to_the_service_gets_figures_only(hub):
+    token = admin_token(hub, ACCESS)
+    status, view = hub.fleet(token)
+    assert status == 200 and [u["name"] for u in view["users"]] == ["alice", "bob"]
+    assert not any("sessions" in s or "ended" in s for s in view["servers"])
+    assert view["users"][0]["kernels"] == 1  # the figures are there
+    status, answer = shut_down(hub, token)
+    assert status == 403 and SHUTDOWN in answer["error"]
+    assert hub.api("GET", "metrics", token=token, base=SERVICE_BASE)[0] == 200
+
+
+def test_each_custom_scope_opens_its_own_part(hub):
+    reader = admin_token(hub, ACCESS, SESSIONS)
+    status, view = hub.fleet(reader)
+    assert status == 200 and has_sessions(view)
+    assert shut_down(hub, reader)[0] == 403
+    closer = admin_token(hub, ACCESS, SHUTDOWN)
+    status, view = hub.fleet(closer)
+    assert status == 200 and not has_sessions(view)
+    status, answer = shut_down(hub, closer)
+    assert status == 200 and answer["shut_down"] == [], answer
+    # The whole role, as the admin's unscoped token carries it.
+    everything = hub.user_token("admin")
+    assert has_sessions(hub.fleet(everything)[1]) and shut_down(hub, everything)[0] == 200
+
+
+def test_without_the_access_scope_nothing_even_with_the_others(hub):
+    token = admin_token(hub, SESSIONS, SHUTDOWN)
+    status, body = hub.fleet(token)
+    assert status == 403 and ACCESS in body["error"]
+    assert shut_down(hub, token)[0] == 403
+    # A token of the admin's for the Hub's own API only, as admins make them.
+    assert hub.fleet(admin_token(hub, "admin:users"))[0] == 403
+
+
+def test_a_filtered_custom_scope_grants_nothing(hub):
+    """Only an unfiltered grant counts: the service does not resolve users
+    and groups the way the Hub does."""
+    token = admin_token(hub, ACCESS, f"{SESSIONS}!user=alice", f"{SHUTDOWN}!user=alice")
+    status, view = hub.fleet(token)
+    assert status == 200 and not has_sessions(view)
+    assert shut_down(hub, token)[0] == 403
+
+
+def test_a_user_with_the_access_scope_only_sees_figures(hub):
+    dave = hub.user_token("dave")
+    status, view = hub.fleet(dave)
+    assert status == 200 and not has_sessions(view)
+    assert shut_down(hub, dave)[0] == 403
+    status, page = hub.api("GET", "", token=dave, base=SERVICE_BASE)
+    assert status == 200 and 'data-read-sessions="no"' in page and SESSIONS in page
+    # carol's group has the fleet-admins role: everything, not being an admin.
+    carol = hub.user_token("carol")
+    assert has_sessions(hub.fleet(carol)[1]) and shut_down(hub, carol)[0] == 200
+
+
+def test_a_service_whose_role_grants_shutting_down_may(hub):
+    status, answer = shut_down(hub, CULLER_TOKEN)
+    assert status == 200 and answer["shut_down"] == [], answer
+    status, view = hub.fleet(CULLER_TOKEN)
+    assert status == 200 and not has_sessions(view)
+
+
+def test_the_page_shows_figures_only_to_a_user_with_the_access_scope(hub):
+    """dave in a browser: the Hub's OAuth gives the page a token with what
+    his roles grant of what the service asks for; the page draws the rows,
+    without kernels to expand or a shut-down button."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            hub.log_in(page, "dave")
+            page.goto(hub.service_page())
+            expect(page.locator("tr.fleet-user")).to_have_count(2, timeout=30_000)
+            expect(page.locator("#figures-only")).to_contain_text(SESSIONS)
+            expect(page.locator(".fleet-expand")).to_have_count(0)
+            expect(page.locator("button", has_text="Shut down idle")).to_have_count(0)
+            # The page's own token: figures only, and no shutting down.
+            answer = page.evaluate("""async () => {
+                const headers = {'X-XSRFToken': document.body.dataset.xsrf};
+                const view = await (await fetch('api/fleet', {headers})).json();
+                const post = await fetch('api/fleet/users/alice/shutdown-idle', {
+                    method: 'POST', body: '{"min_idle_seconds": 0}', headers});
+                return {servers: view.servers, status: post.status, said: await post.text()};
+            }""")
+            assert answer["status"] == 403 and SHUTDOWN in answer["said"]
+            assert not any("sessions" in s for s in answer["servers"])
+            assert not errors
+        finally:
+            browser.close()
+    kernels = hub.server_api("alice", "GET", "kernels")[1]
+    assert len(kernels) == 1
+
+
+def test_the_page_shows_everything_to_the_fleet_admins(hub):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            hub.log_in(page, "admin")
+            page.goto(hub.service_page())
+            expect(page.locator("tr.fleet-user")).to_have_count(2, timeout=30_000)
+            expect(page.locator("#figures-only")).to_have_count(0)
+            page.click("tr.fleet-user[data-user=alice] .fleet-expand")
+            expect(page.locator("tr.fleet-details tr[data-kernel]")).to_have_count(1)
+            expect(page.locator("button", has_text="Shut down idle")).to_have_count(2)
+        finally:
+            browser.close()

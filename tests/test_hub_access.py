@@ -3,16 +3,22 @@ JupyterHub. The scopes of the token a request carries decide, not its
 owner's admin flag or groups: an admin's token scoped down gets figures
 only and cannot shut kernels down; a user whose role grants only the
 service's access scope sees figures; a service whose role grants shutting
-down may."""
+down may. A user's token the service replaces, and every one it holds when
+it stops, is revoked on the Hub."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import signal
+import time
+from datetime import datetime
 
+import psutil
 import pytest
 
 from hub_process import JupyterHub
-from test_hub import CHROMIUM, SERVICE_BASE, all_ready, start_kernels, user_config
+from test_hub import CHROMIUM, SERVICE_BASE, all_ready, service_tokens, start_kernels, user_config
 
 ACCESS = "access:services!service=active-sessions"
 SESSIONS = "custom:active-sessions:read:sessions"
@@ -190,3 +196,73 @@ def test_the_page_shows_everything_to_the_fleet_admins(hub):
             expect(page.locator("button", has_text="Shut down idle")).to_have_count(2)
         finally:
             browser.close()
+
+
+# -- the users' tokens the service mints -------------------------------------------
+
+
+def heard_from_the_service(hub: JupyterHub, user: str) -> list[str]:
+    """The tokens the service sent `user`'s server (tests/hub_users/spy_config.py
+    wrote down every request's credentials), in the order heard."""
+    ours = f"token {hub.own_token(user)}"
+    heard: list[str] = []
+    for line in (hub.home(user) / "credentials.jsonl").read_text().splitlines():
+        seen = json.loads(line)
+        said = seen["authorization"] or ""
+        if said.startswith("token ") and said != ours and said[6:] not in heard:
+            heard.append(said[6:])
+    return heard
+
+
+def cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone since it was listed
+        return ""
+
+
+def works(hub: JupyterHub, token: str) -> bool:
+    """Whether the Hub still takes `token` (its own API: who am I)."""
+    status, _ = hub.api("GET", "user", token=token)
+    assert status in (200, 403), status
+    return status == 200
+
+
+def test_a_renewed_token_is_revoked_before_it_would_expire(hub):
+    """The service renews bob's token at 4/5 of its life: the one it
+    replaced stops working at once, not when it would have expired."""
+    admin = hub.user_token("admin")
+    hub.fleet(admin)
+    old = heard_from_the_service(hub, "bob")[-1]
+    [listed] = service_tokens(hub, "bob")
+    expires = datetime.fromisoformat(listed["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert works(hub, old)
+    # Gatherings, until one carries a new token to bob's server.
+    hub.wait(
+        lambda: hub.fleet(admin)[0] == 200 and heard_from_the_service(hub, "bob")[-1] != old,
+        TOKEN_LIFETIME + 60,
+        "the service to renew bob's token",
+    )
+    new = heard_from_the_service(hub, "bob")[-1]
+    while works(hub, old):
+        time.sleep(0.2)
+    assert time.time() < expires, "the replaced token worked until it expired"
+    assert works(hub, new)
+    assert [t["id"] for t in service_tokens(hub, "bob")] != [listed["id"]]
+    assert len(service_tokens(hub, "bob")) == 1
+
+
+def test_the_service_revokes_every_token_it_holds_when_it_stops(hub):
+    """SIGTERM, as the Hub (after SIGINT) or an init system stops it: the
+    service revokes the users' tokens before it exits; the Hub then starts
+    it again, as it does a managed service that exited."""
+    hub.fleet(hub.user_token("admin"))
+    held = heard_from_the_service(hub, "bob")[-1]
+    assert works(hub, held)
+    assert service_tokens(hub, "alice") and service_tokens(hub, "bob")
+    [service] = [p for p in hub._descendants() if "jupyter_session_ext.hub" in cmdline(p)]
+    service.send_signal(signal.SIGTERM)
+    service.wait(timeout=60)  # (not our child: psutil cannot say its status)
+    assert not works(hub, held)
+    assert service_tokens(hub, "alice") == [] and service_tokens(hub, "bob") == []
+    hub.wait(lambda: hub.fleet(hub.user_token("admin"))[0] == 200, 120, "the service back")

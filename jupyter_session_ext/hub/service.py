@@ -50,6 +50,9 @@ HERE = Path(__file__).parent
 SERVICE = "active-sessions"
 GUESSED_PROXY = "http://127.0.0.1:8000"  # JupyterHub's own default for its public port
 THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
+# Revoking the users' tokens at a stop, within the 10 s the Hub gives a
+# service between its SIGINT and its SIGTERM.
+REVOKE_SECONDS = 8.0
 
 
 def jupyterlab_theme(name: str) -> Path | None:
@@ -305,7 +308,9 @@ class FleetService(Application):
         # server gets a token of that user's (user_tokens.py).
         hub = HubAPI(hub_auth.api_url, hub_auth.api_token)
         service = os.environ.get("JUPYTERHUB_SERVICE_NAME", SERVICE)
-        tokens = UserTokens(hub, lifetime=self.token_lifetime, note=f"{service} service")
+        tokens = self.tokens = UserTokens(
+            hub, lifetime=self.token_lifetime, note=f"{service} service"
+        )
         self._say_where_servers_are()
         fleet = Fleet(
             hub,
@@ -354,6 +359,16 @@ class FleetService(Application):
             loop.add_signal_handler(sig, stopping.set)
         await stopping.wait()
         server.stop()
+        try:
+            revoked = await asyncio.wait_for(self.tokens.revoke_all(), REVOKE_SECONDS)
+            self.log.info("Active sessions: the Hub revoked %d user token(s)", revoked)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                "Active sessions: the Hub did not revoke every user's token within %g s; "
+                "those left expire within %d s",
+                REVOKE_SECONDS,
+                self.token_lifetime,
+            )
         self.log.info("Active sessions fleet service stopped")
 
 

@@ -12,7 +12,10 @@ import json
 import secrets
 import signal
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime
+from email.message import Message
 
 import psutil
 import pytest
@@ -194,6 +197,77 @@ def test_the_page_shows_everything_to_the_fleet_admins(hub):
             page.click("tr.fleet-user[data-user=alice] .fleet-expand")
             expect(page.locator("tr.fleet-details tr[data-kernel]")).to_have_count(1)
             expect(page.locator("button", has_text="Shut down idle")).to_have_count(2)
+        finally:
+            browser.close()
+
+
+# -- framing -----------------------------------------------------------------------
+
+
+def headers_of(hub: JupyterHub, path: str, token: str) -> tuple[int, Message]:
+    """The status and headers (any case: the proxy lowercases them)."""
+    request = urllib.request.Request(
+        hub.url + SERVICE_BASE + path, headers={"Authorization": f"token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers
+
+
+def test_every_answer_forbids_framing(hub):
+    admin = hub.user_token("admin")
+    page = hub.api("GET", "", token=admin, base=SERVICE_BASE)[1]
+    static = page[page.index("static/fleet.js") : page.index('"', page.index("static/fleet.js"))]
+    for path, token, expected in (
+        ("", admin, 200),
+        ("", hub.user_token("bob"), 403),  # the refusal too
+        ("api/fleet", admin, 200),
+        ("metrics", admin, 200),
+        ("theme/light.css", admin, 200),
+        (static, admin, 200),
+    ):
+        status, headers = headers_of(hub, path, token)
+        assert status == expected, (path, status)
+        assert headers.get("Content-Security-Policy") == "frame-ancestors 'none'", path
+        assert headers.get("X-Frame-Options") == "DENY", path
+
+
+def test_a_page_on_the_hubs_origin_cannot_frame_the_service(hub):
+    """Without subdomain_host, bob's server serves pages on the Hub's own
+    origin: one framing the service page, opened by a logged-in admin,
+    gets no page to overlay (clickjacking)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    evil = f"{hub.url}/user/bob/files/evil.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            hub.log_in(page, "admin")
+            page.goto(hub.service_page())
+            expect(page.locator("tr.fleet-user")).to_have_count(2, timeout=30_000)
+            # As bob's server would serve it (the browser never asks it).
+            page.route(
+                evil,
+                lambda route: route.fulfill(
+                    content_type="text/html",
+                    body=f'<iframe id="fleet" src="{hub.service_page()}"></iframe>',
+                ),
+            )
+            refused: list[str] = []
+            page.on("console", lambda m: refused.append(m.text))
+            with page.expect_response(hub.service_page()) as framed:
+                page.goto(evil, wait_until="load")
+            assert framed.value.status == 200  # the service answered: the browser refused it
+            hub.wait(
+                lambda: any("frame-ancestors" in m for m in refused),
+                30,
+                "Chromium to refuse the frame",
+            )
+            [frame] = [f for f in page.frames if f != page.main_frame]
+            assert frame.evaluate("document.querySelector('#fleet') === null")
         finally:
             browser.close()
 

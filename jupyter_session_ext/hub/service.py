@@ -65,7 +65,21 @@ def jupyterlab_theme(name: str) -> Path | None:
     return None
 
 
-class JSONErrors(web.RequestHandler):
+class NotFramed(web.RequestHandler):
+    def set_default_headers(self) -> None:
+        # No page may frame ours and trick an admin into clicking "Shut down"
+        # (clickjacking): not another site's, nor one on a user's server,
+        # which shares the Hub's origin without subdomain_host.
+        # X-Frame-Options for browsers without CSP's frame-ancestors.
+        self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
+        self.set_header("X-Frame-Options", "DENY")
+
+
+class StaticFiles(NotFramed, web.StaticFileHandler):
+    pass
+
+
+class JSONErrors(NotFramed):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
         self.finish(
@@ -190,7 +204,7 @@ class PageHandler(FleetHandler):
         self.finish(f"403: {self.reason_for(status_code, kwargs)}\n")
 
 
-class ThemeHandler(web.RequestHandler):
+class ThemeHandler(NotFramed):
     def get(self, name: str) -> None:
         found = jupyterlab_theme(name)
         if found is None:
@@ -339,6 +353,7 @@ class FleetService(Application):
             hub_auth=hub_auth,
             template_path=str(HERE / "templates"),
             static_path=str(HERE / "static"),
+            static_handler_class=StaticFiles,
             static_url_prefix=prefix + "static/",
             refresh_seconds=self.refresh_seconds,
         )

@@ -111,8 +111,13 @@ class JupyterHub:
         min_interval: float = 0.0,
         service_args: tuple[str, ...] = (),
         extra_config: str = "",
+        subdomains: bool = False,
     ) -> None:
-        """`extra_config`: lines of Hub config after ours (they win)."""
+        """`extra_config`: lines of Hub config after ours (they win).
+        `subdomains`: the Hub's subdomain_host, http://hub.test:PORT: each
+        user's server and each service on a host of its own, reached at the
+        proxy's address with that host named (`host`), as nothing resolves
+        *.hub.test here."""
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
@@ -120,6 +125,13 @@ class JupyterHub:
         self.proxy_port = free_port()
         self.hub_port = free_port()
         self.url = f"http://127.0.0.1:{self.proxy_port}"
+        self.domain = f"hub.test:{self.proxy_port}" if subdomains else ""
+        if subdomains:
+            extra_config = (
+                f'c.JupyterHub.subdomain_host = "http://{self.domain}"\n'
+                f'c.JupyterHub.public_url = "http://{self.domain}"\n' + extra_config
+            )
+            service_args = (*service_args, f"--proxy-url={self.url}")
         self.admin_token = secrets.token_hex(16)
         self.prometheus_token = secrets.token_hex(16)
         self.other_service_token = secrets.token_hex(16)
@@ -231,7 +243,17 @@ class JupyterHub:
     # -- a user's server, through the proxy ----------------------------------------
 
     def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.api(method, path, body, token=self.own_token(user), base=f"/user/{user}/api/")
+        headers = None
+        if self.domain:
+            headers = {"Authorization": f"token {self.own_token(user)}", "Host": self.host(user)}
+        return self.api(
+            method,
+            path,
+            body,
+            token=self.own_token(user),
+            base=f"/user/{user}/api/",
+            headers=headers,
+        )
 
     async def kernel_websocket(self, user: str, kernel_id: str) -> KernelWebsocket:
         """A client of one of a user's kernels, through the proxy, as that user."""
@@ -241,11 +263,21 @@ class JupyterHub:
         )
         return KernelWebsocket(ws, v1=False)
 
+    def host(self, name: str, kind: str = "user") -> str:
+        """With `subdomains`, the host of a user's server or of a service
+        (JupyterHub's default subdomain_hook)."""
+        return f"{name}{'' if kind == 'user' else '--' + kind}.{self.domain}"
+
     def fleet_status(self, token: str) -> int:
         return self.fleet(token)[0]
 
     def fleet(self, token: str) -> tuple[int, Any]:
-        return self.api("GET", "api/fleet", token=token, base=f"/services/{SERVICE}/")
+        headers = None
+        if self.domain:
+            headers = {"Authorization": f"token {token}", "Host": self.host(SERVICE, "service")}
+        return self.api(
+            "GET", "api/fleet", token=token, base=f"/services/{SERVICE}/", headers=headers
+        )
 
     @staticmethod
     def wait(until: Any, timeout: float, what: str) -> None:

@@ -50,8 +50,9 @@ HERE = Path(__file__).parent
 SERVICE = "active-sessions"
 GUESSED_PROXY = "http://127.0.0.1:8000"  # JupyterHub's own default for its public port
 THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
-# Revoking the users' tokens at a stop, within the 10 s the Hub gives a
-# service between its SIGINT and its SIGTERM.
+# Revoking the users' tokens at a stop: bounded, so a Hub that does not
+# answer cannot hold the service up; well within the Hub's wait between its
+# SIGINT and its SIGTERM (30 s).
 REVOKE_SECONDS = 8.0
 
 

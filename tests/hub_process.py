@@ -53,16 +53,27 @@ c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.args = ["--allow-root", "--SessionRegistry.resource_sampling_interval=0.5"]
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
+# What docs/operators/jupyterhub.md tells an operator to declare.
+c.JupyterHub.custom_scopes = {{
+    "custom:active-sessions:read:sessions": {{
+        "description": "See every user's active sessions, the code they run included.",
+    }},
+    "custom:active-sessions:shutdown:kernels": {{
+        "description": "Shut down any user's idle kernels.",
+    }},
+}}
 c.JupyterHub.services = [
     {{"name": "{service}", "url": "http://127.0.0.1:{service_port}",
       "command": [sys.executable, "-m", "jupyter_session_ext.hub", "--timeout={timeout}",
-                  "--FleetService.allowed_groups=auditors",
-                  "--FleetService.allowed_services=prometheus",
                   "--FleetService.min_interval={min_interval}", *{service_args!r}],
+      # The browser's token may carry them, for those whose roles grant them.
+      "oauth_client_allowed_scopes": ["custom:active-sessions:read:sessions",
+                                      "custom:active-sessions:shutdown:kernels"],
       "oauth_no_confirm": True}},
     {{"name": "test-admin", "api_token": "{admin_token}"}},
     # As a Prometheus server would scrape the fleet's metrics.
     {{"name": "prometheus", "api_token": "{prometheus_token}"}},
+    # A service with no role here.
     {{"name": "other-service", "api_token": "{other_token}"}},
 ]
 c.JupyterHub.load_groups = {{"auditors": {{"users": ["carol"]}}}}
@@ -71,10 +82,14 @@ c.JupyterHub.load_roles = [
       "scopes": ["list:users", "read:servers", "tokens"]}},
     {{"name": "test-admin", "services": ["test-admin"],
       "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}},
-    {{"name": "scrapers", "services": ["prometheus", "other-service"],
+    # Figures only: the metrics and every server's summary.
+    {{"name": "fleet-scrapers", "services": ["prometheus"],
       "scopes": ["access:services!service={service}"]}},
-    # Every user may reach the service; what it shows is for admins only.
-    {{"name": "user", "scopes": ["self", "access:services!service={service}"]}},
+    # Everything, and shutting kernels down: the Hub's admin and the auditors.
+    {{"name": "fleet-admins", "users": ["admin"], "groups": ["auditors"],
+      "scopes": ["access:services!service={service}",
+                 "custom:active-sessions:read:sessions",
+                 "custom:active-sessions:shutdown:kernels"]}},
 ]
 """
 
@@ -96,8 +111,13 @@ class JupyterHub:
         min_interval: float = 0.0,
         service_args: tuple[str, ...] = (),
         extra_config: str = "",
+        subdomains: bool = False,
     ) -> None:
-        """`extra_config`: lines of Hub config after ours (they win)."""
+        """`extra_config`: lines of Hub config after ours (they win).
+        `subdomains`: the Hub's subdomain_host, http://hub.test:PORT: each
+        user's server and each service on a host of its own, reached at the
+        proxy's address with that host named (`host`), as nothing resolves
+        *.hub.test here."""
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
         (self.dir / "home").mkdir()
         for user in users:
@@ -105,6 +125,13 @@ class JupyterHub:
         self.proxy_port = free_port()
         self.hub_port = free_port()
         self.url = f"http://127.0.0.1:{self.proxy_port}"
+        self.domain = f"hub.test:{self.proxy_port}" if subdomains else ""
+        if subdomains:
+            extra_config = (
+                f'c.JupyterHub.subdomain_host = "http://{self.domain}"\n'
+                f'c.JupyterHub.public_url = "http://{self.domain}"\n' + extra_config
+            )
+            service_args = (*service_args, f"--proxy-url={self.url}")
         self.admin_token = secrets.token_hex(16)
         self.prometheus_token = secrets.token_hex(16)
         self.other_service_token = secrets.token_hex(16)
@@ -216,7 +243,17 @@ class JupyterHub:
     # -- a user's server, through the proxy ----------------------------------------
 
     def server_api(self, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.api(method, path, body, token=self.own_token(user), base=f"/user/{user}/api/")
+        headers = None
+        if self.domain:
+            headers = {"Authorization": f"token {self.own_token(user)}", "Host": self.host(user)}
+        return self.api(
+            method,
+            path,
+            body,
+            token=self.own_token(user),
+            base=f"/user/{user}/api/",
+            headers=headers,
+        )
 
     async def kernel_websocket(self, user: str, kernel_id: str) -> KernelWebsocket:
         """A client of one of a user's kernels, through the proxy, as that user."""
@@ -226,11 +263,21 @@ class JupyterHub:
         )
         return KernelWebsocket(ws, v1=False)
 
+    def host(self, name: str, kind: str = "user") -> str:
+        """With `subdomains`, the host of a user's server or of a service
+        (JupyterHub's default subdomain_hook)."""
+        return f"{name}{'' if kind == 'user' else '--' + kind}.{self.domain}"
+
     def fleet_status(self, token: str) -> int:
         return self.fleet(token)[0]
 
     def fleet(self, token: str) -> tuple[int, Any]:
-        return self.api("GET", "api/fleet", token=token, base=f"/services/{SERVICE}/")
+        headers = None
+        if self.domain:
+            headers = {"Authorization": f"token {token}", "Host": self.host(SERVICE, "service")}
+        return self.api(
+            "GET", "api/fleet", token=token, base=f"/services/{SERVICE}/", headers=headers
+        )
 
     @staticmethod
     def wait(until: Any, timeout: float, what: str) -> None:

@@ -39,3 +39,15 @@ def test_the_hubs_public_url_or_the_option_is_used_quietly(service, caplog, monk
     # The option, even when it names the guessed address itself.
     assert service(f"--proxy-url={GUESSED_PROXY}").proxy_url == GUESSED_PROXY
     assert [r.levelno for r in caplog.records] == [logging.INFO, logging.INFO]
+
+
+def test_the_options_the_hubs_roles_replaced_are_accepted_and_say_so(service, caplog):
+    app = service("--FleetService.allowed_groups=auditors", "--FleetService.allowed_services=prom")
+    app._say_what_replaced_allowed()
+    [record] = [r for r in caplog.records if "allowed_groups" in r.message]
+    assert record.levelno == logging.WARNING
+    assert "auditors" in record.message and "prom" in record.message
+    assert "custom:active-sessions:read:sessions" in record.message
+    caplog.clear()
+    service()._say_what_replaced_allowed()
+    assert not [r for r in caplog.records if "allowed_groups" in r.message]

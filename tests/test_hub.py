@@ -211,22 +211,25 @@ def test_no_credential_a_server_hears_opens_anything_else(hub):
     assert view["servers"] and all(s["reachable"] for s in view["servers"])
 
 
-def test_a_user_who_is_not_an_admin_gets_403(hub):
+def test_a_user_or_service_without_the_access_scope_gets_403(hub):
     bob = hub.user_token("bob")
     status, body = hub.fleet(bob)
     assert status == 403
-    assert "admin" in body["error"]
+    assert "access:services!service=active-sessions" in body["error"]
     for path in ("", "metrics"):
         assert hub.api("GET", path, token=bob, base=SERVICE_BASE)[0] == 403, path
-    # A service that may reach this one, but is not in allowed_services.
+    # A service with no role that reaches this one.
     assert hub.fleet(hub.other_service_token)[0] == 403
 
 
-def test_allowed_groups_and_services_may_read(hub):
-    # carol is in "auditors", the service's allowed_groups; "prometheus" is
-    # in its allowed_services.
+def test_a_role_opens_the_sessions_and_the_access_scope_the_figures(hub):
+    # carol's group has the fleet-admins role; prometheus only the access scope.
     status, view = hub.fleet(hub.user_token("carol"))
     assert status == 200 and {u["name"] for u in view["users"]} == set(USERS)
+    assert all("sessions" in s for s in view["servers"])
+    status, view = hub.fleet(hub.prometheus_token)
+    assert status == 200 and {u["name"] for u in view["users"]} == set(USERS)
+    assert not any("sessions" in s or "ended" in s for s in view["servers"])
     # As Prometheus sends its credentials: "Authorization: Bearer ...".
     request = urllib.request.Request(
         hub.url + SERVICE_BASE + "metrics",

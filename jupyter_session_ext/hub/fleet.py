@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import HTTPInputError
@@ -87,8 +87,10 @@ class Fleet:
     # -- each server -------------------------------------------------------------------
 
     def _server_api(self, server: dict[str, Any], path: str) -> str:
-        """A route of a user's server, reached through the proxy."""
-        return f"{self.proxy_url}{server['url'].rstrip('/')}/api/{path}"
+        """A route of a user's server, reached through the proxy. With the
+        Hub's subdomain_host, its url is a whole URL: its path here, its host
+        in the Host header the proxy routes by (`_fetch`)."""
+        return f"{self.proxy_url}{urlsplit(server['url']).path.rstrip('/')}/api/{path}"
 
     async def _fetch(self, server: dict[str, Any], url: str, method: str = "GET") -> bytes:
         """One request to a user's server with that user's token (a new one
@@ -96,13 +98,14 @@ class Fleet:
         if self._http is None:  # made on the running loop; as many at once as we allow
             self._http = AsyncHTTPClient(force_instance=True, max_clients=self._max_concurrency)
         user = server["user"]
+        host = {"Host": netloc} if (netloc := urlsplit(server["url"]).netloc) else {}
         while True:
             token = await self.tokens.token(user)
             body = _Body(self.max_answer_bytes)
             request = HTTPRequest(
                 url,
                 method=method,
-                headers={"Authorization": f"token {token}"},
+                headers={"Authorization": f"token {token}", **host},
                 connect_timeout=self.timeout,
                 request_timeout=self.timeout,
                 follow_redirects=False,

@@ -6,13 +6,14 @@
     POST {prefix}api/fleet/users/{user}/shutdown-idle  that user's idle kernels
     GET  {prefix}metrics                             Prometheus, a label per user
 
-Admins of the Hub and members of `allowed_groups` may read everything
-(the code users run included) and act; the services in `allowed_services`
-(Prometheus's token) may only read figures: the metrics and each server's
-summary, never a session; anyone else gets 403. Configuration comes from
-the environment JupyterHub gives a managed service (JUPYTERHUB_API_TOKEN, JUPYTERHUB_API_URL,
-JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_PUBLIC_URL) and
-from command-line options (`--help-all`).
+The scopes of the token a request carries decide (access.py): the
+service's access scope reads figures (the metrics and each server's
+summary), a custom scope each the sessions (the code users run included)
+and shutting kernels down; anyone else gets 403. Configuration comes from
+the environment JupyterHub gives a managed service (JUPYTERHUB_API_TOKEN,
+JUPYTERHUB_API_URL, JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX,
+JUPYTERHUB_SERVICE_NAME, JUPYTERHUB_PUBLIC_URL) and from command-line
+options (`--help-all`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ from typing import Any
 from urllib.parse import urlparse
 
 from jupyter_core.paths import jupyter_path
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import (
+    HubOAuth,
+    HubOAuthCallbackHandler,
+    HubOAuthenticated,
+    UserNotAllowed,
+)
 from tornado import web
 from tornado.httpserver import HTTPServer
 from traitlets import Float, Int, Set, Unicode, default
 from traitlets.config import Application
 
+from .access import SESSIONS_SCOPE, SHUTDOWN_SCOPE, Rights, access_scope, rights
 from .answers import printable
 from .fleet import MAX_ANSWER_BYTES, Fleet, summaries_only
 from .fleet_metrics import exposition
@@ -43,6 +50,10 @@ HERE = Path(__file__).parent
 SERVICE = "active-sessions"
 GUESSED_PROXY = "http://127.0.0.1:8000"  # JupyterHub's own default for its public port
 THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
+# Revoking the users' tokens at a stop: bounded, so a Hub that does not
+# answer cannot hold the service up; well within the Hub's wait between its
+# SIGINT and its SIGTERM (30 s).
+REVOKE_SECONDS = 8.0
 
 
 def jupyterlab_theme(name: str) -> Path | None:
@@ -55,52 +66,68 @@ def jupyterlab_theme(name: str) -> Path | None:
     return None
 
 
-class JSONErrors(web.RequestHandler):
+class NotFramed(web.RequestHandler):
+    def set_default_headers(self) -> None:
+        # No page may frame ours and trick an admin into clicking "Shut down"
+        # (clickjacking): not another site's, nor one on a user's server,
+        # which shares the Hub's origin without subdomain_host.
+        # X-Frame-Options for browsers without CSP's frame-ancestors.
+        self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
+        self.set_header("X-Frame-Options", "DENY")
+
+
+class StaticFiles(NotFramed, web.StaticFileHandler):
+    pass
+
+
+class JSONErrors(NotFramed):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
+        self.finish(
+            json.dumps({"error": self.reason_for(status_code, kwargs), "status": status_code})
+        )
+
+    def reason_for(self, status_code: int, kwargs: dict[str, Any]) -> str:
         reason = self._reason
         exc = kwargs.get("exc_info", (None, None))[1]
         if isinstance(exc, web.HTTPError) and exc.log_message:
             reason = exc.log_message % exc.args if exc.args else exc.log_message
-        self.finish(json.dumps({"error": reason, "status": status_code}))
+        return reason
 
 
 class FleetHandler(HubOAuthenticated, JSONErrors):
-    def initialize(
-        self,
-        fleet: Fleet,
-        allowed_groups: set[str],
-        allowed_services: set[str],
-        log: logging.Logger,
-    ) -> None:
+    def initialize(self, fleet: Fleet, service: str, log: logging.Logger) -> None:
         self.fleet = fleet
-        self.allowed_groups = allowed_groups
-        self.allowed_services = allowed_services
+        self.service = service
         self.log = log  # the service's: managed services log into the Hub's output
 
-    def may_read(self, owner: dict[str, Any]) -> bool:
-        """Figures: people who may act, and the services allowed to read."""
-        if owner.get("kind") == "service":
-            return owner.get("name") in self.allowed_services
-        return self.may_act(owner)
+    def check_hub_user(self, model: dict[str, Any]) -> dict[str, Any]:
+        """HubAuth's own check (the access scopes the Hub gave a managed
+        service), then ours, which holds when those are not set (a service
+        the Hub does not start, whose HubAuth would then allow anyone)."""
+        model = super().check_hub_user(model)
+        if not rights(model, self.service).use:
+            raise UserNotAllowed(model)
+        return model
 
-    def may_act(self, owner: dict[str, Any]) -> bool:
-        """Users' sessions (their code) and shutting their kernels down:
-        people, never a service's token."""
-        return owner.get("kind", "user") == "user" and bool(
-            owner.get("admin") or self.allowed_groups & set(owner.get("groups") or ())
-        )
+    @property
+    def rights(self) -> Rights:
+        return rights(self.current_user, self.service)
 
-    async def readable_view(self, refusal: str) -> dict[str, Any]:
-        """The gathered fleet, for a reader allowed to see it (else 403):
-        whole for people who may act, summaries only for services."""
-        if not self.may_read(self.current_user):
-            raise web.HTTPError(403, refusal)
+    def reason_for(self, status_code: int, kwargs: dict[str, Any]) -> str:
+        reason = super().reason_for(status_code, kwargs)
+        if status_code == 403 and reason.endswith("is not allowed."):  # HubAuth's refusal
+            reason += f" This service needs the scope {access_scope(self.service)}."
+        return reason
+
+    async def readable_view(self) -> dict[str, Any]:
+        """The gathered fleet: whole for a token with the sessions scope,
+        else summaries only (figures, no code)."""
         try:
             view = await self.fleet.gather()
         except HubError as err:
             raise web.HTTPError(502, str(err)) from None
-        return view if self.may_act(self.current_user) else summaries_only(view)
+        return view if self.rights.read_sessions else summaries_only(view)
 
     def finish_json(self, document: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -109,18 +136,20 @@ class FleetHandler(HubOAuthenticated, JSONErrors):
 
     @web.authenticated
     async def get(self) -> None:
-        self.finish_json(await self.readable_view("Only Hub admins may see every user's sessions."))
+        self.finish_json(await self.readable_view())
 
 
 class ShutDownIdleHandler(FleetHandler):
     """POST {"min_idle_seconds": N, "server_name": ""}: shut down a user's
-    kernels idle for at least N seconds; the Hub's log says which admin."""
+    kernels idle for at least N seconds; the Hub's log says who asked."""
 
     @web.authenticated
     async def post(self, user: str) -> None:
         admin = self.current_user
-        if not self.may_act(admin):
-            raise web.HTTPError(403, "Only Hub admins may shut down other users' kernels.")
+        if not self.rights.shut_down:
+            raise web.HTTPError(
+                403, f"Shutting down users' kernels needs the scope {SHUTDOWN_SCOPE}."
+            )
         try:
             body = json.loads(self.request.body or b"{}")
         except ValueError:
@@ -157,12 +186,12 @@ class PageHandler(FleetHandler):
 
     @web.authenticated
     async def get(self) -> None:
-        if not self.may_act(self.current_user):
-            raise web.HTTPError(403, "Only Hub admins may see every user's sessions.")
         theme = self.get_argument("theme", "")
         self.render(
             "fleet.html",
             admin=self.current_user["name"],
+            rights=self.rights,
+            sessions_scope=SESSIONS_SCOPE,
             xsrf_token=self.xsrf_token,
             theme=theme if theme in THEMES else "",
             hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/",
@@ -173,10 +202,10 @@ class PageHandler(FleetHandler):
         if status_code != 403:
             return super().write_error(status_code, **kwargs)
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
-        self.finish("403: only Hub admins may see every user's sessions.\n")
+        self.finish(f"403: {self.reason_for(status_code, kwargs)}\n")
 
 
-class ThemeHandler(web.RequestHandler):
+class ThemeHandler(NotFramed):
     def get(self, name: str) -> None:
         found = jupyterlab_theme(name)
         if found is None:
@@ -187,12 +216,12 @@ class ThemeHandler(web.RequestHandler):
 
 
 class MetricsHandler(FleetHandler):
-    """Prometheus text, gathered at the scrape: Hub admins, `allowed_groups`,
-    or a service whose token may reach this one and is in `allowed_services`."""
+    """Prometheus text, gathered at the scrape, for any token with the
+    service's access scope: figures only, whoever reads."""
 
     @web.authenticated
     async def get(self) -> None:
-        view = await self.readable_view("Only Hub admins may read the fleet's metrics.")
+        view = await self.readable_view()
         body, content_type = exposition(view)  # figures only, whoever reads
         self.set_header("Content-Type", content_type)
         self.finish(body)
@@ -206,14 +235,13 @@ class FleetService(Application):
         5.0, help="Seconds to wait for one server before showing it as unreachable."
     ).tag(config=True)
     max_concurrency = Int(50, help="Servers asked at once.").tag(config=True)
+    # Still accepted, so a deployment that set them starts and says what to
+    # do instead; they grant nothing: the Hub's scopes decide (access.py).
     allowed_groups = Set(
-        Unicode(), help="Hub groups whose members may see the fleet, besides admins."
+        Unicode(), help="Ignored: grant a role instead (docs: JupyterHub, who may use it)."
     ).tag(config=True)
     allowed_services = Set(
-        Unicode(),
-        help="Hub services (e.g. the one whose token "
-        "Prometheus scrapes with) that may read the fleet and its "
-        "metrics.",
+        Unicode(), help="Ignored: grant a role instead (docs: JupyterHub, who may use it)."
     ).tag(config=True)
     min_interval = Float(
         2.0,
@@ -267,6 +295,20 @@ class FleetService(Application):
                 "Active sessions: the users' servers are reached through %s", self.proxy_url
             )
 
+    def _say_what_replaced_allowed(self) -> None:
+        if self.allowed_groups or self.allowed_services:
+            self.log.warning(
+                "Active sessions: --FleetService.allowed_groups and allowed_services are "
+                "ignored: the Hub's scopes decide. Give those groups (%s) and services (%s) "
+                "a role with %s (figures), %s (sessions, code included) and %s (shutting "
+                "kernels down), as docs/operators/jupyterhub.md shows.",
+                ", ".join(sorted(self.allowed_groups)) or "none",
+                ", ".join(sorted(self.allowed_services)) or "none",
+                access_scope(os.environ.get("JUPYTERHUB_SERVICE_NAME", SERVICE)),
+                SESSIONS_SCOPE,
+                SHUTDOWN_SCOPE,
+            )
+
     aliases = {
         "timeout": "FleetService.timeout",
         "proxy-url": "FleetService.proxy_url",
@@ -280,10 +322,9 @@ class FleetService(Application):
         # The service's own token goes to the Hub's API alone; each user's
         # server gets a token of that user's (user_tokens.py).
         hub = HubAPI(hub_auth.api_url, hub_auth.api_token)
-        tokens = UserTokens(
-            hub,
-            lifetime=self.token_lifetime,
-            note=f"{os.environ.get('JUPYTERHUB_SERVICE_NAME', SERVICE)} service",
+        service = os.environ.get("JUPYTERHUB_SERVICE_NAME", SERVICE)
+        tokens = self.tokens = UserTokens(
+            hub, lifetime=self.token_lifetime, note=f"{service} service"
         )
         self._say_where_servers_are()
         fleet = Fleet(
@@ -296,12 +337,8 @@ class FleetService(Application):
             max_answer_bytes=self.max_answer_bytes,
             log=self.log,
         )
-        options = {
-            "fleet": fleet,
-            "allowed_groups": set(self.allowed_groups),
-            "allowed_services": set(self.allowed_services),
-            "log": self.log,
-        }
+        self._say_what_replaced_allowed()
+        options = {"fleet": fleet, "service": service, "log": self.log}
         return web.Application(
             [
                 (prefix + "oauth_callback", HubOAuthCallbackHandler),
@@ -317,6 +354,7 @@ class FleetService(Application):
             hub_auth=hub_auth,
             template_path=str(HERE / "templates"),
             static_path=str(HERE / "static"),
+            static_handler_class=StaticFiles,
             static_url_prefix=prefix + "static/",
             refresh_seconds=self.refresh_seconds,
         )
@@ -337,6 +375,16 @@ class FleetService(Application):
             loop.add_signal_handler(sig, stopping.set)
         await stopping.wait()
         server.stop()
+        try:
+            revoked = await asyncio.wait_for(self.tokens.revoke_all(), REVOKE_SECONDS)
+            self.log.info("Active sessions: the Hub revoked %d user token(s)", revoked)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                "Active sessions: the Hub did not revoke every user's token within %g s; "
+                "those left expire within %d s",
+                REVOKE_SECONDS,
+                self.token_lifetime,
+            )
         self.log.info("Active sessions fleet service stopped")
 
 

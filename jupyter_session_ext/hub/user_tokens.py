@@ -5,7 +5,9 @@ minted by the Hub for the service with the single scope
 already: the token opens their own servers and expires.
 
 One token per user, shared by their servers and by concurrent gatherings,
-renewed shortly before it expires.
+renewed shortly before it expires. A token replaced (renewed, or refused
+by a server) is revoked, and so is every token held when the service
+stops: none stays valid on the Hub longer than the service needs it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class UserTokens:
         self.note = note
         self._held: dict[str, _Held] = {}
         self._minting: dict[str, asyncio.Future[str]] = {}
+        self._revoking: set[asyncio.Future[bool]] = set()
+        self._closed = False
 
     @staticmethod
     def scopes(user: str) -> list[str]:
@@ -64,6 +68,8 @@ class UserTokens:
         self._minting.pop(user, None)
 
     async def _mint(self, user: str) -> str:
+        if self._closed:  # revoke_all waits only for the mintings begun before it
+            raise HubError("no token for this user: the service is stopping")
         minutes = round(self.lifetime / 60)
         try:
             answer = await self._hub.new_user_token(
@@ -87,11 +93,47 @@ class UserTokens:
         if not isinstance(token, str) or not token:
             raise HubError("no token for this user: the Hub's answer had none")
         now = time.monotonic()
+        replaced = self._held.get(user)
         # Renewed a little before it expires, so no request carries a dying token.
         self._held[user] = _Held(
             token, answer.get("id"), now, now + self.lifetime - min(300.0, self.lifetime / 5)
         )
+        if replaced is not None:
+            # In the background: whoever waits for the new token need not wait
+            # for the Hub to revoke the old one (a request still carrying it
+            # is refused, and tries the new one: `refused`).
+            self._revoke_later(user, replaced)
         return token
+
+    def _revoke_later(self, user: str, held: _Held) -> asyncio.Future[bool]:
+        """Revoking `held`, tracked so that `revoke_all` waits for it."""
+        revoking = asyncio.ensure_future(self._revoke(user, held))
+        self._revoking.add(revoking)
+        revoking.add_done_callback(self._revoking.discard)
+        return revoking
+
+    async def _revoke(self, user: str, held: _Held) -> bool:
+        if not held.token_id:
+            return False
+        try:
+            await self._hub.revoke_user_token(user, held.token_id)
+        except HubError:
+            return False  # it expires anyway
+        return True
+
+    async def revoke_all(self) -> int:
+        """At the service's stop: revoke every token held, those being minted
+        and those being revoked included; no token is minted after. How many
+        tokens the Hub revoked."""
+        self._closed = True
+        await asyncio.gather(*self._minting.values(), return_exceptions=True)
+        held, self._held = self._held, {}
+        done = await asyncio.gather(
+            *(self._revoke(user, h) for user, h in held.items()),
+            *self._revoking,
+            return_exceptions=True,
+        )
+        return sum(d is True for d in done)
 
     async def refused(self, user: str, token: str) -> bool:
         """`user`'s server refused `token`: True if a new one is worth a try
@@ -104,9 +146,5 @@ class UserTokens:
             return False
         del self._held[user]
         self._minted(user)  # at once, so concurrent requests wait for it
-        if held.token_id:
-            try:
-                await self._hub.revoke_user_token(user, held.token_id)
-            except HubError:
-                pass  # it expires anyway
+        await self._revoke_later(user, held)
         return True

@@ -1,7 +1,9 @@
 /*
  * The fleet page: a row per user from api/fleet, sortable, expandable to
  * the user's servers and kernels; "Shut down idle…" asks first, then POSTs
- * to api/fleet/users/{user}/shutdown-idle. No framework: the page is served
+ * to api/fleet/users/{user}/shutdown-idle. What the reader's Hub scopes
+ * allow (figures only, or the sessions; shutting down) the body says, and
+ * the service enforces it. No framework: the page is served
  * by the Hub service, outside JupyterLab; its figures are formatted by the
  * panel's own format.js (copied here by the build). Every name and every
  * piece of code is untrusted (it comes from users' servers): written with
@@ -21,6 +23,8 @@ import {
   const body = document.body;
   const xsrf = body.dataset.xsrf;
   const refreshSeconds = Number(body.dataset.refreshSeconds) || 0;
+  const readSessions = body.dataset.readSessions === 'yes';
+  const shutDown = body.dataset.shutDown === 'yes';
   const api = new URL('api/fleet', location.href.split('?')[0].replace(/\/?$/, '/'));
 
   // Users drawn at once: a page of 500 rows took a third of a second to sort
@@ -229,14 +233,16 @@ import {
       el(
         'td',
         {},
-        el('button', {
-          className: 'fleet-expand',
-          type: 'button',
-          'aria-expanded': String(expanded),
-          'aria-label': `Kernels of ${user.name}`,
-          text: expanded ? '▾' : '▸',
-          onclick: toggle
-        })
+        readSessions
+          ? el('button', {
+              className: 'fleet-expand',
+              type: 'button',
+              'aria-expanded': String(expanded),
+              'aria-label': `Kernels of ${user.name}`,
+              text: expanded ? '▾' : '▸',
+              onclick: toggle
+            })
+          : null
       ),
       el('td', { className: 'fleet-name' }, user.name, ...badges),
       figure(String(user.kernels)),
@@ -265,13 +271,15 @@ import {
       el(
         'td',
         { className: 'fleet-col-actions' },
-        el('button', {
-          type: 'button',
-          className: 'fleet-button',
-          text: 'Shut down idle…',
-          disabled: user.kernels - user.busy > 0 ? null : 'disabled',
-          onclick: () => confirmShutdown(user)
-        })
+        shutDown
+          ? el('button', {
+              type: 'button',
+              className: 'fleet-button',
+              text: 'Shut down idle…',
+              disabled: user.kernels - user.busy > 0 ? null : 'disabled',
+              onclick: () => confirmShutdown(user)
+            })
+          : null
       )
     );
   }
@@ -414,6 +422,12 @@ import {
     const preview = () => {
       const server = servers.find(s => s.server_name === select.value);
       const limit = Math.max(0, Math.floor(Number(minutes.value) || 0)) * 60;
+      if (server && !server.sessions) {
+        // Figures only: which kernels those are is not this reader's to see.
+        document.getElementById('confirm-preview').textContent =
+          'Its kernels idle that long now will be shut down.';
+        return;
+      }
       const chosen = server
         ? server.sessions.filter(
             s => (s.status === 'idle' || s.status === 'ready') && s.idle_seconds >= limit

@@ -1,14 +1,18 @@
 """The store's own logic on a real SQLite file, without a server: rows back
 and forth (and hostile ones refused), bounds, a dead server claimed once,
-and the cell durations of notebooks. (tests/test_persistence.py runs it
-inside real servers.)"""
+the cell durations of notebooks, the file's modes and the files it refuses.
+(tests/test_persistence.py and tests/test_store_*.py run it inside real
+servers.)"""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +23,7 @@ from jupyter_session_ext.state.queue import QueueEntry
 from jupyter_session_ext.store import rows
 from jupyter_session_ext.store.batch import Batch, Limits, Server
 from jupyter_session_ext.store.database import Database, NewerSchema
+from jupyter_session_ext.store.files import Refused
 
 NOW = datetime.now(timezone.utc)
 
@@ -216,3 +221,79 @@ def test_durations_learn_only_from_cells_that_ran():
     assert not d.learn("a.ipynb", finished(5, cell=None))
     assert not d.learn(None, finished(6))
     assert d.expected("a.ipynb", "c") == 3.0
+
+
+# -- the file on the disk -------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_the_folder_the_file_and_its_side_files_are_private(tmp_path):
+    tmp_path.chmod(0o755)
+    path = tmp_path / "made" / "here" / "s.db"
+    database = Database(path)
+    database.open()
+    database.register(server("s1"))
+    assert {p.name: mode(p) for p in tmp_path.rglob("*")} == {
+        "made": 0o700,
+        "here": 0o700,
+        "s.db": 0o600,
+        "s.db-wal": 0o600,
+        "s.db-shm": 0o600,
+    }
+    assert mode(tmp_path) == 0o755  # a folder that was there keeps its mode
+    database.close()
+
+
+def test_a_store_of_an_earlier_version_is_made_private(tmp_path):
+    path = tmp_path / "s.db"
+    earlier = sqlite3.connect(path)
+    earlier.execute("PRAGMA journal_mode=WAL")
+    earlier.execute("CREATE TABLE t (x)")  # its -wal and -shm stay while it is open
+    for part in ("s.db", "s.db-wal", "s.db-shm"):
+        (tmp_path / part).chmod(0o644)
+    database = Database(path)
+    database.open()
+    assert [mode(tmp_path / p) for p in ("s.db", "s.db-wal", "s.db-shm")] == [0o600] * 3
+    database.close()
+    earlier.close()
+
+
+def made(path: Path, mode: int = 0o600) -> Path:
+    path.touch()
+    path.chmod(mode)  # (touch's mode goes through the umask)
+    return path
+
+
+def other_owner(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    os.chown(made(path), 65534, 65534)
+
+
+def link(path: Path) -> None:
+    path.symlink_to(made(path.with_name("elsewhere.db")))
+
+
+PLANTED = {
+    "owned by another user": other_owner,
+    "writable by the group": lambda p: made(p, 0o660),
+    "writable by everyone": lambda p: made(p, 0o606),
+    "a symbolic link": link,
+    "a FIFO": lambda p: os.mkfifo(p, 0o600),
+    "a folder": lambda p: p.mkdir(0o700),
+    "a side file that is a link": lambda p: link(p.with_name(p.name + "-wal")),
+    "a side file of another user": lambda p: other_owner(p.with_name(p.name + "-shm")),
+}
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_a_file_someone_else_could_have_planted_is_refused(tmp_path, planted):
+    path = tmp_path / "s.db"
+    PLANTED[planted](path)
+    before = {p.name: os.lstat(p) for p in tmp_path.iterdir()}
+    with pytest.raises(Refused):
+        Database(path).open()
+    assert {p.name: os.lstat(p) for p in tmp_path.iterdir()} == before  # untouched

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..state.ended import SERVER_LOST, EndedKernel
 from ..state.history import FinishedExecution
-from . import rows
+from . import files, rows
 from .batch import Batch, Limits, Loaded, Server
 
 # Each version's statements; the file's `PRAGMA user_version` says which ran.
@@ -77,14 +77,18 @@ class Database:
 
     def open(self) -> None:
         """Open (making it and its folder if need be), check and migrate. Raises
-        sqlite3 errors as they come: the writer decides what each means."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        `files.Refused` for a file it will not use, and sqlite3 errors as they
+        come: the writer decides what each means."""
+        files.make_folder(self.path.parent)
+        checked = files.prepare(self.path)
         # Autocommit (isolation_level None): every transaction is explicit.
         connection = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
         )
         try:
+            # (The first statement opens the file, and WAL mode its side files.)
             connection.execute("PRAGMA journal_mode=WAL")
+            files.same_file(self.path, checked)
             # WAL with NORMAL: a commit survives the process being killed
             # (only a power loss may take the last ones).
             connection.execute("PRAGMA synchronous=NORMAL")

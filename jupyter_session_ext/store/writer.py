@@ -7,8 +7,8 @@ loses at most the last interval. At start it opens the file, records the
 kernels of servers that died without stopping as `server_lost`, and hands
 back what earlier runs left (`on_loaded`). A file that is missing is made;
 one that is corrupt is moved aside and made anew; one that is read-only,
-locked, or from a newer version is said once in the log, and the server
-carries on with what it has in memory.
+locked, from a newer version or refused (`files.py`) is said once in the
+log, and the server carries on with what it has in memory.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .batch import Batch, Limits, Loaded, Server
 from .database import Database, NewerSchema, is_corrupt, is_locked
+from .files import Refused
 
 _STOP = object()
 
@@ -165,6 +166,15 @@ class StoreWriter:
         path = self.database.path
         try:
             self.database.open()
+        except Refused as err:
+            self._say(
+                "refused",
+                "the store %s is refused: %s; what the server learns is kept in memory only.",
+                path,
+                err,
+            )
+            self.gave_up = True
+            return False
         except NewerSchema as err:
             self._say("newer", "the store %s is of a newer version (%s); not used.", path, err)
             self.gave_up = True

@@ -1,12 +1,13 @@
 """The store's own logic on a real SQLite file, without a server: rows back
 and forth (and hostile ones refused), bounds, a dead server claimed once,
-the cell durations of notebooks, the file's modes and the files it refuses.
-(tests/test_persistence.py and tests/test_store_*.py run it inside real
-servers.)"""
+the cell durations of notebooks, the file's modes and the files it refuses,
+and what cannot be written skipped. (tests/test_persistence.py and
+tests/test_store_*.py run it inside real servers.)"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_session_ext.lifecycle.learned import Learned
 from jupyter_session_ext.state.durations import NotebookDurations
 from jupyter_session_ext.state.ended import EndedKernel
 from jupyter_session_ext.state.history import FinishedExecution
@@ -24,6 +26,7 @@ from jupyter_session_ext.store import rows
 from jupyter_session_ext.store.batch import Batch, Limits, Server
 from jupyter_session_ext.store.database import Database, NewerSchema
 from jupyter_session_ext.store.files import Refused
+from jupyter_session_ext.store.writer import StoreWriter
 
 NOW = datetime.now(timezone.utc)
 
@@ -297,3 +300,71 @@ def test_a_file_someone_else_could_have_planted_is_refused(tmp_path, planted):
     with pytest.raises(Refused):
         Database(path).open()
     assert {p.name: os.lstat(p) for p in tmp_path.iterdir()} == before  # untouched
+
+
+# -- what cannot be written ---------------------------------------------------------------
+
+
+def test_rows_sqlite_would_refuse_are_dropped_and_counted(db):
+    db.register(server("s1"))
+    good = rows.ended_row(record("good"))
+    batch = Batch(
+        kernels={"\udc80": good, "live": good},
+        executions=[("good", 1, rows.execution_row(finished(1))), ("good", 2**70, "x")],
+        ended=[("good", NOW.timestamp(), good), ("bad", float("nan"), good)],
+        durations=[("a.ipynb", "c", 1.0, 1.0), ("a.ipynb", "\ud800", 1.0, 1.0)],
+    )
+    assert batch.drop_unwritable() == {
+        "text that is not valid Unicode": 2,
+        "a number out of range": 2,
+    }
+    db.write("s1", batch, Limits())
+    count = "SELECT count(*) FROM {}"
+    assert [db.connection.execute(count.format(t)).fetchone()[0] for t in TABLES] == [1, 1, 1, 1]
+
+
+TABLES = ("kernels", "executions", "ended", "durations")
+
+
+def test_a_record_that_cannot_be_made_into_a_row_is_skipped():
+    """A date a client chose that has no UTC form (year 1, east of Greenwich)."""
+    bad = finished(2)
+    bad.entry.submitted = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    gone = record("k")
+    gone.executions, gone.total = (bad, finished(1)), 2
+    said: list[str] = []
+    learned = Learned({}, lambda err, what: said.append(f"{what}: {err!r}"))
+    learned.ended(gone)
+    batch = learned.batch()
+    assert [k for k, _, _ in batch.ended] == ["k"]
+    assert [n for _, n, _ in batch.executions] == [1]
+    assert learned.skipped == 1 and len(said) == 1
+
+
+def test_the_store_thread_skips_what_sqlite_refuses_and_goes_on(tmp_path, caplog):
+    loaded = []
+    writer = StoreWriter(
+        tmp_path / "s.db",
+        Server("me", "host", os.getpid(), None),
+        Limits,
+        lambda *_: False,
+        loaded.append,
+        logging.getLogger("test"),
+        interval=0.05,
+    )
+    writer.start()
+    for n in range(3):
+        writer.submit(
+            Batch(
+                ended=[(f"k{n}", NOW.timestamp(), rows.ended_row(record(f"k{n}")))],
+                durations=[("a.ipynb", "\udc80", 1.0, 1.0)],
+            )
+        )
+    assert writer.stop(Batch(), "server_stopped", timeout=30)
+    assert len(loaded) == 1 and writer.skipped == 3 and writer.written >= 1
+    check = Database(tmp_path / "s.db")
+    check.open()
+    assert sorted(r.session_id for r in check.load(Limits()).ended) == ["k0", "k1", "k2"]
+    check.close()
+    skipped = [r for r in caplog.records if "could not be stored" in r.getMessage()]
+    assert len(skipped) == 1  # once per cause

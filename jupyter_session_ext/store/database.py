@@ -113,8 +113,13 @@ class Database:
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             raise
+
+    def wait_at_most(self, seconds: float) -> None:
+        """Wait on another server's lock at most `seconds` from now on."""
+        if self.connection is not None:
+            self.connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def close(self) -> None:
         if self.connection is not None:
@@ -143,7 +148,7 @@ class Database:
             db.execute("COMMIT")
             return result
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
 
     # -- this server ----------------------------------------------------------------
@@ -304,6 +309,15 @@ class Database:
             except rows.BadRow:
                 bad += 1
         return tuple(found), bad
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back what failed, keeping its error: after some (a full disk, an
+    I/O error) SQLite rolled back itself, and ROLLBACK would fail instead."""
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def _claim(db: sqlite3.Connection, server_id: str, last_seen: float) -> tuple[int, int]:

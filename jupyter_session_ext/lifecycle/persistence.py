@@ -6,12 +6,14 @@ for the store's thread (`learned.py`); it never touches the file itself. At
 start, what earlier runs left comes back: ended kernels (with their
 executions) into `EndedSessions`, cell durations into `NotebookDurations`;
 a server that died without stopping has its kernels recorded as
-`server_lost`. Whatever the store does, the server's stop goes on within
-`stop_timeout`.
+`server_lost`. Until then, requests that answer from the store wait for it,
+a bounded time (`wait_read`). Whatever the store does, the server's stop
+goes on within `stop_timeout`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -26,6 +28,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Integer, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
+from ..state.changes import Changes
 from ..state.durations import NotebookDurations
 from ..state.ended import SERVER_LOST, SERVER_STOPPED, EndedKernel
 from ..state.record import TrackedKernel
@@ -82,6 +85,14 @@ class SessionStore(LoggingConfigurable):
         process is gone is lost at once).""",
     ).tag(config=True)
 
+    read_timeout = Float(
+        5.0,
+        help="""Seconds after the server starts during which a request that
+        answers from the store (ended kernels, an ended kernel's history) waits
+        for the store to be read; after that it answers at once with what is
+        known, marked `"complete": false` until the store is read.""",
+    ).tag(config=True)
+
     stop_timeout = Float(
         5.0,
         help="""Seconds the server's stop waits for the store's last write; a
@@ -96,7 +107,7 @@ class SessionStore(LoggingConfigurable):
             raise TraitError(f"SessionStore.{proposal.trait.name} must be 1 or more.")
         return int(proposal.value)
 
-    @validate("write_interval", "lost_after", "stop_timeout")
+    @validate("write_interval", "lost_after", "read_timeout", "stop_timeout")
     def _check_seconds(self, proposal: Any) -> float:
         if proposal.value <= 0:
             raise TraitError(f"SessionStore.{proposal.trait.name} must be more than 0 seconds.")
@@ -108,9 +119,13 @@ class SessionStore(LoggingConfigurable):
         ended: EndedSessions,
         durations: NotebookDurations,
         history_length: Callable[[], int],
+        changes: Changes,
         **kwargs: Any,
     ) -> None:
+        """Listens to `changes`, and tells it of what the store changes."""
         super().__init__(**kwargs)
+        changes.listen(self.changed)
+        self._changes = changes
         self._kernels = kernels
         self._ended = ended
         self._durations = durations
@@ -123,6 +138,9 @@ class SessionStore(LoggingConfigurable):
         self._loop: IOLoop | None = None
         self.server_id = uuid.uuid4().hex
         self.loaded: Loaded | None = None  # set once what earlier runs left is back
+        # Set once what earlier runs left is back, or once nothing will come.
+        self._read = asyncio.Event()
+        self._read_until = 0.0  # (monotonic) until when requests wait for it
         self._said: set[str] = set()
 
     @property
@@ -143,8 +161,11 @@ class SessionStore(LoggingConfigurable):
     def start(self) -> None:
         """Open the store in its thread. Needs the running loop."""
         path = self.store_path()
+        if path is None:
+            self._read.set()
         if path is None or self._writer is not None:
             return
+        self._read_until = time.monotonic() + self.read_timeout
         self._loop = IOLoop.current()
         pid = os.getpid()
         server = Server(self.server_id, socket.gethostname(), pid, _pid_started(pid))
@@ -195,6 +216,17 @@ class SessionStore(LoggingConfigurable):
                 writer.dropped,
             )
 
+    async def wait_read(self) -> bool:
+        """Whether what earlier runs left is back (or nothing will come),
+        waiting for it until `read_timeout` seconds after the start."""
+        left = self._read_until - time.monotonic()
+        if not self._read.is_set() and left > 0:
+            try:
+                await asyncio.wait_for(self._read.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return self._read.is_set()
+
     def _say(self, err: Exception, what: str) -> None:
         """Log `what` went wrong once per cause: flush runs every interval."""
         cause = f"{what}: {err!r}"
@@ -214,14 +246,18 @@ class SessionStore(LoggingConfigurable):
             )
         return time.time() - last_seen > self.lost_after
 
-    def _loaded_in_thread(self, loaded: Loaded) -> None:
+    def _loaded_in_thread(self, loaded: Loaded | None) -> None:
         if self._loop is not None:
             self._loop.add_callback(self._restore, loaded)
 
-    def _restore(self, loaded: Loaded) -> None:
+    def _restore(self, loaded: Loaded | None) -> None:
+        self._read.set()
+        if loaded is None:
+            return  # the store cannot be used: nothing will come
         self._ended.restore([r for r in loaded.ended if r.session_id not in self._kernels])
         self._durations.restore(loaded.durations)
         self.loaded = loaded
+        self._expect_again()
         if loaded.lost:
             self.log.info(
                 "Active sessions: %d kernels of a server that stopped without saying so "
@@ -229,6 +265,18 @@ class SessionStore(LoggingConfigurable):
                 loaded.lost,
                 SERVER_LOST,
             )
+
+    def _expect_again(self) -> None:
+        """Cells sent before the store was read expected nothing: they may now."""
+        for tracked in self._kernels.values():
+            queue = tracked.state.queue
+            found = False
+            for entry in (queue.active, *queue.pending):
+                if entry is not None and entry.expected_seconds is None:
+                    entry.expected_seconds = self._durations.expected_for(tracked, entry.cell_id)
+                    found = found or entry.expected_seconds is not None
+            if found:
+                self._changes.changed(tracked, "queue")
 
     # -- what the loop learned ------------------------------------------------------------
 

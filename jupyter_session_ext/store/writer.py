@@ -3,9 +3,10 @@ the event loop never waits on the disk or on another server's lock.
 
 The loop hands it a batch of what it learned (`submit`) every write
 interval; the thread writes each batch in one transaction, so a SIGKILL
-loses at most the last interval. At start it opens the file, records the
-kernels of servers that died without stopping as `server_lost`, and hands
-back what earlier runs left (`on_loaded`). A file that is missing is made; one that is
+loses at most the last interval. At start it opens the file at once,
+records the kernels of servers that died without stopping as
+`server_lost`, and hands back what earlier runs left (`on_loaded`; None
+when nothing will come). A file that is missing is made; one that is
 corrupt is moved aside and made anew; one that is read-only, locked, from a
 newer version or refused (`files.py`) is said once in the log, and the
 server carries on with what it has in memory.
@@ -54,7 +55,7 @@ class StoreWriter:
         server: Server,
         limits: Callable[[], Limits],
         is_dead: Callable[[str, int, float | None, float], bool],
-        on_loaded: Callable[[Loaded], None],
+        on_loaded: Callable[[Loaded | None], None],
         log: logging.Logger,
         interval: float = 0.5,
     ) -> None:
@@ -109,12 +110,14 @@ class StoreWriter:
             self.log.warning("Active sessions: " + message, *args)
 
     def _run(self) -> None:
+        wait = 0.0  # the first pass opens the file at once: requests wait on it
         while True:
             stop: tuple[object, ...] | None = None
             try:
-                item: object = self._queue.get(timeout=self.interval)
+                item: object = self._queue.get(timeout=wait) if wait else self._queue.get_nowait()
             except queue.Empty:
                 item = None
+            wait = self.interval
             while item is not None:
                 if isinstance(item, Batch):
                     self._pending.merge(item)
@@ -142,6 +145,8 @@ class StoreWriter:
         if not self.writable and not self.gave_up and now >= self._next_open:
             if not self._open():
                 self._next_open = now + self.RETRY
+            if self.gave_up:
+                self._hand_back(None)
         if self.writable and (len(self._pending) or now - self._last_write >= self.HEARTBEAT):
             if self._write(self._pending):
                 self._pending = Batch()
@@ -195,7 +200,7 @@ class StoreWriter:
                 self.failing = True
             return False
 
-    def _hand_back(self, loaded: Loaded) -> None:
+    def _hand_back(self, loaded: Loaded | None) -> None:
         try:
             self._on_loaded(loaded)
         except Exception:

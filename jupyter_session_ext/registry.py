@@ -252,9 +252,9 @@ class SessionRegistry(LoggingConfigurable):
             self.ended,
             self.tracker.durations,
             lambda: self.history_length,
+            self.changes,
             parent=self,
         )
-        self.changes.listen(self.store.changed)
         self.ended.listen(self.store.ended)
         self.culling = Culling(
             self.tracker.kernels,

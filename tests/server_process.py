@@ -57,6 +57,36 @@ def start_and_wait(
             time.sleep(0.1)
 
 
+def start_until_listening(
+    argv: list[str],
+    port: int,
+    log: Path,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` (its stderr to `log`) and return as soon as `port` takes a
+    connection, having sent no request: what a client that was waiting for
+    the server meets first is then the test's to ask."""
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),
+        env={**os.environ, **env} if env else None,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(
+                    f"{argv[2]} did not listen; see {log}:\n" + log.read_text()[-2000:]
+                ) from None
+            time.sleep(0.01)
+
+
 def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     proc.terminate()
     try:
@@ -120,9 +150,14 @@ class JupyterServer:
             env={"JUPYTER_DATA_DIR": str(self.data_dir)},
         )
 
-    def restart(self) -> None:
-        """Start the server again after it stopped or was killed."""
-        self.proc = self._start()
+    def restart(self, listening: bool = False) -> None:
+        """Start the server again after it stopped or was killed; with
+        `listening`, return once its port is open, before any request."""
+        if listening:
+            env = {"JUPYTER_DATA_DIR": str(self.data_dir)}
+            self.proc = start_until_listening(self.argv, self.port, self.log, env=env)
+        else:
+            self.proc = self._start()
 
     @property
     def auth(self) -> dict[str, str]:

@@ -8,114 +8,30 @@ import asyncio
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from store_servers import (
+    STORE,
+    connect,
+    ended,
+    ended_at_least,
+    every_route_answers,
+    kill_kernels,
+    open_notebook,
+    query,
+    run_cells,
+    said,
+    servers,
+    session,
+    wait_for,
+)
 
-from kernel_websocket import KernelWebsocket
 from server_process import JupyterServer
-
-STORE = "active_sessions.db"
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def query(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Read the store as another program would (while servers write it)."""
-    if not path.exists():
-        return []
-    with sqlite3.connect(path, timeout=30) as db:
-        try:
-            return db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:
-            return []  # no tables yet
-
-
-async def connect(server: JupyterServer, kernel_id: str) -> KernelWebsocket:
-    """A client on the kernel's websocket (generous timeouts: servers share 2 cores)."""
-    ws = await websocket_connect(
-        HTTPRequest(
-            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-            headers=server.auth,
-            connect_timeout=60,
-            request_timeout=60,
-        )
-    )
-    return KernelWebsocket(ws, v1=False)
-
-
-def run_cells(server: JupyterServer, kernel_id: str, cells: list[tuple[str, str]]) -> None:
-    """Run each (code, cell id) in turn over the kernel's websocket."""
-
-    async def run() -> None:
-        client = await connect(server, kernel_id)
-        try:
-            for code, cell_id in cells:
-                await client.finished(client.send_execute(code, cell_id))
-        finally:
-            client.close()
-
-    asyncio.run(run())
-
-
-def open_notebook(server: JupyterServer, path: str) -> str:
-    """A notebook's Jupyter session, as JupyterLab makes it: its kernel's id,
-    once our record knows the notebook."""
-    kernel_id = server.request(
-        "POST",
-        "api/sessions",
-        {"path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}},
-    )["kernel"]["id"]
-    wait_for(
-        lambda: (s := session(server, kernel_id)) and s["status"] == "ready" and s["notebook_path"],
-        "the notebook's kernel ready",
-    )
-    return kernel_id
-
-
-def session(server: JupyterServer, kernel_id: str) -> dict[str, Any] | None:
-    try:
-        return server.get(f"api/active-sessions/{kernel_id}")
-    except urllib.error.HTTPError:
-        return None
-
-
-def ended(server: JupyterServer) -> dict[str, dict[str, Any]]:
-    return {s["session_id"]: s for s in server.get("api/active-sessions/ended")["sessions"]}
-
-
-def ended_at_least(server: JupyterServer, n: int) -> dict[str, dict[str, Any]] | None:
-    found = ended(server)
-    return found if len(found) >= n else None
-
-
-def kill_kernels(server: JupyterServer) -> None:
-    """The kernels a SIGKILLed server leaves behind (ipykernel exits on its
-    own when its parent goes, but not at once)."""
-    for s in server.get("api/active-sessions")["sessions"]:
-        if s.get("process_id"):
-            try:
-                os.kill(s["process_id"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
@@ -125,17 +41,32 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def started(data_dir: Path):
-    servers: list[JupyterServer] = []
+    yield from servers(data_dir)
 
-    def start(**kwargs: Any) -> JupyterServer:
-        server = JupyterServer(data_dir=data_dir, **kwargs)
-        servers.append(server)
-        return server
 
-    yield start
-    for server in servers:
-        if server.proc.poll() is None:
-            server.stop()
+@pytest.fixture
+def read_only():
+    """Make a folder read-only for the server: a read-only bind mount when
+    root (who ignores file modes), file modes otherwise."""
+    made: list[Callable[[], None]] = []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() != 0:
+            for p in [folder, *folder.iterdir()]:
+                p.chmod(0o555 if p.is_dir() else 0o444)
+            made.append(lambda: folder.chmod(0o755))
+            return
+        mounted = subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot make a read-only mount here: {mounted.stderr.decode()}")
+        # (lazily: a server that failed the test may still hold it)
+        made.append(lambda: subprocess.run(["umount", "--lazy", str(folder)], check=True))
+
+    yield make
+    for undo in made:
+        undo()
 
 
 def test_what_a_killed_server_learned_comes_back(started, data_dir):
@@ -212,30 +143,6 @@ def test_what_a_killed_server_learned_comes_back(started, data_dir):
     assert server.get(f"api/active-sessions/{again}/history")["total"] == 1
 
 
-def every_route_answers(server: JupyterServer) -> None:
-    kernel_id = server.start_kernel()
-    wait_for(lambda: (s := session(server, kernel_id)) and s["status"] == "ready", "a kernel")
-    for path in (
-        "api/active-sessions",
-        "api/active-sessions/status",
-        "api/active-sessions/ended",
-        f"api/active-sessions/{kernel_id}",
-        f"api/active-sessions/{kernel_id}/history",
-    ):
-        server.get(path)
-    with pytest.raises(urllib.error.HTTPError) as err:
-        server.get("api/active-sessions/00000000-0000-0000-0000-000000000000/history")
-    assert err.value.code == 404
-    run_cells(server, kernel_id, [("1 + 1", "c")])
-    assert server.get(f"api/active-sessions/{kernel_id}/history")["total"] == 1
-    server.request("DELETE", f"api/kernels/{kernel_id}")
-    wait_for(lambda: kernel_id in ended(server), "the kernel under ended")
-
-
-def said(server: JupyterServer, words: str) -> int:
-    return server.log.read_text().count(words)
-
-
 def test_a_corrupt_store_is_moved_aside(started, data_dir):
     data_dir.mkdir(parents=True)
     (data_dir / STORE).write_bytes(os.urandom(64 * 1024))
@@ -247,31 +154,6 @@ def test_a_corrupt_store_is_moved_aside(started, data_dir):
     assert len(asides) == 1 and asides[0].stat().st_size == 64 * 1024
     # The new store works: the kernel that ended is in it.
     wait_for(lambda: query(data_dir / STORE, "SELECT count(*) FROM ended") == [(1,)], "a row")
-
-
-@pytest.fixture
-def read_only():
-    """Make a folder read-only for the server: a read-only bind mount when
-    root (who ignores file modes), file modes otherwise."""
-    made: list[Callable[[], None]] = []
-
-    def make(folder: Path) -> None:
-        if os.geteuid() != 0:
-            for p in [folder, *folder.iterdir()]:
-                p.chmod(0o555 if p.is_dir() else 0o444)
-            made.append(lambda: folder.chmod(0o755))
-            return
-        mounted = subprocess.run(
-            ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True
-        )
-        if mounted.returncode != 0:
-            pytest.skip(f"cannot make a read-only mount here: {mounted.stderr.decode()}")
-        # (lazily: a server that failed the test may still hold it)
-        made.append(lambda: subprocess.run(["umount", "--lazy", str(folder)], check=True))
-
-    yield make
-    for undo in made:
-        undo()
 
 
 def test_a_read_only_store_leaves_the_server_in_memory(started, tmp_path, read_only):

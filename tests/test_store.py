@@ -1,17 +1,23 @@
 """The store's own logic on a real SQLite file, without a server: rows back
 and forth (and hostile ones refused), bounds, a dead server claimed once,
-and the cell durations of notebooks. (tests/test_persistence.py runs it
-inside real servers.)"""
+the cell durations of notebooks, the file's modes and the files it refuses,
+and what cannot be written skipped. (tests/test_persistence.py and
+tests/test_store_*.py run it inside real servers.)"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import stat
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+from jupyter_session_ext.lifecycle.learned import Learned
 from jupyter_session_ext.state.durations import NotebookDurations
 from jupyter_session_ext.state.ended import EndedKernel
 from jupyter_session_ext.state.history import FinishedExecution
@@ -19,6 +25,8 @@ from jupyter_session_ext.state.queue import QueueEntry
 from jupyter_session_ext.store import rows
 from jupyter_session_ext.store.batch import Batch, Limits, Server
 from jupyter_session_ext.store.database import Database, NewerSchema
+from jupyter_session_ext.store.files import Refused
+from jupyter_session_ext.store.writer import StoreWriter
 
 NOW = datetime.now(timezone.utc)
 
@@ -216,3 +224,147 @@ def test_durations_learn_only_from_cells_that_ran():
     assert not d.learn("a.ipynb", finished(5, cell=None))
     assert not d.learn(None, finished(6))
     assert d.expected("a.ipynb", "c") == 3.0
+
+
+# -- the file on the disk -------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_the_folder_the_file_and_its_side_files_are_private(tmp_path):
+    tmp_path.chmod(0o755)
+    path = tmp_path / "made" / "here" / "s.db"
+    database = Database(path)
+    database.open()
+    database.register(server("s1"))
+    assert {p.name: mode(p) for p in tmp_path.rglob("*")} == {
+        "made": 0o700,
+        "here": 0o700,
+        "s.db": 0o600,
+        "s.db-wal": 0o600,
+        "s.db-shm": 0o600,
+    }
+    assert mode(tmp_path) == 0o755  # a folder that was there keeps its mode
+    database.close()
+
+
+def test_a_store_of_an_earlier_version_is_made_private(tmp_path):
+    path = tmp_path / "s.db"
+    earlier = sqlite3.connect(path)
+    earlier.execute("PRAGMA journal_mode=WAL")
+    earlier.execute("CREATE TABLE t (x)")  # its -wal and -shm stay while it is open
+    for part in ("s.db", "s.db-wal", "s.db-shm"):
+        (tmp_path / part).chmod(0o644)
+    database = Database(path)
+    database.open()
+    assert [mode(tmp_path / p) for p in ("s.db", "s.db-wal", "s.db-shm")] == [0o600] * 3
+    database.close()
+    earlier.close()
+
+
+def made(path: Path, mode: int = 0o600) -> Path:
+    path.touch()
+    path.chmod(mode)  # (touch's mode goes through the umask)
+    return path
+
+
+def other_owner(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    os.chown(made(path), 65534, 65534)
+
+
+def link(path: Path) -> None:
+    path.symlink_to(made(path.with_name("elsewhere.db")))
+
+
+PLANTED = {
+    "owned by another user": other_owner,
+    "writable by the group": lambda p: made(p, 0o660),
+    "writable by everyone": lambda p: made(p, 0o606),
+    "a symbolic link": link,
+    "a FIFO": lambda p: os.mkfifo(p, 0o600),
+    "a folder": lambda p: p.mkdir(0o700),
+    "a side file that is a link": lambda p: link(p.with_name(p.name + "-wal")),
+    "a side file of another user": lambda p: other_owner(p.with_name(p.name + "-shm")),
+}
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_a_file_someone_else_could_have_planted_is_refused(tmp_path, planted):
+    path = tmp_path / "s.db"
+    PLANTED[planted](path)
+    before = {p.name: os.lstat(p) for p in tmp_path.iterdir()}
+    with pytest.raises(Refused):
+        Database(path).open()
+    assert {p.name: os.lstat(p) for p in tmp_path.iterdir()} == before  # untouched
+
+
+# -- what cannot be written ---------------------------------------------------------------
+
+
+def test_rows_sqlite_would_refuse_are_dropped_and_counted(db):
+    db.register(server("s1"))
+    good = rows.ended_row(record("good"))
+    batch = Batch(
+        kernels={"\udc80": good, "live": good},
+        executions=[("good", 1, rows.execution_row(finished(1))), ("good", 2**70, "x")],
+        ended=[("good", NOW.timestamp(), good), ("bad", float("nan"), good)],
+        durations=[("a.ipynb", "c", 1.0, 1.0), ("a.ipynb", "\ud800", 1.0, 1.0)],
+    )
+    assert batch.drop_unwritable() == {
+        "text that is not valid Unicode": 2,
+        "a number out of range": 2,
+    }
+    db.write("s1", batch, Limits())
+    count = "SELECT count(*) FROM {}"
+    assert [db.connection.execute(count.format(t)).fetchone()[0] for t in TABLES] == [1, 1, 1, 1]
+
+
+TABLES = ("kernels", "executions", "ended", "durations")
+
+
+def test_a_record_that_cannot_be_made_into_a_row_is_skipped():
+    """A date a client chose that has no UTC form (year 1, east of Greenwich)."""
+    bad = finished(2)
+    bad.entry.submitted = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    gone = record("k")
+    gone.executions, gone.total = (bad, finished(1)), 2
+    said: list[str] = []
+    learned = Learned({}, lambda err, what: said.append(f"{what}: {err!r}"))
+    learned.ended(gone)
+    batch = learned.batch()
+    assert [k for k, _, _ in batch.ended] == ["k"]
+    assert [n for _, n, _ in batch.executions] == [1]
+    assert learned.skipped == 1 and len(said) == 1
+
+
+def test_the_store_thread_skips_what_sqlite_refuses_and_goes_on(tmp_path, caplog):
+    loaded = []
+    writer = StoreWriter(
+        tmp_path / "s.db",
+        Server("me", "host", os.getpid(), None),
+        Limits,
+        lambda *_: False,
+        loaded.append,
+        logging.getLogger("test"),
+        interval=0.05,
+    )
+    writer.start()
+    for n in range(3):
+        writer.submit(
+            Batch(
+                ended=[(f"k{n}", NOW.timestamp(), rows.ended_row(record(f"k{n}")))],
+                durations=[("a.ipynb", "\udc80", 1.0, 1.0)],
+            )
+        )
+    assert writer.stop(Batch(), "server_stopped", timeout=30)
+    assert len(loaded) == 1 and writer.skipped == 3 and writer.written >= 1
+    check = Database(tmp_path / "s.db")
+    check.open()
+    assert sorted(r.session_id for r in check.load(Limits()).ended) == ["k0", "k1", "k2"]
+    check.close()
+    skipped = [r for r in caplog.records if "could not be stored" in r.getMessage()]
+    assert len(skipped) == 1  # once per cause

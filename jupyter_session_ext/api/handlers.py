@@ -31,10 +31,20 @@ from .encoder import SessionEncoder
 from .serialize import SessionSource
 
 
+class Store(Protocol):
+    """What the handlers ask of the store (lifecycle.persistence.SessionStore)."""
+
+    async def wait_read(self) -> bool: ...
+
+
 class Registry(SessionSource, Protocol):
     """What the handlers ask of the registry (registry.SessionRegistry)."""
 
     actions: KernelActions
+
+    @property
+    def store(self) -> Store: ...
+
     changes: Changes
     memory: MemoryWatch
 
@@ -172,8 +182,9 @@ class SessionListHandler(ActiveSessionsHandler):
         # {"total", "sessions", "ended": …, "status": …}: what those routes answer.
         parts: dict[str, Any] = {}
         if "ended" in include:
+            complete = await self.registry.store.wait_read()
             parts["ended"] = serialize.ended(
-                self.registry.ended_kernels(), self.serverapp.root_dir, reveal
+                self.registry.ended_kernels(), self.serverapp.root_dir, reveal, complete
             )
         if "status" in include:
             parts["status"] = self.status_document(kernels)
@@ -231,11 +242,11 @@ class EndedHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(
-            serialize.ended(
-                self.registry.ended_kernels(), self.serverapp.root_dir, await self.reveals()
-            )
-        )
+        # After a restart, what earlier runs left comes from the store.
+        complete = await self.registry.store.wait_read()
+        reveal = await self.reveals()
+        kernels = self.registry.ended_kernels()
+        self.write_json(serialize.ended(kernels, self.serverapp.root_dir, reveal, complete))
 
 
 class HistoryHandler(ActiveSessionsHandler):
@@ -246,12 +257,20 @@ class HistoryHandler(ActiveSessionsHandler):
             limit = validation.history_limit(self.get_query_argument("limit", None))
         except validation.BadRequest as err:
             raise Refusal(400, str(err)) from None
+        complete = True
         try:
             # A live kernel's, or an ended one's while its record is kept.
             total, executions = self.registry.history(session_id, limit)
         except UnknownKernel:
-            raise Refusal(404, f"No session with id {session_id!r}.") from None
-        self.write_json(serialize.history(total, executions, await self.reveals()))
+            # Perhaps one of an earlier run of the server, in the store.
+            complete = await self.registry.store.wait_read()
+            try:
+                total, executions = self.registry.history(session_id, limit)
+            except UnknownKernel:
+                later = "" if complete else " (yet: the store is still being read)"
+                raise Refusal(404, f"No session with id {session_id!r}{later}.") from None
+        reveal = await self.reveals()
+        self.write_json(serialize.history(total, executions, reveal, complete))
 
 
 class ResourcesHandler(ActiveSessionsHandler):

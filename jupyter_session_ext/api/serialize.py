@@ -239,8 +239,16 @@ def server_status(
     }
 
 
-def history(total: int, executions: list[FinishedExecution], reveal: bool = True) -> dict[str, Any]:
-    return {"total": total, "executions": [finished_execution(f, reveal) for f in executions]}
+def history(
+    total: int, executions: list[FinishedExecution], reveal: bool = True, complete: bool = True
+) -> dict[str, Any]:
+    """`complete`: False while the store is not read yet (what earlier runs
+    of the server left may still come)."""
+    return {
+        "total": total,
+        "executions": [finished_execution(f, reveal) for f in executions],
+        "complete": complete,
+    }
 
 
 def ended_kernel(
@@ -272,12 +280,16 @@ def ended_kernel(
     }
 
 
-def ended(records: list[EndedKernel], root_dir: str, reveal: bool = True) -> dict[str, Any]:
+def ended(
+    records: list[EndedKernel], root_dir: str, reveal: bool = True, complete: bool = True
+) -> dict[str, Any]:
+    """`complete`: as for `history`."""
     return {
         "total": len(records),
         "sessions": [
             ended_kernel(r, notebook_uri(r.notebook_path, root_dir), reveal) for r in records
         ],
+        "complete": complete,
     }
 
 

@@ -1,17 +1,19 @@
 """What the server learns, kept across its restarts: the bridge between the
 running server and the store (`store/`).
 
-Every write interval the event loop gathers what changed (each changed
-kernel's snapshot, its newly finished executions and their durations, the
-kernels that ended) into one batch for the store's thread; it never touches
-the file itself. At start, what earlier runs left comes back: ended kernels
-(with their executions) into `EndedSessions`, cell durations into
-`NotebookDurations`; a server that died without stopping has its kernels
-recorded as `server_lost`.
+Every write interval the event loop gathers what changed into one batch
+for the store's thread (`learned.py`); it never touches the file itself. At
+start, what earlier runs left comes back: ended kernels (with their
+executions) into `EndedSessions`, cell durations into `NotebookDurations`;
+a server that died without stopping has its kernels recorded as
+`server_lost`. Until then, requests that answer from the store wait for it,
+a bounded time (`wait_read`). Whatever the store does, the server's stop
+goes on within `stop_timeout`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -26,15 +28,14 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Integer, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
+from ..state.changes import Changes
 from ..state.durations import NotebookDurations
-from ..state.ended import SERVER_LOST, SERVER_STOPPED, EndedKernel, ended_record
-from ..state.history import duration_to_remember
-from ..state.kernel_state import BUSY
+from ..state.ended import SERVER_LOST, SERVER_STOPPED, EndedKernel
 from ..state.record import TrackedKernel
-from ..store import rows
 from ..store.batch import Batch, Limits, Loaded, Server
 from ..store.writer import StoreWriter
 from .ended import EndedSessions
+from .learned import Learned
 
 STORE_NAME = "active_sessions.db"
 
@@ -84,13 +85,29 @@ class SessionStore(LoggingConfigurable):
         process is gone is lost at once).""",
     ).tag(config=True)
 
+    read_timeout = Float(
+        5.0,
+        help="""Seconds after the server starts during which a request that
+        answers from the store (ended kernels, an ended kernel's history) waits
+        for the store to be read; after that it answers at once with what is
+        known, marked `"complete": false` until the store is read.""",
+    ).tag(config=True)
+
+    stop_timeout = Float(
+        5.0,
+        help="""Seconds the server's stop waits for the store's last write; a
+        file locked or failing longer is left (what the last write interval
+        learned is lost, and the next start records the kernels as
+        `server_lost`).""",
+    ).tag(config=True)
+
     @validate("cells_per_notebook", "notebooks_max")
     def _check_count(self, proposal: Any) -> int:
         if proposal.value < 1:
             raise TraitError(f"SessionStore.{proposal.trait.name} must be 1 or more.")
         return int(proposal.value)
 
-    @validate("write_interval", "lost_after")
+    @validate("write_interval", "lost_after", "read_timeout", "stop_timeout")
     def _check_seconds(self, proposal: Any) -> float:
         if proposal.value <= 0:
             raise TraitError(f"SessionStore.{proposal.trait.name} must be more than 0 seconds.")
@@ -102,23 +119,29 @@ class SessionStore(LoggingConfigurable):
         ended: EndedSessions,
         durations: NotebookDurations,
         history_length: Callable[[], int],
+        changes: Changes,
         **kwargs: Any,
     ) -> None:
+        """Listens to `changes`, and tells it of what the store changes."""
         super().__init__(**kwargs)
+        changes.listen(self.changed)
+        self._changes = changes
         self._kernels = kernels
         self._ended = ended
         self._durations = durations
         self._history_length = history_length
         self._durations.cells_per_notebook = self.cells_per_notebook
         self._durations.notebooks = self.notebooks_max
-        self._dirty: set[str] = set()
-        self._written: dict[str, int] = {}  # kernel_id -> executions written
-        self._ended_since: list[EndedKernel] = []
+        self._learned = Learned(kernels, self._say)
         self._writer: StoreWriter | None = None
         self._ticker: PeriodicCallback | None = None
         self._loop: IOLoop | None = None
         self.server_id = uuid.uuid4().hex
         self.loaded: Loaded | None = None  # set once what earlier runs left is back
+        # Set once what earlier runs left is back, or once nothing will come.
+        self._read = asyncio.Event()
+        self._read_until = 0.0  # (monotonic) until when requests wait for it
+        self._said: set[str] = set()
 
     @property
     def writer(self) -> StoreWriter | None:
@@ -138,8 +161,11 @@ class SessionStore(LoggingConfigurable):
     def start(self) -> None:
         """Open the store in its thread. Needs the running loop."""
         path = self.store_path()
+        if path is None:
+            self._read.set()
         if path is None or self._writer is not None:
             return
+        self._read_until = time.monotonic() + self.read_timeout
         self._loop = IOLoop.current()
         pid = os.getpid()
         server = Server(self.server_id, socket.gethostname(), pid, _pid_started(pid))
@@ -164,8 +190,49 @@ class SessionStore(LoggingConfigurable):
             self._ticker.stop()
             self._ticker = None
         writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.stop(self._batch(), SERVER_STOPPED if server_stopping else "unloaded")
+        if writer is None:
+            return
+        # Never raises, never waits long: the server's stop goes on whatever
+        # the store does (jupyter_server stops nothing after a raising hook).
+        try:
+            final = self._learned.batch()
+        except Exception as err:
+            self._say(err, "could not gather what is left to write")
+            final = Batch()
+        how = SERVER_STOPPED if server_stopping else "unloaded"
+        if not writer.stop(final, how, self.stop_timeout):
+            self.log.warning(
+                "Active sessions: the store %s did not finish its last write within "
+                "%g seconds; left behind.",
+                writer.database.path,
+                self.stop_timeout,
+            )
+        skipped = self._learned.skipped + writer.skipped
+        if skipped or writer.dropped:
+            self.log.warning(
+                "Active sessions: %d records could not be stored and were skipped; %d were "
+                "dropped while the store could not be written.",
+                skipped,
+                writer.dropped,
+            )
+
+    async def wait_read(self) -> bool:
+        """Whether what earlier runs left is back (or nothing will come),
+        waiting for it until `read_timeout` seconds after the start."""
+        left = self._read_until - time.monotonic()
+        if not self._read.is_set() and left > 0:
+            try:
+                await asyncio.wait_for(self._read.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return self._read.is_set()
+
+    def _say(self, err: Exception, what: str) -> None:
+        """Log `what` went wrong once per cause: flush runs every interval."""
+        cause = f"{what}: {err!r}"
+        if cause not in self._said:
+            self._said.add(cause)
+            self.log.warning("Active sessions: %s (%r).", what, err)
 
     def _is_dead(self, host: str, pid: int, pid_started: float | None, last_seen: float) -> bool:
         """Whether the server of a row is gone (asked in the store's thread)."""
@@ -179,14 +246,18 @@ class SessionStore(LoggingConfigurable):
             )
         return time.time() - last_seen > self.lost_after
 
-    def _loaded_in_thread(self, loaded: Loaded) -> None:
+    def _loaded_in_thread(self, loaded: Loaded | None) -> None:
         if self._loop is not None:
             self._loop.add_callback(self._restore, loaded)
 
-    def _restore(self, loaded: Loaded) -> None:
+    def _restore(self, loaded: Loaded | None) -> None:
+        self._read.set()
+        if loaded is None:
+            return  # the store cannot be used: nothing will come
         self._ended.restore([r for r in loaded.ended if r.session_id not in self._kernels])
         self._durations.restore(loaded.durations)
         self.loaded = loaded
+        self._expect_again()
         if loaded.lost:
             self.log.info(
                 "Active sessions: %d kernels of a server that stopped without saying so "
@@ -195,74 +266,37 @@ class SessionStore(LoggingConfigurable):
                 SERVER_LOST,
             )
 
+    def _expect_again(self) -> None:
+        """Cells sent before the store was read expected nothing: they may now."""
+        for tracked in self._kernels.values():
+            queue = tracked.state.queue
+            found = False
+            for entry in (queue.active, *queue.pending):
+                if entry is not None and entry.expected_seconds is None:
+                    entry.expected_seconds = self._durations.expected_for(tracked, entry.cell_id)
+                    found = found or entry.expected_seconds is not None
+            if found:
+                self._changes.changed(tracked, "queue")
+
     # -- what the loop learned ------------------------------------------------------------
 
     def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
         """A `changes.Changes` listener (once per visible change, not per message)."""
         if "removed" in actions:
-            self._dirty.discard(tracked.kernel_id)
+            self._learned.removed(tracked.kernel_id)
         elif self._writer is not None:
-            self._dirty.add(tracked.kernel_id)
+            self._learned.changed(tracked.kernel_id)
 
     def ended(self, record: EndedKernel) -> None:
         """An `EndedSessions` listener: a kernel is gone."""
         if self._writer is not None:
-            self._ended_since.append(record)
+            self._learned.ended(record)
 
     def flush(self) -> None:
         """Hand what changed since the last flush to the store's thread."""
-        if self._writer is not None:
-            self._writer.submit(self._batch())
-
-    def _batch(self) -> Batch:
-        batch = Batch()
-        now = time.time()
-        for kernel_id in self._dirty:
-            tracked = self._kernels.get(kernel_id)
-            if tracked is None:
-                continue
-            snapshot = ended_record(tracked, SERVER_LOST)
-            if snapshot is None:
-                continue  # not seen running yet: nothing to record if lost
-            history = tracked.state.history
-            batch.kernels[kernel_id] = rows.ended_row(snapshot, busy=tracked.state.status == BUSY)
-            self._add_executions(
-                batch, kernel_id, history.total, history.executions(), tracked.notebook_path, now
-            )
-        self._dirty.clear()
-        for record in self._ended_since:
-            when = record.ended.timestamp()
-            batch.ended.append((record.session_id, when, rows.ended_row(record)))
-            self._add_executions(
-                batch,
-                record.session_id,
-                record.total,
-                list(record.executions),
-                record.notebook_path,
-                now,
-            )
-            self._written.pop(record.session_id, None)
-        self._ended_since.clear()
-        return batch
-
-    def _add_executions(
-        self,
-        batch: Batch,
-        kernel_id: str,
-        total: int,
-        executions: list[Any],
-        notebook_path: str | None,
-        now: float,
-    ) -> None:
-        """The executions of `kernel_id` not written yet (newest first in
-        `executions`; the newest is number `total`)."""
-        new = min(total - self._written.get(kernel_id, 0), len(executions))
-        for i, finished in enumerate(executions[:new]):
-            batch.executions.append((kernel_id, total - i, rows.execution_row(finished)))
-            seconds = duration_to_remember(finished)
-            if notebook_path is not None and seconds is not None:
-                assert finished.entry.cell_id is not None
-                batch.durations.append(
-                    (notebook_path, finished.entry.cell_id, seconds, now - i * 1e-6)
-                )
-        self._written[kernel_id] = total
+        if self._writer is None:
+            return
+        try:
+            self._writer.submit(self._learned.batch())
+        except Exception as err:  # (the loop would log it every interval)
+            self._say(err, "could not gather what to write to the store")

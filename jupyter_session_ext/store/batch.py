@@ -4,10 +4,15 @@ and what a start reads back. Plain data."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ..state.ended import EndedKernel
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 
 @dataclass
@@ -56,6 +61,31 @@ class Batch:
     def __len__(self) -> int:
         return len(self.kernels) + len(self.executions) + len(self.ended) + len(self.durations)
 
+    def drop_unwritable(self) -> Counter[str]:
+        """Drop the rows SQLite would refuse (and with them the whole write):
+        how many went, by why. Their values come from clients and kernels."""
+        dropped: Counter[str] = Counter()
+        for kernel_id, record in list(self.kernels.items()):
+            why = _unwritable((kernel_id, record))
+            if why:
+                del self.kernels[kernel_id]
+                dropped[why] += 1
+        self.executions = self._writable(self.executions, dropped)
+        self.ended = self._writable(self.ended, dropped)
+        self.durations = self._writable(self.durations, dropped)
+        return dropped
+
+    @staticmethod
+    def _writable(rows_: list[_Row], dropped: Counter[str]) -> list[_Row]:
+        kept = []
+        for row in rows_:
+            why = _unwritable(row)
+            if why:
+                dropped[why] += 1
+            else:
+                kept.append(row)
+        return kept
+
     def cap(self, limit: int) -> int:
         """Drop the oldest rows beyond `limit` of each kind (while the file
         cannot be written); how many went."""
@@ -66,6 +96,27 @@ class Batch:
                 del rows_[:extra]
                 dropped += extra
         return dropped
+
+
+def _unwritable(row: tuple[object, ...]) -> str | None:
+    """Why SQLite would refuse `row` for columns that are all NOT NULL text
+    and numbers; None when it takes it."""
+    for value in row:
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "text that is not valid Unicode"
+        elif isinstance(value, int):
+            if not -(2**63) <= value < 2**63:
+                return "a number out of range"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return "a number out of range"
+        else:
+            return f"a value of type {type(value).__name__}"
+    return None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..state.ended import SERVER_LOST, EndedKernel
 from ..state.history import FinishedExecution
-from . import rows
+from . import files, rows
 from .batch import Batch, Limits, Loaded, Server
 
 # Each version's statements; the file's `PRAGMA user_version` says which ran.
@@ -77,14 +77,18 @@ class Database:
 
     def open(self) -> None:
         """Open (making it and its folder if need be), check and migrate. Raises
-        sqlite3 errors as they come: the writer decides what each means."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        `files.Refused` for a file it will not use, and sqlite3 errors as they
+        come: the writer decides what each means."""
+        files.make_folder(self.path.parent)
+        checked = files.prepare(self.path)
         # Autocommit (isolation_level None): every transaction is explicit.
         connection = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
         )
         try:
+            # (The first statement opens the file, and WAL mode its side files.)
             connection.execute("PRAGMA journal_mode=WAL")
+            files.same_file(self.path, checked)
             # WAL with NORMAL: a commit survives the process being killed
             # (only a power loss may take the last ones).
             connection.execute("PRAGMA synchronous=NORMAL")
@@ -109,8 +113,13 @@ class Database:
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             raise
+
+    def wait_at_most(self, seconds: float) -> None:
+        """Wait on another server's lock at most `seconds` from now on."""
+        if self.connection is not None:
+            self.connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def close(self) -> None:
         if self.connection is not None:
@@ -139,7 +148,7 @@ class Database:
             db.execute("COMMIT")
             return result
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
 
     # -- this server ----------------------------------------------------------------
@@ -300,6 +309,15 @@ class Database:
             except rows.BadRow:
                 bad += 1
         return tuple(found), bad
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back what failed, keeping its error: after some (a full disk, an
+    I/O error) SQLite rolled back itself, and ROLLBACK would fail instead."""
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def _claim(db: sqlite3.Connection, server_id: str, last_seen: float) -> tuple[int, int]:

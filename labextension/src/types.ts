@@ -115,6 +115,8 @@ export interface IFinishedExecution extends IQueueEntry {
 export interface IHistory {
   total: number;
   executions: IFinishedExecution[];
+  /** False while the server has not read its store yet after a start. */
+  complete?: boolean;
 }
 
 export type EndReason =
@@ -144,6 +146,8 @@ export interface IEndedSession {
 export interface IEndedList {
   total: number;
   sessions: IEndedSession[];
+  /** False while the server has not read its store yet after a start. */
+  complete?: boolean;
 }
 
 /** An `execution_finished` event (never coalesced). */

@@ -85,9 +85,13 @@ def _listed(document: Any, shape: Any, cap: int) -> Records:
 
 
 def left_out(*lists: Any) -> tuple[int, str | None]:
-    """How many records of shaped lists were left out, and why the first was."""
+    """How many records of shaped lists were left out, and that said for the
+    service's log (None when none was)."""
     short = [r for r in lists if isinstance(r, Records) and r.skipped]
-    return sum(r.skipped for r in short), (short[0].why if short else None)
+    if not short:
+        return 0, None
+    count = sum(r.skipped for r in short)
+    return count, f"answer with {count} record(s) left out, the first: {short[0].why}"
 
 
 def active_sessions(body: bytes) -> Records:

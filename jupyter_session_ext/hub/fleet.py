@@ -152,7 +152,8 @@ class Fleet:
     async def server_sessions(self, server: dict[str, Any]) -> dict[str, Any]:
         """`server` with its sessions and the kernels that ended there lately,
         or with `reachable: false` and why (`invalid: true` when it answered
-        something that is not active sessions)."""
+        something that is not active sessions); `skipped` counts the records
+        of its answer that could not be shaped, left out."""
         started = time.monotonic()
         result = {
             **server,
@@ -162,7 +163,6 @@ class Fleet:
             "sessions": [],
             "ended": [],
             "memory": None,
-            # Records of its answer that could not be shaped, left out.
             "skipped": 0,
         }
         left_out: str | None = None
@@ -188,10 +188,7 @@ class Fleet:
                 result["error"] = str(err)
             except (HTTPClientError, asyncio.TimeoutError, TimeoutError, OSError) as err:
                 result["error"] = self._why(err, self._server_api(server, "active-sessions"))
-        why = result["error"] if result["invalid"] else None
-        if why is None and left_out is not None:
-            why = f"answer with {result['skipped']} record(s) left out, the first: {left_out}"
-        self._report(server, why)
+        self._report(server, result["error"] if result["invalid"] else left_out)
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
         result["summary"] = summarize(result["sessions"], result["ended"], result["memory"])
         return result

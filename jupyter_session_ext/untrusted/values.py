@@ -78,14 +78,13 @@ def text(value: Any, limit: int) -> str | None:
     UTF-8 encoder (SQLite's, a response's) takes; it becomes U+FFFD."""
     if not isinstance(value, str):
         return None
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    if not value.isascii():
+    kept: str = value if len(value) <= limit else value[: limit - 1] + "…"
+    if not kept.isascii():
         try:
-            value.encode("utf-8")
+            kept.encode("utf-8")
         except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return value
+            kept = kept.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return kept
 
 
 def one_of(value: Any, known: frozenset[str], other: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_current_ports
+from jupyter_session_ext.untrusted import Message
 
 from conftest import ready, started
 from fields import parse_utc
@@ -260,8 +261,8 @@ class TestARequestAnsweredWhoseIOPubARestartLost:
         lost: set[str] = set()
         hear = observer._on_message
 
-        def losing(msg: dict) -> None:
-            if msg["parent_header"].get("msg_id") not in lost:
+        def losing(msg: Message) -> None:
+            if msg.parent.msg_id not in lost:
                 hear(msg)
 
         observer._on_message = losing

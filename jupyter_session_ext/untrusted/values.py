@@ -83,7 +83,9 @@ def text(value: Any, limit: int) -> str | None:
         try:
             kept.encode("utf-8")
         except UnicodeEncodeError:
-            kept = kept.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            # Through UTF-16: a pair of surrogates becomes its character, and
+            # each lone one a single U+FFFD.
+            kept = kept.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return kept
 
 

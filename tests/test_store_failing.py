@@ -68,9 +68,7 @@ def a_cell_dated_year_1(data_dir: Path, kernel_id: str) -> None:
         client.stop_channels()
 
 
-def test_a_cell_id_that_is_no_text_and_a_date_with_no_utc_form_are_stored_shaped(
-    started, data_dir
-):
+def test_a_cell_id_that_is_no_text_and_a_date_with_no_utc_form_are_stored_shaped(started, data_dir):
     """A lone surrogate for a cell id (no text SQLite can store) and a date
     in the year 1 east of Greenwich (no UTC form): each made every write of
     the store fail, and SIGTERM then stopped nothing. Both are shaped where

@@ -14,6 +14,7 @@ from jupyter_client.session import Session
 from jupyter_session_ext.server_hooks import RECORD_ACTIVITY_QUALNAME as QUALNAME
 from jupyter_session_ext.traffic.activity_watcher import server_activity
 from jupyter_session_ext.traffic.iopub import SharedParseTap
+from jupyter_session_ext.traffic.own_requests import OWN_SESSION
 
 from conftest import ready
 
@@ -176,3 +177,59 @@ def test_only_a_watcher_we_know_line_for_line_is_taken_over():
     assert server_activity(record_activity) is None
     assert server_activity(lambda msg_list: None) is None
     assert server_activity(print) is None
+
+
+async def test_what_answers_our_own_requests_moves_nothing_the_server_reports(
+    api, registry, jp_serverapp
+):
+    """The kernel's statuses (and anything else) for one of the extension's
+    own requests leave jupyter_server's model of the kernel as it is, from
+    any state, even where the server counts kernel_info as activity; the
+    same messages for anyone else's request are counted as the server
+    counts them."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    tracked = registry.get(kernel_id)
+    channels = registry.tracker.channels[kernel_id]
+    kernel, manager = channels.km, jp_serverapp.kernel_manager
+    tap = kernel._activity_stream._recv_callback
+    assert isinstance(tap, SharedParseTap)
+    session = kernel.session  # the kernel signs what it publishes with its key
+
+    def published(parent: dict[str, Any]) -> list[list[bytes]]:
+        def status(state: str) -> list[bytes]:
+            return wire(session, session.msg("status", {"execution_state": state}, parent=parent))
+
+        stream = session.msg("stream", {"name": "stdout", "text": "x"}, parent=parent)
+        return [status("busy"), wire(session, stream), status("idle")]
+
+    def model() -> tuple[Any, ...]:
+        return kernel.execution_state, kernel.last_activity, manager.last_kernel_activity
+
+    default = list(manager.untracked_message_types)
+    counted = [t for t in default if not t.startswith("kernel_info")]
+    theirs_counted = []
+    try:
+        for untracked in (default, counted):
+            manager.untracked_message_types = untracked
+            for start in ("starting", "idle", "busy"):
+                kernel.execution_state = start
+                kernel.last_activity = manager.last_kernel_activity = LONG_AGO
+                status = tracked.state.status
+                channels.iopub.own_answered.clear()
+                ours = {**session.msg_header("kernel_info_request"), "session": OWN_SESSION}
+                for msg_list in published(ours):
+                    tap(msg_list)
+                assert model() == (start, LONG_AGO, LONG_AGO), (untracked == default, start)
+                assert tracked.state.status == status
+                assert channels.iopub.own_answered.is_set()
+
+                theirs = session.msg_header("kernel_info_request")
+                for msg_list in published(theirs):
+                    tap(msg_list)
+                theirs_counted.append(model() != (start, LONG_AGO, LONG_AGO))
+    finally:
+        manager.untracked_message_types = default
+        kernel.execution_state = "idle"
+    # starting becomes idle; busy is activity; counted kernel_info is too.
+    assert theirs_counted == [True, False, True, True, True, True]

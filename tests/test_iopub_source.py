@@ -15,6 +15,7 @@ import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_current_ports
+from jupyter_session_ext.traffic.own_requests import OWN_SESSION
 from jupyter_session_ext.untrusted import Message
 
 from conftest import ready, started
@@ -129,6 +130,7 @@ class CountingActivityWatcher(AsyncMappingKernelManager):
     """A kernel manager whose watcher does more than jupyter_server's own."""
 
     seen = 0
+    seen_of_ours = 0  # messages answering the extension's own requests
 
     def start_watching_activity(self, kernel_id):
         super().start_watching_activity(kernel_id)
@@ -137,6 +139,8 @@ class CountingActivityWatcher(AsyncMappingKernelManager):
 
         def record_activity(msg_list):
             type(self).seen += 1
+            if any(OWN_SESSION.encode() in part for part in msg_list):
+                type(self).seen_of_ours += 1
             theirs(msg_list)
 
         stream.on_recv(record_activity)
@@ -155,6 +159,19 @@ class TestWithAnotherActivityWatcher:
         await seen_running(api, client, kernel_id, 1)
         assert CountingActivityWatcher.seen >= seen + 3  # busy, execute_input, idle
         assert channels.km.execution_state == "idle"
+
+    async def test_it_never_sees_what_answers_our_own_requests(self, api, registry):
+        seen_of_ours = CountingActivityWatcher.seen_of_ours
+        # Ready: the kernel answered our kernel_info, and its idle for it
+        # came through the watcher's stream.
+        kernel_id = await started(api)
+        registry.get(kernel_id)
+        channels = registry.tracker.channels[kernel_id]
+        assert type(tap_of(channels.km)) is ActivityTap
+        assert CountingActivityWatcher.seen_of_ours == seen_of_ours
+        # Nobody connected: the server's model says what it says without us.
+        assert channels.km.execution_state == "starting"
+        assert (await api.get("api", "kernels", kernel_id))["execution_state"] == "starting"
 
 
 class NoActivityWatcher(AsyncMappingKernelManager):

@@ -14,6 +14,12 @@ It takes the closure's place only when the closure's source is one it knows,
 line for line (`KNOWN_SOURCES`); any other watcher keeps running as it is,
 and the observer reads after it (`iopub.ActivityTap`). What it reads of the
 closure is in server_hooks.py.
+
+One thing it does differently, on purpose: a message answering one of the
+extension's own requests (own_requests.py) is checked as any other and
+changes nothing of the kernel's model, so that the server reports what it
+would without the extension (a kernel nobody has connected to stays
+"starting", and its `last_activity` moves only with the kernel's own work).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 from jupyter_client.session import DELIM
 
 from ..server_hooks import RECORD_ACTIVITY_QUALNAME, record_activity_parts, remember_signature
+from .own_requests import is_own
 from .wire_format import unpacker, verify
 
 # sha256 of record_activity's dedented source, per jupyter_server release that
@@ -99,6 +106,8 @@ class ServerActivity:
         unpack(fed[3])  # the metadata: a message whose metadata is not JSON is refused
         header["msg_id"]  # noqa: B018 (required, as by deserialize)
         msg_type = header["msg_type"]
+        if is_own(parent):
+            return self._own(msg_type, fed, header, parent)
         version = header.get("version")
         if not (isinstance(version, str) and version.startswith("5.")):
             self.original(msg_list)
@@ -131,4 +140,21 @@ class ServerActivity:
             )
         else:
             manager.log.debug("activity on %s: %s", self.kernel_id, msg_type)
+        return header, parent, content, fed[4]
+
+    def _own(self, msg_type: str, fed: list[bytes], header: Any, parent: Any) -> tuple[Any, ...]:
+        """A message answering one of our own requests, checked as every
+        other: the kernel's model is left as it is (see the module's
+        docstring)."""
+        content = None
+        if msg_type == "status":
+            # As for any status the watcher reads: a replay of it is refused.
+            if self.session.auth is not None:
+                remember_signature(self.session, fed[0])
+            content = self._unpack(fed[4])
+        self.manager.log.debug(
+            "activity on %s: %s for jupyter_session_ext's own request, not counted",
+            self.kernel_id,
+            msg_type,
+        )
         return header, parent, content, fed[4]

@@ -21,6 +21,7 @@ from ..server_hooks import activity_stream, iopub_url, stream_callback
 from ..state.message_types import IOPUB_CONTENT_TYPES
 from ..untrusted import LogLimiter, Message, message
 from .activity_watcher import ServerActivity, server_activity
+from .own_requests import is_own, may_be_own
 from .wire_format import unpacker, verify
 
 MessageCallback = Callable[[Message], None]
@@ -28,10 +29,13 @@ MessageCallback = Callable[[Message], None]
 _failures = LogLimiter()
 
 
-def signing_session(km: Any) -> Session:
+def signing_session(km: Any, session_id: str | None = None) -> Session:
     # Same config and key as the kernel's session: messages are verified, and
-    # the key never leaves this object.
-    return Session(config=km.session.config, key=km.session.key)
+    # the key never leaves this object. `session_id`: what its requests say
+    # they come from (own_requests.OWN_SESSION), else a new one.
+    if session_id is None:
+        return Session(config=km.session.config, key=km.session.key)
+    return Session(config=km.session.config, key=km.session.key, session=session_id)
 
 
 def on_current_ports(km: Any, stream: Any) -> bool:
@@ -67,6 +71,10 @@ class IOPubObserver:
     messages read are parsed part by part: no date parsing (jupyter_client's
     deserialize parses every header date; the state machine reads none of
     them on this path).
+
+    What answers the extension's own requests (own_requests.py) reaches
+    neither the server's watcher nor the state machine: the kernel's idle for
+    one of them sets `own_answered`, and that is all it does.
     """
 
     def __init__(self, km: Any, on_message: MessageCallback, log: logging.Logger) -> None:
@@ -80,6 +88,10 @@ class IOPubObserver:
         # A SUB socket connects in the background (ZMQ's "slow joiner"): what
         # the kernel publishes before then is lost. Set once a message came.
         self.live = asyncio.Event()
+        # Set when the kernel's idle for one of our own requests came through:
+        # everything it published before answering has been read, by the
+        # server's watcher and by us (kernel_info.kernel_info_when_live).
+        self.own_answered = asyncio.Event()
         self._stream: Any = None  # our own subscription
         self._tap: ActivityTap | None = None  # on the server's activity watcher
         self._closed = False
@@ -170,6 +182,9 @@ class IOPubObserver:
         try:
             if not isinstance(header, dict) or header.get("msg_type") not in IOPUB_CONTENT_TYPES:
                 return
+            own = is_own(parent)
+            if own and header.get("msg_type") != "status":
+                return
             if content is None:
                 content = self._unpack(raw_content)
         except Exception:
@@ -178,6 +193,11 @@ class IOPubObserver:
                 "Active sessions: ignoring IOPub messages that do not parse",
                 log=self._log,
             )
+            return
+        if own:
+            # Our own request's: not the kernel's work, only proof of reading.
+            if isinstance(content, dict) and content.get("execution_state") == "idle":
+                self.own_answered.set()
             return
         msg = message({"header": header, "parent_header": parent, "content": content})
         try:
@@ -208,6 +228,15 @@ class IOPubObserver:
             return None
         return header, unpack(parts[1]), None, parts[3]
 
+    def answers_own(self, msg_list: list[bytes]) -> bool:
+        """Whether a message as it came off the socket answers one of our own
+        requests (its signature is not checked here: `_receive` checks it)."""
+        try:
+            raw_parent = msg_list[msg_list.index(DELIM) + 3]
+            return may_be_own(raw_parent) and is_own(self._unpack(raw_parent))
+        except Exception:
+            return False  # the watcher refuses it as it refuses any other
+
     def drain(self) -> None:
         """Read now what has already come: the server closes its watcher's
         socket as a shutdown begins, and what waits in it then (the idle of
@@ -228,12 +257,16 @@ class IOPubObserver:
 
 class ActivityTap:
     """The callback put on the activity watcher's stream: the watcher's own
-    first, unchanged (it raises on a bad signature: then we do not read)."""
+    first, unchanged (it raises on a bad signature: then we do not read).
+    It never sees what answers our own requests: it would count them."""
 
     def __init__(self, observer: IOPubObserver, stream: Any, original: Callable[..., Any]) -> None:
         self.observer, self.stream, self.original = observer, stream, original
 
     def __call__(self, msg_list: list[bytes]) -> None:
+        if self.observer.answers_own(msg_list):
+            self.observer._receive(msg_list)
+            return
         self.original(msg_list)
         self.observer._receive(msg_list, verified=True)
 

@@ -1,5 +1,8 @@
 """The kernel_info request the tracker sends each new kernel process on a
-shell socket of its own, until the kernel answers and its IOPub is live."""
+shell socket of its own, until the kernel answers and its IOPub is live.
+
+It is the extension's own request (own_requests.py): the kernel's statuses
+for it move nothing jupyter_server reports of the kernel."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 from typing import Any
 
 from .iopub import IOPubObserver, signing_session
+from .own_requests import OWN_SESSION
 
 
 async def kernel_info_when_live(
@@ -16,10 +20,13 @@ async def kernel_info_when_live(
     nudge_every: float = 0.25,
     in_flight: set[Any] | None = None,
 ) -> dict[str, Any]:
-    """kernel_info's reply, once `iopub` is live too: the kernel publishes a
-    status for every kernel_info_request, so asking again until one comes
-    through proves the subscription sees what the kernel publishes (as
-    jupyter_server's websocket `nudge` does for its clients).
+    """kernel_info's reply, once `iopub` has carried the kernel's idle for
+    one of these requests too: the kernel publishes a status for every
+    kernel_info_request, so asking again until one comes through proves the
+    subscription sees what the kernel publishes (as jupyter_server's
+    websocket `nudge` does for its clients), and that what it published
+    before answering has been read, by the server's watcher and by us: a
+    record ready is one whose IOPub is read up to there.
 
     Raises TimeoutError if the kernel does not answer in `timeout` seconds;
     answers without a live IOPub after `timeout` (nothing better will come).
@@ -29,15 +36,17 @@ async def kernel_info_when_live(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    if iopub is not None:
+        iopub.own_answered.clear()
     content = await request_kernel_info(km, timeout, in_flight)
     if iopub is not None and not iopub.has_source:
         iopub.subscribe()
-    while iopub is not None and not iopub.live.is_set():
+    while iopub is not None and not iopub.own_answered.is_set():
         left = deadline - loop.time()
         if left <= 0:
             break
         try:
-            await asyncio.wait_for(iopub.live.wait(), min(nudge_every, left))
+            await asyncio.wait_for(iopub.own_answered.wait(), min(nudge_every, left))
         except (TimeoutError, asyncio.TimeoutError):
             content = await request_kernel_info(km, max(left, nudge_every), in_flight)
     return content
@@ -57,7 +66,7 @@ async def request_kernel_info(
 
     Raises TimeoutError if the kernel does not answer in `timeout` seconds.
     """
-    session = signing_session(km)
+    session = signing_session(km, OWN_SESSION)
     stream = km.connect_shell()
     if in_flight is not None:
         in_flight.add(stream)

@@ -18,7 +18,7 @@ from jupyter_session_ext.traffic.iopub import ActivityTap, SharedParseTap, on_cu
 from jupyter_session_ext.traffic.own_requests import OWN_SESSION
 from jupyter_session_ext.untrusted import Message
 
-from conftest import ready, started
+from conftest import poll, ready, started
 from fields import parse_utc
 
 
@@ -313,3 +313,32 @@ class TestARequestAnsweredWhoseIOPubARestartLost:
             ),
         )
         assert s["execution_queue"]["pending"][0]["expected_seconds"] is None
+
+
+async def test_a_reply_read_before_its_iopub_ends_a_run_whose_start_was_seen(
+    api, open_client, registry
+):
+    """The kernel publishes busy, its code and idle on IOPub before it
+    replies, but the server reads IOPub on a socket of its own: under load
+    the reply came first, and the cell was taken as never begun (no start,
+    no duration, no memory figures: the CLI's `memory` listed 2 cells of 3).
+    Here the server's IOPub socket is left unread (as a busy event loop
+    leaves it) until the reply is in: the reply then reads what IOPub holds
+    first."""
+    kernel_id, client = await started(api, open_client)
+    await api.wait_session(kernel_id, lambda s: s["resource_usage"] is not None)
+    stream = registry.tracker.channels[kernel_id].iopub._tap.stream
+    stream.receiving = lambda: False  # the loop leaves it unread; a flush still reads it
+    try:
+        result = await client.execute("x = b'x' * 30_000_000", cell_id="allocates")
+        assert result["reply"]["status"] == "ok"
+    finally:
+        del stream.receiving
+    history = await poll(
+        lambda: api.get("api", "active-sessions", kernel_id, "history"),
+        lambda h: h["total"] >= 1,
+    )
+    [done] = history["executions"]
+    assert done["cell_id"] == "allocates" and done["started"] is not None, done
+    assert done["memory_start_bytes"] is not None and done["memory_end_bytes"] is not None
+    assert done["memory_end_bytes"] - done["memory_start_bytes"] >= 20_000_000, done

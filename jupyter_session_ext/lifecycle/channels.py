@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import server_hooks
 from ..traffic.iopub import IOPubObserver, on_current_ports
 from ..traffic.kernel_info import kernel_info_when_live
 from . import process as kernel_process
+
+
+def read_published(channels: Mapping[str, KernelChannels], kernel_id: str) -> None:
+    """Read now what the kernel published that we have not read yet."""
+    found = channels.get(kernel_id)
+    if found is not None and found.iopub is not None:
+        found.iopub.drain()
 
 
 class KernelChannels:

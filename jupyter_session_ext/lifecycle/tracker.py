@@ -28,7 +28,7 @@ from ..state.kernel_state import BUSY, EXITED, OFFLINE, STARTING, KernelState
 from ..state.record import MemoryLimits, TrackedKernel
 from ..traffic.routing import MessageRouter
 from . import process as kernel_process
-from .channels import KernelChannels
+from .channels import KernelChannels, read_published
 from .jupyter_sessions import BoundSessions
 from .remote import RemoteKernels
 
@@ -78,7 +78,8 @@ class KernelTracker:
         self.log = log
         self.kernels: dict[str, TrackedKernel] = {}
         self.channels: dict[str, KernelChannels] = {}
-        self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd)
+        unread = functools.partial(read_published, self.channels)
+        self.router = MessageRouter(self.kernels, changes, kernel_process.current_cwd, unread)
         self.server_counts_connections = True  # websocket.counted_by_server, in app.py
         self.sessions = BoundSessions(session_manager, changes)
         self.remote = RemoteKernels(self.kernels, self.channels, changes, log)
@@ -203,8 +204,7 @@ class KernelTracker:
 
     def drain(self, kernel_id: str) -> None:
         """Read what the kernel published and we did not yet: it is about to go."""
-        if (channels := self.channels.get(kernel_id)) is not None and channels.iopub is not None:
-            channels.iopub.drain()
+        read_published(self.channels, kernel_id)
         self.router.settle(kernel_id)
 
     def _add(self, kernel_id: str, km: Any) -> None:

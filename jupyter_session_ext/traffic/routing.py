@@ -30,10 +30,12 @@ class MessageRouter:
         kernels: Mapping[str, TrackedKernel],
         changes: Changes,
         current_cwd: Callable[[int | None], str | None],
+        read_published: Callable[[str], None] = lambda kernel_id: None,
     ) -> None:
         self._kernels = kernels  # owned by the KernelTracker
         self._changes = changes
         self._current_cwd = current_cwd  # the process's working directory, now
+        self._read_published = read_published  # what a kernel's IOPub holds unread
 
     def on_iopub(self, tracked: TrackedKernel, msg: Any) -> None:
         before = self._changes.before(tracked)
@@ -88,6 +90,12 @@ class MessageRouter:
             return
         msg = message(msg)
         msg_type = msg.header.msg_type
+        if msg_type == "execute_reply" and tracked.state.queue.is_pending(msg.parent.msg_id):
+            # The kernel published busy (and idle) on IOPub before it replied,
+            # but the server reads IOPub on a socket of its own, and under load
+            # the reply can come first: read what is there, so that the reply
+            # ends a run whose start (time, memory) was seen.
+            self._read_published(kernel_id)
         before = self._changes.before(tracked)
         if channel == "shell" and msg_type == "execute_reply":
             tracked.state.on_execute_reply(msg)

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,8 +38,15 @@ lab: install-lab
 
 # Everything: the linters, the docs, server tests (real server and kernels),
 # jupyter_server's own tests with the extension loaded, the panel's unit
-# tests, and the browser tests (Galata in headless Chromium).
-test: lint docs test-python test-upstream test-js test-ui
+# tests, and the browser tests (Galata in headless Chromium); then that the
+# user's own Jupyter and IPython folders are as they were before.
+test: user-dirs-snapshot lint docs test-python test-upstream test-js test-ui
+	$(BIN)/python tests/untouched_dirs.py check $(USER_DIRS_BEFORE)
+
+# What the user's Jupyter and IPython folders hold before the tests run.
+USER_DIRS_BEFORE := $(abspath $(VENV))/user-dirs-before.json
+user-dirs-snapshot: install-test
+	$(BIN)/python tests/untouched_dirs.py snapshot $(USER_DIRS_BEFORE)
 
 # ruff (lint and format) and mypy (strict on the state core) over the Python;
 # eslint and prettier over the TypeScript and the fleet page's JavaScript.

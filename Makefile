@@ -17,8 +17,6 @@ N ?= 5
 
 .PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
-# Root installs system packages directly; anyone else through sudo.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
 export PATH := $(BIN):$(PATH)
 
@@ -81,8 +79,20 @@ test-js: install-test
 	jlpm test
 
 # Debian's Chromium: Playwright's own browser download does not work here.
+# Root (CI) installs it with apt-get; anyone else is told what to install,
+# never asked for a password. CHROMIUM_PATH names a Chromium elsewhere.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
 chromium:
-	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else \
+		echo "The browser tests need Chromium, and there is none at $(CHROMIUM_PATH)." >&2; \
+		echo "Install it (Debian: sudo apt-get install chromium; elsewhere your system's" >&2; \
+		echo "Chromium) and, if it is not at /usr/bin/chromium, name it:" >&2; \
+		echo "  make test CHROMIUM_PATH=/path/to/chromium" >&2; \
+		exit 1; \
+	fi
 
 ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 	cd ui-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

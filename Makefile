@@ -24,11 +24,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `labextension develop`: an editable install copies the built labextension
+# into the venv's share/jupyter, where JupyterLab would keep serving that copy
+# after the next `jlpm build`; a link to the source tree's build serves each one.
 install-lab: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/jupyter labextension develop . --overwrite
 
 lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \

@@ -143,8 +143,9 @@ class JupyterServer:
 
     @property
     def env(self) -> dict[str, str]:
-        """Its Jupyter folders: its own, with the data dir (the store) given."""
-        return {**own_dirs(self.dir / "home"), "JUPYTER_DATA_DIR": str(self.data_dir)}
+        """Its data dir (the store), which servers may share; its other
+        folders are its own (start_and_wait)."""
+        return {"JUPYTER_DATA_DIR": str(self.data_dir)}
 
     def restart(self) -> None:
         """Start the server again after it stopped or was killed."""

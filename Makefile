@@ -15,10 +15,8 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
 
-# Root installs system packages directly; anyone else through sudo.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
 export PATH := $(BIN):$(PATH)
 
@@ -26,11 +24,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `labextension develop`: an editable install copies the built labextension
+# into the venv's share/jupyter, where JupyterLab would keep serving that copy
+# after the next `jlpm build`; a link to the source tree's build serves each one.
 install-lab: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/jupyter labextension develop . --overwrite
 
 lab: install-lab
 	cd demo && $(BIN)/jupyter lab active_sessions_demo.ipynb --port=$(PORT) \
@@ -38,8 +41,15 @@ lab: install-lab
 
 # Everything: the linters, the docs, server tests (real server and kernels),
 # jupyter_server's own tests with the extension loaded, the panel's unit
-# tests, and the browser tests (Galata in headless Chromium).
-test: lint docs test-python test-upstream test-js test-ui
+# tests, and the browser tests (Galata in headless Chromium); then that the
+# user's own Jupyter and IPython folders are as they were before.
+test: user-dirs-snapshot lint docs test-python test-upstream test-js test-ui
+	$(BIN)/python tests/untouched_dirs.py check $(USER_DIRS_BEFORE)
+
+# What the user's Jupyter and IPython folders hold before the tests run.
+USER_DIRS_BEFORE := $(abspath $(VENV))/user-dirs-before.json
+user-dirs-snapshot: install-test
+	$(BIN)/python tests/untouched_dirs.py snapshot $(USER_DIRS_BEFORE)
 
 # ruff (lint and format) and mypy (strict on the state core) over the Python;
 # eslint and prettier over the TypeScript and the fleet page's JavaScript.
@@ -74,8 +84,20 @@ test-js: install-test
 	jlpm test
 
 # Debian's Chromium: Playwright's own browser download does not work here.
+# Root (CI) installs it with apt-get; anyone else is told what to install,
+# never asked for a password. CHROMIUM_PATH names a Chromium elsewhere.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
 chromium:
-	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else \
+		echo "The browser tests need Chromium, and there is none at $(CHROMIUM_PATH)." >&2; \
+		echo "Install it (Debian: sudo apt-get install chromium; elsewhere your system's" >&2; \
+		echo "Chromium) and, if it is not at /usr/bin/chromium, name it:" >&2; \
+		echo "  make test CHROMIUM_PATH=/path/to/chromium" >&2; \
+		exit 1; \
+	fi
 
 ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 	cd ui-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,19 @@ from hypothesis import HealthCheck, settings
 from jupyter_session_ext.api.events import SCHEMA_ID
 from jupyter_session_ext.registry import SessionRegistry
 
+from server_process import own_dirs
+
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+# Whatever a test starts outside server_process (the CLI, a peer's
+# interpreter) gets Jupyter and IPython folders of the session, not the
+# user's; pytest-jupyter gives each in-process server folders of its own.
+SESSION_DIRS = Path(tempfile.mkdtemp(prefix="jse-test-dirs-"))
+os.environ.update(own_dirs(SESSION_DIRS))
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SESSION_DIRS, ignore_errors=True)
 
 
 def ready(session: dict[str, Any]) -> bool:

@@ -18,6 +18,25 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+# The folders a Jupyter server, its kernels and IPython write into in the
+# user's home unless told otherwise: the store, runtime files (left behind by
+# a killed server), a cookie secret, the kernels' history. Every process
+# started here gets folders of its own, so a test run leaves the user's as it
+# found them (`make test` checks: tests/untouched_dirs.py).
+DIR_VARIABLES = {
+    "JUPYTER_CONFIG_DIR": "config",
+    "JUPYTER_DATA_DIR": "data",
+    "JUPYTER_RUNTIME_DIR": "runtime",
+    "IPYTHONDIR": "ipython",
+}
+
+
+def own_dirs(root: Path) -> dict[str, str]:
+    """The variables of DIR_VARIABLES, each a folder under `root`. The
+    extension's own config is still found: it is installed under the
+    environment's `etc/jupyter`, not in JUPYTER_CONFIG_DIR."""
+    return {name: str(root / sub) for name, sub in DIR_VARIABLES.items()}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -34,12 +53,14 @@ def start_and_wait(
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` (its stderr to `log`) and return once `probe` answers
-    an HTTP request (any status but a refused connection counts)."""
+    an HTTP request (any status but a refused connection counts). Its
+    Jupyter and IPython folders are under the log's folder (the process's
+    own temporary folder) unless `env` names them."""
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.DEVNULL,
         stderr=open(log, "ab"),
-        env={**os.environ, **env} if env else None,
+        env={**os.environ, **own_dirs(log.parent / "home"), **(env or {})},
     )
     deadline = time.monotonic() + timeout
     while True:
@@ -71,7 +92,7 @@ def start_until_listening(
         argv,
         stdout=subprocess.DEVNULL,
         stderr=open(log, "ab"),
-        env={**os.environ, **env} if env else None,
+        env={**os.environ, **own_dirs(log.parent / "home"), **(env or {})},
     )
     deadline = time.monotonic() + timeout
     while True:
@@ -147,15 +168,20 @@ class JupyterServer:
             self.url + "api/status",
             self.log,
             headers=self.auth,
-            env={"JUPYTER_DATA_DIR": str(self.data_dir)},
+            env=self.env,
         )
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Its data dir (the store), which servers may share; its other
+        folders are its own (start_and_wait)."""
+        return {"JUPYTER_DATA_DIR": str(self.data_dir)}
 
     def restart(self, listening: bool = False) -> None:
         """Start the server again after it stopped or was killed; with
         `listening`, return once its port is open, before any request."""
         if listening:
-            env = {"JUPYTER_DATA_DIR": str(self.data_dir)}
-            self.proc = start_until_listening(self.argv, self.port, self.log, env=env)
+            self.proc = start_until_listening(self.argv, self.port, self.log, env=self.env)
         else:
             self.proc = self._start()
 

@@ -26,7 +26,8 @@ from kernel_websocket import KernelWebsocket
 
 USERS = ["alice", "bob", "carol"]
 SERVICE_BASE = "/services/active-sessions/"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's, or the one `make` is told of (CHROMIUM_PATH), as the browser tests.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TIMEOUT = 3.0  # the service's per-server deadline
 MIN_INTERVAL = 1.0  # the service serves a view again for this long
 HUB_USERS = Path(__file__).parent / "hub_users"

@@ -88,7 +88,7 @@ class CgroupServer(JupyterServer):
             self.url + "api/status",
             self.log,
             headers=self.auth,
-            env={"JUPYTER_DATA_DIR": str(self.data_dir)},
+            env=self.env,
         )
 
 

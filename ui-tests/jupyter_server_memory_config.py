@@ -7,6 +7,8 @@ from jupyterlab.galata import configure_jupyter_server
 configure_jupyter_server(c)  # noqa: F821
 c.ServerApp.port = 8901  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
+c.FileContentsManager.delete_to_trash = False  # noqa: F821 (see jupyter_server_test_config.py)
+c.FileContentsManager.always_delete_dir = True  # noqa: F821
 c.KernelManager.transport = "ipc"  # noqa: F821 (see jupyter_server_test_config.py)
 # A kernel found dead is not restarted: jupyter_server removes it at once.
 c.KernelRestarter.restart_limit = 0  # noqa: F821

@@ -6,6 +6,11 @@ from jupyterlab.galata import configure_jupyter_server
 configure_jupyter_server(c)  # noqa: F821
 c.ServerApp.port = 8899  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
+# Galata removes each test's folder when it ends: removed, not moved into the
+# user's desktop trash (~/.local/share/Trash), where send2trash puts it; with
+# what it does not list (hidden files) in it too.
+c.FileContentsManager.delete_to_trash = False  # noqa: F821
+c.FileContentsManager.always_delete_dir = True  # noqa: F821
 # Kernels on Unix sockets, not TCP ports. With dozens of kernels starting at
 # once, a port jupyter_client chose can be taken by another connection before
 # the kernel binds it ("Address already in use"); with ports cached (the

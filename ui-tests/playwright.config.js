@@ -8,7 +8,32 @@
  * and peer_server.py (a peer in a venv of its own) for
  * server_documents.spec.ts and notebook7.spec.ts.
  */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+// Each server's Jupyter and IPython folders, under a temporary folder of this
+// run: the store, runtime files (left behind when Playwright kills a server),
+// settings and the kernels' history stay out of the user's own
+// (~/.jupyter, ~/.local/share/jupyter, ~/.ipython), and no server sees a
+// kernel another ended. The extension's own config is still found: it is
+// installed under the environment's etc/jupyter. Playwright loads this file
+// again in each worker: the folder made by the first load is passed on.
+if (!process.env.JSE_UI_TESTS_DIRS) {
+  process.env.JSE_UI_TESTS_DIRS = fs.mkdtempSync(
+    path.join(os.tmpdir(), 'galata-jupyter-')
+  );
+}
+function ownDirs(server) {
+  const root = path.join(process.env.JSE_UI_TESTS_DIRS, server);
+  return {
+    JUPYTER_CONFIG_DIR: path.join(root, 'config'),
+    JUPYTER_DATA_DIR: path.join(root, 'data'),
+    JUPYTER_RUNTIME_DIR: path.join(root, 'runtime'),
+    IPYTHONDIR: path.join(root, 'ipython')
+  };
+}
 
 const PORT = 8899;
 const CULLING_PORT = 8900;
@@ -75,12 +100,14 @@ module.exports = {
   webServer: [
     {
       command: 'npm start',
+      env: ownDirs('panel'),
       url: `http://localhost:${PORT}/lab`,
       timeout: 120 * 1000,
       reuseExistingServer: false
     },
     {
       command: 'jupyter lab --config jupyter_server_culling_config.py',
+      env: ownDirs('culling'),
       url: `http://localhost:${CULLING_PORT}/lab`,
       timeout: 120 * 1000,
       reuseExistingServer: false
@@ -88,6 +115,7 @@ module.exports = {
     {
       // Inside a 3 GiB memory cgroup where one can be made (memory_server.py).
       command: 'python memory_server.py',
+      env: ownDirs('memory'),
       url: `http://localhost:${MEMORY_PORT}/lab`,
       timeout: 120 * 1000,
       reuseExistingServer: false
@@ -95,6 +123,7 @@ module.exports = {
     {
       // jupyter-server-documents in a venv of its own (made on first use).
       command: 'python peer_server.py server-documents',
+      env: ownDirs('server-documents'),
       url: `http://localhost:${SERVER_DOCUMENTS_PORT}/lab`,
       timeout: 300 * 1000,
       reuseExistingServer: false
@@ -102,6 +131,7 @@ module.exports = {
     {
       // Notebook 7 in a venv of its own (made on first use).
       command: 'python peer_server.py notebook',
+      env: ownDirs('notebook'),
       url: `http://localhost:${NOTEBOOK_PORT}/tree`,
       timeout: 300 * 1000,
       reuseExistingServer: false

@@ -75,6 +75,8 @@ _refusals = LogLimiter()
 
 AUTH_RESOURCE = "kernels"
 OPENAPI_PATH = Path(__file__).parent / "openapi.yaml"
+# What openapi.yaml says in place of its info.version.
+OPENAPI_VERSION_LINE = b"  version: PACKAGE_VERSION\n"
 # Anything up to the next slash, so a malformed id gets our JSON 404 rather
 # than tornado's HTML one.
 SESSION_ID = r"(?P<session_id>[^/]+)"
@@ -204,13 +206,20 @@ class ServerStatusHandler(ActiveSessionsHandler):
         self.write_json(self.status_document(self.registry.all()))
 
 
+def openapi_document() -> bytes:
+    """The OpenAPI document as served: the shipped file, with this package's
+    version as its info.version (a JSON string is a YAML string)."""
+    served = f"  version: {json.dumps(__version__)}\n".encode()
+    return OPENAPI_PATH.read_bytes().replace(OPENAPI_VERSION_LINE, served, 1)
+
+
 class OpenAPIHandler(ActiveSessionsHandler):
     """The API's OpenAPI 3.1 document, shipped in the package."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish(OPENAPI_PATH.read_bytes(), set_content_type="application/yaml; charset=utf-8")
+        self.finish(openapi_document(), set_content_type="application/yaml; charset=utf-8")
 
 
 class SessionHandler(ActiveSessionsHandler):

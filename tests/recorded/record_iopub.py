@@ -10,8 +10,10 @@ every shell request sent and IOPub message received, in order, to
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sys
+import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
@@ -102,10 +104,17 @@ def record(cells: list[tuple[str, str]]) -> list[dict]:
 
 
 def main() -> None:
-    for name, cells in SCENARIOS.items():
-        events = record(cells)
-        (HERE / f"{name}.json").write_text(json.dumps(events, indent=1, default=str) + "\n")
-        print(f"{name}: {len(events)} messages", file=sys.stderr)
+    sys.path.insert(0, str(HERE.parent))
+    from server_process import own_dirs
+
+    # The kernels' connection files and history in folders of their own,
+    # not the user's.
+    with tempfile.TemporaryDirectory(prefix="record-iopub-") as dirs:
+        os.environ.update(own_dirs(Path(dirs)))
+        for name, cells in SCENARIOS.items():
+            events = record(cells)
+            (HERE / f"{name}.json").write_text(json.dumps(events, indent=1, default=str) + "\n")
+            print(f"{name}: {len(events)} messages", file=sys.stderr)
 
 
 if __name__ == "__main__":

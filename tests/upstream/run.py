@@ -25,11 +25,15 @@ import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from server_process import own_dirs  # noqa: E402
+
 CACHE = ROOT / ".upstream"
 SUITES = [
     "tests/services/kernels",
@@ -109,9 +113,17 @@ def run(
     ]
     for node, _ in known:
         argv += ["--deselect", node]
-    proc = subprocess.run(
-        argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    # Anything its tests start outside pytest-jupyter's folders gets folders
+    # of the run, not the user's.
+    with tempfile.TemporaryDirectory(prefix="jupyter-server-tests-") as dirs:
+        proc = subprocess.run(
+            argv,
+            cwd=folder,
+            env={**env, **own_dirs(Path(dirs))},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     sys.stdout.write(proc.stdout)
     summary = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed)", ln)]
     failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.MULTILINE)

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test lint docs soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test lint docs soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
 
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,8 +38,9 @@ lab: install-lab
 
 # Everything: the linters, the docs, server tests (real server and kernels),
 # jupyter_server's own tests with the extension loaded, the panel's unit
-# tests, and the browser tests (Galata in headless Chromium).
-test: lint docs test-python test-upstream test-js test-ui
+# tests, the browser tests (Galata in headless Chromium), and the wheel beside
+# older and newer Jupyters.
+test: lint docs test-python test-upstream test-js test-ui test-compat
 
 # ruff (lint and format) and mypy (strict on the state core) over the Python;
 # eslint and prettier over the TypeScript and the fleet page's JavaScript.
@@ -78,6 +79,17 @@ ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
 
+# The wheel of HEAD (committed changes only: it is built from a clean tree)
+# installed with no node on PATH beside JupyterLab 4.0, 4.4 and 4.6 and
+# Notebook 7.0, each in a venv of its own (tests/compat_venv.py): JupyterLab
+# lists it as compatible, its browser check passes, the lab extra keeps the
+# JupyterLab there (tests/compat), and the panel's core scenario in each
+# (ui-tests/compat). The wheel and the venvs are kept in .venv-compat/ and
+# remade when HEAD's tree or the pins change.
+test-compat: install-test chromium ui-tests/node_modules/.package-lock.json
+	$(BIN)/python -m pytest tests/compat
+	cd ui-tests && npx playwright test --config playwright-compat.config.js
+
 # The Python suite with the lowest versions pyproject.toml claims, on the
 # lowest and the newest Python it claims (tests/min_versions.py; not part of
 # `make test`: it needs those Pythons, e.g. from pyenv).
@@ -99,5 +111,5 @@ bench-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test --config playwright-bench.config.js
 
 clean:
-	rm -rf $(VENV) .upstream node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
+	rm -rf $(VENV) .upstream .venv-compat node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
 		ui-tests/node_modules ui-tests/test-results ui-tests/playwright-report

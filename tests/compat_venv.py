@@ -1,0 +1,172 @@
+"""The wheel of this repository, installed as a user would beside older and
+newer Jupyters, each in a fresh venv of its own (`make test-compat`).
+
+The wheel is built from a clean tree: the sdist from `git archive HEAD` (that
+step builds the labextension, with node), then the wheel from the sdist with
+no node on PATH (the sdist carries the labextension). Each venv gets the wheel
+and its Jupyter with no node on PATH either. Both are made once under
+`.venv-compat/` (gitignored) and reused while their inputs hold: the wheel
+while HEAD's tree is the same, a venv while its pins and the wheel's hash are.
+
+    python tests/compat_venv.py wheel          # the path of the wheel
+    python tests/compat_venv.py lab-4.0        # the path of that venv
+    python tests/compat_venv.py all            # all of them
+
+COMPAT_WHEEL=path/to.whl tests another wheel (an older release's, say);
+COMPAT_CACHE=dir keeps its venvs apart from those of HEAD's wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("COMPAT_CACHE", ROOT / ".venv-compat"))
+
+# The Jupyters each venv holds beside the wheel (and a kernel for them): the
+# oldest JupyterLab and Notebook 7 this extension claims, JupyterLab 4.4
+# (notebooks windowed by default, as from 4.2 to 4.4), and the newest.
+# Notebook 7.0.0 takes JupyterLab >= 4.0.2; the oldest of those is pinned
+# with it, so that its `jupyter labextension list` judges by 4.0 too.
+TARGETS: dict[str, list[str]] = {
+    "lab-4.0": ["jupyterlab==4.0.0"],
+    "notebook-7.0": ["notebook==7.0.0", "jupyterlab==4.0.2"],
+    "lab-4.4": ["jupyterlab==4.4.10"],
+    "lab-4.6": ["jupyterlab==4.6.6"],
+}
+KERNEL = "ipykernel==7.4.0"
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    print("+", " ".join(str(a) for a in argv), file=sys.stderr, flush=True)
+    subprocess.run(argv, check=True, env=env, cwd=cwd)
+
+
+def without_node(bin_dir: Path) -> dict[str, str]:
+    """This environment with PATH reduced to `bin_dir`, where no node is.
+    What pip, the build and the servers need is in the venv itself."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = str(bin_dir)
+    for tool in ("node", "nodejs", "npm"):
+        found = shutil.which(tool, path=env["PATH"])
+        if found:
+            raise RuntimeError(f"{tool} is on the PATH meant to have no node: {found}")
+    return env
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def wheel() -> Path:
+    """The wheel of HEAD (built once per tree), or COMPAT_WHEEL's."""
+    given = os.environ.get("COMPAT_WHEEL")
+    if given:
+        return Path(given).resolve()
+    tree = subprocess.run(
+        ["git", "rev-parse", "HEAD^{tree}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    out = CACHE / "wheels" / tree
+    built = sorted(out.glob("*.whl"))
+    if built:
+        return built[0]
+    with tempfile.TemporaryDirectory(prefix="compat-build-") as tmp:
+        src, dist = Path(tmp) / "src", Path(tmp) / "dist"
+        src.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+        # The sdist builds the labextension (node and jlpm from this venv's PATH).
+        run([sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(src)])
+        (sdist,) = dist.glob("*.tar.gz")
+        # The wheel from the sdist, with no node to be found.
+        bin_dir = Path(tmp) / "bin"
+        bin_dir.mkdir()
+        env = without_node(bin_dir)
+        run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(sdist)], env=env)
+        (whl,) = dist.glob("*.whl")
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(whl, out / whl.name)
+    return out / whl.name
+
+
+def venv(name: str, whl: Path | None = None) -> Path:
+    """The venv `name` of TARGETS holding the wheel: made, or reused while
+    its inputs are the same. Returns its root."""
+    whl = whl or wheel()
+    root = CACHE / name
+    python = root / "bin" / "python"
+    key = json.dumps(
+        {"python": sys.version, "pins": [*TARGETS[name], KERNEL], "wheel": sha256(whl)},
+        indent=1,
+        sort_keys=True,
+    )
+    marker = root / "compat-inputs.json"
+    if marker.exists() and marker.read_text() == key and python.exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(root)])
+    env = without_node(root / "bin")
+    run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        + [str(whl), *TARGETS[name], KERNEL],
+        env=env,
+    )
+    marker.write_text(key)
+    return root
+
+
+def forget(root: Path) -> None:
+    """Have `root` made afresh on its next use (a test changed it)."""
+    (root / "compat-inputs.json").unlink(missing_ok=True)
+
+
+def prepare(whl: Path, names: list[str] | None = None) -> list[Path]:
+    """The venvs of `names` (all TARGETS), two made at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda name: venv(name, whl), names or list(TARGETS)))
+
+
+def server_env(root: Path, home: Path) -> dict[str, str]:
+    """The environment for a Jupyter of the venv at `root`: its own tools
+    first, and config and data only from the venv and `home` (not the
+    user's ~/.jupyter nor the test venv's)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JUPYTER") and k not in ("VIRTUAL_ENV", "PYTHONPATH")
+    }
+    env["PATH"] = os.pathsep.join([str(root / "bin"), "/usr/bin", "/bin"])
+    env["JUPYTER_CONFIG_DIR"] = str(home / "config")
+    env["JUPYTER_DATA_DIR"] = str(home / "data")
+    env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    return env
+
+
+def main() -> int:
+    what = sys.argv[1] if len(sys.argv) > 1 else "wheel"
+    if what == "wheel":
+        print(wheel())
+    elif what == "all":
+        for root in prepare(wheel()):
+            print(root)
+    else:
+        print(venv(what))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

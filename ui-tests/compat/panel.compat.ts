@@ -1,0 +1,142 @@
+/**
+ * The panel's core scenario in each Jupyter the wheel was installed beside
+ * (playwright-compat.config.js: JupyterLab 4.0, 4.4 and 4.6, Notebook 7.0):
+ * a notebook runs a cell with two queued behind it; the panel shows the
+ * running cell and the queue; clicking the running code lands on that cell
+ * (scrolled into view, the page still answering); when the cells have run,
+ * the row's history lists them. Plain Playwright, not Galata's fixtures:
+ * those follow the newest JupyterLab.
+ */
+import * as path from 'path';
+
+import { expect, Page, test } from '@playwright/test';
+
+import { notebookContent } from '../tests/helpers';
+
+const SHOTS = process.env.SCREENSHOT_DIR;
+const row = '.jp-ActiveSessions-row';
+// The running cell waits for this file (in the server's root), so the test
+// decides when it ends instead of guessing a duration.
+const RELEASE = 'release';
+const RUNNING = `import os, time\nwhile not os.path.exists('${RELEASE}'):\n    time.sleep(0.05)`;
+// Tall enough that the running cell is out of view once the last cell is selected.
+const TALL = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join('\n');
+
+/** A notebook of these cells: the running one, a tall raw one, two queued. */
+function content(): object {
+  const nb = notebookContent([RUNNING, 'second = 2', 'third = 3']) as any;
+  nb.cells.splice(1, 0, { cell_type: 'raw', source: TALL, metadata: {} });
+  return nb;
+}
+
+/** Whether the page runs a script within `ms`: a tab whose main thread is
+ * stuck never does. */
+async function answers(page: Page, ms: number): Promise<boolean> {
+  const deadline = new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms));
+  return Promise.race([page.evaluate(() => 1 + 1).then(two => two === 2), deadline]);
+}
+
+test.afterEach(async ({ request }) => {
+  await request.delete(`/api/contents/${RELEASE}`).catch(() => undefined);
+  const kernels = await (await request.get('/api/kernels')).json();
+  await Promise.all(kernels.map((k: any) => request.delete(`/api/kernels/${k.id}`)));
+});
+
+test('running cell, queue, the jump to the cell, history', async ({
+  page,
+  request
+}, testInfo) => {
+  const flavor = testInfo.project.metadata.flavor as 'lab' | 'notebook';
+  const name = `compat-${testInfo.project.name}.ipynb`;
+  // What the page reports: uncaught errors, and the shared-module versions
+  // webpack found older than the bundle requires.
+  const errors: string[] = [];
+  const unsatisfied: string[] = [];
+  page.on('pageerror', e => errors.push(e.message));
+  page.on('console', m => {
+    if (/Unsatisfied version .* of shared singleton module/.test(m.text())) {
+      unsatisfied.push(m.text());
+    }
+  });
+
+  const put = await request.put(`/api/contents/${name}`, {
+    data: { type: 'notebook', content: content() }
+  });
+  expect(put.ok()).toBe(true);
+  await page.goto(flavor === 'lab' ? `/lab/tree/${name}?reset` : `/notebooks/${name}`);
+
+  // The notebook's kernel connected and idle, as the page sees it.
+  await page.waitForFunction(
+    () => {
+      const kernel = (window as any).jupyterapp?.shell.currentWidget?.sessionContext?.session
+        ?.kernel;
+      return kernel?.connectionStatus === 'connected' && kernel?.status === 'idle';
+    },
+    undefined,
+    { timeout: 60_000 }
+  );
+  await page.evaluate(() => (window as any).jupyterapp.shell.activateById('jp-active-sessions'));
+  await expect(page.locator('#jp-active-sessions')).toBeVisible();
+
+  // Run all (not awaited: the first cell runs until released).
+  await page.evaluate(() => {
+    void (window as any).jupyterapp.commands.execute('notebook:run-all-cells');
+  });
+  const busy = page.locator(`${row}.jp-mod-busy`);
+  await expect(busy).toBeVisible({ timeout: 30_000 });
+  await busy.locator('.jp-ActiveSessions-line').click();
+  const running = busy.locator('.jp-ActiveSessions-active');
+  await expect(running.locator('pre')).toContainText(`os.path.exists('${RELEASE}')`);
+  await expect(busy.locator('.jp-ActiveSessions-pending')).toContainText('2 queued');
+  if (SHOTS) {
+    await page.screenshot({ path: path.join(SHOTS, `compat-${testInfo.project.name}.png`) });
+  }
+  await page.screenshot({ path: testInfo.outputPath('running-and-queued.png') });
+
+  // The last cell selected, the notebook scrolled down: the running cell is
+  // out of view (with windowing, not even on the page).
+  const runningCell = page.locator('.jp-Notebook .jp-Cell', { hasText: RELEASE });
+  const lastCell = page.locator('.jp-Notebook .jp-Cell', { hasText: 'third = 3' });
+  await lastCell.locator('.jp-InputArea-editor').click();
+  await expect(lastCell).toHaveClass(/jp-mod-active/);
+  await expect(runningCell).not.toBeInViewport();
+
+  // The jump: the page keeps answering, the running cell is the active one,
+  // in view, alone selected.
+  const clicked = running.click().then(
+    () => 'clicked',
+    (e: Error) => e.message
+  );
+  expect(await answers(page, 15_000), 'the page answers after the jump').toBe(true);
+  expect(await clicked).toBe('clicked');
+  await expect(runningCell).toHaveClass(/jp-mod-active/);
+  await expect(runningCell).toBeInViewport();
+  // Alone selected (with windowing the other cells may be off the page: ask the notebook).
+  const selected = () =>
+    page.evaluate(() => {
+      const notebook = (window as any).jupyterapp.shell.currentWidget.content;
+      return notebook.widgets
+        .map((cell: any, i: number) => (notebook.isSelectedOrActive(cell) ? i : -1))
+        .filter((i: number) => i >= 0);
+    });
+  await expect.poll(selected).toEqual([0]);
+  if (flavor === 'notebook') {
+    // Notebook 7: the jump stays in this tab, on this notebook.
+    expect(page.url()).toContain(`/notebooks/${name}`);
+  }
+
+  // Released, the three cells run; the history lists them, newest first.
+  const release = await request.put(`/api/contents/${RELEASE}`, {
+    data: { type: 'file', format: 'text', content: '' }
+  });
+  expect(release.ok()).toBe(true);
+  const idle = page.locator(`${row}.jp-mod-idle`);
+  await expect(idle).toBeVisible({ timeout: 30_000 });
+  const history = idle.locator('.jp-ActiveSessions-history li');
+  await expect(history).toHaveCount(3);
+  await expect(history.locator('code')).toHaveText([/^third = 3/, /^second = 2/, /^import os/]);
+  await expect(idle.locator('.jp-ActiveSessions-history li.jp-mod-ok')).toHaveCount(3);
+
+  expect(errors, 'uncaught errors in the page').toEqual([]);
+  expect(unsatisfied, 'shared modules older than the bundle requires').toEqual([]);
+});

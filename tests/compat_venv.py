@@ -82,9 +82,16 @@ def wheel() -> Path:
     built = sorted(out.glob("*.whl"))
     if built:
         return built[0]
-    with tempfile.TemporaryDirectory(prefix="compat-build-") as tmp:
-        src, dist = Path(tmp) / "src", Path(tmp) / "dist"
-        src.mkdir()
+    # Always the same directory for this worktree: webpack's module ids
+    # depend on where it builds, and the same tree then gives the same wheel
+    # (so the venvs of the last one are kept).
+    tmp = Path(tempfile.gettempdir()) / (
+        "jupyter-session-ext-build-" + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        src, dist = tmp / "src", tmp / "dist"
+        src.mkdir(parents=True)
         archive = subprocess.run(
             ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
         ).stdout
@@ -93,13 +100,17 @@ def wheel() -> Path:
         run([sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(src)])
         (sdist,) = dist.glob("*.tar.gz")
         # The wheel from the sdist, with no node to be found.
-        bin_dir = Path(tmp) / "bin"
+        bin_dir = tmp / "bin"
         bin_dir.mkdir()
         env = without_node(bin_dir)
         run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(sdist)], env=env)
         (whl,) = dist.glob("*.whl")
-        out.mkdir(parents=True, exist_ok=True)
+        # Only the wheel of the latest tree is kept.
+        shutil.rmtree(CACHE / "wheels", ignore_errors=True)
+        out.mkdir(parents=True)
         shutil.copy2(whl, out / whl.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out / whl.name
 
 

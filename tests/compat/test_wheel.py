@@ -110,7 +110,7 @@ def test_jupyterlab_lists_it_as_compatible(target: str, wheel: Path, tmp_path: P
     listed = in_venv(target, wheel, ["jupyter", "labextension", "list"], tmp_path)
     assert listed.returncode == 0, listed.stderr
     out = ANSI.sub("", listed.stdout + listed.stderr)
-    (line,) = [line for line in out.splitlines() if "jupyter-session-ext" in line]
+    (line,) = [line for line in out.splitlines() if re.match(r"\s+jupyter-session-ext v", line)]
     assert re.search(r"\benabled\s+OK\b", line), out
     assert "not compatible" not in out, out
 

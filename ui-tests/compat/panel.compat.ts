@@ -29,11 +29,48 @@ function content(): object {
   return nb;
 }
 
-/** Whether the page runs a script within `ms`: a tab whose main thread is
- * stuck never does. */
-async function answers(page: Page, ms: number): Promise<boolean> {
-  const deadline = new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms));
-  return Promise.race([page.evaluate(() => 1 + 1).then(two => two === 2), deadline]);
+const STUCK = 'no answer: the page is stuck';
+
+/** `fn(arg)` run in the page, or STUCK if the page does not answer within
+ * `ms` (a tab whose main thread spins never does). */
+async function live<T>(
+  page: Page,
+  ms: number,
+  fn: (arg: string) => T | Promise<T>,
+  arg = ''
+): Promise<T | string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<string>(resolve => {
+    timer = setTimeout(() => resolve(STUCK), ms);
+  });
+  // Not left to reject unhandled when the page closes while stuck.
+  const answer = page.evaluate(fn, arg).catch((e: Error) => e.message);
+  try {
+    return await Promise.race([answer, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where the cell showing `text` is: active and in the notebook's view, or not. */
+function landed(text: string): Promise<string> {
+  const cell = Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell')).find(c =>
+    c.textContent?.includes(text)
+  );
+  if (!cell) {
+    return Promise.resolve('not on the page');
+  }
+  if (!cell.classList.contains('jp-mod-active')) {
+    return Promise.resolve('not active');
+  }
+  // Clipped by the notebook's scroller as the user sees it.
+  return new Promise(resolve => {
+    const observer = new IntersectionObserver(([entry]) => {
+      observer.disconnect();
+      resolve(entry.intersectionRatio > 0 ? 'active, in view' : 'active, out of view');
+    });
+    observer.observe(cell);
+  });
 }
 
 test.afterEach(async ({ request }) => {
@@ -42,10 +79,7 @@ test.afterEach(async ({ request }) => {
   await Promise.all(kernels.map((k: any) => request.delete(`/api/kernels/${k.id}`)));
 });
 
-test('running cell, queue, the jump to the cell, history', async ({
-  page,
-  request
-}, testInfo) => {
+test('running cell, queue, the jump to the cell, history', async ({ page, request }, testInfo) => {
   const flavor = testInfo.project.metadata.flavor as 'lab' | 'notebook';
   const name = `compat-${testInfo.project.name}.ipynb`;
   // What the page reports: uncaught errors, and the shared-module versions
@@ -101,16 +135,21 @@ test('running cell, queue, the jump to the cell, history', async ({
   await expect(lastCell).toHaveClass(/jp-mod-active/);
   await expect(runningCell).not.toBeInViewport();
 
-  // The jump: the page keeps answering, the running cell is the active one,
-  // in view, alone selected.
+  // The jump: the running cell becomes the active one, in view, and the
+  // page keeps answering (two frames on too).
   const clicked = running.click().then(
     () => 'clicked',
     (e: Error) => e.message
   );
-  expect(await answers(page, 15_000), 'the page answers after the jump').toBe(true);
+  await expect
+    .poll(() => live(page, 10_000, landed, RELEASE), { timeout: 20_000 })
+    .toBe('active, in view');
+  const twoFramesOn = () =>
+    new Promise<number>(resolve =>
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(1 + 1)))
+    );
+  expect(await live(page, 10_000, twoFramesOn), 'the page answers after the jump').toBe(2);
   expect(await clicked).toBe('clicked');
-  await expect(runningCell).toHaveClass(/jp-mod-active/);
-  await expect(runningCell).toBeInViewport();
   // Alone selected (with windowing the other cells may be off the page: ask the notebook).
   const selected = () =>
     page.evaluate(() => {

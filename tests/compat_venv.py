@@ -10,9 +10,11 @@ while HEAD's tree is the same, a venv while its pins and the wheel's hash are.
 
     python tests/compat_venv.py wheel          # the path of the wheel
     python tests/compat_venv.py lab-4.0        # the path of that venv
-    python tests/compat_venv.py all            # all of them
+    python tests/compat_venv.py all            # those COMPAT_TARGETS selects
+    python tests/compat_venv.py targets        # those, as JSON
 
-COMPAT_WHEEL=path/to.whl tests another wheel (an older release's, say);
+COMPAT_TARGETS="lab-4.2 notebook-7.2" (or "all") selects venvs other than
+the four of `make test`; COMPAT_WHEEL=path/to.whl tests another wheel (an older release's, say);
 COMPAT_CACHE=dir keeps its venvs apart from those of HEAD's wheel.
 """
 
@@ -26,22 +28,46 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("COMPAT_CACHE", ROOT / ".venv-compat"))
 
-# The Jupyters each venv holds beside the wheel (and a kernel for them): the
-# oldest JupyterLab and Notebook 7 this extension claims, JupyterLab 4.4
-# (notebooks windowed by default, as from 4.2 to 4.4), and the newest.
-# Notebook 7.0.0 takes JupyterLab >= 4.0.2; the oldest of those is pinned
-# with it, so that its `jupyter labextension list` judges by 4.0 too.
-TARGETS: dict[str, list[str]] = {
-    "lab-4.0": ["jupyterlab==4.0.0"],
-    "notebook-7.0": ["notebook==7.0.0", "jupyterlab==4.0.2"],
-    "lab-4.4": ["jupyterlab==4.4.10"],
-    "lab-4.6": ["jupyterlab==4.6.6"],
+
+# The Jupyters each venv holds beside the wheel (and a kernel for them), the
+# app its browser tests open, and the port of their server. `make test` uses
+# CHECKED: the oldest JupyterLab and Notebook 7 this extension claims,
+# JupyterLab 4.4 (notebooks windowed by default, as from 4.2 to 4.4), and the
+# newest. The others are the latest release of every other minor version,
+# for a run over the whole range (COMPAT_TARGETS=all). Notebook 7.0.0 takes
+# JupyterLab >= 4.0.2: the oldest of those is pinned with it, so that its
+# `jupyter labextension list` judges by 4.0 too; later Notebooks take the
+# JupyterLab of their own minor version.
+@dataclass(frozen=True)
+class Target:
+    pins: list[str]
+    app: str  # "lab" or "notebook"
+    port: int
+
+
+TARGETS: dict[str, Target] = {
+    "lab-4.0": Target(["jupyterlab==4.0.0"], "lab", 8910),
+    "notebook-7.0": Target(["notebook==7.0.0", "jupyterlab==4.0.2"], "notebook", 8911),
+    "lab-4.6": Target(["jupyterlab==4.6.6"], "lab", 8912),
+    "lab-4.4": Target(["jupyterlab==4.4.10"], "lab", 8913),
+    "lab-4.1": Target(["jupyterlab==4.1.8"], "lab", 8914),
+    "lab-4.2": Target(["jupyterlab==4.2.7"], "lab", 8915),
+    "lab-4.3": Target(["jupyterlab==4.3.8"], "lab", 8916),
+    "lab-4.5": Target(["jupyterlab==4.5.11"], "lab", 8917),
+    "notebook-7.1": Target(["notebook==7.1.3"], "notebook", 8918),
+    "notebook-7.2": Target(["notebook==7.2.3"], "notebook", 8919),
+    "notebook-7.3": Target(["notebook==7.3.3"], "notebook", 8920),
+    "notebook-7.4": Target(["notebook==7.4.7"], "notebook", 8921),
+    "notebook-7.5": Target(["notebook==7.5.8"], "notebook", 8922),
+    "notebook-7.6": Target(["notebook==7.6.5"], "notebook", 8923),
 }
+CHECKED = ["lab-4.0", "notebook-7.0", "lab-4.4", "lab-4.6"]
 KERNEL = "ipykernel==7.4.0"
 
 
@@ -120,8 +146,9 @@ def venv(name: str, whl: Path | None = None) -> Path:
     whl = whl or wheel()
     root = CACHE / name
     python = root / "bin" / "python"
+    pins = [*TARGETS[name].pins, KERNEL]
     key = json.dumps(
-        {"python": sys.version, "pins": [*TARGETS[name], KERNEL], "wheel": sha256(whl)},
+        {"python": sys.version, "pins": pins, "wheel": sha256(whl)},
         indent=1,
         sort_keys=True,
     )
@@ -133,7 +160,7 @@ def venv(name: str, whl: Path | None = None) -> Path:
     env = without_node(root / "bin")
     run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        + [str(whl), *TARGETS[name], KERNEL],
+        + [str(whl), *pins],
         env=env,
     )
     marker.write_text(key)
@@ -145,10 +172,21 @@ def forget(root: Path) -> None:
     (root / "compat-inputs.json").unlink(missing_ok=True)
 
 
-def prepare(whl: Path, names: list[str] | None = None) -> list[Path]:
-    """The venvs of `names` (all TARGETS), two made at a time."""
+def selected() -> list[str]:
+    """The targets COMPAT_TARGETS names ("all": every one), or CHECKED."""
+    wanted = os.environ.get("COMPAT_TARGETS", "").split()
+    if wanted == ["all"]:
+        return list(TARGETS)
+    unknown = set(wanted) - set(TARGETS)
+    if unknown:
+        raise SystemExit(f"COMPAT_TARGETS: no such target {sorted(unknown)}; see {TARGETS}")
+    return wanted or CHECKED
+
+
+def prepare(whl: Path, names: list[str]) -> list[Path]:
+    """The venvs of `names`, two made at a time."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda name: venv(name, whl), names or list(TARGETS)))
+        return list(pool.map(lambda name: venv(name, whl), names))
 
 
 def server_env(root: Path, home: Path) -> dict[str, str]:
@@ -171,8 +209,11 @@ def main() -> int:
     what = sys.argv[1] if len(sys.argv) > 1 else "wheel"
     if what == "wheel":
         print(wheel())
+    elif what == "targets":
+        # For playwright-compat.config.js: the selected targets and their servers.
+        print(json.dumps({name: asdict(TARGETS[name]) for name in selected()}))
     elif what == "all":
-        for root in prepare(wheel()):
+        for root in prepare(wheel(), selected()):
             print(root)
     else:
         print(venv(what))

@@ -80,7 +80,7 @@ test.afterEach(async ({ request }) => {
 });
 
 test('running cell, queue, the jump to the cell, history', async ({ page, request }, testInfo) => {
-  const flavor = testInfo.project.metadata.flavor as 'lab' | 'notebook';
+  const app = testInfo.project.metadata.app as 'lab' | 'notebook';
   const name = `compat-${testInfo.project.name}.ipynb`;
   // What the page reports: uncaught errors, and the shared-module versions
   // webpack found older than the bundle requires.
@@ -97,7 +97,7 @@ test('running cell, queue, the jump to the cell, history', async ({ page, reques
     data: { type: 'notebook', content: content() }
   });
   expect(put.ok()).toBe(true);
-  await page.goto(flavor === 'lab' ? `/lab/tree/${name}?reset` : `/notebooks/${name}`);
+  await page.goto(app === 'lab' ? `/lab/tree/${name}?reset` : `/notebooks/${name}`);
 
   // The notebook's kernel connected and idle, as the page sees it.
   await page.waitForFunction(
@@ -141,9 +141,12 @@ test('running cell, queue, the jump to the cell, history', async ({ page, reques
     () => 'clicked',
     (e: Error) => e.message
   );
-  await expect
-    .poll(() => live(page, 10_000, landed, RELEASE), { timeout: 20_000 })
-    .toBe('active, in view');
+  // (With what the page threw meanwhile, if anything: the reason it did not land.)
+  const where = async () => {
+    const place = await live(page, 10_000, landed, RELEASE);
+    return errors.length ? `${place}; uncaught: ${errors.join('; ')}` : place;
+  };
+  await expect.poll(where, { timeout: 20_000 }).toBe('active, in view');
   const twoFramesOn = () =>
     new Promise<number>(resolve =>
       requestAnimationFrame(() => requestAnimationFrame(() => resolve(1 + 1)))
@@ -159,7 +162,7 @@ test('running cell, queue, the jump to the cell, history', async ({ page, reques
         .filter((i: number) => i >= 0);
     });
   await expect.poll(selected).toEqual([0]);
-  if (flavor === 'notebook') {
+  if (app === 'notebook') {
     // Notebook 7: the jump stays in this tab, on this notebook.
     expect(page.url()).toContain(`/notebooks/${name}`);
   }

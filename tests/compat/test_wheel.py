@@ -25,6 +25,9 @@ import pytest
 import compat_venv
 from compat_venv import TARGETS, selected
 
+# The first test waits for the wheel and the venvs: minutes, the first time.
+pytestmark = pytest.mark.timeout(3600)
+
 HERE = Path(__file__).resolve().parent
 LABEXTENSION = "share/jupyter/labextensions/jupyter-session-ext"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

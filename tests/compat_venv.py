@@ -20,6 +20,7 @@ COMPAT_CACHE=dir keeps its venvs apart from those of HEAD's wheel.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +28,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -88,6 +91,19 @@ def without_node(bin_dir: Path) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def locked(name: str) -> Iterator[None]:
+    """Held by one process at a time: the browser tests' servers start
+    together, each asking for its venv, and so for the wheel."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / f".{name}.lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -104,6 +120,11 @@ def wheel() -> Path:
     tree = subprocess.run(
         ["git", "rev-parse", "HEAD^{tree}"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
+    with locked("wheel"):
+        return _built(tree)
+
+
+def _built(tree: str) -> Path:
     out = CACHE / "wheels" / tree
     built = sorted(out.glob("*.whl"))
     if built:
@@ -144,6 +165,11 @@ def venv(name: str, whl: Path | None = None) -> Path:
     """The venv `name` of TARGETS holding the wheel: made, or reused while
     its inputs are the same. Returns its root."""
     whl = whl or wheel()
+    with locked(name):
+        return _made(name, whl)
+
+
+def _made(name: str, whl: Path) -> Path:
     root = CACHE / name
     python = root / "bin" / "python"
     pins = [*TARGETS[name].pins, KERNEL]

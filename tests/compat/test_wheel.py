@@ -149,13 +149,14 @@ def test_the_lab_extra_keeps_the_jupyterlab_there(wheel: Path) -> None:
     before = jupyterlab()
     assert [f"jupyterlab=={before}"] == TARGETS[EXTRA_BESIDE].pins
     pip = [python, "-m", "pip", "--disable-pip-version-check"]
-    try:
-        subprocess.run([*pip, "uninstall", "--yes", "jupyter_session_ext"], env=env, check=True)
-        subprocess.run([*pip, "install", f"{wheel}[lab]"], env=env, check=True)
-        after = jupyterlab()
-    except BaseException:
-        compat_venv.forget(root)
-        raise
+    with compat_venv.locked(EXTRA_BESIDE):  # no server of it starts meanwhile
+        try:
+            subprocess.run([*pip, "uninstall", "--yes", "jupyter_session_ext"], env=env, check=True)
+            subprocess.run([*pip, "install", f"{wheel}[lab]"], env=env, check=True)
+            after = jupyterlab()
+        except BaseException:
+            compat_venv.forget(root)
+            raise
     if after != before:
         compat_venv.forget(root)  # no longer what its pins say: made afresh next time
     assert after == before

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
 
 # The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
 export PATH := $(BIN):$(PATH)
@@ -28,7 +28,7 @@ $(BIN)/python:
 # into the venv's share/jupyter, where JupyterLab would keep serving that copy
 # after the next `jlpm build`; a link to the source tree's build serves each one.
 install-lab: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/python -m pip install --quiet -e ".[lab]" -c constraints/lab.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
@@ -41,9 +41,10 @@ lab: install-lab
 
 # Everything: the linters, the docs, server tests (real server and kernels),
 # jupyter_server's own tests with the extension loaded, the panel's unit
-# tests, and the browser tests (Galata in headless Chromium); then that the
-# user's own Jupyter and IPython folders are as they were before.
-test: user-dirs-snapshot lint docs test-python test-upstream test-js test-ui
+# tests, the browser tests (Galata in headless Chromium), and the wheel beside
+# older and newer Jupyters; then that the user's own Jupyter and IPython
+# folders are as they were before.
+test: user-dirs-snapshot lint docs test-python test-upstream test-js test-ui test-compat
 	$(BIN)/python tests/untouched_dirs.py check $(USER_DIRS_BEFORE)
 
 # What the user's Jupyter and IPython folders hold before the tests run.
@@ -105,6 +106,17 @@ ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
 test-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test
 
+# The wheel of HEAD (committed changes only: it is built from a clean tree)
+# installed with no node on PATH beside JupyterLab 4.0, 4.4 and 4.6 and
+# Notebook 7.0, each in a venv of its own (tests/compat_venv.py): JupyterLab
+# lists it as compatible, its browser check passes, the lab extra keeps the
+# JupyterLab there (tests/compat), and the panel's core scenario in each
+# (ui-tests/compat). The wheel and the venvs are kept in .venv-compat/ and
+# remade when HEAD's tree or the pins change.
+test-compat: install-test chromium ui-tests/node_modules/.package-lock.json
+	$(BIN)/python -m pytest tests/compat
+	cd ui-tests && npx playwright test --config playwright-compat.config.js
+
 # The Python suite with the lowest versions pyproject.toml claims, on the
 # lowest and the newest Python it claims (tests/min_versions.py; not part of
 # `make test`: it needs those Pythons, e.g. from pyenv).
@@ -126,5 +138,5 @@ bench-ui: install-test chromium ui-tests/node_modules/.package-lock.json
 	cd ui-tests && npx playwright test --config playwright-bench.config.js
 
 clean:
-	rm -rf $(VENV) .upstream node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
+	rm -rf $(VENV) .upstream .venv-compat node_modules lib jupyter_session_ext/labextension tsconfig.tsbuildinfo \
 		ui-tests/node_modules ui-tests/test-results ui-tests/playwright-report

@@ -16,6 +16,8 @@ export default tseslint.config(
       'jupyter_session_ext/hub/static/format.js',
       '.venv/',
       '.venv-min-*/',
+      '.venv-peers/',
+      '.venv-compat/',
       '.upstream/'
     ]
   },

@@ -10,6 +10,7 @@
  * the page shows blanked that page.)
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import type { WindowedList } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 /** The part of a NotebookPanel this module uses. */
@@ -19,7 +20,10 @@ interface INotebookLike extends Widget {
     widgets: ReadonlyArray<{ model: { id: string } }>;
     activeCellIndex: number;
     deselectAll(): void;
-    scrollToItem(index: number, behavior?: string): Promise<void>;
+    // The notebook's own signature (a windowed list's), as the oldest JupyterLab
+    // has it: the type checks against its typings (tests/compat) hold the
+    // arguments to what every JupyterLab 4 takes.
+    scrollToItem(index: number, align?: WindowedList.ScrollToAlign, margin?: number): Promise<void>;
   };
 }
 
@@ -69,6 +73,13 @@ export async function openCell(
   // As if the user clicked the cell: it alone is selected and active.
   notebook.deselectAll();
   notebook.activeCellIndex = index;
-  await notebook.scrollToItem(index, 'smooth');
+  // An alignment, not a scroll behaviour: JupyterLab 4.0 without windowing
+  // hands it to scrollIntoView as `block`, which throws on anything else;
+  // with windowing (the default from 4.2 to 4.4) any other value makes the
+  // scroll offset NaN, and the list's search for the cell at NaN never ends.
+  // 'smart': a cell in view stays where it is, one out of view is brought in
+  // (centred when far). The promise rejects when another scroll supersedes
+  // this one (the user scrolls on): the cell is active all the same.
+  await notebook.scrollToItem(index, 'smart').catch(() => undefined);
   return true;
 }

@@ -32,7 +32,7 @@ install-lab: $(BIN)/python
 	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test]" -c constraints/test.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 
 lab: install-lab

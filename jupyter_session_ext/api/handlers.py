@@ -26,7 +26,9 @@ from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
 from ..untrusted import LogLimiter, printable
-from . import serialize, validation
+from . import mcp_endpoint, serialize, validation
+from .agent_tools import AgentTools, Caller
+from .asgi_bridge import Exchange
 from .encoder import SessionEncoder
 from .serialize import SessionSource
 
@@ -85,18 +87,30 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
 
     # tornado passes the route's keywords; the ExtensionApp adds its name.
     def initialize(  # type: ignore[override]
-        self, registry: Registry, encoders: dict[bool, SessionEncoder], name: str = ""
+        self,
+        registry: Registry,
+        encoders: dict[bool, SessionEncoder],
+        name: str = "",
+        endpoint: mcp_endpoint.McpEndpoint | None = None,
     ) -> None:
         super().initialize(name=name)
         self.registry = registry
         self.encoders = encoders  # by whether the reader may see what kernels run
+        self.endpoint = endpoint  # the MCP route's
+
+    async def allowed(self, *actions: str) -> bool:
+        """Whether the Authorizer allows this user every one of `actions` on kernels."""
+        for action in actions:
+            allowed = self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+            if not await ensure_async(allowed):
+                return False
+        return True
 
     async def reveals(self) -> bool:
         """Whether this user may see the code kernels run, their environment and
         command line: what jupyter_server's own `execute` permission on kernels
         protects (`read` shows the kernel model only)."""
-        allowed = self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
-        return bool(await ensure_async(allowed))
+        return await self.allowed("execute")
 
     def tracked(self, session_id: str) -> TrackedKernel:
         try:
@@ -335,15 +349,44 @@ class RestartHandler(ActiveSessionsHandler):
         self.write_json(await self.session_json(tracked))
 
 
-def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str, Any]]]:
+class McpHandler(ActiveSessionsHandler):
+    """The MCP endpoint for AI agents (mcp_endpoint.py)."""
+
+    exchange: Exchange | None = None
+
+    @web.authenticated
+    @authorized("read")  # every tool reads; code and interrupting are asked as for REST
+    async def post(self) -> None:
+        status, error, body = mcp_endpoint.checked(self.request.body)
+        if error:
+            self.set_status(status)
+            await self.finish(error)
+            return
+        # Interrupting needs what the REST interrupt needs (write), and execute.
+        caller = Caller(await self.reveals(), lambda: self.allowed("write", "execute"))
+        self.exchange = Exchange(self, body, {mcp_endpoint.CALLER: caller})
+        assert self.endpoint is not None  # (the route is given one)
+        await self.endpoint.serve(self.exchange)
+
+    def on_connection_close(self) -> None:
+        if self.exchange is not None:
+            self.exchange.disconnected()  # what it waits for ends with it
+
+
+def routes(
+    registry: Registry, root_dir: str, tools: AgentTools | None = None
+) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns relative to base_url. `status` precedes the id route."""
     encoders = {reveal: SessionEncoder(registry, root_dir, reveal) for reveal in (True, False)}
     kwargs = {"registry": registry, "encoders": encoders}
+    tools = tools or AgentTools(registry, root_dir)
+    endpoint = {**kwargs, "endpoint": mcp_endpoint.McpEndpoint(tools)}
     base = r"/api/active-sessions"
     return [
         (base + r"/?", SessionListHandler, kwargs),
         (base + r"/status/?", ServerStatusHandler, kwargs),
         (base + r"/openapi\.yaml", OpenAPIHandler, kwargs),
+        (base + r"/mcp/?", McpHandler, endpoint),
         (base + r"/ended/?", EndedHandler, kwargs),
         (base + r"/resources/?", AllResourcesHandler, kwargs),
         (base + rf"/{SESSION_ID}/resources/?", ResourcesHandler, kwargs),

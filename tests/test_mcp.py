@@ -233,12 +233,26 @@ async def test_a_client_that_goes_away_mid_wait_leaves_nothing(
     )
 
     def left() -> list[asyncio.Task[Any]]:
-        # What the request started and still runs (sse-starlette's one
-        # watcher per loop aside: it outlives requests by design).
+        """What the request started and still runs: tasks of the SDK, its
+        transport or the tools (sse-starlette's one watcher per loop aside:
+        it outlives requests by design; the server's own periodic tasks
+        are none of these)."""
+
+        def ours(task: asyncio.Task[Any]) -> bool:
+            where = [task.get_name()] + [f.f_code.co_filename for f in task.get_stack()]
+            return any(
+                part in name
+                for name in where
+                for part in ("mcp", "starlette", "agent_tools", "asgi_bridge")
+            )
+
         return [
             t
             for t in asyncio.all_tasks()
-            if t not in before and not t.done() and "_shutdown_watcher" not in repr(t.get_coro())
+            if t not in before
+            and not t.done()
+            and ours(t)
+            and "_shutdown_watcher" not in repr(t.get_coro())
         ]
 
     await poll(lambda: asyncio.sleep(0, left()), lambda tasks: tasks == [], timeout=10)

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
 
@@ -46,6 +47,7 @@ class Exchange:
         self.extra = extra  # added to the scope: what the tools may learn of the caller
         self.gone = asyncio.Event()
         self.started = False
+        self.content_type: str | None = None  # the application's
         self.finished = False
         self.task: asyncio.Task[None] | None = None
 
@@ -95,6 +97,8 @@ class Exchange:
             handler.set_status(message["status"])
             for name, value in message.get("headers", ()):
                 key = name.decode("latin-1")
+                if key.lower() == "content-type":
+                    self.content_type = value.decode("latin-1")
                 if key.lower() not in _HOP_BY_HOP:
                     handler.add_header(key, value.decode("latin-1"))
         elif kind == "http.response.body":
@@ -105,8 +109,12 @@ class Exchange:
                 await handler.flush()  # each server-sent event as it comes
             elif not self.finished:
                 self.finished = True
+                # jupyter_server's APIHandler says JSON unless told otherwise.
+                told = isinstance(handler, APIHandler) and self.content_type
                 try:
-                    await handler.finish()
+                    await handler.finish(
+                        **({"set_content_type": self.content_type} if told else {})
+                    )
                 except StreamClosedError:
                     pass  # it had all it asked for, and closed first
 

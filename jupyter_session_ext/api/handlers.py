@@ -357,7 +357,7 @@ class McpHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized("read")  # every tool reads; code and interrupting are asked as for REST
     async def post(self) -> None:
-        status, error, body = mcp_endpoint.checked(self.request.body)
+        status, error, body = mcp_endpoint.checked(self.request)
         if error:
             self.set_status(status)
             await self.finish(error)

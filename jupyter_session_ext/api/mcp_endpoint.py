@@ -21,8 +21,10 @@ import importlib
 import json
 from typing import Any
 
+from tornado.httputil import HTTPServerRequest
+
 from .._version import __version__
-from ..untrusted import Refused, loads
+from ..untrusted import Refused, json_value, loads
 from . import agent_text
 from .agent_schemas import INVALID_PARAMS, TOOLS, ToolError, arguments
 from .agent_tools import AgentTools, Caller
@@ -79,7 +81,10 @@ def shaped_body(body: bytes) -> tuple[int, str | None, bytes]:
             ),
             b"",
         )
-    return 200, None, json.dumps(message, allow_nan=False).encode()
+    try:
+        return 200, None, json.dumps(message, allow_nan=False).encode()
+    except ValueError:  # 1e999 reads as infinity: null, as NaN is
+        return 200, None, json.dumps(json_value(message, size=2 * BODY_MAX_BYTES)).encode()
 
 
 def _one_message(message: dict[str, Any]) -> bool:
@@ -95,8 +100,9 @@ def _one_message(message: dict[str, Any]) -> bool:
     )
 
 
-def checked(body: bytes) -> tuple[int, str, bytes]:
+def checked(request: HTTPServerRequest) -> tuple[int, str, bytes]:
     """(HTTP status, a JSON-RPC error or "", the body to hand the SDK)."""
+    content_type = request.headers.get("Content-Type")
     why = missing()
     if why is not None:
         message = (
@@ -104,7 +110,10 @@ def checked(body: bytes) -> tuple[int, str, bytes]:
             "pip install 'jupyter_session_ext[mcp]'. The REST API answers the same."
         )
         return 501, refusal(INVALID_REQUEST, message), b""
-    status, error, shaped = shaped_body(body)
+    if not (content_type or "").lower().startswith("application/json"):
+        message = "Unsupported Media Type: send the JSON-RPC message as application/json."
+        return 415, refusal(INVALID_REQUEST, message), b""
+    status, error, shaped = shaped_body(request.body)
     return status, error or "", shaped
 
 

@@ -93,9 +93,7 @@ async def test_a_busy_kernel_as_an_agent_sees_it(
         assert mine["status"] == "busy" and mine["queued"] == 1
         assert mine["notebook"] == "work/train.ipynb"
         assert mine["running"]["cell_id"] == "slow-cell"
-        assert mine["running"]["first_line"] == "time.sleep(6)" or mine["running"][
-            "first_line"
-        ].startswith("import time")
+        assert mine["running"]["first_line"] == "time.sleep(6)"  # (not its import)
 
         # A short wait comes back at its timeout, the cell still running.
         result = await session.call_tool(

@@ -20,15 +20,18 @@ from ..state.timestamps import utcnow
 from . import serialize
 
 FIRST_LINE_MAX = 120  # characters: a line of a listing
+# How lines that do not say what a cell does begin.
+_PREAMBLE = ("#", "import ", "from ", "%%")
 
 
 def first_line(code: str | None) -> str | None:
-    """The first line of `code` that says what it does: neither blank nor a
-    comment (else the first that is not blank), cut to a listing's width."""
+    """The first line of `code` that says what it does: not blank, a
+    comment, an import or a cell magic's header (else the first that is not
+    blank), cut to a listing's width."""
     if code is None:
         return None
     lines = [line.strip() for line in code.splitlines()]
-    meaningful = [line for line in lines if line and not line.startswith("#")]
+    meaningful = [line for line in lines if line and not line.startswith(_PREAMBLE)]
     chosen = (meaningful or [line for line in lines if line] or [""])[0]
     return chosen if len(chosen) <= FIRST_LINE_MAX else chosen[: FIRST_LINE_MAX - 1] + "…"
 

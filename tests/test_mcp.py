@@ -54,8 +54,10 @@ async def test_no_token_no_tools(endpoint, jp_fetch):
                 await session.list_tools()
 
 
-async def test_the_seven_tools_are_listed_with_schemas(endpoint, jp_auth_header):
-    async with agent(endpoint, jp_auth_header) as session:
+async def test_the_seven_tools_are_listed_with_schemas(endpoint, jp_serverapp):
+    # As Codex sends the token: a bearer's.
+    bearer = {"Authorization": f"Bearer {jp_serverapp.identity_provider.token}"}
+    async with agent(endpoint, bearer) as session:
         tools = (await session.list_tools()).tools
     assert {t.name for t in tools} == TOOLS
     for tool in tools:
@@ -207,7 +209,9 @@ async def test_a_client_that_goes_away_mid_wait_leaves_nothing(
     client.send_execute("import time\ntime.sleep(60)", cell_id="long")
     await api.wait_session(kernel_id, lambda s: s["status"] == "busy")
     async with agent(endpoint, jp_auth_header) as session:
-        await session.call_tool("list_kernels", {})  # the endpoint's own tasks start
+        # The endpoint's own tasks start (its two session managers).
+        await session.call_tool("list_kernels", {})
+        await session.call_tool("wait_for_idle", {"kernel": kernel_id, "timeout_seconds": 0})
     listeners = registry.changes.listener_count
     before = {t for t in asyncio.all_tasks() if not t.done()}
 

@@ -142,3 +142,27 @@ async def test_without_the_sdk_the_route_says_how_to_get_it(jp_fetch, monkeypatc
 async def test_the_route_is_not_a_session_id(api, path):
     code, _ = await api.call("GET", "api", "active-sessions", *path.split("/"))
     assert code == 405
+
+
+async def test_a_wait_is_answered_as_events_the_rest_as_json(api, jp_fetch):
+    """Events keep a long wait's connection alive through proxies; one JSON
+    document costs the server less for everything else."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    for request, media_type in (
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, "application/json"),
+        (call("list_kernels", {}), "application/json"),
+        (call("wait_for_idle", {"kernel": kernel_id, "timeout_seconds": 0}), "text/event-stream"),
+    ):
+        response = await jp_fetch(
+            "api",
+            "active-sessions",
+            "mcp",
+            method="POST",
+            body=json.dumps(request).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+        assert response.headers["Content-Type"].startswith(media_type), request

@@ -357,16 +357,16 @@ class McpHandler(ActiveSessionsHandler):
     @web.authenticated
     @authorized("read")  # every tool reads; code and interrupting are asked as for REST
     async def post(self) -> None:
-        status, error, body = mcp_endpoint.checked(self.request)
-        if error:
-            self.set_status(status)
-            await self.finish(error)
+        checked = mcp_endpoint.checked(self.request)
+        if checked.error:
+            self.set_status(checked.status)
+            await self.finish(checked.error)
             return
         # Interrupting needs what the REST interrupt needs (write), and execute.
         caller = Caller(await self.reveals(), lambda: self.allowed("write", "execute"))
-        self.exchange = Exchange(self, body, {mcp_endpoint.CALLER: caller})
+        self.exchange = Exchange(self, checked.body, {mcp_endpoint.CALLER: caller})
         assert self.endpoint is not None  # (the route is given one)
-        await self.endpoint.serve(self.exchange)
+        await self.endpoint.serve(self.exchange, checked.events)
 
     def on_connection_close(self) -> None:
         if self.exchange is not None:

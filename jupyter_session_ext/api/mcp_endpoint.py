@@ -7,8 +7,10 @@ the results' types); its transport is an ASGI application, which each
 request reaches through `asgi_bridge.Exchange` once the handler has
 authenticated and authorized it. Stateless: every request stands alone
 (no `Mcp-Session-Id`), so each is authorized as it comes, whoever sent the
-one before. Answers are server-sent events: a wait for an idle kernel may
-last minutes, and the stream's keep-alive comments hold proxies open.
+one before. A wait for an idle kernel is answered as server-sent events
+(it may last minutes, and the stream's keep-alive comments hold proxies
+open); everything else as one JSON document, which costs the server less
+(two session managers of the SDK, one for each).
 
 `mcp` is optional (`pip install "jupyter_session_ext[mcp]"`): imported
 when the first request comes, and without it the route answers 501.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from tornado.httputil import HTTPServerRequest
 
@@ -55,11 +57,23 @@ def refusal(code: int, message: str) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}})
 
 
-def shaped_body(body: bytes) -> tuple[int, str | None, bytes]:
-    """(HTTP status, JSON-RPC error or None, the body to hand the SDK): the
-    body read within bounds and found to be one JSON-RPC request or
-    notification, written again as plain JSON (a NaN the client wrote is
-    null by then)."""
+class Checked(NamedTuple):
+    status: int  # HTTP's, for `error`
+    error: str  # a JSON-RPC error, or ""
+    body: bytes  # what the SDK reads
+    events: bool = False  # answered as server-sent events (a wait)
+
+
+def waits(message: dict[str, Any]) -> bool:
+    """Whether `message` calls the tool that may wait long."""
+    params = message.get("params") or {}
+    return message.get("method") == "tools/call" and params.get("name") == "wait_for_idle"
+
+
+def shaped_body(body: bytes) -> Checked:
+    """The body read within bounds and found to be one JSON-RPC request or
+    notification, written again as plain JSON for the SDK (a NaN the client
+    wrote is null by then); or the error that refuses it."""
     try:
         message = loads(
             body,
@@ -69,9 +83,11 @@ def shaped_body(body: bytes) -> tuple[int, str | None, bytes]:
         )
     except Refused as err:
         status = 413 if len(body) > BODY_MAX_BYTES else 400
-        return status, refusal(PARSE_ERROR, f"Parse error: the body is refused: {err}."), b""
+        return Checked(
+            status, refusal(PARSE_ERROR, f"Parse error: the body is refused: {err}."), b""
+        )
     if not isinstance(message, dict) or not _one_message(message):
-        return (
+        return Checked(
             400,
             refusal(
                 INVALID_REQUEST,
@@ -82,9 +98,10 @@ def shaped_body(body: bytes) -> tuple[int, str | None, bytes]:
             b"",
         )
     try:
-        return 200, None, json.dumps(message, allow_nan=False).encode()
+        text = json.dumps(message, allow_nan=False)
     except ValueError:  # 1e999 reads as infinity: null, as NaN is
-        return 200, None, json.dumps(json_value(message, size=2 * BODY_MAX_BYTES)).encode()
+        text = json.dumps(json_value(message, size=2 * BODY_MAX_BYTES))
+    return Checked(200, "", text.encode(), waits(message))
 
 
 def _one_message(message: dict[str, Any]) -> bool:
@@ -100,8 +117,8 @@ def _one_message(message: dict[str, Any]) -> bool:
     )
 
 
-def checked(request: HTTPServerRequest) -> tuple[int, str, bytes]:
-    """(HTTP status, a JSON-RPC error or "", the body to hand the SDK)."""
+def checked(request: HTTPServerRequest) -> Checked:
+    """What to answer at once, or to hand the SDK."""
     content_type = request.headers.get("Content-Type")
     why = missing()
     if why is not None:
@@ -109,12 +126,11 @@ def checked(request: HTTPServerRequest) -> tuple[int, str, bytes]:
             f"This server has no MCP SDK ({why}): its operator installs it with "
             "pip install 'jupyter_session_ext[mcp]'. The REST API answers the same."
         )
-        return 501, refusal(INVALID_REQUEST, message), b""
+        return Checked(501, refusal(INVALID_REQUEST, message), b"")
     if not (content_type or "").lower().startswith("application/json"):
         message = "Unsupported Media Type: send the JSON-RPC message as application/json."
-        return 415, refusal(INVALID_REQUEST, message), b""
-    status, error, shaped = shaped_body(request.body)
-    return status, error or "", shaped
+        return Checked(415, refusal(INVALID_REQUEST, message), b"")
+    return shaped_body(request.body)
 
 
 def missing() -> str | None:
@@ -138,14 +154,14 @@ def sdk(module: str) -> Any:
 
 class McpEndpoint:
     """The SDK's server for the agent tools, and its transport's session
-    manager, which runs (as a task of the server's event loop) from the
-    first request until `stop`."""
+    managers (by whether they answer with events), each running as a task
+    of the server's event loop from the first request for it until `stop`."""
 
     def __init__(self, tools: AgentTools) -> None:
         self.tools = tools
-        self._app: ASGIApp | None = None
-        self._starting: asyncio.Future[ASGIApp] | None = None
-        self._runner: asyncio.Task[None] | None = None
+        self._apps: dict[bool, ASGIApp] = {}
+        self._starting: dict[bool, asyncio.Future[ASGIApp]] = {}
+        self._runners: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
     def server(self) -> Any:
@@ -209,23 +225,25 @@ class McpEndpoint:
             on_call_tool=call_tool,
         )
 
-    async def app(self) -> ASGIApp:
+    async def app(self, events: bool) -> ASGIApp:
         """The transport's ASGI application, its session manager started by
         the first request to ask (the manager's task group then lives in a
         task of its own, as the SDK asks: one `run()` per manager)."""
-        if self._app is not None:
-            return self._app
-        if self._starting is None:
-            self._starting = asyncio.get_running_loop().create_future()
-            self._runner = asyncio.ensure_future(self._run(self._starting))
-        return await asyncio.shield(self._starting)
+        app = self._apps.get(events)
+        if app is not None:
+            return app
+        starting = self._starting.get(events)
+        if starting is None:
+            starting = self._starting[events] = asyncio.get_running_loop().create_future()
+            self._runners.append(asyncio.ensure_future(self._run(starting, events)))
+        return await asyncio.shield(starting)
 
-    async def _run(self, started: asyncio.Future[ASGIApp]) -> None:
+    async def _run(self, started: asyncio.Future[ASGIApp], events: bool) -> None:
         manager_class = sdk("mcp.server.streamable_http_manager").StreamableHTTPSessionManager
         try:
-            manager = manager_class(app=self.server(), stateless=True)
+            manager = manager_class(app=self.server(), stateless=True, json_response=not events)
             async with manager.run():
-                self._app = manager.handle_request
+                self._apps[events] = manager.handle_request
                 started.set_result(manager.handle_request)
                 await self._stopping.wait()
         except BaseException as err:
@@ -233,18 +251,18 @@ class McpEndpoint:
                 started.set_exception(err if isinstance(err, Exception) else RuntimeError(err))
             raise
         finally:
-            self._app = None
+            self._apps.pop(events, None)
 
-    async def serve(self, exchange: Exchange) -> None:
-        await exchange.run(await self.app())
+    async def serve(self, exchange: Exchange, events: bool) -> None:
+        await exchange.run(await self.app(events))
 
     async def stop(self) -> None:
-        """End the session manager (and every request it still serves)."""
+        """End the session managers (and every request they still serve)."""
         self._stopping.set()
-        runner, self._runner = self._runner, None
-        if runner is None:
+        runners, self._runners = self._runners, []
+        if not runners:
             return
-        if not runner.done():
+        for runner in runners:
             try:
                 await asyncio.wait_for(runner, 5)
             except (asyncio.TimeoutError, asyncio.CancelledError, Exception):

@@ -46,8 +46,11 @@ async def listed_schemas(session: Any) -> dict[str, Any]:
 
 
 async def test_no_token_no_tools(endpoint, jp_fetch):
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    code, answer = await rpc(jp_fetch, listing)  # with the server's token
+    assert code == 200 and len(answer["result"]["tools"]) == len(TOOLS)
     for headers in ({"Authorization": ""}, {"Authorization": "token not-the-token"}):
-        code, _ = await rpc(jp_fetch, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers)
+        code, _ = await rpc(jp_fetch, listing, headers)
         assert code == 403, headers
         with pytest.raises(BaseException):  # noqa: B017 (the SDK wraps the 403 in a group)
             async with agent(endpoint, headers) as session:

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import json
 import site
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
-
 from peer_venv import MCP, peer_site
-
-if sys.version_info < (3, 11):
-    pytest.skip("the MCP SDK's dependencies need Python 3.11", allow_module_level=True)
 
 # After the test venv's own packages: the SDK and what it needs, none of
 # which the test venv has (checked when the peer venv is made).

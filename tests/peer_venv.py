@@ -30,22 +30,36 @@ SERVER_DOCUMENTS = [
 NOTEBOOK = ["notebook==7.6.5"]
 # The official MCP SDK (the extension's `mcp` extra) and what it needs beyond
 # the test venv: its client drives the tests of api/active-sessions/mcp, its
-# server answers them. Its dependencies need Python 3.11 or later.
+# server answers them. Python 3.10 takes older versions of its web parts.
 MCP = [
     "mcp==2.3.0",
     "mcp-types==2.3.0",
-    "httpx2==2.17.0",
-    "httpcore2==2.17.0",
+    *(
+        [
+            "httpx2==2.17.0",
+            "httpcore2==2.17.0",
+            "sse-starlette==3.7.1",
+            "starlette==1.10.0",
+            "uvicorn==0.55.0",
+            "python-multipart==0.0.34",
+        ]
+        if sys.version_info >= (3, 11)
+        else [
+            "httpx2==2.14.0",
+            "httpcore2==2.14.0",
+            "sse-starlette==3.5.1",
+            "starlette==1.7.0",
+            "uvicorn==0.54.0",
+            "python-multipart==0.0.32",
+        ]
+    ),
     "truststore==0.10.5",
-    "sse-starlette==3.7.1",
-    "starlette==1.10.0",
-    "uvicorn==0.55.0",
-    "python-multipart==0.0.34",
     "pyjwt==2.15.1",
     "opentelemetry-api==1.45.3",
 ]
 # jupyter-server-mcp 0.4.1 (its own MCP port, tools from entry points) and its
-# FastMCP, at the versions the registries serve, on top of the SDK.
+# FastMCP, at the versions the registries serve for Python 3.11 and later, on
+# top of the SDK.
 SERVER_MCP = [
     *MCP,
     "jupyter-server-mcp==0.4.1",

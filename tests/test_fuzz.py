@@ -9,7 +9,6 @@ unchanged. Prints the number of requests and of 5xx answers."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 import unicodedata
 import urllib.request
@@ -33,7 +32,7 @@ DOCUMENTED_QUERY = {"limit", "points"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     # With the MCP SDK (the `mcp` extra), so that its route is fuzzed as served.
-    python = peer_python("mcp", MCP) if sys.version_info >= (3, 11) else sys.executable
+    python = peer_python("mcp", MCP)
     srv = JupyterServer(root=tmp_path_factory.mktemp("fuzz-root"), python=python)
     # One kernel the fuzzer may PATCH, and one nobody may touch.
     srv.target = srv.start_kernel()

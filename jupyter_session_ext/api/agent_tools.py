@@ -25,7 +25,14 @@ from ..state.history import FinishedExecution
 from ..state.kernel_state import EXITED, IDLE, READY
 from ..state.record import TrackedKernel, UnknownKernel
 from . import serialize, serialize_agents
-from .agent_schemas import FORBIDDEN, INVALID_PARAMS, LIMIT_DEFAULT, WAIT_DEFAULT, ToolError
+from .agent_schemas import (
+    FORBIDDEN,
+    INVALID_PARAMS,
+    LIMIT_DEFAULT,
+    WAIT_DEFAULT,
+    ToolError,
+    preview,
+)
 
 # At most this many waits at once (each is told of every change of every
 # kernel until it returns); more are refused until one returns.
@@ -150,7 +157,7 @@ class AgentTools(LoggingConfigurable):
                 return found
         raise ToolError(
             INVALID_PARAMS,
-            f"No kernel {serialize_agents.first_line(kernel)!r}"
+            f"No kernel {preview(kernel)}"
             f"{'' if ended else ' runs'}: list_kernels names every kernel by its id "
             "and notebook.",
         )

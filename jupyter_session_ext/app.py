@@ -99,12 +99,12 @@ class ActiveSessionsApp(ExtensionApp):
         if self.registry is None:
             return
         # A second load must not leave routes bound to a registry it replaced.
-        root_dir = self.serverapp.root_dir if self.serverapp else ""
-        self.agent_tools = AgentTools(self.registry, root_dir, parent=self.registry)
+        ours = routes(self.registry, self.serverapp.root_dir if self.serverapp else "")
         self.handlers = [
             h for h in self.handlers if not issubclass(h[1], ActiveSessionsHandler)
-        ] + routes(self.registry, root_dir, self.agent_tools)
+        ] + ours
         # The read tools for jupyter-server-mcp, where it runs too (agent_beside.py).
+        self.agent_tools = next(kw["endpoint"].tools for _, _, kw in ours if "endpoint" in kw)
         agent_beside.attach(self.agent_tools)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

@@ -27,8 +27,6 @@ from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
 from ..untrusted import LogLimiter, printable
 from . import mcp_endpoint, serialize, validation
-from .agent_tools import AgentTools, Caller
-from .asgi_bridge import Exchange
 from .encoder import SessionEncoder
 from .serialize import SessionSource
 
@@ -87,30 +85,18 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
 
     # tornado passes the route's keywords; the ExtensionApp adds its name.
     def initialize(  # type: ignore[override]
-        self,
-        registry: Registry,
-        encoders: dict[bool, SessionEncoder],
-        name: str = "",
-        endpoint: mcp_endpoint.McpEndpoint | None = None,
+        self, registry: Registry, encoders: dict[bool, SessionEncoder], name: str = ""
     ) -> None:
         super().initialize(name=name)
         self.registry = registry
         self.encoders = encoders  # by whether the reader may see what kernels run
-        self.endpoint = endpoint  # the MCP route's
-
-    async def allowed(self, *actions: str) -> bool:
-        """Whether the Authorizer allows this user every one of `actions` on kernels."""
-        for action in actions:
-            allowed = self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
-            if not await ensure_async(allowed):
-                return False
-        return True
 
     async def reveals(self) -> bool:
         """Whether this user may see the code kernels run, their environment and
         command line: what jupyter_server's own `execute` permission on kernels
         protects (`read` shows the kernel model only)."""
-        return await self.allowed("execute")
+        allowed = self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
+        return bool(await ensure_async(allowed))
 
     def tracked(self, session_id: str) -> TrackedKernel:
         try:
@@ -350,37 +336,26 @@ class RestartHandler(ActiveSessionsHandler):
 
 
 class McpHandler(ActiveSessionsHandler):
-    """The MCP endpoint for AI agents (mcp_endpoint.py)."""
+    """The MCP endpoint for AI agents: mcp_endpoint.py answers."""
 
-    exchange: Exchange | None = None
+    def initialize(self, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)
+        self.endpoint: mcp_endpoint.McpEndpoint = endpoint
 
     @web.authenticated
     @authorized("read")  # every tool reads; code and interrupting are asked as for REST
     async def post(self) -> None:
-        checked = mcp_endpoint.checked(self.request)
-        if checked.error:
-            self.set_status(checked.status)
-            await self.finish(checked.error)
-            return
-        # Interrupting needs what the REST interrupt needs (write), and execute.
-        caller = Caller(await self.reveals(), lambda: self.allowed("write", "execute"))
-        self.exchange = Exchange(self, checked.body, {mcp_endpoint.CALLER: caller})
-        assert self.endpoint is not None  # (the route is given one)
-        await self.endpoint.serve(self.exchange, checked.events)
+        await self.endpoint.post(self)
 
     def on_connection_close(self) -> None:
-        if self.exchange is not None:
-            self.exchange.disconnected()  # what it waits for ends with it
+        self.endpoint.closed(self)  # what a request waits for ends with it
 
 
-def routes(
-    registry: Registry, root_dir: str, tools: AgentTools | None = None
-) -> list[tuple[str, type, dict[str, Any]]]:
+def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns relative to base_url. `status` precedes the id route."""
     encoders = {reveal: SessionEncoder(registry, root_dir, reveal) for reveal in (True, False)}
     kwargs = {"registry": registry, "encoders": encoders}
-    tools = tools or AgentTools(registry, root_dir)
-    endpoint = {**kwargs, "endpoint": mcp_endpoint.McpEndpoint(tools)}
+    endpoint = {**kwargs, "endpoint": mcp_endpoint.McpEndpoint(registry, root_dir)}
     base = r"/api/active-sessions"
     return [
         (base + r"/?", SessionListHandler, kwargs),

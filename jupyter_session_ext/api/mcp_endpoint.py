@@ -23,7 +23,9 @@ import importlib
 import json
 from typing import Any, NamedTuple
 
+from jupyter_core.utils import ensure_async
 from tornado.httputil import HTTPServerRequest
+from traitlets.config import Configurable
 
 from .._version import __version__
 from ..untrusted import Refused, json_value, loads
@@ -133,6 +135,16 @@ def checked(request: HTTPServerRequest) -> Checked:
     return shaped_body(request.body)
 
 
+async def allowed(handler: Any, *actions: str) -> bool:
+    """Whether the server's Authorizer allows the user of `handler` every one
+    of `actions` on kernels."""
+    for action in actions:
+        answer = handler.authorizer.is_authorized(handler, handler.current_user, action, "kernels")
+        if not await ensure_async(answer):
+            return False
+    return True
+
+
 def missing() -> str | None:
     """Why the SDK cannot be used here, or None when it can."""
     try:
@@ -157,8 +169,10 @@ class McpEndpoint:
     managers (by whether they answer with events), each running as a task
     of the server's event loop from the first request for it until `stop`."""
 
-    def __init__(self, tools: AgentTools) -> None:
-        self.tools = tools
+    def __init__(self, registry: Any, root_dir: str) -> None:
+        # The tools' settings (AgentTools) come from the registry's configuration.
+        parent = registry if isinstance(registry, Configurable) else None
+        self.tools = AgentTools(registry, root_dir, parent=parent)
         self._apps: dict[bool, ASGIApp] = {}
         self._starting: dict[bool, asyncio.Future[ASGIApp]] = {}
         self._runners: list[asyncio.Task[None]] = []
@@ -253,8 +267,26 @@ class McpEndpoint:
         finally:
             self._apps.pop(events, None)
 
-    async def serve(self, exchange: Exchange, events: bool) -> None:
-        await exchange.run(await self.app(events))
+    async def post(self, handler: Any) -> None:
+        """Answer the request of `handler`, a route's handler (authenticated,
+        allowed to read kernels)."""
+        found = checked(handler.request)
+        if found.error:
+            handler.set_status(found.status)
+            await handler.finish(found.error)
+            return
+        # Code as REST shows it; interrupting needs what the REST interrupt
+        # needs (write), and execute.
+        caller = Caller(await handler.reveals(), lambda: allowed(handler, "write", "execute"))
+        handler.exchange = Exchange(handler, found.body, {CALLER: caller})
+        await handler.exchange.run(await self.app(found.events))
+
+    @staticmethod
+    def closed(handler: Any) -> None:
+        """The client of `handler` went away: what its request waits for ends."""
+        exchange = getattr(handler, "exchange", None)
+        if exchange is not None:
+            exchange.disconnected()
 
     async def stop(self) -> None:
         """End the session managers (and every request they still serve)."""

@@ -35,6 +35,7 @@ from traitlets import (
 )
 from traitlets.config import Configurable, LoggingConfigurable
 
+from .api.agent_tools import AgentTools
 from .api.events import SessionEvents
 from .api.metrics import SessionMetrics
 from .lifecycle.actions import KernelActions
@@ -377,4 +378,5 @@ CONFIGURABLE_CLASSES: list[type[Configurable]] = [
     SessionStore,
     MemoryWatch,
     SessionMetrics,
+    AgentTools,
 ]

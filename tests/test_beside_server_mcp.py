@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,50 +35,30 @@ READ_TOOLS = {
     "memory_headroom",
 }
 GROUP = "jupyter_server_mcp.tools"
-# What pyproject.toml declares for the group, as an installed package's
-# metadata says it: written into the peer venv while the installed
-# jupyter_session_ext does not say it itself (an editable install made
-# before the declaration), never beside it.
-STAND_IN = "jupyter_session_ext_agent_tools-0.dist-info"
 
 
-def declare_entry_point(python: str) -> None:
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    stand_in = Path(site) / STAND_IN
-    declared = subprocess.run(
-        [
-            python,
-            "-c",
-            "import importlib.metadata as m; print(sorted({e.dist.name for e in "
-            f"m.entry_points(group={GROUP!r})}}))",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    if "jupyter_session_ext'" in declared or "jupyter-session-ext'" in declared:
-        if stand_in.exists():
-            for part in stand_in.iterdir():
-                part.unlink()
-            stand_in.rmdir()
-        return
-    stand_in.mkdir(exist_ok=True)
-    (stand_in / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: jupyter_session_ext_agent_tools\nVersion: 0\n"
-    )
-    (stand_in / "entry_points.txt").write_text(
-        f"[{GROUP}]\njupyter_session_ext = jupyter_session_ext.api.agent_beside:tools\n"
+def declared(python: str) -> list[str]:
+    """The installed packages naming tools in the group (ours is declared in
+    pyproject.toml, so an install made before the declaration fails here:
+    `make install-test` installs again)."""
+    return json.loads(
+        subprocess.run(
+            [
+                python,
+                "-c",
+                "import importlib.metadata as m, json; print(json.dumps(sorted("
+                f"e.value for e in m.entry_points(group={GROUP!r}))))",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     )
 
 
 def server(*extra: str) -> JupyterServer:
     python = peer_python("server-mcp", SERVER_MCP)
-    declare_entry_point(python)
+    assert "jupyter_session_ext.api.agent_beside:tools" in declared(python)
     port = free_port()
     srv = JupyterServer(
         python=python,

@@ -1,0 +1,111 @@
+"""Reading a process's last words, without a server: ipykernel's cell file
+names (MurmurHash2), a real fault handler's report, the cell and line it
+names, what is a fault and what is not."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from ipykernel.compiler import murmur2_x86
+
+from jupyter_session_ext import untrusted
+from jupyter_session_ext.state.last_words import (
+    CELL_HASH_SEED,
+    HASH_BUDGET,
+    Fault,
+    fault_of,
+    handler_block,
+)
+from jupyter_session_ext.state.queue import QueueEntry, murmur2, source_hash
+
+
+@given(st.text())
+def test_murmur2_is_ipykernels(code):
+    assert murmur2(code.encode(), CELL_HASH_SEED) == murmur2_x86(code, CELL_HASH_SEED)
+    assert source_hash(code) == str(murmur2_x86(code, 0))
+
+
+CELL = "import ctypes\ndef f():\n    return ctypes.string_at(0)  # here\nf()\n"
+
+
+def crashed_as_a_cell(tmp_path: Path, code: str = CELL) -> tuple[str, int]:
+    """Run `code` from a file named as ipykernel names a cell's, with the
+    fault handler on: what it wrote to stderr, and its return code."""
+    cell_dir = tmp_path / "ipykernel_4242"
+    cell_dir.mkdir()
+    cell = cell_dir / f"{murmur2(code.encode(), CELL_HASH_SEED)}.py"
+    cell.write_text(code)
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", str(cell)], capture_output=True, text=True
+    )
+    return done.stderr, done.returncode
+
+
+def entry(code: str, cell_id: str, count: int, truncated: bool = False) -> QueueEntry:
+    return QueueEntry("m-" + cell_id, code, truncated, cell_id, execution_count=count)
+
+
+def test_a_real_fault_handler_report_names_the_cell_and_the_line(tmp_path):
+    text, code = crashed_as_a_cell(tmp_path)
+    assert code == -signal.SIGSEGV
+    message, frames = handler_block(text)
+    assert message == "Segmentation fault" and frames
+    cells = [entry("x = 1", "other", 4), entry(CELL, "c-crash", 5)]
+    fault = fault_of(text, None, signal.SIGSEGV, None, cells)
+    # The innermost frame in a cell: the function's line, in the cell that defines it.
+    line = "return ctypes.string_at(0)  # here"
+    assert fault == Fault("SIGSEGV", "Segmentation fault", "c-crash", 5, 3, line)
+    assert fault.summary() == (
+        "Segmentation fault in cell [5] (c-crash), line 3: `return ctypes.string_at(0)  # here`"
+    )
+    assert fault.summary(reveal=False) == "Segmentation fault in cell [5] (c-crash), line 3"
+
+
+def test_a_cell_cut_or_unknown_is_not_guessed(tmp_path):
+    text, _ = crashed_as_a_cell(tmp_path)
+    running = entry("f()", "c-running", 7)
+    for cells in ([entry(CELL, "c-crash", 5, truncated=True)], [entry("y = 2", "c-y", 6)], []):
+        fault = fault_of(text, None, signal.SIGSEGV, running, cells)
+        # Not found in the cells kept: the one running when it died, no line.
+        assert (fault.cell_id, fault.line, fault.code_line) == ("c-running", None, None)
+        assert fault.summary() == "Segmentation fault while running cell [7] (c-running)"
+
+
+def test_hashing_stops_at_its_budget(tmp_path):
+    text, _ = crashed_as_a_cell(tmp_path)
+    huge = [entry("#" * (HASH_BUDGET // 2) + str(i), f"big-{i}", i) for i in range(3)]
+    fault = fault_of(text, None, signal.SIGSEGV, None, [*huge, entry(CELL, "c-crash", 9)])
+    assert fault.cell_id is None and fault.line is None
+
+
+def test_what_is_not_a_fault():
+    report = (
+        "Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):\n"
+    )
+    # A child's report in the text of a kernel that exited with a code.
+    assert fault_of(report, 0, None, None, []) is None
+    # Killed, terminated: not a fault, whatever the text says.
+    assert fault_of(report, None, signal.SIGKILL, None, []) is None
+    assert fault_of(report, None, signal.SIGTERM, None, []) is None
+    # A fault signal without the handler (off, or not Python): the signal's words.
+    assert fault_of("", None, signal.SIGSEGV, None, []) == Fault("SIGSEGV", "Segmentation fault")
+    assert fault_of("", None, signal.SIGABRT, None, []).signal == "SIGABRT"
+    # How it ended unknown: the handler's word for it.
+    assert fault_of(report, None, None, None, []) == Fault("SIGSEGV", "Segmentation fault")
+
+
+def test_the_handlers_words_are_escaped_and_capped():
+    said = "Fatal Python error: \x1b[31mboom\u202e" + "!" * 500 + "\n"
+    message, frames = handler_block(said)
+    assert message.isprintable() and len(message) <= 10 * 201 and frames == []
+
+
+def test_printable_lines_keeps_lines_escapes_the_rest():
+    shown = untrusted.printable_lines("a\tb\r\n\x1b[2Jc\u202ed\n", 1000)
+    assert shown == "a\tb\\r\n\\x1b[2Jc\\u202ed\n"
+    assert untrusted.printable_lines("0123456789", 5) == "…6789"

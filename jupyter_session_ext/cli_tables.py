@@ -91,6 +91,23 @@ def ended_row(r: dict[str, Any], now: datetime | None = None) -> list[str]:
     ]
 
 
+def last_words(r: dict[str, Any], lines: int = 10) -> list[str]:
+    """An ended kernel's last words, to print under the table: where it
+    faulted, then the last `lines` lines its process wrote, each escaped."""
+    words = r.get("last_words")
+    if not words or (not words.get("summary") and not words.get("text")):
+        return []
+    head = f"{r['session_id'][:8]}: " + (words.get("summary") or "its last words")
+    said = [printable(head, 2000)]
+    text = words.get("text")
+    if text and lines > 0:
+        kept = text.rstrip("\n").split("\n")
+        if len(kept) > lines or words.get("truncated"):
+            said.append("  | …")
+        said += ["  | " + printable(line, 2000) for line in kept[-lines:]]
+    return said
+
+
 def history_row(e: dict[str, Any]) -> list[str]:
     status = e["status"] + (f" ({e['error_name']})" if e["error_name"] else "")
     return [

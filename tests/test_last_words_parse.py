@@ -1,6 +1,6 @@
 """Reading a process's last words, without a server: ipykernel's cell file
 names (MurmurHash2), a real fault handler's report, the cell and line it
-names, what is a fault and what is not."""
+names, what is a fault and what is not; what the store reads back."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from jupyter_session_ext.state.last_words import (
     CELL_HASH_SEED,
     HASH_BUDGET,
     Fault,
+    LastWords,
     fault_of,
     handler_block,
 )
 from jupyter_session_ext.state.queue import QueueEntry, murmur2, source_hash
+from jupyter_session_ext.store import rows
 
 
 @given(st.text())
@@ -109,3 +111,18 @@ def test_printable_lines_keeps_lines_escapes_the_rest():
     shown = untrusted.printable_lines("a\tb\r\n\x1b[2Jc\u202ed\n", 1000)
     assert shown == "a\tb\\r\n\\x1b[2Jc\\u202ed\n"
     assert untrusted.printable_lines("0123456789", 5) == "…6789"
+
+
+def test_stored_last_words_are_read_back_shaped():
+    words = LastWords("out\n\\x1b", True, Fault("SIGSEGV", "Segmentation fault", "c", 2, 3, "f()"))
+    raw = rows._object(rows.dumps({"last_words": rows.words_row(words)}))
+    assert rows.last_words(raw["last_words"]) == words
+    assert rows.last_words(None) is None
+    hostile = {"text": "\x1b]0;owned\x07\n", "truncated": False, "why_null": None, "fault": None}
+    assert rows.last_words(hostile).text == "\\x1b]0;owned\\x07\n"
+    for bad in ("text", {"text": 3}, {"text": None, "why_null": "because"}, {"fault": []}):
+        try:
+            rows.last_words(bad)
+        except rows.BadRow:
+            continue
+        raise AssertionError(f"{bad!r} was read back")

@@ -17,6 +17,7 @@ from jupyter_session_ext import untrusted
 from jupyter_session_ext.state.last_words import (
     CELL_HASH_SEED,
     HASH_BUDGET,
+    CellLine,
     Fault,
     LastWords,
     fault_of,
@@ -59,13 +60,41 @@ def test_a_real_fault_handler_report_names_the_cell_and_the_line(tmp_path):
     assert message == "Segmentation fault" and frames
     cells = [entry("x = 1", "other", 4), entry(CELL, "c-crash", 5)]
     fault = fault_of(text, None, signal.SIGSEGV, None, cells)
-    # The innermost frame in a cell: the function's line, in the cell that defines it.
-    line = "return ctypes.string_at(0)  # here"
-    assert fault == Fault("SIGSEGV", "Segmentation fault", "c-crash", 5, 3, line)
+    # The cell's line that ran, and inside it the function's, defined there.
+    inner = CellLine("c-crash", 5, 3, "return ctypes.string_at(0)  # here")
+    assert fault == Fault("SIGSEGV", "Segmentation fault", CellLine("c-crash", 5, 4, "f()"), inner)
     assert fault.summary() == (
-        "Segmentation fault in cell [5] (c-crash), line 3: `return ctypes.string_at(0)  # here`"
+        "Segmentation fault in cell [5] (c-crash), line 4: `f()`, inside cell [5] (c-crash),"
+        " line 3: `return ctypes.string_at(0)  # here`"
     )
-    assert fault.summary(reveal=False) == "Segmentation fault in cell [5] (c-crash), line 3"
+    assert fault.summary(reveal=False) == (
+        "Segmentation fault in cell [5] (c-crash), line 4, inside cell [5] (c-crash), line 3"
+    )
+
+
+def test_a_function_of_an_earlier_cell_is_inside_the_cell_run(tmp_path):
+    defines = "import ctypes\n\ndef run(x):\n    return ctypes.string_at(x)\n"
+    runs = "data = 0\nrun(data)\n"
+    cell_dir = tmp_path / "ipykernel_4242"
+    cell_dir.mkdir()
+    for code in (defines, runs):
+        (cell_dir / f"{murmur2(code.encode(), CELL_HASH_SEED)}.py").write_text(code)
+    # The second cell, run after the first, as the kernel runs them.
+    first = cell_dir / f"{murmur2(defines.encode(), CELL_HASH_SEED)}.py"
+    second = cell_dir / f"{murmur2(runs.encode(), CELL_HASH_SEED)}.py"
+    script = f"exec(compile(open({str(first)!r}).read(), {str(first)!r}, 'exec'))\n"
+    script += f"exec(compile(open({str(second)!r}).read(), {str(second)!r}, 'exec'))\n"
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", script], capture_output=True, text=True
+    )
+    cells = [entry(runs, "c-run", 3), entry("x = 2", "c-x", 2), entry(defines, "c-def", 1)]
+    fault = fault_of(done.stderr, None, -done.returncode, None, cells)
+    assert fault.cell == CellLine("c-run", 3, 2, "run(data)")
+    assert fault.inner == CellLine("c-def", 1, 4, "return ctypes.string_at(x)")
+    assert fault.summary() == (
+        "Segmentation fault in cell [3] (c-run), line 2: `run(data)`,"
+        " inside cell [1] (c-def), line 4: `return ctypes.string_at(x)`"
+    )
 
 
 def test_a_cell_cut_or_unknown_is_not_guessed(tmp_path):
@@ -74,7 +103,7 @@ def test_a_cell_cut_or_unknown_is_not_guessed(tmp_path):
     for cells in ([entry(CELL, "c-crash", 5, truncated=True)], [entry("y = 2", "c-y", 6)], []):
         fault = fault_of(text, None, signal.SIGSEGV, running, cells)
         # Not found in the cells kept: the one running when it died, no line.
-        assert (fault.cell_id, fault.line, fault.code_line) == ("c-running", None, None)
+        assert (fault.cell, fault.inner) == (CellLine("c-running", 7), None)
         assert fault.summary() == "Segmentation fault while running cell [7] (c-running)"
 
 
@@ -82,7 +111,7 @@ def test_hashing_stops_at_its_budget(tmp_path):
     text, _ = crashed_as_a_cell(tmp_path)
     huge = [entry("#" * (HASH_BUDGET // 2) + str(i), f"big-{i}", i) for i in range(3)]
     fault = fault_of(text, None, signal.SIGSEGV, None, [*huge, entry(CELL, "c-crash", 9)])
-    assert fault.cell_id is None and fault.line is None
+    assert fault.cell is None and fault.summary() == "Segmentation fault"
 
 
 def test_what_is_not_a_fault():
@@ -114,7 +143,8 @@ def test_printable_lines_keeps_lines_escapes_the_rest():
 
 
 def test_stored_last_words_are_read_back_shaped():
-    words = LastWords("out\n\\x1b", True, Fault("SIGSEGV", "Segmentation fault", "c", 2, 3, "f()"))
+    cell = CellLine("c", 2, 3, "f()")
+    words = LastWords("out\n\\x1b", True, Fault("SIGSEGV", "Segmentation fault", cell, cell))
     raw = rows._object(rows.dumps({"last_words": rows.words_row(words)}))
     assert rows.last_words(raw["last_words"]) == words
     assert rows.last_words(None) is None

@@ -19,7 +19,7 @@ from ..state.changes import Changes
 from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.kernel_state import EXITED
-from ..state.last_words import HIDDEN, LastWords
+from ..state.last_words import HIDDEN, CellLine, LastWords
 from ..state.process_end import LastExit
 from ..state.queue import ExecutionQueue, QueueEntry
 from ..state.record import JUPYTER_SESSION_FIELDS, ResourceUsage, TrackedKernel
@@ -121,11 +121,18 @@ def last_words(words: LastWords | None, reveal: bool = True) -> dict[str, Any] |
         else {
             "signal": fault.signal,
             "message": fault.message,
-            "cell_id": fault.cell_id,
-            "execution_count": fault.execution_count,
-            "line": fault.line,
-            "code_line": fault.code_line if reveal else None,
+            **cell_line(fault.cell, reveal),
+            "inner": cell_line(fault.inner, reveal) if fault.inner is not None else None,
         },
+    }
+
+
+def cell_line(cell: CellLine | None, reveal: bool = True) -> dict[str, Any]:
+    return {
+        "cell_id": cell.cell_id if cell else None,
+        "execution_count": cell.execution_count if cell else None,
+        "line": cell.line if cell else None,
+        "code_line": cell.code_line if cell and reveal else None,
     }
 
 

@@ -65,27 +65,44 @@ _CELL_FILE = re.compile(r"(?:^|[/\\])ipykernel_\d{1,10}[/\\](?P<hash>\d{1,10})\.
 
 
 @dataclass(frozen=True)
-class Fault:
-    """Where a process that died of a fault was: its signal's name, what
-    the fault handler said, and the cell and line, when known."""
+class CellLine:
+    """A cell the kernel ran, and the line of it a frame names (None: the
+    cell that was running, the line not known)."""
 
-    signal: str | None
-    message: str
-    cell_id: str | None = None
-    execution_count: int | None = None
+    cell_id: str | None
+    execution_count: int | None
     line: int | None = None
     code_line: str | None = None  # code: shown only to who may see code
 
-    def summary(self, reveal: bool = True) -> str:
-        """One line: "Segmentation fault in cell [5] (c-1), line 3: `f(x)`"."""
-        if self.cell_id is None and self.execution_count is None:
-            return self.message
+    def said(self, reveal: bool = True) -> str:
         cell = "cell" + (f" [{self.execution_count}]" if self.execution_count is not None else "")
         cell += f" ({self.cell_id})" if self.cell_id is not None else ""
         if self.line is None:
-            return f"{self.message} while running {cell}"
-        said = f"{self.message} in {cell}, line {self.line}"
-        return said + (f": `{self.code_line}`" if reveal and self.code_line else "")
+            return cell
+        return f"{cell}, line {self.line}" + (
+            f": `{self.code_line}`" if reveal and self.code_line else ""
+        )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How a process died of a fault: its signal's name, what the fault
+    handler said, the cell that was run (the outermost frame in a cell) and,
+    when it called into another, the innermost (a function defined there)."""
+
+    signal: str | None
+    message: str
+    cell: CellLine | None = None
+    inner: CellLine | None = None
+
+    def summary(self, reveal: bool = True) -> str:
+        """One line: "Segmentation fault in cell [5] (c-1), line 3: `f(x)`"."""
+        if self.cell is None:
+            return self.message
+        if self.cell.line is None:
+            return f"{self.message} while running {self.cell.said(reveal)}"
+        inside = f", inside {self.inner.said(reveal)}" if self.inner is not None else ""
+        return f"{self.message} in {self.cell.said(reveal)}{inside}"
 
 
 @dataclass(frozen=True)
@@ -135,22 +152,18 @@ def handler_block(text: str) -> tuple[str, list[tuple[str, int]]] | None:
 
 def locate(
     frames: list[tuple[str, int]], candidates: Iterable[QueueEntry]
-) -> tuple[QueueEntry, int] | None:
-    """The innermost frame in a cell whose code is among `candidates`
-    (whole, not cut), and its line."""
-    wanted: dict[int, int] = {}
-    order: list[int] = []
+) -> list[tuple[QueueEntry, int]]:
+    """The frames in a cell whose code is among `candidates` (whole, not
+    cut), innermost first: each the cell's execution and the line."""
+    named: list[tuple[int, int]] = []
     for file, line in frames:
         cell = _CELL_FILE.search(file)
         if cell is not None:
-            key = int(cell["hash"])
-            order.append(key)
-            wanted.setdefault(key, line)
-    if not wanted:
-        return None
+            named.append((int(cell["hash"]), line))
+    wanted = {key for key, _ in named}
     found: dict[int, QueueEntry] = {}
     spent = 0
-    for entry in candidates:
+    for entry in candidates if wanted else ():
         if entry.code_truncated:
             continue
         spent += len(entry.code)
@@ -161,10 +174,7 @@ def locate(
             found[key] = entry
             if len(found) == len(wanted):
                 break
-    for key in order:
-        if key in found:
-            return found[key], wanted[key]
-    return None
+    return [(found[key], line) for key, line in named if key in found]
 
 
 def code_line(code: str, line: int) -> str | None:
@@ -197,15 +207,18 @@ def fault_of(
         return None
     name = signal_name(signal) or (HANDLER_SAYS.get(block[0]) if block else None)
     message = block[0] if block else (_described(signal) or (name or "fault"))
-    if block is not None:
-        where = locate(block[1], candidates)
-        if where is not None:
-            entry, line = where
-            shown = code_line(entry.code, line)
-            return Fault(name, message, entry.cell_id, entry.execution_count, line, shown)
+    where = locate(block[1], candidates) if block is not None else []
+    if where:
+        ran = _cell_line(*where[-1])
+        inner = _cell_line(*where[0])
+        return Fault(name, message, ran, inner if inner != ran else None)
     if running is not None:
-        return Fault(name, message, running.cell_id, running.execution_count)
+        return Fault(name, message, CellLine(running.cell_id, running.execution_count))
     return Fault(name, message)
+
+
+def _cell_line(entry: QueueEntry, line: int) -> CellLine:
+    return CellLine(entry.cell_id, entry.execution_count, line, code_line(entry.code, line))
 
 
 def _described(signal: int | None) -> str | None:

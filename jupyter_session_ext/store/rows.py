@@ -18,7 +18,14 @@ from typing import Any
 
 from ..state.ended import REASONS, EndedKernel
 from ..state.history import OUTCOMES, FinishedExecution
-from ..state.last_words import CODE_LINE_MAX, MESSAGE_MAX, WHY_NULL, Fault, LastWords
+from ..state.last_words import (
+    CODE_LINE_MAX,
+    MESSAGE_MAX,
+    WHY_NULL,
+    CellLine,
+    Fault,
+    LastWords,
+)
 from ..state.queue import QueueEntry
 from ..state.timestamps import isoformat, utcnow
 from ..untrusted import IDENTIFIER_MAX, Refused, date, printable, printable_lines
@@ -108,11 +115,20 @@ def words_row(words: LastWords | None) -> dict[str, Any] | None:
         else {
             "signal": fault.signal,
             "message": fault.message,
-            "cell_id": fault.cell_id,
-            "execution_count": fault.execution_count,
-            "line": fault.line,
-            "code_line": fault.code_line,
+            "cell": _cell_row(fault.cell),
+            "inner": _cell_row(fault.inner),
         },
+    }
+
+
+def _cell_row(cell: CellLine | None) -> dict[str, Any] | None:
+    if cell is None:
+        return None
+    return {
+        "cell_id": cell.cell_id,
+        "execution_count": cell.execution_count,
+        "line": cell.line,
+        "code_line": cell.code_line,
     }
 
 
@@ -279,10 +295,21 @@ def _fault(raw: Any) -> Fault:
     if not isinstance(raw, dict):
         raise BadRow("last_words.fault: not an object")
     # One line each, escaped when kept (escapes make it longer than its cap).
-    code = _optional_text(raw, "code_line", 8 * CODE_LINE_MAX)
     return Fault(
         signal=_optional_text(raw, "signal"),
         message=printable(_text(raw, "message", 8 * MESSAGE_MAX), 8 * MESSAGE_MAX),
+        cell=_cell(raw.get("cell")),
+        inner=_cell(raw.get("inner")),
+    )
+
+
+def _cell(raw: Any) -> CellLine | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadRow("last_words.fault: a cell that is not an object")
+    code = _optional_text(raw, "code_line", 8 * CODE_LINE_MAX)
+    return CellLine(
         cell_id=_optional_text(raw, "cell_id"),
         execution_count=_optional_int(raw, "execution_count", 0),
         line=_optional_int(raw, "line", 1),

@@ -212,5 +212,13 @@ class TestEndedLastWords:
         assert said in out.splitlines()
         assert "  | \\x1b[2J said \\u202e last" in out.splitlines()
         assert "  | Fatal Python error: Segmentation fault" in out.splitlines()
+        # Around the fault report: the lines before it, the frames of the thread.
+        code, out, _ = await cli("ended", "--lines=2")
+        shown = [line for line in out.splitlines() if line.startswith("  | ")]
+        assert shown[1:3] == [
+            "  | \\x1b[2J said \\u202e last",
+            "  | Fatal Python error: Segmentation fault",
+        ]
+        assert shown[4].startswith("  | Current thread 0x") and "line 3 in <module>" in shown[6]
         code, out, _ = await cli("ended", "--lines=0")
         assert said in out.splitlines() and "  | " not in out

@@ -156,3 +156,40 @@ def test_stored_last_words_are_read_back_shaped():
         except rows.BadRow:
             continue
         raise AssertionError(f"{bad!r} was read back")
+
+
+class Ends:
+    """What a process says of its end (lifecycle/channels.py, here fixed)."""
+
+    def __init__(self, status, text):
+        self.status, self.text = status, text
+
+    def exit_status(self):
+        return self.status
+
+    def last_words(self, exit_code, signal, running, candidates):
+        return LastWords(self.text)
+
+
+def test_a_process_that_ended_before_it_answered_failed_to_start():
+    from datetime import datetime, timezone
+
+    from jupyter_session_ext.state.kernel_state import KernelState
+    from jupyter_session_ext.state.record import ProcessSnapshot, TrackedKernel
+
+    tracked = TrackedKernel("k", KernelState())
+    now = datetime.now(timezone.utc)
+    for pid, answered in ((1, False), (2, True), (3, None)):
+        status = (3, None) if pid == 1 else (None, signal.SIGSEGV)
+        tracked.on_launch(
+            ProcessSnapshot(pid, [], "me", now, "/", {}), "/", tracked.spec, Ends(status, f"p{pid}")
+        )
+        if answered:
+            tracked.ready.set()
+        # jupyter_client's restarter found it dead and starts another.
+        tracked.note_end(auto_restart=True)
+        if pid == 2:
+            first = tracked.last_exit
+    assert (first.reason, first.exit_code, first.last_words.text) == ("failed_to_start", 3, "p1")
+    second = tracked.last_exit
+    assert (second.reason, second.signal, second.last_words.text) == ("killed", 11, "p2")

@@ -37,9 +37,8 @@ export async function confirmShutdown(
   if (sessions.length === 0) {
     return;
   }
-  const one = sessions.length === 1;
   const result = await showDialog({
-    title: one ? t.__('Shut down kernel?') : t.__('Shut down %1 kernels?', sessions.length),
+    title: t._n('Shut down kernel?', 'Shut down %1 kernels?', sessions.length),
     body: (
       <div>
         <p>{t.__('Their variables are lost.')}</p>
@@ -58,7 +57,12 @@ export async function confirmShutdown(
   if (failed.length) {
     await showErrorMessage(
       t.__('Could not shut down every kernel'),
-      t.__('%1 of %2 could not be shut down.', failed.length, sessions.length)
+      t._n(
+        '%1 of %2 could not be shut down.',
+        '%1 of %2 could not be shut down.',
+        failed.length,
+        sessions.length
+      )
     );
   }
 }
@@ -109,7 +113,7 @@ function IdleChoice(props: {
         >
           {choices.map(c => (
             <option key={c} value={c}>
-              {formatDuration(c)}
+              {formatDuration(c, t)}
             </option>
           ))}
         </select>
@@ -155,7 +159,12 @@ export async function confirmShutdownIdle(
   if (failed.length) {
     await showErrorMessage(
       t.__('Could not shut down every kernel'),
-      t.__('%1 of %2 could not be shut down.', failed.length, idle.length)
+      t._n(
+        '%1 of %2 could not be shut down.',
+        '%1 of %2 could not be shut down.',
+        failed.length,
+        idle.length
+      )
     );
   }
 }

@@ -1,13 +1,18 @@
 /**
  * One clock for every live timer in the panel and the status bar: a signal
- * each second, only while something that shows timers is visible. Timer
- * components subscribe to it (`useClock`), so a tick re-renders the timers,
- * not the rows around them.
+ * each second, only while something that shows timers is visible, and not
+ * while JupyterLab's tab is hidden (a tick on coming back sets every timer
+ * right). Timer components subscribe to it (`useClock`), so a tick
+ * re-renders the timers, not the rows around them.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 export class Clock {
+  constructor() {
+    document.addEventListener('visibilitychange', this._onVisibility);
+  }
+
   get tick(): ISignal<this, number> {
     return this._tick;
   }
@@ -19,29 +24,46 @@ export class Clock {
   /** Something that shows timers became visible (counted: several may). */
   start(): void {
     this._users++;
-    if (this._timer === 0) {
-      this._now = Date.now();
-      this._tick.emit(this._now);
-      this._timer = window.setInterval(() => {
-        this._now = Date.now();
-        this._tick.emit(this._now);
-      }, 1000);
-    }
+    this._run();
   }
 
   stop(): void {
     this._users = Math.max(0, this._users - 1);
-    if (this._users === 0 && this._timer !== 0) {
-      window.clearInterval(this._timer);
-      this._timer = 0;
+    if (this._users === 0) {
+      this._halt();
     }
   }
 
   dispose(): void {
-    window.clearInterval(this._timer);
-    this._timer = 0;
+    document.removeEventListener('visibilitychange', this._onVisibility);
+    this._halt();
     Signal.clearData(this);
   }
+
+  private _emit(): void {
+    this._now = Date.now();
+    this._tick.emit(this._now);
+  }
+
+  private _run(): void {
+    if (this._timer === 0 && this._users > 0 && document.visibilityState !== 'hidden') {
+      this._emit();
+      this._timer = window.setInterval(() => this._emit(), 1000);
+    }
+  }
+
+  private _halt(): void {
+    window.clearInterval(this._timer);
+    this._timer = 0;
+  }
+
+  private _onVisibility = (): void => {
+    if (document.visibilityState === 'hidden') {
+      this._halt();
+    } else {
+      this._run();
+    }
+  };
 
   private _now = Date.now();
   private _timer = 0;

@@ -11,7 +11,9 @@ import {
   codePreview,
   exitReason,
   formatBytes,
+  formatDateTime,
   formatDuration,
+  formatPercent,
   formatRelative,
   HIDDEN_WHY,
   ITranslate
@@ -46,9 +48,9 @@ function Running(props: {
       <div className="jp-ActiveSessions-entryHeader">
         {t.__('running')}
         {entry.execution_count !== null && ` [${entry.execution_count}]`}
-        {entry.started && ' ' + t.__('for %1', formatDuration(ran))}
+        {entry.started && ' ' + t.__('for %1', formatDuration(ran, t))}
         {entry.expected_seconds !== null &&
-          ' · ' + t.__('last run took %1', formatDuration(entry.expected_seconds))}
+          ' · ' + t.__('last run took %1', formatDuration(entry.expected_seconds, t))}
       </div>
       {done !== null && (
         <progress
@@ -71,7 +73,7 @@ function Queue(props: { s: IActiveSession; context: IRowContext }): JSX.Element 
   return (
     <div className="jp-ActiveSessions-pending">
       <button className="jp-ActiveSessions-link" onClick={() => setOpen(!open)}>
-        {open ? '▾' : '▸'} {t.__('%1 queued', queue.length)}
+        {open ? '▾' : '▸'} {t._n('%1 queued', '%1 queued', queue.length)}
       </button>
       {open &&
         queue.pending.map(entry => (
@@ -105,7 +107,7 @@ function Culling(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
           ? t.__("the server's rule")
           : t.__("the %1's rule", c.source);
     text =
-      t.__('Culled after %1 idle (%2)', formatDuration(c.idle_timeout), rule) +
+      t.__('Culled after %1 idle (%2)', formatDuration(c.idle_timeout, t), rule) +
       (c.eligible
         ? ''
         : ' — ' + (s.status === 'busy' ? t.__('not while busy') : t.__('not while connected')));
@@ -251,7 +253,7 @@ export function SessionDetails(props: {
     [t.__('Process id'), s.process_id ?? '—'],
     [t.__('User'), s.username],
     [t.__('Working directory'), s.working_directory],
-    [t.__('Started'), new Date(s.started).toLocaleString()],
+    [t.__('Started'), formatDateTime(s.started, t)],
     [t.__('Restarts'), s.restart_count],
     [t.__('Last exit'), lastExitText(s, now, t)],
     [t.__('Clients'), s.connections],
@@ -262,10 +264,10 @@ export function SessionDetails(props: {
       t.__('Resources'),
       usage
         ? t.__(
-            '%1% CPU · %2 · %3 threads',
-            usage.cpu_percent,
-            formatBytes(usage.memory_bytes),
-            usage.thread_count
+            '%1 CPU · %2 · %3',
+            formatPercent(usage.cpu_percent, t),
+            formatBytes(usage.memory_bytes, t),
+            t._n('%1 thread', '%1 threads', usage.thread_count)
           )
         : '—'
     ]

@@ -6,7 +6,7 @@
  */
 import * as React from 'react';
 
-import { endedReason, formatRelative } from './format';
+import { endedReason, formatDateTime, formatRelative } from './format';
 import { ExecutionList, useHistory } from './history';
 import { rowTitle } from './sessions';
 import { useTranslate } from './translate';
@@ -65,7 +65,7 @@ export function RecentlyEnded(props: {
               <span className="jp-ActiveSessions-reason" title={endedReason(e, t)}>
                 {endedReason(e, t)}
               </span>
-              <span className="jp-ActiveSessions-when" title={new Date(e.ended).toLocaleString()}>
+              <span className="jp-ActiveSessions-when" title={formatDateTime(e.ended, t)}>
                 {formatRelative(e.ended, now, t)}
               </span>
               {e.notebook_path && (

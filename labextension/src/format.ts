@@ -6,14 +6,19 @@
  * (labextension/test/format.test.mjs).
  *
  * Words go through a translation bundle (`t`): JupyterLab's, in the panel
- * (ITranslator, domain "jupyter-session-ext"); `plain` English on the fleet
- * page, which has no JupyterLab.
+ * (ITranslator, domain "jupyter_session_ext"), which also names the user's
+ * language, in which numbers, sizes, durations and times are written through
+ * `Intl`; `plain` English written by hand on the fleet page, which has no
+ * JupyterLab.
  */
 
-/** The part of JupyterLab's TranslationBundle used here. */
+/** The part of JupyterLab's TranslationBundle used here, and the language. */
 export interface ITranslate {
   __(msgid: string, ...args: unknown[]): string;
   _n(msgid: string, msgidPlural: string, n: number, ...args: unknown[]): string;
+  /** A BCP 47 tag ("fr-FR"): figures through `Intl` in that language.
+   * Absent: English written by hand (the fleet page). */
+  readonly locale?: string;
 }
 
 function substitute(text: string, args: unknown[]): string {
@@ -29,25 +34,101 @@ export const plain: ITranslate = {
   _n: (msgid, msgidPlural, n, ...args) => substitute(n === 1 ? msgid : msgidPlural, [n, ...args])
 };
 
-/** "0s", "59s", "1m 05s", "1h 02m", "2d 03h". */
-export function formatDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  if (s < 60) {
-    return `${s}s`;
-  }
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const minutes = Math.floor(s / 60);
-  if (minutes < 60) {
-    return `${minutes}m ${pad(s % 60)}s`;
-  }
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) {
-    return `${hours}h ${pad(minutes % 60)}m`;
-  }
-  return `${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
+/**
+ * Marks a message for the catalogs where the call that translates it is
+ * given a variable (`t.__(s.status)`): labextension/i18n/extract.py reads
+ * string literals only. gettext's "N_".
+ */
+export function N_(msgid: string): string {
+  return msgid;
 }
 
-/** "just now", "5 min ago", "3 h ago", "2 days ago" from an ISO time. */
+/** Words that arrive as data and are shown translated: kernel statuses,
+ * session modes, outcomes of an execution. */
+export const DATA_WORDS = [
+  N_('uninitialized'),
+  N_('starting'),
+  N_('ready'),
+  N_('idle'),
+  N_('busy'),
+  N_('offline'),
+  N_('exited'),
+  N_('console'),
+  N_('notebook'),
+  N_('background'),
+  N_('ok'),
+  N_('aborted')
+] as const;
+
+/** The tag `Intl` takes for JupyterLab's language code ("fr_FR" in
+ * JupyterLab 4.0, "fr-FR" later; "en" when it is none `Intl` knows). */
+export function intlLocale(code: string | null | undefined): string {
+  try {
+    return Intl.getCanonicalLocales((code || 'en').replace(/_/g, '-'))[0] ?? 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+// Intl's formatters are costly to make, and many are asked for each second
+// (a timer on every row): one of each kind per language, kept.
+const formatters = new Map<string, Intl.NumberFormat>();
+
+function numberFormat(locale: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = locale + JSON.stringify(options);
+  let format = formatters.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, options);
+    formatters.set(key, format);
+  }
+  return format;
+}
+
+/** "0s", "59s", "1m 05s", "1h 02m", "2d 03h" ("1min 05s", "1分钟05秒" in
+ * the language of `t`): the two largest units, the second padded. */
+export function formatDuration(totalSeconds: number, t: ITranslate = plain): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const minutes = Math.floor(s / 60);
+  const hours = Math.floor(minutes / 60);
+  const parts: [number, string][] =
+    s < 60
+      ? [[s, 'second']]
+      : minutes < 60
+        ? [
+            [minutes, 'minute'],
+            [s % 60, 'second']
+          ]
+        : hours < 24
+          ? [
+              [hours, 'hour'],
+              [minutes % 60, 'minute']
+            ]
+          : [
+              [Math.floor(hours / 24), 'day'],
+              [hours % 24, 'hour']
+            ];
+  const locale = t.locale;
+  if (!locale) {
+    const letter: Record<string, string> = { second: 's', minute: 'm', hour: 'h', day: 'd' };
+    return parts
+      .map(([n, unit], i) => (i ? String(n).padStart(2, '0') : String(n)) + letter[unit])
+      .join(' ');
+  }
+  const texts = parts.map(([n, unit], i) =>
+    numberFormat(locale, {
+      style: 'unit',
+      unit,
+      unitDisplay: 'narrow',
+      minimumIntegerDigits: i ? 2 : 1
+    }).format(n)
+  );
+  return texts.length === 1
+    ? texts[0]
+    : new Intl.ListFormat(locale, { type: 'unit', style: 'narrow' }).format(texts);
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago" from an ISO time
+ * ("il y a 5 minutes", "5分钟前" in the language of `t`). */
 export function formatRelative(
   iso: string,
   now: number = Date.now(),
@@ -58,49 +139,116 @@ export function formatRelative(
     return '';
   }
   const seconds = Math.max(0, Math.round((now - then) / 1000));
-  if (seconds < 45) {
-    return t.__('just now');
-  }
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) {
-    return t.__('%1 min ago', minutes);
-  }
   const hours = Math.round(minutes / 60);
-  if (hours < 24) {
-    return t.__('%1 h ago', hours);
-  }
   const days = Math.round(hours / 24);
-  return t._n('%1 day ago', '%1 days ago', days);
+  if (t.locale) {
+    const rtf = new Intl.RelativeTimeFormat(t.locale, { numeric: 'auto' });
+    return seconds < 45
+      ? rtf.format(0, 'second')
+      : minutes < 60
+        ? rtf.format(-minutes, 'minute')
+        : hours < 24
+          ? rtf.format(-hours, 'hour')
+          : rtf.format(-days, 'day');
+  }
+  if (seconds < 45) {
+    return 'just now';
+  }
+  if (minutes < 60) {
+    return `${minutes} min ago`;
+  }
+  if (hours < 24) {
+    return `${hours} h ago`;
+  }
+  return days === 1 ? '1 day ago' : `${days} days ago`;
 }
 
-/** "1.5 GB", "230 MB", "12 kB" (decimal units, as system monitors show). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** A moment, date and time, as the language of `t` writes it (as the
+ * browser's own language does without one). */
+export function formatDateTime(iso: string, t: ITranslate = plain): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return '';
+  }
+  return t.locale
+    ? new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(date)
+    : date.toLocaleString();
+}
+
+const BYTE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
+const BYTE_SYMBOLS = ['B', 'kB', 'MB', 'GB', 'TB'];
+
+/** The unit a size is shown in (decimal units, as system monitors show),
+ * the size in it and its decimals. */
+function byteScale(bytes: number): { value: number; unit: number; digits: number } {
   let value = Math.max(0, bytes);
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
     value /= 1000;
     unit++;
   }
-  const digits = value >= 100 || unit === 0 ? 0 : 1;
-  return `${value.toFixed(digits)} ${units[unit]}`;
+  return { value, unit, digits: value >= 100 || unit === 0 ? 0 : 1 };
+}
+
+/** A number with `digits` decimals, in the language of `t`. */
+function decimal(value: number, digits: number, t: ITranslate): string {
+  return t.locale
+    ? numberFormat(t.locale, {
+        minimumFractionDigits: digits,
+        maximumFractionDigits: digits
+      }).format(value)
+    : value.toFixed(digits);
+}
+
+/** `value` in the byte unit of index `unit`: "1.5 GB", "1,5 Go". */
+function inUnit(value: number, unit: number, digits: number, t: ITranslate): string {
+  if (!t.locale) {
+    return `${value.toFixed(digits)} ${BYTE_SYMBOLS[unit]}`;
+  }
+  const parts = numberFormat(t.locale, {
+    style: 'unit',
+    unit: BYTE_UNITS[unit],
+    unitDisplay: 'short',
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits
+  }).formatToParts(value);
+  // English spells out the byte ("512 byte") where every larger unit is a
+  // symbol: B, as beside kB and MB.
+  return parts.map(p => (p.type === 'unit' && p.value === 'byte' ? 'B' : p.value)).join('');
+}
+
+/** "1.5 GB", "230 MB", "12 kB" ("1,5 Go" in French). */
+export function formatBytes(bytes: number, t: ITranslate = plain): string {
+  const { value, unit, digits } = byteScale(bytes);
+  return inUnit(value, unit, digits, t);
 }
 
 /** "1.9 of 2.1 GB": two figures in the unit of the second. */
 export function formatUsedOf(used: number, limit: number, t: ITranslate = plain): string {
-  const [limitText, unit] = formatBytes(limit).split(' ');
-  const scale = limit / Number(limitText);
-  const value = used / (Number.isFinite(scale) && scale > 0 ? scale : 1);
-  const digits = value >= 100 ? 0 : 1;
-  return t.__('%1 of %2 %3', value.toFixed(digits), limitText, unit);
+  const { value, unit, digits } = byteScale(limit);
+  const scale = limit / value;
+  const usedValue = used / (Number.isFinite(scale) && scale > 0 ? scale : 1);
+  return t.__(
+    '%1 of %2',
+    decimal(usedValue, usedValue >= 100 ? 0 : 1, t),
+    inUnit(value, unit, digits, t)
+  );
+}
+
+/** "12%" ("12 %" in French): a percentage, whole. */
+export function formatPercent(percent: number, t: ITranslate = plain): string {
+  return t.locale
+    ? numberFormat(t.locale, { style: 'percent', maximumFractionDigits: 0 }).format(percent / 100)
+    : `${Math.round(percent)}%`;
 }
 
 /** "+1.2 GB", "−300 MB", "±0 B": what a cell did to the kernel's memory. */
-export function formatDelta(bytes: number): string {
+export function formatDelta(bytes: number, t: ITranslate = plain): string {
   if (Math.abs(bytes) < 1000) {
-    return '±0 B';
+    return '±' + formatBytes(0, t);
   }
-  return (bytes > 0 ? '+' : '−') + formatBytes(Math.abs(bytes));
+  return (bytes > 0 ? '+' : '−') + formatBytes(Math.abs(bytes), t);
 }
 
 /** What an execution cost: the change of memory over it, and its peak when
@@ -121,17 +269,17 @@ export function memoryCost(
   const rose = peak !== null ? peak - start : delta;
   const text =
     rose > Math.max(delta, 0) + 50e6
-      ? t.__('%1 (peak +%2)', formatDelta(delta), formatBytes(rose))
-      : formatDelta(delta);
+      ? t.__('%1 (peak +%2)', formatDelta(delta, t), formatBytes(rose, t))
+      : formatDelta(delta, t);
   const title =
     peak !== null
       ? t.__(
           'Memory: %1 at the start, %2 at the end, %3 at the highest',
-          formatBytes(start),
-          formatBytes(end),
-          formatBytes(peak)
+          formatBytes(start, t),
+          formatBytes(end, t),
+          formatBytes(peak, t)
         )
-      : t.__('Memory: %1 at the start, %2 at the end', formatBytes(start), formatBytes(end));
+      : t.__('Memory: %1 at the start, %2 at the end', formatBytes(start, t), formatBytes(end, t));
   return { text, title };
 }
 
@@ -159,8 +307,8 @@ export function telltaleLine(code: string | null | undefined, width = 200): stri
 }
 
 /** What shows in place of code the server keeps from this user, and why. */
-export const HIDDEN_CODE = 'code hidden';
-export const HIDDEN_WHY = 'Hidden: you may see these kernels, not run code on them.';
+export const HIDDEN_CODE = N_('code hidden');
+export const HIDDEN_WHY = N_('Hidden: you may see these kernels, not run code on them.');
 
 /** The first `lines` lines of code, marking a cut with "…" (null: hidden). */
 export function codePreview(
@@ -196,12 +344,12 @@ export function statusBarText(
   if (awaitingInput) {
     return t.__('waiting for input');
   }
-  const queue = queued > 0 ? ' · ' + t.__('%1 queued', queued) : '';
+  const queue = queued > 0 ? ' · ' + t._n('%1 queued', '%1 queued', queued) : '';
   if (status === 'busy') {
-    return t.__('running %1', formatDuration(busySeconds)) + queue;
+    return t.__('running %1', formatDuration(busySeconds, t)) + queue;
   }
   if (status === 'idle' || status === 'ready') {
-    return `${formatDuration(idleSeconds)}${queue}`;
+    return `${formatDuration(idleSeconds, t)}${queue}`;
   }
   return t.__(status) + queue;
 }
@@ -215,18 +363,18 @@ export function statusBarLabel(
   awaitingInput: boolean,
   t: ITranslate = plain
 ): string {
-  const queue = queued > 0 ? ', ' + t.__('%1 queued', queued) : '';
+  const queue = queued > 0 ? ', ' + t._n('%1 queued', '%1 queued', queued) : '';
   if (awaitingInput) {
     return t.__('Kernel waiting for input') + queue;
   }
   if (status === 'busy') {
-    return t.__('Kernel busy for %1', formatDuration(busySeconds)) + queue;
+    return t.__('Kernel busy for %1', formatDuration(busySeconds, t)) + queue;
   }
   if (status === 'idle') {
-    return t.__('Kernel idle for %1', formatDuration(idleSeconds)) + queue;
+    return t.__('Kernel idle for %1', formatDuration(idleSeconds, t)) + queue;
   }
   if (status === 'ready') {
-    return t.__('Kernel ready for %1', formatDuration(idleSeconds)) + queue;
+    return t.__('Kernel ready for %1', formatDuration(idleSeconds, t)) + queue;
   }
   return t.__('Kernel %1', t.__(status)) + queue;
 }
@@ -248,7 +396,7 @@ export function endedReason(e: IEndedLike, t: ITranslate = plain): string {
   switch (e.reason) {
     case 'culled':
       return e.idle_seconds !== null && e.idle_seconds !== undefined
-        ? t.__('culled after %1 idle', formatDuration(e.idle_seconds))
+        ? t.__('culled after %1 idle', formatDuration(e.idle_seconds, t))
         : t.__('culled');
     case 'killed':
     case 'exited':
@@ -289,8 +437,8 @@ export function exitReason(
         ? t.__('killed: out of memory (%1)', formatUsedOf(used, limit, t))
         : t.__(
             'killed: out of memory (limit %1; last seen at %2)',
-            formatBytes(limit),
-            formatBytes(used)
+            formatBytes(limit, t),
+            formatBytes(used, t)
           );
     }
     return t.__('killed: out of memory');

@@ -6,6 +6,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { confirmShutdown, confirmShutdownIdle, run } from './actions';
+import { formatPercent } from './format';
 import { MemoryMeter } from './memory';
 import { ActiveSessionsModel } from './model';
 import { SORT_KEYS, SORT_LABELS, SortKey, statusCounts, totals } from './sessions';
@@ -52,7 +53,7 @@ export function Header(props: IHeaderProps): JSX.Element {
         <span className="jp-ActiveSessions-totals">
           <MemoryMeter memory={model.memory} />
           <span title={t.__('CPU of all kernels and their children')}>
-            {measured ? t.__('%1% CPU', Math.round(sum.cpu)) : t.__('— CPU')}
+            {measured ? t.__('%1 CPU', formatPercent(sum.cpu, t)) : t.__('— CPU')}
           </span>
         </span>
       </div>
@@ -92,7 +93,7 @@ export function Header(props: IHeaderProps): JSX.Element {
             onClick={() => void confirmShutdown(model, selected, t)}
             title={t.__('Shut down the selected kernels')}
           >
-            {t.__('Shut down %1', selected.length)}
+            {t._n('Shut down %1', 'Shut down %1', selected.length)}
           </button>
         )}
         <button

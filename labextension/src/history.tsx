@@ -55,7 +55,9 @@ export function ExecutionList(props: {
               {e.status === 'error' ? (e.error_name ?? t.__('error')) : t.__(e.status)}
             </span>
             <span className="jp-ActiveSessions-historyTook">
-              {e.duration_seconds < 1 ? '<1s' : formatDuration(e.duration_seconds)}
+              {e.duration_seconds < 1
+                ? '<' + formatDuration(1, t)
+                : formatDuration(e.duration_seconds, t)}
             </span>
             {cost && (
               <span className="jp-ActiveSessions-historyMemory" title={cost.title}>

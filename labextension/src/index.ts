@@ -27,7 +27,7 @@ import { ActiveSessionsPanel } from './panel';
 import { loadSettings, PLUGIN_ID } from './settings';
 import { addStatusItem } from './statusbar';
 import { IActiveSessions } from './tokens';
-import { DOMAIN } from './translate';
+import { loadTranslate } from './translate';
 
 export { CommandIDs } from './commands';
 export { IActiveSessions } from './tokens';
@@ -68,7 +68,7 @@ const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
     palette: ICommandPalette | null,
     translator: ITranslator | null
   ): Promise<IActiveSessions> => {
-    const trans = (translator ?? nullTranslator).load(DOMAIN);
+    const trans = loadTranslate(translator ?? nullTranslator);
     const settings = await loadSettings(settingRegistry);
     const clock = new Clock();
     const open = (path: string, cellId?: string | null) =>
@@ -149,7 +149,7 @@ const statusBarPlugin: JupyterFrontEndPlugin<void> = {
       sessions,
       new Clock(),
       () => app.shell.activateById(PANEL_ID),
-      (translator ?? nullTranslator).load(DOMAIN)
+      loadTranslate(translator ?? nullTranslator)
     );
   }
 };

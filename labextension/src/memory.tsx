@@ -6,16 +6,17 @@
  */
 import * as React from 'react';
 
-import { formatBytes, formatUsedOf, ITranslate } from './format';
+import { formatBytes, formatPercent, formatUsedOf, ITranslate, N_ } from './format';
 import { useTranslate } from './translate';
 import { IMemoryStatus, ISample, ITimeline } from './types';
 
 const SOURCE_WORDS: Record<string, string> = {
-  cgroup: "the container's (cgroup) limit",
+  cgroup: N_("the container's (cgroup) limit"),
   env: 'MEM_LIMIT',
-  config: 'the configured limit',
-  host: "the machine's memory"
+  config: N_('the configured limit'),
+  host: N_("the machine's memory")
 };
+const SOME_LIMIT = N_('the limit');
 
 /** "1.9 of 2.1 GB" and a bar; the warning colour past the warning fraction. */
 export function MemoryMeter(props: { memory: IMemoryStatus | null }): JSX.Element {
@@ -29,17 +30,17 @@ export function MemoryMeter(props: { memory: IMemoryStatus | null }): JSX.Elemen
     );
   }
   const fraction = Math.min(1, m.used_bytes / m.limit_bytes);
-  const source = t.__(SOURCE_WORDS[m.source ?? ''] ?? 'the limit');
+  const source = t.__(SOURCE_WORDS[m.source ?? ''] ?? SOME_LIMIT);
   const title =
     t.__(
-      'Memory used: %1 (%2%) of %3; kernels: %4',
+      'Memory used: %1 (%2) of %3; kernels: %4',
       formatUsedOf(m.used_bytes, m.limit_bytes, t),
-      Math.round(fraction * 100),
+      formatPercent(fraction * 100, t),
       source,
-      formatBytes(m.kernels_bytes)
+      formatBytes(m.kernels_bytes, t)
     ) +
     (m.warning
-      ? '. ' + t.__('Past %1%: the OOM killer is near', Math.round(m.warning_fraction * 100))
+      ? '. ' + t.__('Past %1: the OOM killer is near', formatPercent(m.warning_fraction * 100, t))
       : '');
   return (
     <span className={`jp-ActiveSessions-meter${m.warning ? ' jp-mod-warning' : ''}`} title={title}>
@@ -98,8 +99,8 @@ export function Sparkline(props: { timeline: ITimeline | null }): JSX.Element {
   const title = t.__(
     'Memory, last %1: %2 to %3',
     span(samples, t),
-    formatBytes(Math.min(...memory)),
-    formatBytes(Math.max(...memory))
+    formatBytes(Math.min(...memory), t),
+    formatBytes(Math.max(...memory), t)
   );
   return (
     <svg
@@ -161,11 +162,11 @@ export function MemoryChart(props: { timeline: ITimeline | null }): JSX.Element 
   const topCpu = Math.max(100, ...cpu);
   const line = points(memory, width, height, topMemory);
   const label = t.__(
-    'Memory and CPU over the last %1: memory %2 to %3, CPU up to %4%',
+    'Memory and CPU over the last %1: memory %2 to %3, CPU up to %4',
     span(samples, t),
-    formatBytes(Math.min(...memory)),
-    formatBytes(topMemory),
-    Math.round(Math.max(...cpu))
+    formatBytes(Math.min(...memory), t),
+    formatBytes(topMemory, t),
+    formatPercent(Math.max(...cpu), t)
   );
   return (
     <figure className="jp-ActiveSessions-chart">
@@ -187,10 +188,10 @@ export function MemoryChart(props: { timeline: ITimeline | null }): JSX.Element 
       </svg>
       <figcaption>
         <span className="jp-ActiveSessions-chartKeyMemory">
-          {t.__('memory, up to %1', formatBytes(topMemory))}
+          {t.__('memory, up to %1', formatBytes(topMemory, t))}
         </span>
         <span className="jp-ActiveSessions-chartKeyCpu">
-          {t.__('CPU, up to %1%', Math.round(Math.max(...cpu)))}
+          {t.__('CPU, up to %1', formatPercent(Math.max(...cpu), t))}
         </span>
         <span>{t.__('last %1', span(samples, t))}</span>
       </figcaption>

@@ -1,8 +1,8 @@
 /**
  * The panel's model: the server's active sessions and recently ended
- * kernels, kept fresh from the server's event stream (polling only where
- * events are unavailable), and the actions on a session. All HTTP goes
- * through handler.ts.
+ * kernels, kept fresh from the server's event stream (and polled, through
+ * poll.ts, for what changes without events while the panel shows), and the
+ * actions on a session. All HTTP goes through handler.ts.
  *
  * An event about one kernel refetches that kernel alone and replaces only its
  * object, so the rows of the others (memoized on their session object) do not
@@ -10,9 +10,11 @@
  */
 import { Event, Session } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
+import { pollFrequency, sessionsPoll } from './poll';
 import { IActiveSessions } from './tokens';
 import {
   EVENT_SCHEMA_ID,
@@ -42,6 +44,7 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
   constructor(options: ActiveSessionsModel.IOptions) {
     this._events = options.events ?? null;
     this._refreshInterval = options.refreshInterval;
+    this._poll = sessionsPoll(() => this._pollOnce(), options.refreshInterval);
     this._events?.stream.connect(this._onEvent, this);
     // Our events say nothing of notebooks being opened, renamed or closed:
     // JupyterLab's own session list does.
@@ -108,7 +111,7 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
 
   set refreshInterval(seconds: number) {
     this._refreshInterval = seconds;
-    this._schedulePoll();
+    this._poll.frequency = pollFrequency(seconds);
   }
 
   session(id: string): IActiveSession | undefined {
@@ -116,16 +119,13 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
   }
 
   /**
-   * Whether anyone is looking: the list is refetched every refreshInterval
-   * while something shows it (memory and CPU change without events; without
-   * the event stream, everything does), and not at all otherwise.
+   * Whether anyone is looking: the list is fetched now and every
+   * refreshInterval while something shows it (memory and CPU change without
+   * events; without the event stream, everything does), and not polled
+   * otherwise, nor while JupyterLab's tab is hidden.
    */
   setVisible(visible: boolean): void {
-    this._visible = visible;
-    if (visible) {
-      void this.refresh();
-    }
-    this._schedulePoll();
+    void (visible ? this._poll.refresh() : this._poll.stop());
   }
 
   /** Fetch the list and the ended kernels now; concurrent calls share one request. */
@@ -202,7 +202,7 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
     this._isDisposed = true;
     this._events?.stream.disconnect(this._onEvent, this);
     this._sessionManager?.runningChanged.disconnect(this._scheduleRefresh, this);
-    window.clearTimeout(this._pollTimer);
+    this._poll.dispose();
     window.clearTimeout(this._debounceTimer);
     for (const timer of this._sessionTimers.values()) {
       window.clearTimeout(timer);
@@ -308,18 +308,12 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
     this._debounceTimer = window.setTimeout(() => void this.refresh(), EVENT_DEBOUNCE_MS);
   }
 
-  private _schedulePoll(): void {
-    window.clearTimeout(this._pollTimer);
-    if (!this._visible || this._isDisposed) {
-      return;
+  /** One poll: a failed fetch rejects, so that the poll waits longer. */
+  private async _pollOnce(): Promise<void> {
+    await this.refresh();
+    if (this._error !== null) {
+      throw new Error(this._error);
     }
-    this._pollTimer = window.setTimeout(
-      async () => {
-        await this.refresh();
-        this._schedulePoll();
-      },
-      Math.max(1, this._refreshInterval) * 1000
-    );
   }
 
   private _events: Event.IManager | null;
@@ -332,10 +326,9 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
   private _fetchedAt = Date.now();
   private _fetchedAtOf = new Map<string, number>();
   private _error: string | null = null;
-  private _visible = false;
   private _inFlight: Promise<void> | null = null;
   private _again = false;
-  private _pollTimer = 0;
+  private _poll: Poll;
   private _debounceTimer = 0;
   private _sessionTimers = new Map<string, number>();
   private _isDisposed = false;

@@ -23,7 +23,7 @@ export function describe(
   const where = e.notebook_path?.split('/').pop() ?? t.__('kernel %1', e.session_id.slice(0, 8));
   const cell = e.execution_count !== null ? ` [${e.execution_count}]` : '';
   // Rounded, not cut like a ticking timer: 1.96 s ran "2s".
-  const took = formatDuration(Math.round(e.duration_seconds));
+  const took = formatDuration(Math.round(e.duration_seconds), t);
   const body =
     e.status === 'ok'
       ? t.__('finished in %1', took)
@@ -81,7 +81,7 @@ export function announceFinished(
 export function describeMemoryWarning(w: IMemoryWarning, t: ITranslate = plain): string {
   const largest = w.kernels
     .slice(0, 3)
-    .map(k => `${shortName(k, t)} ${formatBytes(k.memory_bytes)}`)
+    .map(k => `${shortName(k, t)} ${formatBytes(k.memory_bytes, t)}`)
     .join(', ');
   return (
     t.__('Memory nearly full: %1 used.', formatUsedOf(w.used_bytes, w.limit_bytes, t)) +
@@ -114,7 +114,7 @@ export function announceMemoryWarning(model: ActiveSessionsModel, t: ITranslate 
         t.__(
           'Shut down %1: %2 freed.',
           shortName(idle, t),
-          formatBytes(idle.resource_usage!.memory_bytes)
+          formatBytes(idle.resource_usage!.memory_bytes, t)
         ),
         { autoClose: 8000 }
       );

@@ -16,7 +16,7 @@ import * as React from 'react';
 import { confirmKill, confirmShutdown, run } from './actions';
 import { Clock, useClock } from './clock';
 import { SessionDetails } from './details';
-import { formatBytes, formatDuration, telltaleLine } from './format';
+import { formatBytes, formatDuration, formatPercent, telltaleLine } from './format';
 import { Sparkline } from './memory';
 import { IRowContext } from './rowContext';
 import { cullCountdown, liveSeconds, progress, rowTitle } from './sessions';
@@ -44,9 +44,9 @@ function LiveTimer(props: { s: IActiveSession; fetchedAt: number; clock: Clock }
   if (s.awaiting_input) {
     text = t.__('input');
   } else if (s.status === 'busy') {
-    text = formatDuration(liveSeconds(s.busy_seconds, fetchedAt, now));
+    text = formatDuration(liveSeconds(s.busy_seconds, fetchedAt, now), t);
   } else if (s.status === 'idle' || s.status === 'ready') {
-    text = formatDuration(liveSeconds(s.idle_seconds, fetchedAt, now));
+    text = formatDuration(liveSeconds(s.idle_seconds, fetchedAt, now), t);
   }
   const what = s.awaiting_input ? t.__('waiting for input') : t.__(s.status);
   return (
@@ -76,7 +76,7 @@ function CullCountdown(props: {
   // A line of its own under the row: rare, and not to be missed.
   return (
     <div className="jp-ActiveSessions-cull" title={t.__('Idle culling will shut this kernel down')}>
-      ⌛ {t.__('culled in %1 unless used', formatDuration(left))}
+      ⌛ {t.__('culled in %1 unless used', formatDuration(left, t))}
       <button
         className="jp-ActiveSessions-keepAlive"
         aria-label={t.__('Keep alive: never cull this kernel')}
@@ -170,7 +170,9 @@ function RunningLine(props: { s: IActiveSession; context: IRowContext }): JSX.El
     <>
       <code className="jp-ActiveSessions-runningCode">{code}</code>
       {queued > 0 && (
-        <span className="jp-ActiveSessions-runningQueue">{t.__('%1 queued', queued)}</span>
+        <span className="jp-ActiveSessions-runningQueue">
+          {t._n('%1 queued', '%1 queued', queued)}
+        </span>
       )}
       {done !== null && (
         <progress
@@ -261,10 +263,10 @@ function SessionRowImpl(props: IRowProps): JSX.Element {
             className="jp-ActiveSessions-memory"
             title={t.__('Memory (kernel and its children)')}
           >
-            {usage ? formatBytes(usage.memory_bytes) : '—'}
+            {usage ? formatBytes(usage.memory_bytes, t) : '—'}
           </span>
           <span className="jp-ActiveSessions-cpu" title={t.__('CPU (kernel and its children)')}>
-            {usage ? `${Math.round(usage.cpu_percent)}%` : '—'}
+            {usage ? formatPercent(usage.cpu_percent, t) : '—'}
           </span>
           <Sparkline timeline={model.sparkline(s.session_id)} />
         </div>

@@ -6,6 +6,10 @@
 import type { ITranslate } from './format';
 import { IActiveSession, IQueueEntry } from './types';
 
+// format.ts's N_ (a message marked for the catalogs), here too: this module
+// imports nothing at run time (node's test runner loads it as it is).
+const N_ = (msgid: string): string => msgid;
+
 /**
  * Seconds a session has been busy or idle *now*, from what the server said
  * at `fetchedAt` (ms): timers keep ticking between server updates.
@@ -22,12 +26,12 @@ export const SORT_KEYS = ['status', 'memory', 'cpu', 'idle', 'started', 'name'] 
 export type SortKey = (typeof SORT_KEYS)[number];
 
 export const SORT_LABELS: Record<SortKey, string> = {
-  status: 'Status',
-  memory: 'Memory',
-  cpu: 'CPU',
-  idle: 'Idle time',
-  started: 'Started (newest)',
-  name: 'Name'
+  status: N_('Status'),
+  memory: N_('Memory'),
+  cpu: N_('CPU'),
+  idle: N_('Idle time'),
+  started: N_('Started (newest)'),
+  name: N_('Name')
 };
 
 /** What the panel calls a kernel, running or ended: its notebook's file
@@ -117,10 +121,26 @@ export function statusCounts(list: readonly IActiveSession[], t?: ITranslate): s
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return STATUS_ORDER.filter(label => counts.has(label))
-    .map(label =>
-      t ? t.__('%1 %2', counts.get(label), t.__(label)) : `${counts.get(label)} ${label}`
-    )
+    .map(label => (t ? countWords(label, counts.get(label)!, t) : `${counts.get(label)} ${label}`))
     .join(' · ');
+}
+
+/** "3 busy": a count of kernels in a status, in words that agree with it. */
+function countWords(label: string, n: number, t: ITranslate): string {
+  switch (label) {
+    case 'busy':
+      return t._n('%1 busy', '%1 busy', n);
+    case 'starting':
+      return t._n('%1 starting', '%1 starting', n);
+    case 'offline':
+      return t._n('%1 offline', '%1 offline', n);
+    case 'idle':
+      return t._n('%1 idle', '%1 idle', n);
+    case 'exited':
+      return t._n('%1 exited', '%1 exited', n);
+    default:
+      return t._n('%1 %2', '%1 %2', n, label);
+  }
 }
 
 /** Memory (bytes) and CPU (percent of one core) of every kernel together. */

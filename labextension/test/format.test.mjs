@@ -139,13 +139,14 @@ test('memory: used of a limit, what a cell did, and an OOM kill said plainly', a
 });
 
 // A bundle with a catalog, as JupyterLab's ITranslator loads one: each
-// msgid looked up, %1… filled in (for _n, %1 is the count).
-function bundle(catalog) {
+// msgid looked up, %1… filled in (for _n, %1 is the count); and the language.
+function bundle(catalog, locale) {
   const fill = (text, args) => text.replace(/%(\d+)/g, (m, i) => String(args[i - 1]));
   return {
     __: (msgid, ...args) => fill(catalog[msgid] ?? msgid, args),
     _n: (one, many, n, ...args) =>
-      fill(catalog[n === 1 ? one : many] ?? (n === 1 ? one : many), [n, ...args])
+      fill(catalog[n === 1 ? one : many] ?? (n === 1 ? one : many), [n, ...args]),
+    locale
   };
 }
 
@@ -156,14 +157,16 @@ test('the plain bundle fills in its arguments', () => {
 });
 
 test('words go through the bundle given', () => {
-  const fr = bundle({
-    'running %1': 'en cours %1',
-    '%1 queued': '%1 en attente',
-    'Kernel busy for %1': 'Noyau occupé depuis %1',
-    'shut down by %1': 'arrêté par %1',
-    '%1 days ago': 'il y a %1 jours',
-    'code hidden': 'code masqué'
-  });
+  const fr = bundle(
+    {
+      'running %1': 'en cours %1',
+      '%1 queued': '%1 en attente',
+      'Kernel busy for %1': 'Noyau occupé depuis %1',
+      'shut down by %1': 'arrêté par %1',
+      'code hidden': 'code masqué'
+    },
+    'fr-FR'
+  );
   assert.equal(statusBarText('busy', 12, 0, 3, false, fr), 'en cours 12s · 3 en attente');
   assert.equal(statusBarLabel('busy', 12, 0, 0, false, fr), 'Noyau occupé depuis 12s');
   assert.equal(
@@ -175,4 +178,68 @@ test('words go through the bundle given', () => {
   assert.equal(codePreview(null, 3, false, fr), 'code masqué');
   // Without a bundle, the English as before (the fleet page has none).
   assert.equal(statusBarText('busy', 12, 0, 3, false), 'running 12s · 3 queued');
+});
+
+// Intl's spaces: French puts a no-break space between a figure and its unit
+// or percent sign, narrow (U+202F) or not (U+00A0) as the ICU version has
+// it: read as plain spaces here.
+const sp = s => s.replace(/[\u00a0\u202f]/g, ' ');
+
+test('figures in the language of the bundle: English, French, Chinese', async () => {
+  const { formatDateTime, formatDelta, formatPercent, formatUsedOf, intlLocale } =
+    await import('../../lib/format.js');
+  const en = bundle({}, 'en');
+  const fr = bundle({ '%1 of %2': '%1 sur %2' }, 'fr-FR');
+  const zh = bundle({ '%1 of %2': '%1 / %2' }, 'zh-CN');
+  const now = Date.parse('2026-11-24T12:00:00Z');
+
+  // Durations: the two largest units, the second padded; English as by hand.
+  for (const seconds of [0, 59.9, 65, 3720, 2 * 86400 + 3 * 3600]) {
+    assert.equal(formatDuration(seconds, en), formatDuration(seconds));
+  }
+  assert.equal(formatDuration(65, fr), '1min 05s');
+  assert.equal(formatDuration(3720, fr), '1h 02min');
+  assert.equal(formatDuration(2 * 86400 + 3 * 3600, fr), '2j 03h');
+  assert.equal(formatDuration(65, zh), '1分钟05秒');
+  assert.equal(formatDuration(3720, zh), '1小时02分钟');
+  assert.equal(formatDuration(12, zh), '12秒');
+
+  // Sizes: decimal units, the language's separator and unit symbols.
+  assert.equal(formatBytes(54_157_312, en), '54.2 MB');
+  assert.equal(formatBytes(1_500_000_000, en), '1.5 GB');
+  assert.equal(formatBytes(512, en), '512 B');
+  assert.equal(sp(formatBytes(54_157_312, fr)), '54,2 Mo');
+  assert.equal(sp(formatBytes(1_500_000_000, fr)), '1,5 Go');
+  assert.equal(sp(formatBytes(512, fr)), '512 o');
+  assert.equal(formatBytes(54_157_312, zh), '54.2 MB');
+  assert.equal(formatUsedOf(1.9e9, 2e9, en), '1.9 of 2.0 GB');
+  assert.equal(sp(formatUsedOf(1.9e9, 2e9, fr)), '1,9 sur 2,0 Go');
+  assert.equal(formatUsedOf(1.9e9, 2e9, zh), '1.9 / 2.0 GB');
+  assert.equal(sp(formatDelta(-300e6, fr)), '−300 Mo');
+  assert.equal(formatDelta(12, en), '±0 B');
+
+  // Percentages.
+  assert.equal(formatPercent(12.4, en), '12%');
+  assert.equal(sp(formatPercent(12.4, fr)), '12 %');
+  assert.equal(formatPercent(12.4, zh), '12%');
+
+  // Relative times and dates.
+  assert.equal(formatRelative('2026-11-24T11:59:30Z', now, en), 'now');
+  assert.equal(formatRelative('2026-11-24T11:55:00Z', now, en), '5 minutes ago');
+  assert.equal(formatRelative('2026-11-23T12:00:00Z', now, en), 'yesterday');
+  assert.equal(formatRelative('2026-11-24T11:55:00Z', now, fr), 'il y a 5 minutes');
+  assert.equal(formatRelative('2026-11-24T09:00:00Z', now, fr), 'il y a 3 heures');
+  assert.equal(formatRelative('2026-11-24T11:55:00Z', now, zh), '5分钟前');
+  assert.equal(formatRelative('2026-11-22T12:00:00Z', now, zh), '前天');
+  // (In the process's time zone, as the browser's: only the shape is checked.)
+  assert.match(formatDateTime('2026-11-24T12:00:00Z', fr), /^\d+ nov\. 2026/);
+  assert.match(formatDateTime('2026-11-24T12:00:00Z', zh), /^2026年11月\d+日/);
+  assert.match(formatDateTime('2026-11-24T12:00:00Z', en), /^Nov \d+, 2026/);
+  assert.equal(formatDateTime('not a date', en), '');
+
+  // JupyterLab's language codes as Intl takes them.
+  assert.equal(intlLocale('fr_FR'), 'fr-FR');
+  assert.equal(intlLocale('zh-CN'), 'zh-CN');
+  assert.equal(intlLocale(''), 'en');
+  assert.equal(intlLocale('not a language!'), 'en');
 });

@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import NODELAY_OFF, settled  # noqa: E402
+from cpu_per_cell import NODELAY_OFF  # noqa: E402
+from run import settled  # noqa: E402
 
 from harness import Client, Server  # noqa: E402
 

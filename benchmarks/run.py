@@ -17,8 +17,10 @@ machine and the date, to benchmarks/RESULTS.md.
    the per-session overhead (RSS with 10 kernels, on minus off, per kernel);
 6. burst: 50 cells sent at once to each of 10 kernels; at every poll the queue
    must list only sent requests, in the order sent, and end empty;
-7. server CPU: the server process's CPU seconds per 1,000 cells, on vs off
-   (target: the extension adds under 5%);
+7. server CPU: the server process's CPU seconds per 1,000 pipelined cells,
+   on vs off, with a control row (off vs off) and the kernel output capture's
+   part, in interleaved rounds (cpu_per_cell.py; target: the extension adds
+   at most 2%);
 8. scale (--scale-only, its own section): server CPU while 50 kernels sit
    idle, resource sampling on / off / extension disabled (target < 1% of a
    core), and the list at 100 kernels.
@@ -39,6 +41,8 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
+import cpu_per_cell  # noqa: E402
+
 from harness import Client, Server, machine, servers, update_results  # noqa: E402
 
 
@@ -67,78 +71,6 @@ async def throughput(on: Server, off: Server, rounds: int, cells: int) -> dict:
         "p50": (pct(lat[True], 50) * 1e3, pct(lat[False], 50) * 1e3),
         "p99": (pct(lat[True], 99) * 1e3, pct(lat[False], 99) * 1e3),
     }
-
-
-async def server_cpu(
-    rounds: int,
-    cells: int,
-    on_args: list[str] | None = None,
-    baseline_args: list[str] | None = None,
-) -> dict:
-    """Server process CPU seconds (user + system, psutil) per `cells` cells of
-    `pass` over one websocket, on vs off, alternating rounds: the figure to
-    steer by, since the kernel, not the server, bounds wall-clock throughput.
-    `on_args` go to the server with the extension (e.g. tcp_nodelay off).
-    With `baseline_args`, the baseline has the extension too, with those
-    arguments (e.g. the store off): the cost of one part of it."""
-    import psutil
-
-    on = Server(True, on_args)
-    off = Server(True, baseline_args) if baseline_args is not None else Server(False)
-    on.enabled, off.enabled = True, False  # (the keys of the rounds below)
-    try:
-        clients = {s.enabled: await Client.open(s, s.start_kernel()) for s in (on, off)}
-        procs = {s.enabled: psutil.Process(s.proc.pid) for s in (on, off)}
-        await settled()
-        spent: dict[bool, list[float]] = {True: [], False: []}
-        for r in range(rounds):
-            for enabled in (True, False) if r % 2 == 0 else (False, True):
-                before = procs[enabled].cpu_times()
-                await clients[enabled].run(["pass"] * cells)
-                after = procs[enabled].cpu_times()
-                spent[enabled].append(after.user + after.system - before.user - before.system)
-        for c in clients.values():
-            c.close()
-    finally:
-        on.stop()
-        off.stop()
-    on_s, off_s = statistics.median(spent[True]), statistics.median(spent[False])
-    return {
-        "on": on_s,
-        "off": off_s,
-        "ratio": on_s / off_s,
-        "rounds": rounds,
-        "on_all": spent[True],
-        "off_all": spent[False],
-    }
-
-
-NODELAY_OFF = ["--SessionRegistry.tcp_nodelay=False"]
-STORE_OFF = ["--SessionStore.path="]
-
-
-def cpu_row(c: dict, what: str, target: str) -> str:
-    return (
-        f"| server CPU per 1,000 pipelined cells, {what} (median of {c['rounds']} "
-        f"alternating rounds) | {c['on']:.3f} s | {c['off']:.3f} s | {c['ratio'] - 1:+.1%} "
-        f"| {target} |"
-    )
-
-
-def cpu_rows(tracking: dict, default: dict, store: dict) -> list[str]:
-    return [
-        cpu_row(tracking, "tracking alone (tcp_nodelay off)", "< +5%"),
-        cpu_row(default, "as shipped (with TCP_NODELAY)", ""),
-        cpu_row(store, "the store's part: store on vs off, the extension on in both", "noise"),
-    ]
-
-
-async def cpu_runs(rounds: int) -> tuple[dict, dict, dict]:
-    return (
-        await server_cpu(rounds, 1000, NODELAY_OFF),
-        await server_cpu(rounds, 1000),
-        await server_cpu(rounds, 1000, baseline_args=STORE_OFF),
-    )
 
 
 async def timed_gets(server: Server, paths: list[str], n: int) -> list[float]:
@@ -397,6 +329,9 @@ async def main(
     only_cpu: bool = False,
     only_memory: bool = False,
     only_idle: bool = False,
+    cpu_rounds: int = 20,
+    cpu_cells: int = 1000,
+    also: tuple[str, ...] = (),
 ) -> None:
     if only_idle:  # idle CPU at 50 kernels and the list at 100: the "scale" section
         began = time.perf_counter()
@@ -425,11 +360,10 @@ async def main(
             print(memory_row(await memory(on, off, 10_000), 10_000))
         return
     if only_cpu:  # for steering by the server's CPU: print the rows, write nothing
-        runs = await cpu_runs(6)
-        for row, c in zip(cpu_rows(*runs), runs, strict=True):
-            print(row)
-            print("  on rounds:  " + ", ".join(f"{x:.3f}" for x in c["on_all"]))
-            print("  off rounds: " + ", ".join(f"{x:.3f}" for x in c["off_all"]))
+        results = await cpu_per_cell.run(cpu_rounds, cpu_cells, also, settled)
+        print("\n".join(cpu_per_cell.table(results, cpu_rounds, cpu_cells)))
+        print("per round (measured / baseline - 1):")
+        print("\n".join(cpu_per_cell.rounds_detail(results)))
         return
     if only_list:  # for profiling the list route: print its rows, write nothing
         for count, ours, theirs in await list_latency([1, 10, 50, 100]):
@@ -450,7 +384,8 @@ async def main(
         progress("burst", began)
         b = await burst(on, 10, 50)
     progress("server CPU per cell", began)
-    cpu = await cpu_runs(4 if quick else 6)
+    cpu_rounds = 5 if quick else cpu_rounds
+    cpu = await cpu_per_cell.run(cpu_rounds, cpu_cells, also, settled)
     progress("list latency", began)
     lists = await list_latency([1, 10] if quick else [1, 10, 50])
     progress("per-session overhead", began)
@@ -470,7 +405,7 @@ async def main(
         f"| execute_request -> execute_reply p99 | {t['p99'][0]:.2f} ms | {t['p99'][1]:.2f} ms "
         f"| {t['p99'][0] / t['p99'][1]:.3f} | |",
     ]
-    lines += cpu_rows(*cpu)
+    cpu_table = cpu_per_cell.table(cpu, cpu_rounds, cpu_cells)
     for count, ours, theirs in lists:
         lines.append(
             f"| GET api/active-sessions vs GET api/kernels, {count} kernel(s) (median) "
@@ -483,6 +418,8 @@ async def main(
         f"| per-session overhead (RSS with 10 kernels, on - off, per kernel) | | | {overhead / 1024:.0f} KiB | |",
         f"| burst: 50 cells at once to each of 10 kernels | {b['polls']} polls, {b['violations']} wrong, "
         f"max pending {b['max_pending']}, left at the end {b['leftover']} | | | 0 wrong, 0 left |",
+        "",
+        *cpu_table,
         "",
     ]
     text = "\n".join(lines)
@@ -501,7 +438,21 @@ if __name__ == "__main__":
     parser.add_argument(
         "--cpu-only",
         action="store_true",
-        help="only the server CPU row, printed, RESULTS.md untouched",
+        help="only the server CPU rows (as shipped, control, capture), printed, "
+        "RESULTS.md untouched",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=20, help="rounds of the server CPU rows (default 20)"
+    )
+    parser.add_argument(
+        "--cells", type=int, default=1000, help="pipelined cells per round (default 1000)"
+    )
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        choices=sorted(cpu_per_cell.OPTIONAL_ROWS),
+        help="more server CPU rows: TCP_NODELAY's part, the store's part",
     )
     parser.add_argument(
         "--memory-only",
@@ -515,4 +466,15 @@ if __name__ == "__main__":
         "(the 'scale' section of RESULTS.md)",
     )
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.list_only, args.cpu_only, args.memory_only, args.scale_only))
+    asyncio.run(
+        main(
+            args.quick,
+            args.list_only,
+            args.cpu_only,
+            args.memory_only,
+            args.scale_only,
+            args.rounds,
+            args.cells,
+            tuple(args.also),
+        )
+    )

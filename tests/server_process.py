@@ -125,6 +125,9 @@ class JupyterServer:
     `data_dir` share their store, as one user's servers do; `restart` starts
     the same server again (same port, token and folders)."""
 
+    # Seconds a start may take before it counts as failed.
+    start_timeout = 60.0
+
     def __init__(
         self,
         enabled: bool = True,
@@ -168,6 +171,7 @@ class JupyterServer:
             self.url + "api/status",
             self.log,
             headers=self.auth,
+            timeout=self.start_timeout,
             env=self.env,
         )
 

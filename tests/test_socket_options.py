@@ -45,3 +45,40 @@ async def test_kernel_websocket_is_nodelay_unless_turned_off(api, open_client, r
 
 async def _connections(kernel_id: str) -> list[ObservedConnectionMixin]:
     return connections(kernel_id)
+
+
+async def test_nagle_gathers_a_run_of_queued_cells_and_nodelay_is_back_as_it_ends(
+    api, open_client, tmp_path
+):
+    """While the kernel runs a cell with more queued behind it, each message
+    sent at once would be a packet of its own: TCP_NODELAY is off then, and
+    on again (sending what Nagle's algorithm held) once the run ends."""
+    kernel_id = await api.start_kernel()
+    await api.wait_session(kernel_id, ready)
+    client = await open_client(kernel_id)
+    (conn,) = await poll(lambda: connections(kernel_id), lambda c: len(c) == 1)
+    sock = conn.websocket_handler.ws_connection.stream.socket
+    assert nodelay(sock)
+
+    go, done = tmp_path / "go", tmp_path / "done"
+    first = client.send_execute(
+        "import os, time\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+        "print('a message sent while cells wait behind this one')\n"
+        f"while not os.path.exists({str(done)!r}): time.sleep(0.01)\n"
+    )
+    last = [client.send_execute("pass") for _ in range(3)][-1]
+    await api.wait_session(
+        kernel_id,
+        lambda s: s["execution_queue"]["active"] is not None
+        and s["execution_queue"]["active"]["msg_id"] == first
+        and s["execution_queue"]["length"] == 3,
+    )
+    go.touch()
+    await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")
+    assert not nodelay(sock)
+
+    done.touch()
+    await client.finished(last)
+    await api.wait_session(kernel_id, lambda s: s["status"] == "idle")
+    assert nodelay(sock)

@@ -168,6 +168,17 @@ class MessageRouter:
         tracked = self._kernels.get(kernel_id)
         return tracked is not None and len(tracked.state.queue) > 0
 
+    def in_a_run(self, kernel_id: str) -> bool:
+        """Whether two or more requests to the kernel are sent and unfinished
+        (as far as IOPub told): a run of queued cells, whose messages need
+        not each leave the server at once. Asked per message sent to a
+        client (websocket.py)."""
+        tracked = self._kernels.get(kernel_id)
+        if tracked is None:
+            return False
+        queue = tracked.state.queue
+        return len(queue) + (queue.active is not None) >= 2
+
     def is_pending(self, kernel_id: str, msg_id: str | None) -> bool:
         tracked = self._kernels.get(kernel_id)
         return tracked is not None and tracked.state.queue.is_pending(msg_id)

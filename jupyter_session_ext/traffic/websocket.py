@@ -14,6 +14,11 @@ class which, besides doing its normal job, reports to the `MessageRouter`
 
 It also sets TCP_NODELAY on the sockets it serves (`SessionRegistry.tcp_nodelay`):
 with Nagle's algorithm and delayed ACKs, a short cell's reply waits ~40 ms.
+Except while the kernel works through a run of queued cells: then every
+message sent at once is a packet of its own, whose sending costs the server
+more than the rest of its work on the message, and Nagle's algorithm
+gathers them; the socket is set back as the run ends, which sends what it
+held (`_pace`).
 
 IOPub is not read here (`iopub.py` sees it for every client). Only
 shell and stdin messages are looked at, and a cheap byte test comes before any
@@ -108,10 +113,13 @@ class ObservedConnectionMixin:
     multi_kernel_manager: Any
     log: Any
 
+    # Whether the socket has TCP_NODELAY now; None: left as the server set it.
+    _nodelay_now: bool | None = None
+
     def connect(self) -> Any:
         if self.nodelay():
             # The browser's socket: each reply goes out at once.
-            self._observe(lambda: self.websocket_handler.set_nodelay(True))
+            self._observe(lambda: self._set_nodelay(True))
         result = super().connect()  # type: ignore[misc]
         self._observe(lambda: self.router.on_connections_changed(self.kernel_id, +1))
         return result
@@ -137,7 +145,26 @@ class ObservedConnectionMixin:
                 self._observe_outgoing(channel, outgoing_msg)
             except Exception:
                 self._observe_failed()
+        if self._nodelay_now is not None:
+            self._pace()
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+
+    def _pace(self) -> None:
+        """TCP_NODELAY off while the kernel runs a cell with more queued behind
+        it, on otherwise (after the message was observed: a reply can bring
+        the queue up to date). Flipped only when that changes: twice a run."""
+        wanted = not self.router.in_a_run(self.kernel_id)
+        if wanted is not self._nodelay_now:
+            try:
+                self._set_nodelay(wanted)
+            except Exception:
+                self._nodelay_now = None  # (closing) not tried again
+                self._observe_failed()
+
+    def _set_nodelay(self, on: bool) -> None:
+        # Turned on, it also sends at once what Nagle's algorithm holds.
+        self.websocket_handler.set_nodelay(on)
+        self._nodelay_now = on
 
     # -- observation ----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Reversible
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,7 +26,7 @@ from ..state.record import ResourceUsage, TrackedKernel
 from ..state.timeline import Sample
 
 
-def start_mark(marks: Iterable[tuple[datetime, int]], began: datetime) -> int | None:
+def start_mark(marks: Reversible[tuple[datetime, int]], began: datetime) -> int | None:
     """An execution's memory at its start: the last reading taken before the
     kernel began it; else the oldest kept, which is the end of the cell
     before. jupyter_server reads a kernel's IOPub on a socket of its own,
@@ -34,11 +34,12 @@ def start_mark(marks: Iterable[tuple[datetime, int]], began: datetime) -> int | 
     the kernel begin the next, before the server reads that end. Then the
     cells ran back to back, and one's end is the other's start (a reading
     from before that end would count the cell before twice)."""
-    kept = list(marks)
-    for at, memory in reversed(kept):
+    oldest = None
+    for at, memory in reversed(marks):  # (a deque: no copy made)
         if at <= began:
             return memory
-    return kept[0][1] if kept else None
+        oldest = memory
+    return oldest
 
 
 class ResourceMonitor:
@@ -65,6 +66,11 @@ class ResourceMonitor:
         # busy interval (a pipelined notebook turns busy a thousand times).
         self._fast = False
         self._round_at = 0.0
+        # Read per kernel message (`changed`): plain attributes, not traits.
+        # Each round of the sampler reads them again, so a change at run
+        # time applies from the next round.
+        self._off = interval() <= 0
+        self._busy_interval = watch.busy_sampling_interval
 
     def start(self) -> None:
         if self._task is None and self._interval() > 0:
@@ -89,7 +95,8 @@ class ResourceMonitor:
         next_full = 0.0
         while True:
             interval = self._interval()
-            if interval <= 0:
+            self._off = interval <= 0
+            if self._off:
                 return
             self._round_at = time.monotonic()
             full = self._round_at >= next_full
@@ -109,7 +116,7 @@ class ResourceMonitor:
                 self._resident.keep(p for t in local if t.pid for p in self._sampler.family(t.pid))
             if reading is not None:
                 self._watch.update(reading)
-            busy = self._watch.busy_sampling_interval
+            busy = self._busy_interval = self._watch.busy_sampling_interval
             wait = next_full - time.monotonic()
             self._fast = busy > 0 and any(t.state.status == BUSY for t in self._local())
             if self._fast:
@@ -154,14 +161,16 @@ class ResourceMonitor:
 
     # -- what each execution cost (a changes.Changes listener) ---------------------------
 
-    def _read(self, tracked: TrackedKernel) -> int | None:
-        """The kernel's memory now (a few reads of /proc), kept as a mark."""
+    def _read(self, tracked: TrackedKernel, now: datetime | None = None) -> int | None:
+        """The kernel's memory now (a read of /proc per process of its
+        family), kept as a mark of that time (`now`: the time the server
+        read the message that asked for it)."""
         pid = tracked.pid
         if pid is None:
             return None
         memory = self._resident.rss(self._sampler.family(pid))
         if memory is not None:
-            tracked.memory_marks.append((datetime.now(timezone.utc), memory))
+            tracked.memory_marks.append((now or datetime.now(timezone.utc), memory))
         return memory
 
     def changed(self, tracked: TrackedKernel, actions: tuple[str, ...]) -> None:
@@ -172,22 +181,23 @@ class ResourceMonitor:
         start is the last reading taken before the kernel began it: when the
         request was sent to an idle kernel, the end of the one before, or
         the last sample."""
-        if tracked.remote or self._interval() <= 0:
+        if self._off or tracked.remote:
             return
         queue = tracked.state.queue
         if "execution_finished" in actions:
             finished = tracked.state.history.latest
             if finished is not None and finished.memory_end_bytes is None:
-                end = self._read(tracked)
+                end = self._read(tracked, finished.ended)
                 if end is not None:
                     # Nothing read before a cell's end can be the next one's
                     # start: see start_mark.
-                    while len(tracked.memory_marks) > 1:
-                        tracked.memory_marks.popleft()
+                    marks = tracked.memory_marks
+                    while len(marks) > 1:
+                        marks.popleft()
                 entry = finished.entry
                 finished.memory_end_bytes = end
-                known = [m for m in (entry.memory_start_bytes, entry.memory_peak_bytes, end) if m]
-                entry.memory_peak_bytes = max(known) if known else None
+                start, peak = entry.memory_start_bytes, entry.memory_peak_bytes
+                entry.memory_peak_bytes = max(start or 0, peak or 0, end or 0) or None
         if "status" not in actions and "queue" not in actions:
             return
         active = queue.active
@@ -201,11 +211,11 @@ class ResourceMonitor:
             start = start_mark(tracked.memory_marks, began)
             active.memory_start_bytes = start if start is not None else self._read(tracked)
             active.memory_peak_bytes = active.memory_start_bytes
-            busy = self._watch.busy_sampling_interval
+            busy = self._busy_interval
             if (
-                tracked.state.status == BUSY
+                not self._fast
                 and busy > 0
-                and not self._fast
+                and tracked.state.status == BUSY
                 and time.monotonic() - self._round_at >= busy
             ):
                 self._wake.set()  # into the busy kernels' faster cadence

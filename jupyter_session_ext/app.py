@@ -15,7 +15,8 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 
-from .api import metrics
+from .api import agent_beside, metrics
+from .api.agent_tools import AgentTools
 from .api.handlers import ActiveSessionsHandler, routes
 from .registry import CONFIGURABLE_CLASSES, SessionRegistry
 from .traffic import server_execution
@@ -39,6 +40,7 @@ class ActiveSessionsApp(ExtensionApp):
 
     registry: SessionRegistry | None = None
     metrics: metrics.SessionsCollector | None = None
+    agent_tools: AgentTools | None = None
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
@@ -97,9 +99,13 @@ class ActiveSessionsApp(ExtensionApp):
         if self.registry is None:
             return
         # A second load must not leave routes bound to a registry it replaced.
+        ours = routes(self.registry, self.serverapp.root_dir if self.serverapp else "")
         self.handlers = [
             h for h in self.handlers if not issubclass(h[1], ActiveSessionsHandler)
-        ] + routes(self.registry, self.serverapp.root_dir if self.serverapp else "")
+        ] + ours
+        # The read tools for jupyter-server-mcp, where it runs too (agent_beside.py).
+        self.agent_tools = next(kw["endpoint"].tools for _, _, kw in ours if "endpoint" in kw)
+        agent_beside.attach(self.agent_tools)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The server's event loop runs now: follow kernels in the background.
@@ -107,6 +113,14 @@ class ActiveSessionsApp(ExtensionApp):
             self.registry.start()
 
     async def stop_extension(self) -> None:
+        # The MCP endpoint's requests in flight end before the registry stops.
+        for handler in self.handlers:
+            kwargs = handler[2] if len(handler) > 2 and isinstance(handler[2], dict) else {}
+            endpoint = kwargs.get("endpoint")
+            if endpoint is not None:
+                await endpoint.stop()
+        if self.agent_tools is not None:
+            agent_beside.detach(self.agent_tools)
         registry, self.registry = self.registry, None
         if registry is not None:
             _unload(registry, self.serverapp, server_stopping=True)

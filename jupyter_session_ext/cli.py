@@ -4,7 +4,7 @@
     jupyter active-sessions show ID [--json]
     jupyter active-sessions interrupt|restart|shutdown|kill ID
     jupyter active-sessions history ID [--json]
-    jupyter active-sessions ended [--json]
+    jupyter active-sessions ended [--lines=N] [--json]
     jupyter active-sessions memory [ID] [--top=N] [--json]
 
 Finds running servers the way `jupyter server list` does (their files in the
@@ -26,7 +26,15 @@ from jupyter_server.serverapp import list_running_servers
 from traitlets import Bool, Float, Integer, Unicode
 
 from ._version import __version__
-from .cli_tables import ended_row, history_row, memory_row, session_row, table, used_of
+from .cli_tables import (
+    ended_row,
+    history_row,
+    last_words,
+    memory_row,
+    session_row,
+    table,
+    used_of,
+)
 from .registry import CONFIGURABLE_CLASSES
 from .untrusted import printable
 
@@ -198,7 +206,14 @@ class HistoryApp(ActiveSessionsClientApp):
 
 class EndedApp(ActiveSessionsClientApp):
     name = "jupyter-active-sessions-ended"
-    description = "Kernels that are gone, newest first, and why."
+    description = (
+        "Kernels that are gone, newest first, and why; then what the process "
+        "of each wrote last (its last words), where it faulted."
+    )
+    lines = Integer(10, help="Lines of each kernel's last words to print (0: none).").tag(
+        config=True
+    )
+    aliases = {**ActiveSessionsClientApp.aliases, "lines": "EndedApp.lines"}
 
     def run(self) -> None:
         data = self.call("GET", "ended")
@@ -210,6 +225,11 @@ class EndedApp(ActiveSessionsClientApp):
             return
         headers = ["ID", "NAME", "REASON", "BY", "ENDED", "IDLE", "NOTEBOOK"]
         print(table([ended_row(r) for r in data["sessions"]], headers))
+        for record in data["sessions"]:
+            said = last_words(record, self.lines)
+            if said:
+                print()
+                print("\n".join(said))
 
 
 class MemoryApp(ActiveSessionsClientApp):

@@ -91,6 +91,51 @@ def ended_row(r: dict[str, Any], now: datetime | None = None) -> list[str]:
     ]
 
 
+def last_words(r: dict[str, Any], lines: int = 10) -> list[str]:
+    """An ended kernel's last words, to print under the table: where it
+    faulted, then the lines its process wrote last (around a fault report:
+    what came before it, and the frames of the thread that faulted), each
+    escaped."""
+    words = r.get("last_words")
+    if not words or (not words.get("summary") and not words.get("text")):
+        return []
+    head = f"{r['session_id'][:8]}: " + (words.get("summary") or "its last words")
+    said = [printable(head, 2000)]
+    text = words.get("text")
+    if text and lines > 0:
+        shown = around_the_fault(text.rstrip("\n").split("\n"), lines)
+        if words.get("truncated") and shown[:1] != ["…"]:
+            shown.insert(0, "…")
+        said += ["  | " + printable(line, 2000) for line in shown]
+    return said
+
+
+def around_the_fault(text: list[str], lines: int) -> list[str]:
+    """The last `lines` lines; with a fault handler's report, the `lines`
+    before it, its first line and the faulting thread's first frames."""
+    fatal = next(
+        (i for i in range(len(text) - 1, -1, -1) if text[i].startswith("Fatal Python error:")),
+        None,
+    )
+    if fatal is None:
+        return (["…"] if len(text) > lines else []) + text[-lines:]
+    shown = (["…"] if fatal > lines else []) + text[max(0, fatal - lines) : fatal + 1]
+    stack = next(
+        (
+            i
+            for i in range(fatal + 1, len(text))
+            if text[i].startswith(("Current thread ", "Stack (most recent call first)"))
+        ),
+        None,
+    )
+    if stack is not None:
+        frames = text[stack : stack + 1 + lines]
+        shown += (["…"] if stack > fatal + 1 else []) + frames
+        if stack + 1 + lines < len(text):
+            shown.append("…")
+    return shown
+
+
 def history_row(e: dict[str, Any]) -> list[str]:
     status = e["status"] + (f" ({e['error_name']})" if e["error_name"] else "")
     return [

@@ -35,11 +35,13 @@ from traitlets import (
 )
 from traitlets.config import Configurable, LoggingConfigurable
 
+from .api.agent_tools import AgentTools
 from .api.events import SessionEvents
 from .api.metrics import SessionMetrics
 from .lifecycle.actions import KernelActions
 from .lifecycle.culling import Culling, CullingInfo
 from .lifecycle.ended import EndedSessions
+from .lifecycle.kernel_output import KernelOutput
 from .lifecycle.persistence import SessionStore
 from .lifecycle.redaction import compile_patterns
 from .lifecycle.resources import ResourceMonitor
@@ -226,6 +228,7 @@ class SessionRegistry(LoggingConfigurable):
         self.secret_names = compile_patterns(self.secret_env_patterns)
         self.changes = Changes()
         self.memory = MemoryWatch(lambda: self.tracker.kernels.values(), parent=self)
+        self.output = KernelOutput(lambda: self.secret_names, parent=self)
         self.tracker = KernelTracker(
             self,
             self.kernel_manager,
@@ -272,19 +275,18 @@ class SessionRegistry(LoggingConfigurable):
             partial(self.get, processes=True),  # an action reads the process as it is
             lambda: self.kernel_info_timeout,
         )
-        self._started = False
-        self._stopped = False
+        self._started = self._stopped = False
 
     # -- lifecycle of the registry ------------------------------------------------
 
     def start(self) -> None:
-        """Begin following the kernel manager. Needs the running event loop;
-        idempotent (the app schedules it as it loads, and its start hook
-        calls it again)."""
+        """Begin following the kernel manager (needs the running event loop);
+        idempotent: the app schedules it as it loads, its start hook again."""
         if self._stopped or self._started:
             return
         self._started = True
         self.ended.install(self.kernel_manager, before=self.tracker.drain)
+        self.output.install(self.kernel_manager)
         self.tracker.start()
         self.culling.start()
         self.resources.start()
@@ -305,6 +307,7 @@ class SessionRegistry(LoggingConfigurable):
         else:
             self.ended.closed = True
         self.tracker.stop()
+        self.output.uninstall()
         self.store.stop(server_stopping)
         self.events.close()
 
@@ -321,8 +324,7 @@ class SessionRegistry(LoggingConfigurable):
         return tracked
 
     def snapshot(self) -> list[TrackedKernel]:
-        """The tracked kernels as they are, without reconciling first (for
-        readers off the request path, such as metrics)."""
+        """The tracked kernels as they are, not reconciled first (metrics)."""
         return list(self.tracker.kernels.values())
 
     def all(self) -> list[TrackedKernel]:
@@ -332,9 +334,8 @@ class SessionRegistry(LoggingConfigurable):
         return sorted(self.tracker.kernels.values(), key=lambda t: (t.process.started, t.kernel_id))  # type: ignore[union-attr]
 
     async def refresh_bound(self) -> None:
-        """Look again at the Jupyter sessions bound to every kernel (each
-        record's `bound`), as a client about to read them should, when they
-        may have changed since the last look (lifecycle/jupyter_sessions.py)."""
+        """Look again at the Jupyter sessions bound to every kernel (`bound`),
+        when they may have changed since (lifecycle/jupyter_sessions.py)."""
         await self.tracker.sessions.refresh_if_stale(self.tracker.kernels)
 
     def prompts_for(self, tracked: TrackedKernel) -> tuple[str, str]:
@@ -377,4 +378,6 @@ CONFIGURABLE_CLASSES: list[type[Configurable]] = [
     SessionStore,
     MemoryWatch,
     SessionMetrics,
+    AgentTools,
+    KernelOutput,
 ]

@@ -13,13 +13,14 @@ the class's own method shows again and a wrap by someone else is left alone.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 # The versions each hook was read against (and tests/test_server_hooks.py runs on).
 CHECKED = {
     "jupyter_server": "2.18 to 2.21.1",
-    "jupyter_client": "8.6 to 8.10.0",
+    "jupyter_client": "8.6 to 8.10.0 (KernelLaunchHook: 8.10.0)",
     "pyzmq": "26 to 27",
 }
 
@@ -215,6 +216,87 @@ def launch_args(km: Any) -> dict[str, Any]:
     """What the kernel was launched with (`KernelManager._launch_args`: env, cwd)."""
     args = getattr(km, "_launch_args", None)
     return args if isinstance(args, dict) else {}
+
+
+class KernelLaunchHook:
+    """`before(km, kwargs)` just before each process of a kernel of
+    `kernel_manager` is launched (a start or a restart), with the keyword
+    arguments its provisioner gets (`env`, and Popen's `stdout`, `stderr`
+    for the local one), which it may change; it returns None or
+    `after(popen)`, called with the new Popen (None if the launch failed).
+
+    Relies on `MultiKernelManager.pre_start_kernel(kernel_name, kwargs)`
+    making each kernel's manager (`(km, kernel_name, kernel_id)`), whose
+    `_async_start_kernel` calls `self._async_launch_kernel(kernel_cmd, **kw)`
+    with what `provisioner.pre_launch` made, which the local provisioner gives
+    `launcher.launch_kernel(cmd, stdout=, stderr=, env=)`. The wrap is each
+    manager's own attribute, taken back by `uninstall`."""
+
+    LAUNCH = "_async_launch_kernel"
+
+    def __init__(
+        self,
+        kernel_manager: Any,
+        before: Callable[[Any, dict[str, Any]], Callable[[Any], None] | None],
+    ) -> None:
+        self._before = before
+        self._wrapped: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._hook = MethodHook(kernel_manager, "pre_start_kernel", self._make_pre_start)
+        self.installed = self._hook.installed
+
+    def _make_pre_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def pre_start_kernel(*args: Any, **kwargs: Any) -> Any:
+            made = original(*args, **kwargs)
+            if self.installed:
+                self._wrap(made[0])
+            return made
+
+        return pre_start_kernel
+
+    def _wrap(self, km: Any) -> None:
+        original = getattr(km, self.LAUNCH, None)
+        if original is None or km in self._wrapped:
+            return
+        previous = vars(km).get(self.LAUNCH)  # another's wrap, put back by uninstall
+
+        async def _async_launch_kernel(kernel_cmd: Any, **kw: Any) -> Any:
+            after, popen = self._before(km, kw) if self.installed else None, None
+            try:
+                result = await original(kernel_cmd, **kw)
+                popen = launched_process(km)
+                return result
+            finally:
+                if after is not None:
+                    after(popen)
+
+        _async_launch_kernel.launch_hook = self  # type: ignore[attr-defined]
+        _async_launch_kernel.previous = previous  # type: ignore[attr-defined]
+        setattr(km, self.LAUNCH, _async_launch_kernel)
+        self._wrapped.add(km)
+
+    def uninstall(self) -> None:
+        self.installed = False
+        self._hook.uninstall()
+        for km in list(self._wrapped):
+            wrap: Any = vars(km).get(self.LAUNCH)
+            if getattr(wrap, "launch_hook", None) is self:
+                delattr(km, self.LAUNCH)  # the class's method shows again, or another's wrap:
+                if wrap.previous is not None:
+                    setattr(km, self.LAUNCH, wrap.previous)
+        self._wrapped = weakref.WeakSet()
+
+
+def popen_arguments_reach_the_process(km: Any) -> bool:
+    """Whether `stdout`, `stderr` and `env` of the launch reach Popen: so
+    does jupyter_client's own `LocalProvisioner.launch_kernel` (through
+    `launcher.launch_kernel`); another provisioner is not asked to."""
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    provisioner = getattr(km, "provisioner", None)
+    return (
+        isinstance(provisioner, LocalProvisioner)
+        and type(provisioner).launch_kernel is LocalProvisioner.launch_kernel
+    )
 
 
 # -- pyzmq's ZMQStream ---------------------------------------------------------------------

@@ -114,11 +114,32 @@ def check_last_exit(last_exit: Any) -> None:
         "signal",
         "memory_bytes",
         "limit_bytes",
+        "last_words",
     }
     parse_utc(last_exit["ended"])
-    assert last_exit["reason"] in ("restarted", "exited", "killed", "oom")
+    assert last_exit["reason"] in ("restarted", "exited", "killed", "oom", "failed_to_start")
     for name in ("exit_code", "signal", "memory_bytes", "limit_bytes"):
         assert last_exit[name] is None or is_int(last_exit[name])
+    check_last_words(last_exit["last_words"])
+
+
+def check_last_words(words: Any) -> None:
+    if words is None:
+        return
+    assert set(words) == {"text", "why_null", "truncated", "summary", "fault"}
+    assert (words["text"] is None) == (words["why_null"] is not None)
+    assert words["why_null"] in (None, "remote", "not_captured", "hidden")
+    assert isinstance(words["truncated"], bool)
+    assert words["summary"] is None or isinstance(words["summary"], str)
+    if words["text"] is not None:
+        assert all(c.isprintable() or c in "\n\t" for c in words["text"])
+    fault = words["fault"]
+    if fault is not None:
+        cell = {"cell_id", "execution_count", "line", "code_line"}
+        assert set(fault) == {"signal", "message", "inner"} | cell
+        assert fault["inner"] is None or set(fault["inner"]) == cell
+        assert isinstance(fault["message"], str) and fault["message"]
+        assert fault["line"] is None or (is_int(fault["line"]) and fault["line"] >= 1)
 
 
 def check_active_session(s: dict[str, Any]) -> None:

@@ -28,6 +28,81 @@ SERVER_DOCUMENTS = [
     "pycrdt==0.14.13" if sys.version_info >= (3, 11) else "pycrdt==0.14.8",
 ]
 NOTEBOOK = ["notebook==7.6.5"]
+# The official MCP SDK (the extension's `mcp` extra) and what it needs beyond
+# the test venv: its client drives the tests of api/active-sessions/mcp, its
+# server answers them. Python 3.10 takes older versions of its web parts.
+MCP = [
+    "mcp==2.3.0",
+    "mcp-types==2.3.0",
+    *(
+        [
+            "httpx2==2.17.0",
+            "httpcore2==2.17.0",
+            "sse-starlette==3.7.1",
+            "starlette==1.10.0",
+            "uvicorn==0.55.0",
+            "python-multipart==0.0.34",
+        ]
+        if sys.version_info >= (3, 11)
+        else [
+            "httpx2==2.14.0",
+            "httpcore2==2.14.0",
+            "sse-starlette==3.5.1",
+            "starlette==1.7.0",
+            "uvicorn==0.54.0",
+            "python-multipart==0.0.32",
+        ]
+    ),
+    "truststore==0.10.5",
+    "pyjwt==2.15.1",
+    "opentelemetry-api==1.45.3",
+]
+# jupyter-server-mcp 0.4.1 (its own MCP port, tools from entry points) and its
+# FastMCP, at the versions the registries serve for Python 3.11 and later, on
+# top of the SDK.
+SERVER_MCP = [
+    *MCP,
+    "jupyter-server-mcp==0.4.1",
+    "fastmcp==4.2.3",
+    "fastmcp-slim==4.2.3",
+    "authlib==1.9.10",
+    "aiofile==3.12.3",
+    "beartype==0.23.1",
+    "cachetools==8.0.3",
+    "caio==0.12.10",
+    "cyclopts==5.5.2",
+    "dnspython==2.9.2",
+    "docstring-parser==0.18.0",
+    "email-validator==2.4.0",
+    "exceptiongroup==1.3.2",
+    "griffelib==2.4.1",
+    "joserfc==1.8.0",
+    "jsonref==1.1.0",
+    "jsonschema-path==0.5.0",
+    "openapi-pydantic==0.6.0",
+    "pathable==0.6.0",
+    "py-key-value-aio==0.5.0",
+    "pydantic-settings==2.16.3",
+    "pyperclip==1.11.0",
+    "python-dotenv==1.2.4",
+    "rich-rst==2.2.0",
+    "uncalled-for==0.6.2",
+    "watchfiles==1.3.0",
+]
+
+
+def peer_site(name: str, pins: list[str]) -> str:
+    """The site-packages folder of the peer venv `name` (made as
+    `peer_python` makes it), to put after the test venv's own on sys.path:
+    the peer's packages, none of which the test venv has, for the tests'
+    own process."""
+    python = peer_python(name, pins)
+    return subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def peer_python(name: str, pins: list[str]) -> str:

@@ -185,3 +185,40 @@ async def test_cli_escapes_what_the_server_says(api, cli, open_client):
         assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, (args, out)
     code, out, _ = await cli("history", kernel)
     assert "\\x1b[2J" in out and "\\u202e" in out
+
+
+class TestEndedLastWords:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        return {**jp_server_config, "KernelManager": {"autorestart": False}}
+
+    async def test_cli_ended_prints_last_words_escaped(self, api, cli, open_client):
+        """What a process wrote last, under the table: where it faulted,
+        then its last lines, each escaped."""
+        kernel = await api.start_kernel()
+        await api.wait_session(kernel, ready)
+        client = await open_client(kernel)
+        await client.execute("import os\nos.write(2, b'\\x1b[2J said \\xe2\\x80\\xae last\\n')")
+        client.send_execute("import ctypes\n\nctypes.string_at(0)", cell_id="c-crash")
+        await api.wait_session(kernel, lambda s: s["status"] == "exited", timeout=60)
+        code, _ = await api.call("DELETE", "api", "kernels", kernel)
+        assert code == 204
+        await api.ended_record(kernel)
+        code, out, err = await cli("ended", "--lines=400")
+        assert code == 0, err
+        assert "\x1b" not in out and "\u202e" not in out
+        fault = "Segmentation fault in cell [2] (c-crash), line 3: `ctypes.string_at(0)`"
+        said = f"{kernel[:8]}: {fault}"
+        assert said in out.splitlines()
+        assert "  | \\x1b[2J said \\u202e last" in out.splitlines()
+        assert "  | Fatal Python error: Segmentation fault" in out.splitlines()
+        # Around the fault report: the lines before it, the frames of the thread.
+        code, out, _ = await cli("ended", "--lines=2")
+        shown = [line for line in out.splitlines() if line.startswith("  | ")]
+        assert shown[1:3] == [
+            "  | \\x1b[2J said \\u202e last",
+            "  | Fatal Python error: Segmentation fault",
+        ]
+        assert shown[4].startswith("  | Current thread 0x") and "line 3 in <module>" in shown[6]
+        code, out, _ = await cli("ended", "--lines=0")
+        assert said in out.splitlines() and "  | " not in out

@@ -150,6 +150,7 @@ def test_only_known_fields_capped_and_from_known_sets():
         "ended": "2026-12-01T00:00:00Z",
         "memory_bytes": None,  # past 2**53: not a figure
         "limit_bytes": None,  # not a number
+        "fault": None,
     }
     [e] = answers.ended_sessions(
         json.dumps(
@@ -157,6 +158,29 @@ def test_only_known_fields_capped_and_from_known_sets():
         ).encode()
     )
     assert e["reason"] == "other" and e["forced"] is False
+
+
+def test_of_last_words_only_the_fault_line_is_kept_shaped():
+    words = {
+        "text": "API_TOKEN=s3cret\nFatal Python error: Segmentation fault",
+        "summary": "Segmentation fault in cell [2] (c), line 3: `f(\x1b[2J)`" + "!" * 9000,
+        "fault": {"signal": "SIGSEGV", "cell_id": "c"},
+    }
+    [e] = answers.ended_sessions(
+        json.dumps(
+            {"sessions": [{"session_id": KERNEL, "reason": "failed_to_start", "last_words": words}]}
+        ).encode()
+    )
+    assert e["reason"] == "failed_to_start"
+    assert e["fault"].startswith("Segmentation fault in cell [2] (c), line 3: `f(\\x1b[2J)`")
+    assert e["fault"].isprintable() and len(e["fault"]) == answers.CODE
+    assert "s3cret" not in json.dumps(e) and "text" not in json.dumps(e)
+    [s] = answers.active_sessions(
+        json.dumps(
+            {"sessions": [{"session_id": KERNEL, "last_exit": {"last_words": {"summary": 3}}}]}
+        ).encode()
+    )
+    assert s["last_exit"]["fault"] is None
 
 
 @pytest.mark.parametrize(

@@ -116,3 +116,6 @@ async def test_remote_kernel_is_tracked_from_proxied_traffic(
     code, _ = await api.call("DELETE", "api", "active-sessions", kernel_id)
     assert code == 204
     assert (await api.get("api", "active-sessions"))["total"] == 0
+    # No process here to have heard: its last words are null, and say why.
+    words = (await api.ended_record(kernel_id))["last_words"]
+    assert words["text"] is None and words["why_null"] == "remote" and words["fault"] is None

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import subprocess
 
+import psutil
 import zmq
 from jupyter_client.session import Session
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
@@ -126,6 +128,51 @@ async def test_the_local_provisioner_keeps_the_popen_and_the_launch(api, jp_serv
     launched = server_hooks.launch_args(kernel)
     assert launched.get("cwd") == jp_serverapp.root_dir
     assert launched["env"]["JPY_SESSION_NAME"].endswith("nb.ipynb")
+
+
+async def test_each_launch_hands_popen_the_streams_and_env_given(api, jp_serverapp):
+    """What KernelLaunchHook relies on: each kernel's manager made by
+    pre_start_kernel, its launch (start and restart) through its own
+    _async_launch_kernel, whose keyword arguments reach the Popen of the
+    local provisioner: a pipe given as stderr is the process's fd 2."""
+    from jupyter_client.launcher import launch_kernel
+
+    assert {"stdout", "stderr", "env"} <= set(inspect.signature(launch_kernel).parameters)
+    km = kernel_manager(jp_serverapp)
+    launched: list[tuple[object, object, int]] = []
+
+    def before(kernel, kw):
+        assert isinstance(kw["env"], dict)
+        read, write = os.pipe()
+        kw["stderr"] = write
+        kw["env"] = {**kw["env"], "LAUNCH_HOOK_SAW": "1"}
+
+        def after(popen):
+            os.close(write)
+            launched.append((kernel, popen, read))
+
+        return after
+
+    hook = server_hooks.KernelLaunchHook(km, before)
+    try:
+        kernel_id = await started(api)
+        kernel = km.get_kernel(kernel_id)
+        await asyncio.wait_for(await km.restart_kernel(kernel_id), 60)
+        assert len(launched) == 2  # the start, then the restart
+        for seen, popen, _ in launched:
+            assert seen is kernel and isinstance(popen, subprocess.Popen)
+        kernel_popen = launched[-1][1]
+        assert kernel_popen is server_hooks.launched_process(kernel)
+        assert server_hooks.popen_arguments_reach_the_process(kernel)
+        assert os.stat(f"/proc/{kernel_popen.pid}/fd/2").st_ino == os.fstat(launched[-1][2]).st_ino
+        assert psutil.Process(kernel_popen.pid).environ()["LAUNCH_HOOK_SAW"] == "1"
+    finally:
+        hook.uninstall()
+        for _, _, read in launched:
+            os.close(read)
+    # The wrap it was over (the extension's own) is back on the kernel's manager.
+    wrap = vars(kernel).get(server_hooks.KernelLaunchHook.LAUNCH)
+    assert wrap is not None and wrap.launch_hook is not hook
 
 
 def test_on_recv_keeps_its_callback():

@@ -36,6 +36,7 @@ from jupyter_session_ext.api import serialize, validation
 from jupyter_session_ext.hub import answers
 from jupyter_session_ext.state.ended import ended_record
 from jupyter_session_ext.state.kernel_state import KernelState
+from jupyter_session_ext.state.last_words import fault_of
 from jupyter_session_ext.state.record import ProcessSnapshot, TrackedKernel
 from jupyter_session_ext.store import rows
 from jupyter_session_ext.store.batch import Batch, Limits, Server
@@ -188,6 +189,24 @@ TIMED: dict[str, tuple[Callable[[Any], Any], Callable[[int], Any], int]] = {
     "date, long text": (untrusted.date, lambda n: "2026-" * n, 2**11),
     "text, capped": (lambda v: untrusted.text(v, 200), lambda n: "x" * n, 2**13),
     "printable, control characters": (untrusted.printable, lambda n: "\x1b\n" * n, 2**12),
+    "printable_lines, control characters and lines": (
+        lambda v: untrusted.printable_lines(v, 2**30),
+        lambda n: "\x1b\n\t\r" * n,
+        2**12,
+    ),
+    "last words, a fault report of many cell frames": (
+        lambda t: fault_of(t, None, 11, None, []),
+        lambda n: (
+            "Fatal Python error: Segmentation fault\n\nStack (most recent call first):\n"
+            + '  File "/tmp/ipykernel_1/123.py", line 1 in f\n' * n
+        ),
+        2**10,
+    ),
+    "last words, many reports and no frame": (
+        lambda t: fault_of(t, None, 11, None, []),
+        lambda n: "Fatal Python error: \n" * n,
+        2**12,
+    ),
     "json_value, wide": (untrusted.json_value, lambda n: list(range(n)), 2**10),
     "json_value, long strings": (
         untrusted.json_value,
@@ -338,6 +357,13 @@ def test_a_message_of_anything_has_typed_fields(raw):
 def test_printable_is_one_escaped_line(value):
     line = untrusted.printable(value, 100)
     assert line.isprintable() and len(line) <= 101 * 10
+
+
+@given(hostile_text, st.integers(1, 500))
+def test_printable_lines_keeps_only_its_layout_unescaped(value, limit):
+    shown = untrusted.printable_lines(value, limit)
+    assert all(c.isprintable() or c in "\n\t" for c in shown)
+    assert shown.count("\n") <= value.count("\n")
 
 
 def test_a_log_limiter_says_a_cause_once_per_interval(caplog):

@@ -51,11 +51,12 @@ def stops(server: JupyterServer) -> float:
     return took
 
 
-def a_cell_dated_year_1(data_dir: Path, kernel_id: str) -> None:
+def a_cell_dated_year_1(server: JupyterServer, kernel_id: str) -> None:
     """A client talking to the kernel directly, its clock set to the year 1
     (east of Greenwich: a date with no UTC form); the server learns of the
     execution from what the kernel publishes."""
-    connection_file = data_dir / "runtime" / f"kernel-{kernel_id}.json"
+    # (wherever the server's runtime folder is: its own, beside its log)
+    connection_file = next(server.log.parent.rglob(f"kernel-{kernel_id}.json"))
     client = BlockingKernelClient(connection_file=str(connection_file))
     client.load_connection_file()
     client.start_channels()
@@ -77,7 +78,7 @@ def test_a_cell_id_that_is_no_text_and_a_date_with_no_utc_form_are_stored_shaped
     server = started()
     notebook = open_notebook(server, "hostile.ipynb")
     run_cells(server, notebook, [("1 + 1", "\udc80")])
-    a_cell_dated_year_1(data_dir, notebook)
+    a_cell_dated_year_1(server, notebook)
     wait_for(
         lambda: (s := session(server, notebook)) and s["execution_count"] == 2,
         "both cells seen",

@@ -26,7 +26,7 @@ from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
 from ..untrusted import LogLimiter, printable
-from . import serialize, validation
+from . import mcp_endpoint, serialize, validation
 from .encoder import SessionEncoder
 from .serialize import SessionSource
 
@@ -344,15 +344,33 @@ class RestartHandler(ActiveSessionsHandler):
         self.write_json(await self.session_json(tracked))
 
 
+class McpHandler(ActiveSessionsHandler):
+    """The MCP endpoint for AI agents: mcp_endpoint.py answers."""
+
+    def initialize(self, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)
+        self.endpoint: mcp_endpoint.McpEndpoint = endpoint
+
+    @web.authenticated
+    @authorized("read")  # every tool reads; code and interrupting are asked as for REST
+    async def post(self) -> None:
+        await self.endpoint.post(self)
+
+    def on_connection_close(self) -> None:
+        self.endpoint.closed(self)  # what a request waits for ends with it
+
+
 def routes(registry: Registry, root_dir: str) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns relative to base_url. `status` precedes the id route."""
     encoders = {reveal: SessionEncoder(registry, root_dir, reveal) for reveal in (True, False)}
     kwargs = {"registry": registry, "encoders": encoders}
+    endpoint = {**kwargs, "endpoint": mcp_endpoint.McpEndpoint(registry, root_dir)}
     base = r"/api/active-sessions"
     return [
         (base + r"/?", SessionListHandler, kwargs),
         (base + r"/status/?", ServerStatusHandler, kwargs),
         (base + r"/openapi\.yaml", OpenAPIHandler, kwargs),
+        (base + r"/mcp/?", McpHandler, endpoint),
         (base + r"/ended/?", EndedHandler, kwargs),
         (base + r"/resources/?", AllResourcesHandler, kwargs),
         (base + rf"/{SESSION_ID}/resources/?", ResourcesHandler, kwargs),

@@ -19,13 +19,10 @@ from ..state.changes import Changes
 from ..state.ended import EndedKernel
 from ..state.history import FinishedExecution
 from ..state.kernel_state import EXITED
+from ..state.last_words import HIDDEN, CellLine, LastWords
+from ..state.process_end import LastExit
 from ..state.queue import ExecutionQueue, QueueEntry
-from ..state.record import (
-    JUPYTER_SESSION_FIELDS,
-    LastExit,
-    ResourceUsage,
-    TrackedKernel,
-)
+from ..state.record import JUPYTER_SESSION_FIELDS, ResourceUsage, TrackedKernel
 from ..state.timeline import ResourceTimeline
 from ..state.timestamps import isoformat
 
@@ -92,7 +89,7 @@ def execution_memory(finished: FinishedExecution) -> dict[str, int | None]:
     }
 
 
-def last_exit(exit: LastExit | None) -> dict[str, Any] | None:
+def last_exit(exit: LastExit | None, reveal: bool = True) -> dict[str, Any] | None:
     if exit is None:
         return None
     return {
@@ -102,6 +99,40 @@ def last_exit(exit: LastExit | None) -> dict[str, Any] | None:
         "signal": exit.signal,
         "memory_bytes": exit.memory_bytes,
         "limit_bytes": exit.limit_bytes,
+        "last_words": last_words(exit.last_words, reveal),
+    }
+
+
+def last_words(words: LastWords | None, reveal: bool = True) -> dict[str, Any] | None:
+    """What a process wrote last: its text only for who may see what kernels
+    run (it may hold their data), as code is; where it faulted for all, but
+    the line of code."""
+    if words is None:
+        return None
+    hidden = not reveal and words.text is not None
+    fault = words.fault
+    return {
+        "text": None if hidden else words.text,
+        "why_null": HIDDEN if hidden else words.why_null,
+        "truncated": words.truncated,
+        "summary": fault.summary(reveal) if fault is not None else None,
+        "fault": None
+        if fault is None
+        else {
+            "signal": fault.signal,
+            "message": fault.message,
+            **cell_line(fault.cell, reveal),
+            "inner": cell_line(fault.inner, reveal) if fault.inner is not None else None,
+        },
+    }
+
+
+def cell_line(cell: CellLine | None, reveal: bool = True) -> dict[str, Any]:
+    return {
+        "cell_id": cell.cell_id if cell else None,
+        "execution_count": cell.execution_count if cell else None,
+        "line": cell.line if cell else None,
+        "code_line": cell.code_line if cell and reveal else None,
     }
 
 
@@ -184,7 +215,7 @@ def active_session(
         # Lifecycle.
         "culling": volatile if marked else culling(source.culling_info(tracked)),
         "idle_timeout": tracked.idle_timeout,
-        "last_exit": last_exit(tracked.last_exit),
+        "last_exit": last_exit(tracked.last_exit, reveal),
     }
 
 
@@ -272,6 +303,7 @@ def ended_kernel(
         "idle_seconds": record.idle_seconds,
         "memory_bytes": record.memory_bytes,
         "limit_bytes": record.limit_bytes,
+        "last_words": last_words(record.last_words, reveal),
         "last_execution": (
             finished_execution(record.last_execution, reveal)
             if record.last_execution is not None
@@ -336,8 +368,9 @@ def finished_event(tracked: TrackedKernel, finished: FinishedExecution) -> dict[
 
 
 def ended_event(record: EndedKernel) -> dict[str, Any]:
-    """An `ended` event: why the kernel went (without what it last ran)."""
-    data = ended_kernel(record)
+    """An `ended` event: why the kernel went (without what it last ran, nor
+    the text it wrote last: events reach who may not see code)."""
+    data = ended_kernel(record, reveal=False)
     data.pop("notebook_uri")
     data.pop("last_execution")
     return {"action": "ended", "changes": ["ended"], "status": EXITED, **data}

@@ -37,9 +37,18 @@ CODE = 4000
 KERNEL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z", re.I)
 STATUSES = frozenset({"uninitialized", "starting", "ready", "idle", "busy", "offline", "exited"})
 MODES = frozenset({"console", "notebook", "background"})
-EXIT_REASONS = frozenset({"restarted", "exited", "killed", "oom"})
+EXIT_REASONS = frozenset({"restarted", "exited", "killed", "oom", "failed_to_start"})
 ENDED_REASONS = frozenset(
-    {"shutdown", "culled", "exited", "killed", "oom", "server_stopped", "server_lost"}
+    {
+        "shutdown",
+        "culled",
+        "exited",
+        "killed",
+        "oom",
+        "failed_to_start",
+        "server_stopped",
+        "server_lost",
+    }
 )
 MEMORY_SOURCES = frozenset({"cgroup", "env", "config", "host"})
 BYTES = 2.0**53
@@ -154,6 +163,13 @@ def obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def fault_line(last_words: Any) -> str | None:
+    """Of a process's last words, only the one line that says where it
+    faulted (never its text): the fleet shows it to who may see sessions."""
+    summary = last_words.get("summary") if isinstance(last_words, dict) else None
+    return text(printable(summary, CODE), CODE) if isinstance(summary, str) else None
+
+
 def kernel_id(value: Any) -> str:
     if not isinstance(value, str) or not KERNEL_ID.match(value):
         raise InvalidAnswer(f"a kernel id that is not a UUID: {printable(value, 60)}")
@@ -202,6 +218,7 @@ def session(raw: Any) -> dict[str, Any]:
             "ended": when(last_exit.get("ended")),
             "memory_bytes": whole(last_exit.get("memory_bytes"), 0, BYTES),
             "limit_bytes": whole(last_exit.get("limit_bytes"), 0, BYTES),
+            "fault": fault_line(last_exit.get("last_words")),
         },
     }
 
@@ -224,4 +241,5 @@ def ended(raw: Any) -> dict[str, Any]:
         "ended": when(raw.get("ended")),
         "memory_bytes": whole(raw.get("memory_bytes"), 0, BYTES),
         "limit_bytes": whole(raw.get("limit_bytes"), 0, BYTES),
+        "fault": fault_line(raw.get("last_words")),
     }

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import server_hooks
+from ..state.last_words import NOT_CAPTURED_WORDS, REMOTE_WORDS, LastWords
+from ..state.queue import QueueEntry
 from ..traffic.iopub import IOPubObserver, on_current_ports
 from ..traffic.kernel_info import kernel_info_when_live
 from . import process as kernel_process
+from .kernel_output import captured
 
 
 def read_published(channels: Mapping[str, KernelChannels], kernel_id: str) -> None:
@@ -34,7 +37,7 @@ class KernelChannels:
         self.kernel_info_task: asyncio.Task[None] | None = None
         # The shell streams of kernel_info requests in flight (see `close`).
         self.kernel_info_streams: set[Any] = set()
-        # The current process, for how it ended.
+        # The current process, for how it ended and what it wrote.
         self.popen: Any = None
         # Given to the kernel manager's restarter (tracker.py), to take back.
         self.restart_callback: Callable[[], None] | None = None
@@ -42,6 +45,21 @@ class KernelChannels:
     def exit_status(self) -> tuple[int | None, int | None] | None:
         """How the current process ended; None while it runs (or unknown)."""
         return kernel_process.exit_status(self.popen) if self.popen is not None else None
+
+    def last_words(
+        self,
+        exit_code: int | None,
+        signal: int | None,
+        running: QueueEntry | None,
+        candidates: Iterable[QueueEntry],
+    ) -> LastWords:
+        """What the current process wrote last (once it ended)."""
+        if self.remote:
+            return REMOTE_WORDS
+        output = captured(self.popen)
+        if output is None:
+            return NOT_CAPTURED_WORDS
+        return output.words(exit_code, signal, running, candidates)
 
     def listen(self, on_message: Callable[[Any], None], log: logging.Logger) -> None:
         """Observe the current process's IOPub from now on."""

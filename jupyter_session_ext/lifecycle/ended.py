@@ -121,13 +121,22 @@ class EndedSessions(LoggingConfigurable):
         exit_code = signal = None
         reason, by, forced, asked_at = note
         process_end = tracked.exit_reason()
-        if process_end is not None and (asked_at is None or process_end[1].ended < asked_at):
-            # The process had ended before anyone asked: that is why it is
-            # gone (whoever removed it then is still `by`).
+        if process_end is not None and (
+            asked_at is None or process_end[1].ended < asked_at or process_end[1].stuck
+        ):
+            # The process had ended before anyone asked, or never answered
+            # and was found silent: that is why it is gone (whoever removed
+            # it then is still `by`).
             reason, end = process_end
             exit_code, signal = end.exit_code, end.signal
         record = ended_record(
-            tracked, reason, by=by, forced=forced, exit_code=exit_code, signal=signal
+            tracked,
+            reason,
+            by=by,
+            forced=forced,
+            exit_code=exit_code,
+            signal=signal,
+            last_words=tracked.last_words(),
         )
         if record is None:
             return  # never seen running

@@ -20,7 +20,8 @@ from typing import Any
 import psutil
 
 from ..server_hooks import launch_args, launched_process
-from ..state.record import ExitStatus, ProcessSnapshot, SpecFacts
+from ..state.process_end import ExitStatus
+from ..state.record import ProcessSnapshot, SpecFacts
 from .redaction import redact_argv, redact_env
 from .voila import dashboard_notebook
 

@@ -290,7 +290,7 @@ class KernelTracker:
             process,
             kernel_process.current_cwd(process.pid) or process.launch_cwd,
             kernel_process.spec_facts(km),
-            channels.exit_status,
+            channels,
         )
         channels.popen = server_hooks.launched_process(km)
         if tracked.remote:

@@ -50,6 +50,18 @@ class Changes:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def unlisten(self, listener: Listener) -> None:
+        """Stop telling `listener` (one that waits for a change, such as an
+        agent's wait for an idle kernel, leaves when it is done)."""
+        try:
+            self._listeners.remove(listener)
+        except ValueError:
+            pass
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
     @staticmethod
     def before(tracked: TrackedKernel) -> Visible:
         """What clients can see now; hand it to `since` after a state update."""

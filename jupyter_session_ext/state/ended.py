@@ -10,7 +10,9 @@ from typing import NamedTuple
 
 from .history import FinishedExecution
 from .kernel_state import BUSY
-from .record import EXITED_ON_ITS_OWN, KILLED, OOM, TrackedKernel
+from .last_words import LastWords
+from .process_end import EXITED_ON_ITS_OWN, FAILED_TO_START, KILLED, OOM
+from .record import TrackedKernel
 from .timestamps import utcnow
 
 # An ended kernel's reason, besides the process's own `exited` / `killed`.
@@ -18,7 +20,16 @@ SHUTDOWN = "shutdown"  # a client asked (or our kill route: `forced`)
 CULLED = "culled"  # idle culling
 SERVER_STOPPED = "server_stopped"  # the server stopped with it
 SERVER_LOST = "server_lost"  # the server died without stopping (seen at the next start)
-REASONS = (SHUTDOWN, CULLED, EXITED_ON_ITS_OWN, KILLED, OOM, SERVER_STOPPED, SERVER_LOST)
+REASONS = (
+    SHUTDOWN,
+    CULLED,
+    EXITED_ON_ITS_OWN,
+    KILLED,
+    OOM,
+    FAILED_TO_START,
+    SERVER_STOPPED,
+    SERVER_LOST,
+)
 
 
 class Note(NamedTuple):
@@ -56,6 +67,9 @@ class EndedKernel:
     # kill says "1.9 of 2 GB").
     memory_bytes: int | None = None
     limit_bytes: int | None = None
+    # What its last process wrote last (None: it had not ended when recorded,
+    # or a record from before there were any).
+    last_words: LastWords | None = None
 
 
 def ended_record(
@@ -67,6 +81,7 @@ def ended_record(
     exit_code: int | None = None,
     signal: int | None = None,
     ended: datetime | None = None,
+    last_words: LastWords | None = None,
 ) -> EndedKernel | None:
     """The record of `tracked` ending now for `reason`; None for a kernel
     never seen running."""
@@ -94,6 +109,7 @@ def ended_record(
         total=history.total,
         memory_bytes=tracked.last_memory_bytes,
         limit_bytes=tracked.limit_bytes(),
+        last_words=last_words,
     )
 
 

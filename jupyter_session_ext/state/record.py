@@ -11,28 +11,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import chain
 from typing import Any, NamedTuple, Protocol
 
-from .kernel_state import EXITED, KernelState
+from .kernel_state import EXITED, OFFLINE, KernelState
+from .last_words import NOT_CAPTURED_WORDS, REMOTE_WORDS, LastWords
+from .process_end import (
+    FAILED_TO_START,
+    RESTARTED,
+    SIGKILL,
+    ExitStatus,
+    LastExit,
+    ProcessEnd,
+    WordsSource,
+    unasked_reason,
+)
+from .queue import QueueEntry
 from .timeline import ResourceTimeline
 from .timestamps import utcnow
 
 # What a kernel's model shows of each Jupyter session bound to it; a change
 # of any of them is a "sessions" change.
 JUPYTER_SESSION_FIELDS = ("id", "path", "name", "type")
-
-# Why a process ended (last_exit.reason, and an ended kernel's reason).
-RESTARTED = "restarted"  # the server restarted it (a client asked)
-EXITED_ON_ITS_OWN = "exited"  # it exited with a code, and nobody asked
-KILLED = "killed"  # a signal the server did not send (kill -9, a crash)
-OOM = "oom"  # SIGKILL from the out-of-memory killer (memory/limits.py tells)
-SIGKILL = 9
-
-# (exit code, signal) once a process ended; None while it runs or unknown.
-ExitStatus = tuple[int | None, int | None] | None
 
 
 class UnknownKernel(KeyError):
@@ -70,26 +73,17 @@ class ProcessSnapshot:
     dashboard: str | None = None
 
 
-class ProcessEnd(NamedTuple):
-    """How one kernel process ended, as far as is known."""
+class ProcessEnds(Protocol):
+    """What can be asked of one process about its end (lifecycle/channels.py)."""
 
-    ended: datetime
-    exit_code: int | None
-    signal: int | None
-    # For a SIGKILL: whether the OOM killer sent it (None: not asked yet).
-    oom: bool | None = None
-
-
-class LastExit(NamedTuple):
-    """The most recent time the kernel's process ended and was restarted."""
-
-    ended: datetime
-    reason: str
-    exit_code: int | None
-    signal: int | None
-    # The process's memory at its last sample, and the limit it lived under.
-    memory_bytes: int | None = None
-    limit_bytes: int | None = None
+    def exit_status(self) -> ExitStatus: ...
+    def last_words(
+        self,
+        exit_code: int | None,
+        signal: int | None,
+        running: QueueEntry | None,
+        candidates: Iterable[QueueEntry],
+    ) -> LastWords: ...
 
 
 class MemoryLimits(Protocol):
@@ -137,6 +131,10 @@ def notebook_path(bound: list[dict[str, Any]]) -> str | None:
 
 def _unknown_status() -> ExitStatus:
     return None
+
+
+def _not_captured(*_: Any) -> LastWords:
+    return NOT_CAPTURED_WORDS
 
 
 def _no_server_activity() -> datetime | None:
@@ -203,6 +201,11 @@ class TrackedKernel:
         self._auto_restarted = False
         self._exit_status: Callable[[], ExitStatus] = _unknown_status
         self.last_exit: LastExit | None = None
+        # What the current process wrote last, asked once it ended; the
+        # executions it ran and had queued then (a crash clears the queue).
+        self._words: WordsSource = _not_captured
+        self._words_said: LastWords | None = None
+        self._queued_at_end: tuple[QueueEntry, ...] = ()
 
     # -- resets ------------------------------------------------------------------
 
@@ -211,13 +214,16 @@ class TrackedKernel:
         process: ProcessSnapshot,
         working_directory: str,
         spec: SpecFacts,
-        exit_status: Callable[[], ExitStatus] = _unknown_status,
+        ends: ProcessEnds | None = None,
     ) -> None:
         """A new process for this kernel (first start or restart): nothing the
-        last one said holds. `exit_status` asks the new process how it ended."""
+        last one said holds. `ends` asks the new process how it ended, and
+        what it wrote last."""
         if self.process is not None:
             self.last_exit = self._exit_record()
-        self._exit_status = exit_status
+        self._exit_status = ends.exit_status if ends is not None else _unknown_status
+        self._words = ends.last_words if ends is not None else _not_captured
+        self._words_said, self._queued_at_end = None, ()
         self.process_end = None
         self._auto_restarted = False
         self.last_memory_bytes = None
@@ -233,12 +239,28 @@ class TrackedKernel:
         """The current process ended: seen dead, or jupyter_client's restarter
         found it dead (`auto_restart`) and is about to start another."""
         if self.process_end is None:
-            status = self._exit_status()
-            self.process_end = ProcessEnd(utcnow(), *(status or (None, None)))
+            self.process_end = self._end_now(self._exit_status())
         self._auto_restarted = self._auto_restarted or auto_restart
 
+    def _end_now(self, status: ExitStatus) -> ProcessEnd:
+        queue = self.state.queue
+        queued = [*((queue.active,) if queue.active else ()), *queue.pending]
+        if queued and queued[0].execution_count is None:
+            # The kernel numbers a cell as it starts it, the next after the
+            # last it said: a crash at once may keep its execute_input in.
+            count = (self.state.execution_count or 0) + 1
+            queued[0] = replace(queued[0], execution_count=count)
+        self._queued_at_end = tuple(queued)
+        answered = self.ready.is_set() or bool(self.state.kernel_info)
+        return ProcessEnd(
+            utcnow(),
+            *(status or (None, None)),
+            answered=answered,
+            stuck=not answered and self.state.status == OFFLINE,
+        )
+
     def _ended_how(self) -> ProcessEnd:
-        end = self.process_end or ProcessEnd(utcnow(), None, None)
+        end = self.process_end or self._end_now(None)
         if end.exit_code is None and end.signal is None:
             # Reaped since (a restart waits for the old process): ask again.
             status = self._exit_status()
@@ -250,16 +272,12 @@ class TrackedKernel:
         self.process_end = end
         return end
 
-    @staticmethod
-    def _reason(end: ProcessEnd) -> str:
-        """Why a process nobody asked to stop ended."""
-        if end.signal is None:
-            return EXITED_ON_ITS_OWN
-        return OOM if end.oom else KILLED
-
     def _exit_record(self) -> LastExit:
         end = self._ended_how()
-        reason = self._reason(end) if self._auto_restarted else RESTARTED
+        if self._auto_restarted:
+            reason = unasked_reason(end)
+        else:
+            reason = FAILED_TO_START if end.stuck else RESTARTED
         return LastExit(
             end.ended,
             reason,
@@ -267,7 +285,26 @@ class TrackedKernel:
             end.signal,
             self.last_memory_bytes,
             self._limits.limit_bytes(),
+            self.last_words(),
         )
+
+    def last_words(self) -> LastWords | None:
+        """What the current process wrote last, once it ended (None before:
+        it has not said its last yet)."""
+        if self.remote:
+            return REMOTE_WORDS
+        end = self.process_end
+        if end is None:
+            return None
+        if self._words_said is None:
+            running = self._queued_at_end[0] if self._queued_at_end else None
+            if running is not None and running.started is None:
+                running = None  # queued, not begun (or not yet seen to begin)
+            candidates = chain(
+                self._queued_at_end, (f.entry for f in self.state.history.executions())
+            )
+            self._words_said = self._words(end.exit_code, end.signal, running, candidates)
+        return self._words_said
 
     def exit_reason(self) -> tuple[str, ProcessEnd] | None:
         """For a kernel whose process is gone for good: exited or killed.
@@ -277,7 +314,7 @@ class TrackedKernel:
             return None
         self.note_end()
         end = self._ended_how()
-        return self._reason(end), end
+        return unasked_reason(end), end
 
     def limit_bytes(self) -> int | None:
         """The memory limit the kernel lives under, as last read."""

@@ -18,13 +18,24 @@ from typing import Any
 
 from ..state.ended import REASONS, EndedKernel
 from ..state.history import OUTCOMES, FinishedExecution
+from ..state.last_words import (
+    CODE_LINE_MAX,
+    MESSAGE_MAX,
+    WHY_NULL,
+    CellLine,
+    Fault,
+    LastWords,
+)
 from ..state.queue import QueueEntry
 from ..state.timestamps import isoformat, utcnow
-from ..untrusted import IDENTIFIER_MAX, Refused, date
+from ..untrusted import IDENTIFIER_MAX, Refused, date, printable, printable_lines
 
 # Code kept whole (code_preview_length 0) is still capped when read back.
 CODE_MAX = 1_000_000
 TEXT_MAX = 4096
+# A process's last words are capped by KernelOutput.tail_bytes when kept;
+# read back, by this whatever the file says.
+WORDS_MAX = 1_048_576
 
 
 class BadRow(Refused):
@@ -86,8 +97,39 @@ def ended_row(record: EndedKernel, busy: bool = False) -> str:
             "limit_bytes": record.limit_bytes,
             "total": record.total,
             "busy": busy,
+            "last_words": words_row(record.last_words),
         }
     )
+
+
+def words_row(words: LastWords | None) -> dict[str, Any] | None:
+    if words is None:
+        return None
+    fault = words.fault
+    return {
+        "text": words.text,
+        "truncated": words.truncated,
+        "why_null": words.why_null,
+        "fault": None
+        if fault is None
+        else {
+            "signal": fault.signal,
+            "message": fault.message,
+            "cell": _cell_row(fault.cell),
+            "inner": _cell_row(fault.inner),
+        },
+    }
+
+
+def _cell_row(cell: CellLine | None) -> dict[str, Any] | None:
+    if cell is None:
+        return None
+    return {
+        "cell_id": cell.cell_id,
+        "execution_count": cell.execution_count,
+        "line": cell.line,
+        "code_line": cell.code_line,
+    }
 
 
 # -- reading ----------------------------------------------------------------------
@@ -222,5 +264,54 @@ def ended(text: Any, executions: tuple[FinishedExecution, ...] = ()) -> tuple[En
         total=max(_int(raw, "total", 0, 2**53), len(executions)),
         memory_bytes=_bytes(raw, "memory_bytes"),
         limit_bytes=_bytes(raw, "limit_bytes"),
+        last_words=last_words(raw.get("last_words")),
     )
     return record, _flag(raw, "busy")
+
+
+def last_words(raw: Any) -> LastWords | None:
+    """A stored record's last words (rows written before there were any
+    have none), shaped as the text was when kept: capped, escaped."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadRow("last_words: not an object")
+    text = raw.get("text")
+    if text is not None and not isinstance(text, str):
+        raise BadRow("last_words: text not text")
+    why = raw.get("why_null")
+    if why is not None and why not in WHY_NULL:
+        raise BadRow("last_words: why_null unknown")
+    fault = raw.get("fault")
+    return LastWords(
+        printable_lines(text, WORDS_MAX) if text is not None else None,
+        _flag(raw, "truncated"),
+        _fault(fault) if fault is not None else None,
+        why,
+    )
+
+
+def _fault(raw: Any) -> Fault:
+    if not isinstance(raw, dict):
+        raise BadRow("last_words.fault: not an object")
+    # One line each, escaped when kept (escapes make it longer than its cap).
+    return Fault(
+        signal=_optional_text(raw, "signal"),
+        message=printable(_text(raw, "message", 8 * MESSAGE_MAX), 8 * MESSAGE_MAX),
+        cell=_cell(raw.get("cell")),
+        inner=_cell(raw.get("inner")),
+    )
+
+
+def _cell(raw: Any) -> CellLine | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadRow("last_words.fault: a cell that is not an object")
+    code = _optional_text(raw, "code_line", 8 * CODE_LINE_MAX)
+    return CellLine(
+        cell_id=_optional_text(raw, "cell_id"),
+        execution_count=_optional_int(raw, "execution_count", 0),
+        line=_optional_int(raw, "line", 1),
+        code_line=printable(code, 8 * CODE_LINE_MAX) if code is not None else None,
+    )

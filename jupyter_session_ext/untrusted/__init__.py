@@ -18,7 +18,7 @@ This package imports nothing else of ours: every layer may use it.
 """
 
 from .document import loads, structure, too_deep
-from .log import LogLimiter, printable
+from .log import LogLimiter, printable, printable_lines
 from .messages import IDENTIFIER_MAX, Header, Message, digest_id, identifier, message
 from .values import (
     EARLIEST,
@@ -53,6 +53,7 @@ __all__ = [
     "number",
     "one_of",
     "printable",
+    "printable_lines",
     "structure",
     "text",
     "too_deep",

@@ -28,6 +28,29 @@ def printable(value: Any, limit: int = 200) -> str:
     )
 
 
+# Kept as they are in `printable_lines`: they are the text's own layout.
+_LAYOUT = frozenset("\n\t")
+
+
+def printable_lines(value: str, limit: int) -> str:
+    """A multi-line text from outside (what a process wrote) for an answer,
+    a log or a terminal: its last `limit` characters (a cut start marked
+    "…"), control and format characters escaped but newlines and tabs (no
+    escape sequence may drive a terminal, no carriage return overwrite a
+    line, no bidirectional override reorder one)."""
+    text = value if len(value) <= limit else "…" + value[len(value) - limit + 1 :]
+    # Line by line: most lines are printable, and str.isprintable says so in C.
+    return "\n".join(
+        line
+        if line.isprintable()
+        else "".join(
+            c if c.isprintable() or c in _LAYOUT else c.encode("unicode_escape").decode("ascii")
+            for c in line
+        )
+        for line in text.split("\n")
+    )
+
+
 class LogLimiter:
     """At most one log line per cause per `interval` seconds; the next one
     says how many were left out. A cause is a short constant naming what

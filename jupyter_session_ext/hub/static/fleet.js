@@ -402,7 +402,9 @@ import {
       {},
       el('span', {
         className: e.reason === 'killed' ? 'fleet-mod-killed' : '',
-        text: endedReason(e)
+        text: endedReason(e),
+        // Where its process faulted, when it did (the server's one line).
+        title: e.fault
       }),
       ` · ${e.display_name} · ${e.notebook_path || e.session_mode} · ${ago(e.ended)}`
     );

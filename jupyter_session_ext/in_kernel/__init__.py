@@ -1,0 +1,1 @@
+"""Files a kernel's own Python runs (never imported by the server)."""

@@ -1,15 +1,15 @@
 """Make what JupyterLab reads from the catalogs (the .po files, which are the
 source): beside each jupyter_session_ext/locale/<lang>/LC_MESSAGES/jupyter_session_ext.po,
+jupyter_session_ext.json, the JSON JupyterLab's translator loads:
+`{"": {"domain", "language", "plural_forms"}, msgid: [translation, …]}`, a
+message with a context under `context + "\\x04" + msgid`. jupyterlab_server
+serves it, through the package's `jupyterlab.locale` entry point, to a
+JupyterLab set to that language; the server reads it too for the settings
+schema's titles and descriptions (jupyter_session_ext/translations.py).
 
-* jupyter_session_ext.json, for the panel: the JSON JupyterLab's translator
-  loads (jupyterlab_server serves it through the package's
-  `jupyterlab.locale` entry point to a JupyterLab set to that language):
-  `{"": {"domain", "language", "plural_forms"}, msgid: [translation, …]}`,
-  a message with a context under `context + "\\x04" + msgid`;
-* jupyter_session_ext.mo, gettext's own, for the settings schema's titles
-  and descriptions, which the server translates (jupyter_session_ext/schema_i18n.py).
-
-Untranslated and fuzzy messages are left out (they show in English).
+The JSON is not committed: the wheel's build makes it (hatch_build.py), and
+so does `make i18n` in a working tree. Untranslated and fuzzy messages are
+left out (they show in English).
 
     python labextension/i18n/compile.py           # write them
     python labextension/i18n/compile.py --check   # fail when one is not current
@@ -18,7 +18,6 @@ Untranslated and fuzzy messages are left out (they show in English).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -64,14 +63,6 @@ def jupyterlab_json(catalog, language: str) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
 
 
-def gettext_mo(catalog) -> bytes:
-    from babel.messages.mofile import write_mo
-
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    return buffer.getvalue()
-
-
 def compiled() -> dict[Path, bytes]:
     """Each file to write and what it holds."""
     out: dict[Path, bytes] = {}
@@ -79,7 +70,6 @@ def compiled() -> dict[Path, bytes]:
         language = po.parts[-3]
         catalog = read(po, locale=language)
         out[po.with_suffix(".json")] = jupyterlab_json(catalog, language)
-        out[po.with_suffix(".mo")] = gettext_mo(catalog)
     return out
 
 

@@ -315,7 +315,9 @@ def from_sources(found: Found) -> None:
                 )
                 continue
             first = args[0] if args else []
-            expression = src[first[0].start : first[-1].start + len(first[-1].text)] if first else ""
+            expression = (
+                src[first[0].start : first[-1].start + len(first[-1].text)] if first else ""
+            )
             if (file.name, expression) not in DYNAMIC:
                 found.problems.append(
                     f"{where}:{line}: {name}({expression}, …) is given a variable: pass a "
@@ -350,17 +352,32 @@ def extract() -> Found:
     return found
 
 
-def template(found: Found):  # -> babel Catalog
+def new_catalog(locale: str | None = None):  # -> babel Catalog
+    """An empty catalog with this project's headers (the template's, or a
+    language's when `locale` is given)."""
     from babel.messages.catalog import Catalog
 
     catalog = Catalog(
+        locale=locale,
         domain=DOMAIN,
         project=DOMAIN,
         version=json.loads((ROOT / "package.json").read_text())["version"],
         copyright_holder="jupyter-session-ext developers",
         msgid_bugs_address="https://github.com/jupyter-session-ext/jupyter-session-ext/issues",
+        last_translator="jupyter-session-ext developers",
+        language_team=f"{locale} (jupyter-session-ext)" if locale else "",
         fuzzy=False,
     )
+    catalog.header_comment = (
+        f"# {'The ' + locale if locale else 'Template of the'} catalog of {DOMAIN}: the panel's"
+        " and the settings'\n# words (labextension/i18n/extract.py keeps it in step).\n"
+        "# Distributed under the same license as the jupyter_session_ext package."
+    )
+    return catalog
+
+
+def template(found: Found):  # -> babel Catalog
+    catalog = new_catalog()
     for message, places in sorted(found.messages.items(), key=lambda kv: kv[0].key):
         msgid = (message.msgid, message.plural) if message.plural else message.msgid
         catalog.add(
@@ -433,10 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         if path.exists():
             print(f"{path.relative_to(ROOT)} exists", file=sys.stderr)
             return 1
-        from babel.messages.catalog import Catalog
-
-        fresh = Catalog(locale=options.init, domain=DOMAIN, project=DOMAIN, fuzzy=False)
-        write(path, fresh)
+        write(path, new_catalog(options.init))
         paths.append(path)
     for path in paths:
         catalog = read(path, locale=path.parts[-3])

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test user-dirs-snapshot lint docs i18n fuzz soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
 
 # The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
 export PATH := $(BIN):$(PATH)
@@ -59,6 +59,16 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	jlpm lint
+
+# The translations: the messages of labextension/src and the settings schema
+# read into labextension/i18n/jupyter_session_ext.pot, each catalog
+# (jupyter_session_ext/locale/<lang>/LC_MESSAGES/jupyter_session_ext.po)
+# brought in step with it, how many each has left to translate, and the JSON
+# JupyterLab reads made from them. A new language: make i18n NEW_LANGUAGE=de_DE.
+NEW_LANGUAGE ?=
+i18n: install-test
+	$(BIN)/python labextension/i18n/extract.py $(if $(NEW_LANGUAGE),--init $(NEW_LANGUAGE))
+	$(BIN)/python labextension/i18n/compile.py
 
 # The documentation site (Sphinx, MyST), warnings as errors: docs/_build/html.
 docs: install-test

@@ -458,8 +458,13 @@ def main(argv: list[str] | None = None) -> int:
         if write(path, catalog):
             print(f"updated {path.relative_to(ROOT)}")
         missing = [m for m in catalog if m.id and not all(_strings(m))]
+        where = path.relative_to(ROOT)
         if missing:
-            print(f"{path.relative_to(ROOT)}: {len(missing)} messages to translate")
+            print(f"{where}: {len(missing)} of {len(catalog)} messages to translate:")
+            for entry in missing:
+                print(f"  {entry.id[0] if isinstance(entry.id, tuple | list) else entry.id!r}")
+        else:
+            print(f"{where}: all {len(catalog)} messages translated")
     return 0
 
 

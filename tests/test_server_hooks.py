@@ -253,7 +253,9 @@ def test_the_settings_api_translates_schemas_through_the_domains_bundle():
 
     from jupyter_session_ext import translations
 
-    assert "translator.translate_schema" in inspect.getsource(SettingsHandler.get)
+    handler = inspect.getsource(SettingsHandler.get)
+    assert "translator.translate_schema" in handler
+    assert "get_settings(" in handler and "translator=" in handler
     assert "translator.load(" in inspect.getsource(translator.translate_schema)
     hook = server_hooks.SchemaTranslation(translations.DOMAIN, translations.catalog)
     try:

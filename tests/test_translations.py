@@ -192,3 +192,26 @@ def test_the_schema_translation_is_taken_back(schema_translation) -> None:
     schema_translation.uninstall()
     translator.set_locale("fr_FR")
     assert translator.translate_schema(copy.deepcopy(schema))["title"] == "Active Sessions"
+
+
+def test_the_settings_list_carries_our_schema_translated(schema_translation, tmp_path) -> None:
+    """The list of every plugin's settings, which JupyterLab loads at start
+    and the settings editor shows: as jupyterlab_server's settings handler
+    asks for it, with our labextension installed where JupyterLab finds it."""
+    from jupyter_core.paths import jupyter_path
+    from jupyterlab_server import settings_handler
+
+    (tmp_path / "schemas").mkdir()
+    translator.set_locale("fr_FR")
+    listed, _ = settings_handler.get_settings(
+        str(tmp_path / "app"),
+        str(tmp_path / "schemas"),
+        str(tmp_path / "user"),
+        labextensions_path=jupyter_path("labextensions"),
+        schema_name="",
+        overrides={},
+        translator=translator.translate_schema,
+    )
+    (ours,) = [p for p in listed["settings"] if p["id"] == "jupyter-session-ext:plugin"]
+    assert ours["schema"]["title"] == "Sessions actives"
+    assert ours["schema"]["properties"]["sortBy"]["title"] == "Trier les noyaux par"

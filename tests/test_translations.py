@@ -197,17 +197,22 @@ def test_the_schema_translation_is_taken_back(schema_translation) -> None:
 def test_the_settings_list_carries_our_schema_translated(schema_translation, tmp_path) -> None:
     """The list of every plugin's settings, which JupyterLab loads at start
     and the settings editor shows: as jupyterlab_server's settings handler
-    asks for it, with our labextension installed where JupyterLab finds it."""
-    from jupyter_core.paths import jupyter_path
+    asks for it, with our built labextension in a labextensions folder."""
     from jupyterlab_server import settings_handler
 
+    import jupyter_session_ext
+
+    labextensions = tmp_path / "labextensions"
+    labextensions.mkdir()
+    built = Path(jupyter_session_ext.__file__).parent / "labextension"
+    (labextensions / "jupyter-session-ext").symlink_to(built, target_is_directory=True)
     (tmp_path / "schemas").mkdir()
     translator.set_locale("fr_FR")
     listed, _ = settings_handler.get_settings(
         str(tmp_path / "app"),
         str(tmp_path / "schemas"),
         str(tmp_path / "user"),
-        labextensions_path=jupyter_path("labextensions"),
+        labextensions_path=[str(labextensions)],
         schema_name="",
         overrides={},
         translator=translator.translate_schema,

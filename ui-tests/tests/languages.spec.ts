@@ -6,8 +6,9 @@
  * `jupyterlab.locale` entry point) can translate the panel: every word
  * checked here is ours, and figures are written the language's way (Intl).
  * The settings editor shows our schema's titles in French (the server
- * translates schemas: server_hooks.SchemaTranslation). A dozen kernels, some busy with cells waiting behind;
- * screenshots of the panel in each language go to SCREENSHOT_DIR.
+ * translates schemas: server_hooks.SchemaTranslation). A dozen kernels, some
+ * busy with cells waiting behind; screenshots of the panel in each language
+ * go to SCREENSHOT_DIR.
  *
  * Its own server (jupyter_server_languages_config.py): settings stored for
  * real, not served by Galata from the page.
@@ -158,8 +159,8 @@ test('the panel in French, then in Chinese, from our catalogs', async ({
   await openPanel(page, 'Sessions actives');
   await expect(page.locator(`${panel} h2`)).toHaveText('Sessions actives');
 
-  // Three more kernels busy with a queue (through JupyterLab's kernel API),
-  // the others idle.
+  // Three more kernels busy with a queue (cells sent on websockets of their
+  // own), the others idle.
   await expect(page.locator(`${row}`)).toHaveCount(13, { timeout: 60_000 });
   for (const id of ids.slice(0, 3)) {
     await queue(page, id, [
@@ -176,7 +177,10 @@ test('the panel in French, then in Chinese, from our catalogs', async ({
     `${row}:has(.jp-ActiveSessions-title:text("${notebook}")) .jp-ActiveSessions-runningLine`
   );
   await expect(running.locator('.jp-ActiveSessions-runningQueue')).toHaveText('2 en attente');
-  await expect(running).toHaveAttribute('title', /^Aller à la cellule en cours d'exécution\u00a0: /);
+  await expect(running).toHaveAttribute(
+    'title',
+    /^Aller à la cellule en cours d'exécution\u00a0: /
+  );
   await expect(page.locator('.jp-ActiveSessions-filter')).toHaveAttribute(
     'placeholder',
     'Filtrer\u00a0: notebook, nom, utilisateur, code…'
@@ -193,12 +197,13 @@ test('the panel in French, then in Chinese, from our catalogs', async ({
   // "0 %" (a space before the sign).
   const memory = page.locator(`${row} .jp-ActiveSessions-memory`).first();
   await expect(memory).toHaveText(/^\d+(,\d)?\s?Mo$/, { timeout: 30_000 });
-  await expect(page.locator(`${row} .jp-ActiveSessions-cpu`).first()).toHaveText(
-    /^\d+\s%$/
-  );
+  await expect(page.locator(`${row} .jp-ActiveSessions-cpu`).first()).toHaveText(/^\d+\s%$/);
   const idleRow = page.locator(`${row}[data-session-id="${ids[5]}"]`);
   // Idle, or ready (never ran anything): either word is ours.
-  await expect(idleRow.locator('.jp-ActiveSessions-dot')).toHaveAttribute('title', /^(inactif|prêt)$/);
+  await expect(idleRow.locator('.jp-ActiveSessions-dot')).toHaveAttribute(
+    'title',
+    /^(inactif|prêt)$/
+  );
   await shoot(page, 'panel-fr-FR.png', testInfo);
 
   // The settings schema, as the server's settings API answers JupyterLab in

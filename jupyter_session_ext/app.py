@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 
-from . import server_hooks, translations
+from . import translations
 from .api import agent_beside, metrics
 from .api.agent_tools import AgentTools
 from .api.handlers import ActiveSessionsHandler, routes
@@ -42,7 +42,7 @@ class ActiveSessionsApp(ExtensionApp):
     registry: SessionRegistry | None = None
     metrics: metrics.SessionsCollector | None = None
     agent_tools: AgentTools | None = None
-    schema_translation: server_hooks.SchemaTranslation | None = None
+    schema_translation: translations.SchemaTranslation | None = None
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
@@ -95,7 +95,7 @@ class ActiveSessionsApp(ExtensionApp):
         self.metrics = metrics.register(self.registry, self.log)
         # The settings editor's titles and descriptions in JupyterLab's language.
         if self.schema_translation is None:
-            self.schema_translation = server_hooks.SchemaTranslation(
+            self.schema_translation = translations.SchemaTranslation(
                 translations.DOMAIN, translations.catalog
             )
         # Follow the kernels as soon as the server's event loop runs (the start

@@ -12,7 +12,6 @@ the class's own method shows again and a wrap by someone else is left alone.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import weakref
 from collections.abc import Callable
@@ -23,7 +22,6 @@ CHECKED = {
     "jupyter_server": "2.18 to 2.21.1",
     "jupyter_client": "8.6 to 8.10.0 (KernelLaunchHook: 8.10.0)",
     "pyzmq": "26 to 27",
-    "jupyterlab_server": "2.28.1 (SchemaTranslation)",
 }
 
 
@@ -400,110 +398,3 @@ def requesting_user() -> str | None:
         return None
     name = getattr(user, "username", None)
     return name if isinstance(name, str) and name else None
-
-
-# -- jupyterlab_server's translator ----------------------------------------------------
-
-
-class SchemaTranslation:
-    """Our settings schema's titles and descriptions in JupyterLab's language,
-    from our own catalogs, in the settings editor.
-
-    jupyterlab_server translates a schema on the server
-    (`translator.translate_schema`, with the domain the schema names), through
-    gettext catalogs it looks for in a language pack only
-    (jupyterlab_language_pack_<locale>/locale), never in the package that owns
-    the schema, and not through the `jupyterlab.locale` entry point it serves
-    the panel's translations from. So our domain's bundle is ours: it answers
-    from `catalog(locale)` first, then as jupyterlab_server's own would.
-    And the settings list JupyterLab loads at start (what the settings editor
-    shows) translates the core's schemas only, not those of prebuilt
-    extensions like ours: `get_settings`, as the settings handler calls it, is
-    wrapped to translate ours there too (the one-plugin answer already is).
-
-    Relies on `translator._TRANSLATORS` (bundles by normalized domain, each
-    told `update_locale` on a change of language, `load` returning the one
-    there), `translator._LOCALE`, `TranslationBundle.gettext`/`pgettext`, which
-    translate_schema calls, and `settings_handler.get_settings`, called by name
-    with a `translator=` keyword and answering ({"settings": [plugin, …]}, warnings)
-    for the list.
-    """
-
-    def __init__(self, domain: str, catalog: Callable[[str], dict[str, list[str]]]) -> None:
-        self.domain = domain
-        self.installed = False
-        self.bundle: Any = None
-        self._previous: Any = None
-        self._list_wrap: Any = None
-        try:
-            from jupyterlab_server import settings_handler
-            from jupyterlab_server.translation_utils import TranslationBundle, translator
-        except ImportError:  # no JupyterLab here: no settings editor to translate
-            return
-
-        class Bundle(TranslationBundle):
-            ours_for = catalog
-
-            def update_locale(self, locale_: str) -> None:
-                self.ours = catalog(locale_)
-                super().update_locale(locale_)
-
-            def gettext(self, msgid: str) -> str:
-                forms = self.ours.get(msgid)
-                return forms[0] if forms else str(super().gettext(msgid))
-
-            def pgettext(self, msgctxt: str, msgid: str) -> str:
-                forms = self.ours.get(f"{msgctxt}\x04{msgid}")
-                return forms[0] if forms else str(super().pgettext(msgctxt, msgid))
-
-        registry = translator._TRANSLATORS
-        current = registry.get(domain)
-        if getattr(type(current), "ours_for", None) is catalog:
-            # Installed already (by another server in this process): one is enough.
-            self.bundle = current
-            return
-        self._registry = registry
-        self._previous = current
-        self.bundle = Bundle(domain, translator._LOCALE)
-        registry[domain] = self.bundle
-
-        def ours(schema: Any) -> bool:
-            i18n = (
-                schema.get("jupyter.lab.internationalization") if isinstance(schema, dict) else None
-            )
-            return isinstance(i18n, dict) and i18n.get("domain") == domain
-
-        self._module = settings_handler
-        self._original = settings_handler.get_settings
-        original = self._original
-
-        def get_settings(*args: Any, **kwargs: Any) -> Any:
-            result, warnings = original(*args, **kwargs)
-            translate = kwargs.get("translator")
-            listed = result.get("settings") if isinstance(result, dict) else None
-            if translate is not None and isinstance(listed, list):
-                result = {
-                    **result,
-                    "settings": [
-                        {**entry, "schema": translate(copy.deepcopy(entry["schema"]))}
-                        if isinstance(entry, dict) and ours(entry.get("schema"))
-                        else entry
-                        for entry in listed
-                    ],
-                }
-            return result, warnings
-
-        self._list_wrap = get_settings
-        settings_handler.get_settings = get_settings
-        self.installed = True
-
-    def uninstall(self) -> None:
-        if self.installed:
-            if self._registry.get(self.domain) is self.bundle:
-                if self._previous is None:
-                    del self._registry[self.domain]
-                else:
-                    self._registry[self.domain] = self._previous
-            if self._module.get_settings is self._list_wrap:
-                self._module.get_settings = self._original
-        self.installed = False

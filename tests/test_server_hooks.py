@@ -242,27 +242,3 @@ async def test_the_request_being_served_is_in_the_call_context(
     finally:
         hook.uninstall()
     assert users and users[0]  # the test's user, as the server knows them
-
-
-def test_the_settings_api_translates_schemas_through_the_domains_bundle():
-    """SchemaTranslation: jupyterlab_server's settings API translates each
-    schema with translator.translate_schema, which asks translator.load for
-    the schema's domain; load answers from _TRANSLATORS, where ours sits."""
-    from jupyterlab_server.settings_handler import SettingsHandler
-    from jupyterlab_server.translation_utils import translator
-
-    from jupyter_session_ext import translations
-
-    handler = inspect.getsource(SettingsHandler.get)
-    assert "translator.translate_schema" in handler
-    assert "get_settings(" in handler and "translator=" in handler
-    assert "translator.load(" in inspect.getsource(translator.translate_schema)
-    hook = server_hooks.SchemaTranslation(translations.DOMAIN, translations.catalog)
-    try:
-        assert hook.installed
-        assert translator.load(translations.DOMAIN) is hook.bundle
-        again = server_hooks.SchemaTranslation(translations.DOMAIN, translations.catalog)
-        assert not again.installed and again.bundle is hook.bundle  # one per process
-    finally:
-        hook.uninstall()
-    assert translator.load(translations.DOMAIN) is not hook.bundle

@@ -10,6 +10,7 @@ A message added to labextension/src without its translations fails here:
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from jupyterlab_server.translation_utils import get_installed_packages_locale, translator
 
-from jupyter_session_ext import server_hooks, translations
+from jupyter_session_ext import translations
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "labextension" / "i18n"))
@@ -159,11 +160,17 @@ def test_a_language_without_a_catalog_has_none() -> None:
 
 @pytest.fixture
 def schema_translation():
+    """A SchemaTranslation of the test's own. One is installed per process: a
+    server an earlier test loaded the extension into may have left its own,
+    taken out here for the test and put back after."""
     before = translator._LOCALE
-    hook = server_hooks.SchemaTranslation(translations.DOMAIN, translations.catalog)
+    left = translator._TRANSLATORS.pop(translations.DOMAIN, None)
+    hook = translations.SchemaTranslation(translations.DOMAIN, translations.catalog)
     yield hook
     hook.uninstall()
     translator.set_locale(before)
+    if left is not None:
+        translator._TRANSLATORS[translations.DOMAIN] = left
 
 
 @pytest.mark.parametrize(
@@ -220,3 +227,23 @@ def test_the_settings_list_carries_our_schema_translated(schema_translation, tmp
     (ours,) = [p for p in listed["settings"] if p["id"] == "jupyter-session-ext:plugin"]
     assert ours["schema"]["title"] == "Sessions actives"
     assert ours["schema"]["properties"]["sortBy"]["title"] == "Trier les noyaux par"
+
+
+def test_the_settings_api_translates_schemas_through_the_domains_bundle(schema_translation):
+    """SchemaTranslation relies on this: jupyterlab_server's settings API
+    translates each schema with translator.translate_schema, which asks
+    translator.load for the schema's domain; load answers from _TRANSLATORS,
+    where ours sits; the handler calls get_settings by name with translator=."""
+    from jupyterlab_server.settings_handler import SettingsHandler
+
+    handler = inspect.getsource(SettingsHandler.get)
+    assert "translator.translate_schema" in handler
+    assert "get_settings(" in handler and "translator=" in handler
+    assert "translator.load(" in inspect.getsource(translator.translate_schema)
+    hook = schema_translation
+    assert hook.installed
+    assert translator.load(translations.DOMAIN) is hook.bundle
+    again = translations.SchemaTranslation(translations.DOMAIN, translations.catalog)
+    assert not again.installed and again.bundle is hook.bundle  # one per process
+    hook.uninstall()
+    assert translator.load(translations.DOMAIN) is not hook.bundle

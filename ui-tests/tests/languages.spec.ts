@@ -6,7 +6,7 @@
  * `jupyterlab.locale` entry point) can translate the panel: every word
  * checked here is ours, and figures are written the language's way (Intl).
  * The settings editor shows our schema's titles in French (the server
- * translates schemas: server_hooks.SchemaTranslation). A dozen kernels, some
+ * translates schemas: translations.SchemaTranslation). A dozen kernels, some
  * busy with cells waiting behind; screenshots of the panel in each language
  * go to SCREENSHOT_DIR.
  *

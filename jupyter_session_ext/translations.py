@@ -3,8 +3,8 @@
 made by the wheel's build). The panel gets them from jupyterlab_server through
 the `jupyterlab.locale` entry point; the server reads them here for the
 settings schema's titles and descriptions (SchemaTranslation), the one place
-the extension wraps jupyterlab_server (read against 2.28.1; tests/
-test_server_hooks.py checks what it relies on).
+the extension wraps jupyterlab_server (read against 2.28.1;
+tests/test_translations.py checks what it relies on).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ export type {
 
 const PANEL_ID = 'jp-active-sessions';
 
-/** A gauge: sessions and how long they have run. */
+/** A clock face: sessions and how long they have run. */
 const sessionsIcon = new LabIcon({
   name: 'jupyter-session-ext:sessions',
   svgstr:

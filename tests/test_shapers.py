@@ -372,6 +372,12 @@ def test_printable_lines_keeps_only_its_layout_unescaped(value, limit):
     shown = untrusted.printable_lines(value, limit)
     assert all(c.isprintable() or c in "\n\t" for c in shown)
     assert shown.count("\n") <= value.count("\n")
+    # The same text as escaping it a character at a time.
+    cut = value if len(value) <= limit else "…" + value[len(value) - limit + 1 :]
+    assert shown == "".join(
+        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode("ascii")
+        for c in cut
+    )
 
 
 def test_a_log_limiter_says_a_cause_once_per_interval(caplog):

@@ -27,11 +27,18 @@ $(BIN)/python:
 # `labextension develop`: an editable install copies the built labextension
 # into the venv's share/jupyter, where JupyterLab would keep serving that copy
 # after the next `jlpm build`; a link to the source tree's build serves each one.
+# The link is taken away before pip installs again: pip would write the
+# wheel's install.json through it into the build, and the next build would
+# refuse a second install.json.
+LINKED := $(VENV)/share/jupyter/labextensions/jupyter-session-ext
+
 install-lab: $(BIN)/python
+	if [ -L $(LINKED) ]; then rm $(LINKED); fi
 	$(BIN)/python -m pip install --quiet -e ".[lab]" -c constraints/lab.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
+	if [ -L $(LINKED) ]; then rm $(LINKED); fi
 	$(BIN)/python -m pip install --quiet -e ".[test]" -c constraints/test.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 

@@ -41,6 +41,7 @@ LOCALE = ROOT / "jupyter_session_ext" / "locale"
 DYNAMIC = {
     ("format.ts", "status"): "kernel statuses: DATA_WORDS",
     ("format.ts", "HIDDEN_CODE"): "N_ where it is defined",
+    ("format.ts", "fault.message"): "FAULT_MESSAGES, N_ (others shown as the server sent them)",
     ("row.tsx", "s.status"): "kernel statuses: DATA_WORDS (format.ts)",
     ("details.tsx", "s.session_mode"): "session modes: DATA_WORDS (format.ts)",
     ("details.tsx", "HIDDEN_WHY"): "N_ in format.ts",

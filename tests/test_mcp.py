@@ -297,7 +297,10 @@ async def test_an_agent_reads_why_a_kernel_died(
     words = status["session"]["last_exit"]["last_words"]
     assert words["fault"]["cell_id"] == "c-crash" and words["fault"]["line"] == 2
     text = answer.content[0].text
-    assert "Where it faulted: Segmentation fault in cell [2] (c-crash), line 2" in text, text
+    # (the count only if the server read the cell's execute_input before the
+    # crash: a process that dies at once may take it with it)
+    assert "Where it faulted: Segmentation fault in cell " in text, text
+    assert "(c-crash), line 2: `ctypes.string_at(0)`" in text, text
     assert "MARKER-agent: about to crash" in text, text
     assert "{'text'" not in text  # words, not a Python dict
 

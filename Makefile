@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
-.PHONY: lab test user-dirs-snapshot lint docs fuzz soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
+.PHONY: lab test user-dirs-snapshot lint docs i18n fuzz soak test-min test-python test-upstream test-js test-ui test-compat bench-ui stress install-lab install-test chromium clean
 
 # The venv's jupyter, jlpm and node tools first on PATH for sub-commands.
 export PATH := $(BIN):$(PATH)
@@ -27,11 +27,18 @@ $(BIN)/python:
 # `labextension develop`: an editable install copies the built labextension
 # into the venv's share/jupyter, where JupyterLab would keep serving that copy
 # after the next `jlpm build`; a link to the source tree's build serves each one.
+# The link is taken away before pip installs again: pip would write the
+# wheel's install.json through it into the build, and the next build would
+# refuse a second install.json.
+LINKED := $(VENV)/share/jupyter/labextensions/jupyter-session-ext
+
 install-lab: $(BIN)/python
+	if [ -L $(LINKED) ]; then rm $(LINKED); fi
 	$(BIN)/python -m pip install --quiet -e ".[lab]" -c constraints/lab.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 
 install-test: $(BIN)/python
+	if [ -L $(LINKED) ]; then rm $(LINKED); fi
 	$(BIN)/python -m pip install --quiet -e ".[test]" -c constraints/test.txt
 	$(BIN)/jupyter labextension develop . --overwrite
 
@@ -59,6 +66,16 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	jlpm lint
+
+# The translations: the messages of labextension/src and the settings schema
+# read into labextension/i18n/jupyter_session_ext.pot, each catalog
+# (jupyter_session_ext/locale/<lang>/LC_MESSAGES/jupyter_session_ext.po)
+# brought in step with it, how many each has left to translate, and the JSON
+# JupyterLab reads made from them. A new language: make i18n NEW_LANGUAGE=de_DE.
+NEW_LANGUAGE ?=
+i18n: install-test
+	$(BIN)/python labextension/i18n/extract.py $(if $(NEW_LANGUAGE),--init $(NEW_LANGUAGE))
+	$(BIN)/python labextension/i18n/compile.py
 
 # The documentation site (Sphinx, MyST), warnings as errors: docs/_build/html.
 docs: install-test

@@ -41,6 +41,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser, sourceType: 'module' }
   },
   {
+    files: ['labextension/webpack.config.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' }
+  },
+  {
     files: ['labextension/test/*.mjs'],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node, sourceType: 'module' }

@@ -28,12 +28,12 @@ def size_of(value: Any) -> int:
 def fastest(shape: Any, value: Any, runs: int) -> float:
     best = float("inf")
     for _ in range(runs):
-        start = time.perf_counter()
+        start = time.thread_time()
         try:
             shape(value)
         except Refused:
             pass
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.thread_time() - start)
     return best
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 
+from . import translations
 from .api import agent_beside, metrics
 from .api.agent_tools import AgentTools
 from .api.handlers import ActiveSessionsHandler, routes
@@ -41,6 +42,7 @@ class ActiveSessionsApp(ExtensionApp):
     registry: SessionRegistry | None = None
     metrics: metrics.SessionsCollector | None = None
     agent_tools: AgentTools | None = None
+    schema_translation: translations.SchemaTranslation | None = None
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
@@ -91,6 +93,11 @@ class ActiveSessionsApp(ExtensionApp):
                 "the server runs without the extension."
             ) from err
         self.metrics = metrics.register(self.registry, self.log)
+        # The settings editor's titles and descriptions in JupyterLab's language.
+        if self.schema_translation is None:
+            self.schema_translation = translations.SchemaTranslation(
+                translations.DOMAIN, translations.catalog
+            )
         # Follow the kernels as soon as the server's event loop runs (the start
         # hook below calls it again; servers made by test harnesses never run it).
         IOLoop.current().add_callback(self.registry.start)
@@ -127,6 +134,9 @@ class ActiveSessionsApp(ExtensionApp):
         while self._displaced:
             _unload(self._displaced.pop())
         self.metrics = None  # _unload took the registry's metrics back
+        if self.schema_translation is not None:
+            self.schema_translation.uninstall()
+            self.schema_translation = None
 
 
 def _unload(

@@ -48,16 +48,24 @@ def query(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 
 async def connect(server: JupyterServer, kernel_id: str) -> KernelWebsocket:
-    """A client on the kernel's websocket (generous timeouts: servers share 2 cores)."""
-    ws = await websocket_connect(
-        HTTPRequest(
-            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-            headers=server.auth,
-            connect_timeout=60,
-            request_timeout=60,
+    """A client on the kernel's websocket (generous timeouts: servers share 2
+    cores); when none comes, the server's log says why."""
+    try:
+        ws = await websocket_connect(
+            HTTPRequest(
+                f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+                headers=server.auth,
+                connect_timeout=60,
+                request_timeout=60,
+            )
         )
-    )
+    except Exception as err:
+        raise AssertionError(f"no websocket to {kernel_id}; {server.log}:\n{tail(server)}") from err
     return KernelWebsocket(ws, v1=False)
+
+
+def tail(server: JupyterServer, size: int = 4000) -> str:
+    return server.log.read_text(errors="replace")[-size:]
 
 
 def run_cells(server: JupyterServer, kernel_id: str, cells: list[tuple[str, str]]) -> None:

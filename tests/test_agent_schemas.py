@@ -20,6 +20,7 @@ from jupyter_session_ext.api.agent_schemas import (
     ToolError,
     arguments,
 )
+from jupyter_session_ext.api.agent_text import said_last
 from jupyter_session_ext.api.mcp_endpoint import shaped_body
 from jupyter_session_ext.api.serialize_agents import first_line
 
@@ -139,3 +140,36 @@ def test_a_body_is_written_again_as_plain_json():
 )
 def test_the_first_line_says_what_a_cell_does(code, line):
     assert first_line(code) == line
+
+
+@pytest.mark.parametrize(
+    "why, says",
+    [
+        ("hidden", "only who may execute code may read it"),
+        ("remote", "a gateway"),
+        ("not_captured", "KernelOutput.capture is off"),
+    ],
+)
+def test_last_words_not_shown_say_why(why, says):
+    words = {"text": None, "why_null": why, "truncated": False, "summary": None, "fault": None}
+    assert says in "\n".join(said_last(words))
+
+
+def test_last_words_show_what_came_before_the_fault_report():
+    text = "\n".join(
+        [*(f"line {i}" for i in range(30)), "Fatal Python error: Segmentation fault", ""]
+        + ["Current thread 0x1 (most recent call first):"]
+        + [f'  File "f{i}.py", line 1 in g' for i in range(40)]
+    )
+    words = {
+        "text": text,
+        "why_null": None,
+        "truncated": False,
+        "summary": "Segmentation fault in cell [2] (c), line 3: `x`",
+        "fault": None,
+    }
+    said = said_last(words)
+    assert said[0] == "Where it faulted: Segmentation fault in cell [2] (c), line 3: `x`."
+    assert "    line 29" in said and "    line 17" not in said  # the 12 lines before it
+    assert '    File "f0.py", line 1 in g' in [s.replace("      ", "    ") for s in said]
+    assert all('"f39.py"' not in s for s in said)  # the interpreter's frames, left out

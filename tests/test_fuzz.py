@@ -67,7 +67,9 @@ def test_api_fuzzed_from_its_document(case, server):
         "mcp",  # routes, not ids
     ):
         case.path_parameters["session_id"] = "not-" + case.path_parameters["session_id"]
-    response = case.call(base_url=server.url.rstrip("/"), headers=server.auth)
+    # (schemathesis waits 10 s for an answer by default: under `make stress`'s
+    # two CPU hogs an answer of a few milliseconds once took longer)
+    response = case.call(base_url=server.url.rstrip("/"), headers=server.auth, timeout=60)
     COUNTS["requests"] += 1
     if response.status_code >= 500:
         COUNTS["5xx"] += 1

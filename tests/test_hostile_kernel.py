@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_session_ext.api.events import FINISHED_BURST
+from jupyter_session_ext.api.events import FINISHED_BURST, FINISHED_EVERY
 from jupyter_session_ext.state.kernel_state import ERROR_NAME_MAX
 
 from conftest import poll, started
@@ -205,6 +205,7 @@ async def test_a_kernel_forging_finished_executions_in_a_loop_is_heard_a_few_tim
     every open tab. Now each lasts what the server saw, and a kernel's
     finished events are rate-limited."""
     kernel_id, client = await started(api, open_client)
+    began = time.monotonic()
     await client.execute(
         FORGE
         + "for i in range(200):\n"
@@ -222,7 +223,10 @@ async def test_a_kernel_forging_finished_executions_in_a_loop_is_heard_a_few_tim
     assert forged and all(e["status"] == "error" for e in forged)
     assert max(e["duration_seconds"] for e in forged) < 60, forged[0]
     finished = [e for e in session_events if e["action"] == "execution_finished"]
-    assert len(finished) <= FINISHED_BURST + 5, len(finished)
+    # The burst, then one each FINISHED_EVERY seconds for as long as it
+    # took (a loaded machine takes longer), and the forging cell's own.
+    allowed = FINISHED_BURST + 2 + (time.monotonic() - began) / FINISHED_EVERY
+    assert len(finished) <= allowed, (len(finished), allowed)
 
 
 async def test_a_50_mb_exception_class_name_is_kept_short(api, open_client):

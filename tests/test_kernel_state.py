@@ -445,6 +445,20 @@ def test_a_reply_after_idle_corrects_the_guess(state):
     assert state.history.total == 1
 
 
+def test_a_late_reply_never_takes_the_count_back(state):
+    """Under load: the reply to cell 2 is read after IOPub told of cell 3 (the
+    router reads IOPub first, and it held both), and cell 3's own ok reply is
+    not read at all (IOPub said everything it would). The count stayed 2."""
+    for i, cell in enumerate(("m1", "m2", "m3"), start=1):
+        state.on_iopub(_msg("iopub", "status", cell, {"execution_state": "busy"}))
+        state.on_iopub(_msg("iopub", "execute_input", cell, {"code": "x", "execution_count": i}))
+        state.on_iopub(_msg("iopub", "status", cell, {"execution_state": "idle"}))
+    state.on_execute_reply(
+        _msg("shell", "execute_reply", "m2", {"status": "ok", "execution_count": 2})
+    )
+    assert state.execution_count == 3
+
+
 def test_history_and_durations_are_bounded(clock):
     s = KernelState(monotonic=clock.monotonic, wallclock=clock.wall, history_length=5)
     s.on_launch()

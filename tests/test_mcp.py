@@ -15,7 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from mcp_client import TOOLS, MCPError, agent, rpc, url
 
-from conftest import poll, ready
+from conftest import poll, ready, started
+from last_words_kernels import kernelspec
 
 SLOW = "import time\ntime.sleep(6)"
 QUICK = "quick = 1"
@@ -196,11 +197,15 @@ async def test_a_writer_interrupts_a_long_cell(endpoint, jp_auth_header, api, op
         waited = await session.call_tool(
             "wait_for_idle", {"kernel": kernel_id, "timeout_seconds": 30}
         )
-    finished = waited.structured_content["finished"]
+        history = await session.call_tool("kernel_history", {"kernel": kernel_id, "limit": 1})
+    interrupted = ("long", "error", "KeyboardInterrupt")
     assert waited.structured_content["outcome"] == "idle"
-    assert [(f["cell_id"], f["status"], f["error_name"]) for f in finished] == [
-        ("long", "error", "KeyboardInterrupt")
-    ]
+    # What finished while it waited: the interrupted cell, unless it ended
+    # before the wait began (a loaded machine); its history says so either way.
+    finished = waited.structured_content["finished"]
+    assert [(f["cell_id"], f["status"], f["error_name"]) for f in finished] in ([interrupted], [])
+    last = history.structured_content["history"]["executions"][0]
+    assert (last["cell_id"], last["status"], last["error_name"]) == interrupted
 
 
 async def test_a_client_that_goes_away_mid_wait_leaves_nothing(
@@ -263,6 +268,41 @@ async def test_a_client_that_goes_away_mid_wait_leaves_nothing(
     await poll(lambda: asyncio.sleep(0, left()), lambda tasks: tasks == [], timeout=10)
     # The kernel is untouched: still running its cell.
     assert (await api.session(kernel_id))["status"] == "busy"
+
+
+async def test_an_agent_reads_why_a_kernel_died(
+    endpoint, jp_auth_header, api, open_client, jp_data_dir
+):
+    """A segfault's last words as the agent reads them: where it faulted and
+    the end of what the process wrote, in the text and the structured
+    answer (checked against the schema the tool lists)."""
+    kernelspec(jp_data_dir)  # ipykernel wired as outside the tests (its fd 2, its fault handler)
+    kernel_id, client = await started(api, open_client)
+    client.send_execute("import os\nos.write(2, b'MARKER-agent: about to crash\\n')", cell_id="c1")
+    await client.wait_for(
+        lambda m: m["header"]["msg_type"] == "stream" and "MARKER-agent" in m["content"]["text"]
+    )
+    client.send_execute("import ctypes\nctypes.string_at(0)", cell_id="c-crash")
+    await api.wait_session(
+        kernel_id,
+        lambda s: (
+            (s["last_exit"] or {}).get("reason") == "killed" and s["status"] in ("ready", "idle")
+        ),
+        timeout=60,
+    )
+    async with agent(endpoint, jp_auth_header) as session:
+        schemas = await listed_schemas(session)
+        answer = await session.call_tool("kernel_status", {"kernel": kernel_id})
+    status = structured(answer, schemas, "kernel_status")
+    words = status["session"]["last_exit"]["last_words"]
+    assert words["fault"]["cell_id"] == "c-crash" and words["fault"]["line"] == 2
+    text = answer.content[0].text
+    # (the count only if the server read the cell's execute_input before the
+    # crash: a process that dies at once may take it with it)
+    assert "Where it faulted: Segmentation fault in cell " in text, text
+    assert "(c-crash), line 2: `ctypes.string_at(0)`" in text, text
+    assert "MARKER-agent: about to crash" in text, text
+    assert "{'text'" not in text  # words, not a Python dict
 
 
 class TestReadOnly:

@@ -214,7 +214,12 @@ def test_a_locked_store_is_waited_for_while_the_server_serves(started, data_dir)
 def test_two_servers_share_one_store(started, data_dir):
     """60 s of cells and kernels coming and going on two servers at once."""
     store = data_dir / STORE
-    config = ["--SessionRegistry.history_length=100000"]
+    # Kernels on Unix sockets: two servers starting a kernel a second each
+    # over TCP collide now and then (a port jupyter_client chose is taken by
+    # another connection before the kernel binds it; the kernel dies, is
+    # restarted on new ports, and a websocket opened meanwhile waits a minute:
+    # docs/operators/configuration.md). That is jupyter_client's, not the store's.
+    config = ["--SessionRegistry.history_length=100000", "--KernelManager.transport=ipc"]
     servers = [started(extra_args=config), started(extra_args=config)]
     owned: dict[str, int] = {}  # kernel id -> which server
     finished: dict[str, int] = {}

@@ -5,8 +5,10 @@
  * tests, jupyter_server_culling_config.py (a server that culls idle
  * kernels after a few seconds) for server_culling.spec.ts alone, and
  * memory_server.py (a server inside a real memory cgroup) for memory.spec.ts,
- * and peer_server.py (a peer in a venv of its own) for
- * server_documents.spec.ts and notebook7.spec.ts.
+ * peer_server.py (a peer in a venv of its own) for
+ * server_documents.spec.ts and notebook7.spec.ts, and
+ * jupyter_server_languages_config.py (JupyterLab's settings stored for real)
+ * for languages.spec.ts.
  */
 const fs = require('fs');
 const os = require('os');
@@ -40,6 +42,7 @@ const CULLING_PORT = 8900;
 const MEMORY_PORT = 8901;
 const SERVER_DOCUMENTS_PORT = 8902;
 const NOTEBOOK_PORT = 8903;
+const LANGUAGES_PORT = 8904;
 
 module.exports = {
   ...baseConfig,
@@ -73,7 +76,8 @@ module.exports = {
         'server_culling.spec.ts',
         'memory.spec.ts',
         'server_documents.spec.ts',
-        'notebook7.spec.ts'
+        'notebook7.spec.ts',
+        'languages.spec.ts'
       ]
     },
     {
@@ -95,6 +99,11 @@ module.exports = {
       name: 'notebook7',
       testMatch: 'notebook7.spec.ts',
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
+    },
+    {
+      name: 'languages',
+      testMatch: 'languages.spec.ts',
+      use: { baseURL: `http://localhost:${LANGUAGES_PORT}` }
     }
   ],
   webServer: [
@@ -134,6 +143,13 @@ module.exports = {
       env: ownDirs('notebook'),
       url: `http://localhost:${NOTEBOOK_PORT}/tree`,
       timeout: 300 * 1000,
+      reuseExistingServer: false
+    },
+    {
+      command: 'jupyter lab --config jupyter_server_languages_config.py',
+      env: ownDirs('languages'),
+      url: `http://localhost:${LANGUAGES_PORT}/lab`,
+      timeout: 120 * 1000,
       reuseExistingServer: false
     }
   ]

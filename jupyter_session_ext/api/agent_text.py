@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..state.last_words import around_the_fault
 from .serialize_agents import first_line as _first
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
@@ -109,6 +110,7 @@ def kernel_status(data: dict[str, Any]) -> str:
         lines.append("It waits on input() for a person to answer.")
     if s["last_exit"]:
         lines.append(f"Its last process ended: {s['last_exit']['reason']}.")
+        lines += said_last(s["last_exit"]["last_words"])
     lines.append(
         f"Process {s['process_id']}, {s['connections']} connection(s), "
         f"{s['restart_count']} restart(s), execution count {s['execution_count']}."
@@ -174,13 +176,43 @@ def ended_kernels(data: dict[str, Any]) -> str:
         last = e["last_execution"]
         if last:
             line += f"; last ran {finished_line({**last, 'first_line': _first(last['code'])})}"
-        words = e.get("last_words")  # what a kernel that died said last, where recorded
-        if words:
-            line += f"; last words: {words}"
         lines.append(line)
+        lines += ["  " + said for said in said_last(e["last_words"])]
     if not data["complete"]:
         lines.append("(The server is still reading what earlier runs left: ask again soon.)")
     return "\n".join(lines)
+
+
+# An agent's context is small: the fault's summary and the last lines of what
+# the process wrote (the whole tail is in the structured content).
+LAST_WORDS_LINES = 12
+
+
+def said_last(words: dict[str, Any] | None) -> list[str]:
+    """A process's last words as lines: where it faulted, then the end of
+    what it wrote (or why that is not shown)."""
+    if words is None:
+        return []
+    lines = [f"Where it faulted: {words['summary']}."] if words["summary"] else []
+    if words["text"]:
+        # Around a fault report: what the process wrote before it, and the
+        # faulting thread's first frames (its last are the interpreter's).
+        shown = around_the_fault(words["text"].rstrip("\n").split("\n"), LAST_WORDS_LINES)
+        lines.append("What it wrote last:")
+        lines += ["    " + line for line in shown]
+    elif words["why_null"]:
+        lines.append(
+            f"What it wrote is not shown: {WHY_NOT_SHOWN.get(words['why_null'], 'unknown')}."
+        )
+    return lines
+
+
+WHY_NOT_SHOWN = {
+    "hidden": "only who may execute code may read it",
+    "remote": "the kernel ran elsewhere (a gateway), with no process here to listen to",
+    "not_captured": "its output was not captured (KernelOutput.capture is off, or another "
+    "launcher started it)",
+}
 
 
 def memory_headroom(data: dict[str, Any]) -> str:

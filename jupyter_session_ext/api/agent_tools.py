@@ -12,16 +12,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from traitlets import Bool, Float, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
-from ..lifecycle.actions import KernelActions
-from ..memory.limits import MemoryWatch
-from ..state.changes import Changes
-from ..state.ended import EndedKernel
-from ..state.history import FinishedExecution
 from ..state.kernel_state import EXITED, IDLE, READY
 from ..state.record import TrackedKernel, UnknownKernel
 from . import serialize, serialize_agents
@@ -33,6 +28,7 @@ from .agent_schemas import (
     ToolError,
     preview,
 )
+from .registry_view import Registry
 
 # At most this many waits at once (each is told of every change of every
 # kernel until it returns); more are refused until one returns.
@@ -41,29 +37,6 @@ MAX_WAITS = 100
 FINISHED_SHOWN = 50
 # The shortest unique prefix of a kernel id taken for the id.
 ID_PREFIX_MIN = 4
-
-
-class Store(Protocol):
-    async def wait_read(self) -> bool: ...
-
-
-class Registry(serialize.SessionSource, Protocol):
-    """What the tools ask of the registry (registry.SessionRegistry)."""
-
-    actions: KernelActions
-    changes: Changes
-    memory: MemoryWatch
-
-    @property
-    def store(self) -> Store: ...
-
-    def get(self, kernel_id: str) -> TrackedKernel: ...
-    def all(self) -> list[TrackedKernel]: ...
-    async def refresh_bound(self) -> None: ...
-    def history(
-        self, kernel_id: str, limit: int | None = None
-    ) -> tuple[int, list[FinishedExecution]]: ...
-    def ended_kernels(self) -> list[EndedKernel]: ...
 
 
 async def _never() -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
@@ -19,42 +19,11 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .._version import __version__
-from ..lifecycle.actions import KernelActions
-from ..memory.limits import MemoryWatch
-from ..state.changes import Changes
-from ..state.ended import EndedKernel
-from ..state.history import FinishedExecution
 from ..state.record import TrackedKernel, UnknownKernel
 from ..untrusted import LogLimiter, printable
 from . import mcp_endpoint, serialize, validation
 from .encoder import SessionEncoder
-from .serialize import SessionSource
-
-
-class Store(Protocol):
-    """What the handlers ask of the store (lifecycle.persistence.SessionStore)."""
-
-    async def wait_read(self) -> bool: ...
-
-
-class Registry(SessionSource, Protocol):
-    """What the handlers ask of the registry (registry.SessionRegistry)."""
-
-    actions: KernelActions
-
-    @property
-    def store(self) -> Store: ...
-
-    changes: Changes
-    memory: MemoryWatch
-
-    def get(self, kernel_id: str) -> TrackedKernel: ...
-    def all(self) -> list[TrackedKernel]: ...
-    async def refresh_bound(self) -> None: ...
-    def history(
-        self, kernel_id: str, limit: int | None = None
-    ) -> tuple[int, list[FinishedExecution]]: ...
-    def ended_kernels(self) -> list[EndedKernel]: ...
+from .registry_view import Registry
 
 
 class Refusal(web.HTTPError):

@@ -214,7 +214,11 @@ class KernelState:
         content = msg.content
         count = _count(content.get("execution_count"))
         if count is not None and content.get("status") == "ok":
-            self.execution_count = count
+            # Never back: the replies come on another socket than IOPub, and
+            # reading IOPub first (for the reply's run) may have read the
+            # next cell's execute_input already. A process only counts up.
+            if self.execution_count is None or count > self.execution_count:
+                self.execution_count = count
         msg_id = msg.parent.msg_id
         if not msg_id:
             return False

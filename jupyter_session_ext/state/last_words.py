@@ -226,3 +226,29 @@ def _described(signal: int | None) -> str | None:
         return signals.strsignal(signal) if signal is not None else None
     except ValueError:
         return None
+
+
+def around_the_fault(text: list[str], lines: int) -> list[str]:
+    """The last `lines` lines; with a fault handler's report, the `lines`
+    before it, its first line and the faulting thread's first frames."""
+    fatal = next(
+        (i for i in range(len(text) - 1, -1, -1) if text[i].startswith("Fatal Python error:")),
+        None,
+    )
+    if fatal is None:
+        return (["…"] if len(text) > lines else []) + text[-lines:]
+    shown = (["…"] if fatal > lines else []) + text[max(0, fatal - lines) : fatal + 1]
+    stack = next(
+        (
+            i
+            for i in range(fatal + 1, len(text))
+            if text[i].startswith(("Current thread ", "Stack (most recent call first)"))
+        ),
+        None,
+    )
+    if stack is not None:
+        frames = text[stack : stack + 1 + lines]
+        shown += (["…"] if stack > fatal + 1 else []) + frames
+        if stack + 1 + lines < len(text):
+            shown.append("…")
+    return shown

@@ -18,7 +18,9 @@ import {
   HIDDEN_WHY,
   ITranslate
 } from './format';
+import { isDeath } from './ends';
 import { ExecutionList, useHistory } from './history';
+import { LastWords, reasonDetail } from './lastWords';
 import { MemoryChart, useTimeline } from './memory';
 import { IRowContext } from './rowContext';
 import { progress } from './sessions';
@@ -159,6 +161,38 @@ function History(props: { s: IActiveSession; context: IRowContext }): JSX.Elemen
   );
 }
 
+/** How the kernel's last process died (jupyter_client's restarter started
+ * another): the reason, where it faulted, and what it wrote last. */
+function LastExit(props: { s: IActiveSession; context: IRowContext }): JSX.Element | null {
+  const { s, context } = props;
+  const t = useTranslate();
+  const x = s.last_exit;
+  if (!x || !isDeath(x)) {
+    return null; // a restart someone asked for: the facts below say it
+  }
+  const detail = reasonDetail(x.reason, x.last_words, t);
+  const cellId = x.last_words?.fault?.cell_id;
+  const path = s.notebook_path;
+  return (
+    <div className="jp-ActiveSessions-lastExit">
+      <div className="jp-ActiveSessions-entryHeader">
+        {t.__('Its last process: %1, %2', exitReason(x, t), formatRelative(x.ended, Date.now(), t))}
+      </div>
+      {detail && <div className="jp-ActiveSessions-faultLine">{detail}</div>}
+      {path && cellId && (
+        <button
+          type="button"
+          className="jp-ActiveSessions-link"
+          onClick={() => context.open(path, cellId)}
+        >
+          {t.__('Go to cell')}
+        </button>
+      )}
+      <LastWords words={x.last_words} />
+    </div>
+  );
+}
+
 function Resources(props: { s: IActiveSession; context: IRowContext }): JSX.Element {
   const { s, context } = props;
   // Fetched on expanding, and again with each new sample the list brings.
@@ -286,6 +320,7 @@ export function SessionDetails(props: {
       {queue.active && <Running s={s} entry={queue.active} context={context} />}
       {queue.length > 0 && <Queue s={s} context={context} />}
       {s.status !== 'exited' && <Culling s={s} context={context} />}
+      <LastExit s={s} context={context} />
       <Resources s={s} context={context} />
       <History s={s} context={context} />
       <div className="jp-ActiveSessions-detailActions">

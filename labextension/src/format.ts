@@ -401,6 +401,7 @@ export function endedReason(e: IEndedLike, t: ITranslate = plain): string {
     case 'killed':
     case 'exited':
     case 'oom':
+    case 'failed_to_start':
       return exitReason(e, t);
     case 'server_stopped':
       return t.__('server stopped');
@@ -449,5 +450,146 @@ export function exitReason(
   if (e.reason === 'exited') {
     return e.exit_code !== null ? t.__('exited with code %1', e.exit_code) : t.__('exited');
   }
+  if (e.reason === 'failed_to_start') {
+    return e.exit_code !== null
+      ? t.__('failed to start: exited with code %1', e.exit_code)
+      : e.signal !== null
+        ? t.__('failed to start: killed by signal %1', e.signal)
+        : t.__('failed to start');
+  }
   return e.reason === 'restarted' ? t.__('restarted') : t.__('ended');
+}
+
+/** Where a process faulted (the server's `last_words.fault`). */
+export interface IFaultLike {
+  message: string;
+  cell_id: string | null;
+  execution_count: number | null;
+  line: number | null;
+  code_line: string | null;
+  inner: Omit<IFaultLike, 'message' | 'inner'> | null;
+}
+
+/** What Python's fault handler says of each fault signal, in the catalogs:
+ * the words of another message are shown as the server sent them. */
+export const FAULT_MESSAGES: readonly string[] = [
+  N_('Segmentation fault'),
+  N_('Aborted'),
+  N_('Floating-point exception'),
+  N_('Floating point exception'),
+  N_('Bus error'),
+  N_('Illegal instruction')
+];
+
+/** "cell [5] (c-1), line 3: `f(x)`": a cell of a fault; `full`, with its
+ * id and its line of code (when the server sent it). */
+function faultCell(c: Omit<IFaultLike, 'message' | 'inner'>, t: ITranslate, full: boolean): string {
+  const n = c.execution_count;
+  const id = full ? c.cell_id : null;
+  const cell =
+    n !== null && id !== null
+      ? t.__('cell [%1] (%2)', n, id)
+      : n !== null
+        ? t.__('cell [%1]', n)
+        : id !== null
+          ? t.__('cell (%1)', id)
+          : t.__('a cell');
+  if (c.line === null) {
+    return cell;
+  }
+  return full && c.code_line
+    ? t.__('%1, line %2: `%3`', cell, c.line, c.code_line)
+    : t.__('%1, line %2', cell, c.line);
+}
+
+/**
+ * The fault in one line: "Segmentation fault in cell [5] (c-1), line 3:
+ * `lib.run(x)`", "…, inside cell [2] (c-2), line 7: `…`" when it died in a
+ * function defined in another cell, "Aborted while running cell [4]" when
+ * no frame named a cell. (In English, the server's own `summary`; here in
+ * the user's language.) Short, for a notification: without ids and code.
+ */
+export function faultLine(
+  fault: IFaultLike,
+  t: ITranslate = plain,
+  options: { short?: boolean } = {}
+): string {
+  const full = !options.short;
+  const message = FAULT_MESSAGES.includes(fault.message) ? t.__(fault.message) : fault.message;
+  if (fault.cell_id === null && fault.execution_count === null) {
+    return message;
+  }
+  const cell = faultCell(fault, t, full);
+  if (fault.line === null) {
+    return t.__('%1 while running %2', message, cell);
+  }
+  const inner = fault.inner ? t.__('%1, inside %2', cell, faultCell(fault.inner, t, full)) : cell;
+  return t.__('%1 in %2', message, inner);
+}
+
+/** The last line of `text` that is not blank, cut to `width` with "…". */
+export function lastLine(text: string | null | undefined, width = 200): string {
+  const lines = String(text ?? '')
+    .split('\n')
+    .filter(l => l.trim());
+  const line = (lines[lines.length - 1] ?? '').trim();
+  return line.length > width ? line.slice(0, width - 1) + '…' : line;
+}
+
+/** Why there are no last words to show, said plainly (the server's
+ * `why_null`); null when there is nothing to explain. */
+export function whyNoWords(why: string | null, t: ITranslate = plain): string | null {
+  switch (why) {
+    case 'hidden':
+      return t.__(
+        'What its process wrote is hidden: you may see these kernels, not run code on them.'
+      );
+    case 'remote':
+      return t.__(
+        'What its process wrote is not known: the kernel ran on a gateway, with no process on this server to listen to.'
+      );
+    case 'not_captured':
+      return t.__(
+        "What its process wrote was not kept: the server's capture is off, or the process was started without it."
+      );
+    default:
+      return null;
+  }
+}
+
+/** How a kernel that died or never started is announced: "crash.ipynb: the
+ * kernel died (Segmentation fault in cell [2], line 3). It was restarted."
+ * `where` names the kernel (its notebook); kept short, a notification's
+ * text is cut at 140 characters. */
+export function endNotice(
+  e: IEndedLike & {
+    restarted?: boolean;
+    last_words?: { text: string | null; fault: IFaultLike | null } | null;
+  },
+  where: string,
+  t: ITranslate = plain
+): string {
+  const fault = e.last_words?.fault;
+  const how =
+    e.reason === 'oom'
+      ? exitReason(e, t)
+      : e.signal !== null
+        ? t.__('killed by signal %1', e.signal)
+        : e.exit_code !== null
+          ? t.__('exited with code %1', e.exit_code)
+          : null;
+  const what = fault ? faultLine(fault, t, { short: true }) : how;
+  let notice: string;
+  if (e.reason === 'failed_to_start') {
+    notice = what
+      ? t.__('%1: the kernel failed to start (%2)', where, what)
+      : t.__('%1: the kernel failed to start', where);
+    const said = lastLine(e.last_words?.text, 80);
+    notice = said ? t.__('%1: %2', notice, said) : notice;
+  } else {
+    notice = what
+      ? t.__('%1: the kernel died (%2)', where, what)
+      : t.__('%1: the kernel died', where);
+  }
+  return e.restarted ? t.__('%1. It was restarted.', notice) : notice;
 }

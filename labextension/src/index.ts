@@ -1,7 +1,7 @@
 /**
  * The JupyterLab plugins. The first: the "Active Sessions" sidebar panel
  * (panel.tsx), its commands (commands.ts) and the notifications of long
- * cells that finished (notifications.ts), over one model of the server's
+ * cells that finished and of kernels that died (notifications.ts), over one model of the server's
  * active sessions (model.ts), with the user's settings (settings.ts); it
  * provides that model to other extensions as `IActiveSessions` (tokens.ts).
  * The second, the status bar item (statusbar.tsx), uses that token alone.
@@ -22,7 +22,12 @@ import { addCommands } from './commands';
 import { Clock } from './clock';
 import { ActiveSessionsModel } from './model';
 import { openCell, openNotebook } from './navigation';
-import { announceFinished, announceMemoryWarning, askForDesktopPermission } from './notifications';
+import {
+  announceEnds,
+  announceFinished,
+  announceMemoryWarning,
+  askForDesktopPermission
+} from './notifications';
 import { ActiveSessionsPanel } from './panel';
 import { loadSettings, PLUGIN_ID } from './settings';
 import { addStatusItem } from './statusbar';
@@ -41,7 +46,7 @@ export type {
 
 const PANEL_ID = 'jp-active-sessions';
 
-/** A gauge: sessions and how long they have run. */
+/** A clock face: sessions and how long they have run. */
 const sessionsIcon = new LabIcon({
   name: 'jupyter-session-ext:sessions',
   svgstr:
@@ -102,6 +107,18 @@ const plugin: JupyterFrontEndPlugin<IActiveSessions> = {
     const openPanel = () => app.shell.activateById(panel.id);
 
     announceFinished(model, () => settings.values, open, trans);
+    announceEnds(
+      model,
+      () => settings.values,
+      {
+        showEnd: key => {
+          openPanel();
+          panel.showEnd(key);
+        },
+        open
+      },
+      trans
+    );
     announceMemoryWarning(model, trans);
     if (settings.values.desktopNotifications) {
       askForDesktopPermission();

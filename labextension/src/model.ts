@@ -62,6 +62,12 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
     return this._ended;
   }
 
+  /** Whether the ended kernels are all the server knows: false until the
+   * first answer, and while the server has not read its store after a start. */
+  get endedComplete(): boolean {
+    return this._endedComplete;
+  }
+
   /** The memory limit and what is used of it; null until the server says. */
   get memory(): IMemoryStatus | null {
     return this._memory;
@@ -250,6 +256,7 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
       ]);
       this._sessions = list.sessions;
       this._ended = ended.sessions;
+      this._endedComplete = ended.complete !== false;
       this._memory = status?.memory ?? null;
       this._sparklines = timelines?.sessions ?? {};
       this._fetchedAt = Date.now();
@@ -321,6 +328,7 @@ export class ActiveSessionsModel implements IActiveSessions, IDisposable {
   private _refreshInterval: number;
   private _sessions: IActiveSession[] = [];
   private _ended: IEndedSession[] = [];
+  private _endedComplete = false;
   private _memory: IMemoryStatus | null = null;
   private _sparklines: Record<string, ITimeline> = {};
   private _fetchedAt = Date.now();

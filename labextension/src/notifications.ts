@@ -1,19 +1,42 @@
 /**
- * Telling the user a long execution finished, wherever they are in
- * JupyterLab: a JupyterLab notification with "Go to cell", and optionally a
- * desktop notification. Fed by the server's `execution_finished` events
- * (model.finished), so it works with the notebook closed.
+ * Telling the user, wherever they are in JupyterLab: a long execution
+ * finished (a JupyterLab notification with "Go to cell", fed by the server's
+ * `execution_finished` events, so it works with the notebook closed); a
+ * kernel died or never started (with "Show details" and "Go to cell", from
+ * the ends the model lists); memory is nearly full. Optionally a desktop
+ * notification too.
  */
 import { Notification } from '@jupyterlab/apputils';
 
-import { formatBytes, formatDuration, formatUsedOf, ITranslate, plain } from './format';
+import { endCell, EndsSeen, recentEnds } from './ends';
+import { endNotice, formatBytes, formatDuration, formatUsedOf, ITranslate, plain } from './format';
 import { ActiveSessionsModel } from './model';
+import { rowTitle } from './sessions';
 import { IExecutionFinished, IMemoryWarning } from './types';
 
 export interface INotifySettings {
   /** Executions that ran at least this long are announced; 0 turns it off. */
   notifyAfterSeconds: number;
+  /** Kernels that die or fail to start are announced. */
+  notifyKernelEnds: boolean;
   desktopNotifications: boolean;
+}
+
+/** A desktop notification, only while JupyterLab's tab is in the background
+ * (in front, JupyterLab's own is seen) and the user allowed them. */
+function desktop(title: string, body: string, tag: string, onClick: () => void): void {
+  if (
+    typeof window.Notification === 'undefined' ||
+    window.Notification.permission !== 'granted' ||
+    document.visibilityState === 'visible'
+  ) {
+    return;
+  }
+  const notification = new window.Notification(title, { body, tag });
+  notification.onclick = () => {
+    window.focus();
+    onClick();
+  };
 }
 
 export function describe(
@@ -58,21 +81,62 @@ export function announceFinished(
     } else {
       Notification.warning(message, options);
     }
-    if (
-      desktopNotifications &&
-      typeof window.Notification !== 'undefined' &&
-      window.Notification.permission === 'granted' &&
-      document.visibilityState !== 'visible'
-    ) {
-      // Only when JupyterLab's tab is in the background: in front, the
-      // notification above is seen.
-      const desktop = new window.Notification(title, { body, tag: e.msg_id });
-      desktop.onclick = () => {
-        window.focus();
-        if (path) {
-          open(path, e.cell_id);
+    if (desktopNotifications) {
+      desktop(title, body, e.msg_id, () => path && open(path, e.cell_id));
+    }
+  });
+}
+
+/**
+ * A kernel of the user's died (a crash, a signal, the out-of-memory killer,
+ * an exit with an error) or never started: a notification that stays until
+ * dismissed, saying where it faulted, with "Show details" (the panel, that
+ * end opened) and "Go to cell" (the cell that was running, when the server
+ * knows it; the notification stays, for its details). Each end once, from
+ * the lists the model fetches (ends.ts: EndsSeen), so it works whether the
+ * server's events or the polls bring them.
+ */
+export function announceEnds(
+  model: ActiveSessionsModel,
+  settings: () => INotifySettings,
+  actions: {
+    showEnd: (key: string) => void;
+    open: (path: string, cellId?: string | null) => void;
+  },
+  t: ITranslate = plain
+): void {
+  const seen = new EndsSeen();
+  model.changed.connect(() => {
+    const news = seen.news(recentEnds(model.ended, model.sessions), model.endedComplete);
+    const { notifyKernelEnds, desktopNotifications } = settings();
+    if (!notifyKernelEnds) {
+      return;
+    }
+    for (const e of news) {
+      const message = endNotice(e, rowTitle(e), t);
+      const cell = endCell(e);
+      const goToCell = () => cell && actions.open(cell.path, cell.cellId);
+      const notificationActions: Notification.IAction[] = [
+        {
+          label: t.__('Show details'),
+          caption: t.__('The Active Sessions panel, with how this kernel ended'),
+          callback: () => actions.showEnd(e.key)
         }
-      };
+      ];
+      if (cell) {
+        notificationActions.push({
+          label: t.__('Go to cell'),
+          caption: t.__('The cell that was running when it died'),
+          callback: (event: MouseEvent) => {
+            event.preventDefault(); // keep the notification: its details are still to see
+            goToCell();
+          }
+        });
+      }
+      Notification.error(message, { autoClose: false, actions: notificationActions });
+      if (desktopNotifications) {
+        desktop(rowTitle(e), message, e.key, () => (cell ? goToCell() : actions.showEnd(e.key)));
+      }
     }
   });
 }

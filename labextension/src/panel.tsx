@@ -10,6 +10,7 @@ import * as React from 'react';
 
 import { Clock } from './clock';
 import { RecentlyEnded } from './ended';
+import { recentEnds } from './ends';
 import { ITranslate } from './format';
 import { Header } from './header';
 import { ActiveSessionsModel } from './model';
@@ -52,6 +53,12 @@ export class ActiveSessionsPanel extends ReactWidget {
     this.update();
   }
 
+  /** Show an end under "Recently ended" opened (ends.ts's key). */
+  showEnd(key: string): void {
+    this._reveal = { key, n: (this._reveal?.n ?? 0) + 1 };
+    this.update();
+  }
+
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.options.model.setVisible(true);
@@ -67,10 +74,12 @@ export class ActiveSessionsPanel extends ReactWidget {
   render(): JSX.Element {
     return (
       <TranslateContext.Provider value={this.options.trans}>
-        <PanelView {...this.options} settings={this.options.settings()} />
+        <PanelView {...this.options} settings={this.options.settings()} reveal={this._reveal} />
       </TranslateContext.Provider>
     );
   }
+
+  private _reveal: { key: string; n: number } | null = null;
 }
 
 function useModelChanged(model: ActiveSessionsModel): void {
@@ -85,7 +94,10 @@ function useModelChanged(model: ActiveSessionsModel): void {
 }
 
 function PanelView(
-  props: Omit<IPanelOptions, 'settings'> & { settings: IPanelSettings }
+  props: Omit<IPanelOptions, 'settings'> & {
+    settings: IPanelSettings;
+    reveal: { key: string; n: number } | null;
+  }
 ): JSX.Element {
   const { model, settings, trans: t } = props;
   useModelChanged(model);
@@ -201,9 +213,10 @@ function PanelView(
         </ul>
       )}
       <RecentlyEnded
-        ended={model.ended}
+        ends={recentEnds(model.ended, model.sessions)}
         history={(id, limit) => model.history(id, limit)}
         open={props.open}
+        reveal={props.reveal}
       />
     </div>
   );

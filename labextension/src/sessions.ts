@@ -139,7 +139,7 @@ function countWords(label: string, n: number, t: ITranslate): string {
     case 'exited':
       return t._n('%1 exited', '%1 exited', n);
     default:
-      return t._n('%1 %2', '%1 %2', n, label);
+      return `${n} ${label}`; // statusCounts maps the others to these
   }
 }
 

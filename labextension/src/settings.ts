@@ -13,6 +13,7 @@ export const PLUGIN_ID = 'jupyter-session-ext:plugin';
 export interface ISettings extends IPanelSettings {
   refreshInterval: number;
   notifyAfterSeconds: number;
+  notifyKernelEnds: boolean;
   desktopNotifications: boolean;
 }
 

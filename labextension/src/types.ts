@@ -90,13 +90,49 @@ export interface ICulling {
 
 export interface ILastExit {
   ended: string;
-  /** oom: SIGKILLed by the out-of-memory killer. */
-  reason: 'restarted' | 'exited' | 'killed' | 'oom';
+  /** oom: SIGKILLed by the out-of-memory killer. failed_to_start: it ended
+   * before it ever answered. */
+  reason: 'restarted' | 'exited' | 'killed' | 'oom' | 'failed_to_start';
   exit_code: number | null;
   signal: number | null;
   /** Its memory at the last sample, and the limit it lived under. */
   memory_bytes: number | null;
   limit_bytes: number | null;
+  last_words: ILastWords | null;
+}
+
+/** A cell the kernel ran, and the line of it a fault's frame names. */
+export interface IFaultCell {
+  cell_id: string | null;
+  execution_count: number | null;
+  /** null: the cell that was running, the line not known. */
+  line: number | null;
+  /** That line of code (null when hidden from this user). */
+  code_line: string | null;
+}
+
+/** Where a process died of a fault (SIGSEGV, SIGABRT…): the cell that was
+ * run and, when it called into another cell, the innermost (`inner`). */
+export interface IFault extends IFaultCell {
+  /** Its name: "SIGSEGV". */
+  signal: string | null;
+  /** What the fault handler said: "Segmentation fault". */
+  message: string;
+  inner: IFaultCell | null;
+}
+
+/** What a kernel's process wrote last on its stdout and stderr, and where it
+ * faulted. `text` is null for a reader who may not run code ('hidden'), a
+ * gateway's kernel ('remote'), or output that was not captured. */
+export interface ILastWords {
+  /** Escaped by the server (control characters as \x1b…): shown as text. */
+  text: string | null;
+  why_null: 'remote' | 'not_captured' | 'hidden' | null;
+  /** Older output was dropped. */
+  truncated: boolean;
+  /** The server's one line for a fault (English). */
+  summary: string | null;
+  fault: IFault | null;
 }
 
 export type Outcome = 'ok' | 'error' | 'aborted';
@@ -120,7 +156,14 @@ export interface IHistory {
 }
 
 export type EndReason =
-  'shutdown' | 'culled' | 'exited' | 'killed' | 'oom' | 'server_stopped' | 'server_lost';
+  | 'shutdown'
+  | 'culled'
+  | 'exited'
+  | 'killed'
+  | 'oom'
+  | 'failed_to_start'
+  | 'server_stopped'
+  | 'server_lost';
 
 export interface IEndedSession {
   session_id: string;
@@ -140,6 +183,9 @@ export interface IEndedSession {
   idle_seconds: number;
   memory_bytes: number | null;
   limit_bytes: number | null;
+  /** null for a process still running when the record was made, and for
+   * records from before there were last words. */
+  last_words: ILastWords | null;
   last_execution: IFinishedExecution | null;
 }
 

@@ -79,6 +79,33 @@ def test_the_wheel_carries_the_labextension(wheel: Path) -> None:
     assert any(re.search(rf"{LABEXTENSION}/static/remoteEntry\.\w+\.js$", n) for n in names)
 
 
+def test_the_wheel_carries_the_catalogs(wheel: Path) -> None:
+    """The JSON JupyterLab reads, made from the .po files by the wheel's own
+    build (from the sdist, no node), and the entry point that leads to it."""
+    with zipfile.ZipFile(wheel) as z:
+        for language, title in (("fr_FR", "Sessions actives"), ("zh_CN", "活动会话")):
+            name = f"jupyter_session_ext/locale/{language}/LC_MESSAGES/jupyter_session_ext.json"
+            assert json.loads(z.read(name))["Active Sessions"] == [title]
+    points = wheel_file(wheel, ".dist-info/entry_points.txt")
+    assert "[jupyterlab.locale]\njupyter_session_ext = jupyter_session_ext\n" in points
+
+
+# What jupyterlab_server (the one installed beside each JupyterLab) hands a
+# JupyterLab set to French: our catalog among the installed packages'.
+FIND_CATALOG = """
+from jupyterlab_server.translation_utils import get_installed_packages_locale
+data, message = get_installed_packages_locale("fr_FR")
+print(data["jupyter_session_ext"]["Active Sessions"][0], message == "")
+"""
+
+
+@pytest.mark.parametrize("target", selected())
+def test_jupyterlab_server_finds_the_catalogs(target: str, wheel: Path, tmp_path: Path) -> None:
+    found = in_venv(target, wheel, ["python", "-c", FIND_CATALOG], tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "Sessions actives True"
+
+
 def test_the_bundle_requires_what_package_json_declares(wheel: Path) -> None:
     """Each shared module the bundle takes from JupyterLab is required at the
     range its package.json declares (not at the version of the JupyterLab

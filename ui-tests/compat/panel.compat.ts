@@ -4,8 +4,10 @@
  * a notebook runs a cell with two queued behind it; the panel shows the
  * running cell and the queue; clicking the running code lands on that cell
  * (scrolled into view, the page still answering); when the cells have run,
- * the row's history lists them. Plain Playwright, not Galata's fixtures:
- * those follow the newest JupyterLab.
+ * the row's history lists them. And a cell that segfaults its kernel: the
+ * notification, its "Go to cell" and "Show details" (JupyterLab's
+ * Notification API, as old as 4.0). Plain Playwright, not Galata's
+ * fixtures: those follow the newest JupyterLab.
  */
 import * as path from 'path';
 
@@ -228,4 +230,69 @@ test('running cell, queue, the jump to the cell, history', async ({ page, reques
     return m !== null && required.get(m[1]) === m[2];
   });
   expect(unsatisfied, 'shared modules older than this bundle requires').toEqual([]);
+});
+
+// A cell that segfaults the kernel (jupyter_client's restarter starts another).
+const CRASH = 'import ctypes\nctypes.string_at(0)  # the crash';
+
+test('a crash: the notification, its "Go to cell", the panel at the crash', async ({
+  page,
+  request
+}, testInfo) => {
+  const app = testInfo.project.metadata.app as 'lab' | 'notebook';
+  const name = `crash-${testInfo.project.name}.ipynb`;
+  const errors: string[] = [];
+  page.on('pageerror', e => {
+    if (`${e.stack}`.includes(`/${EXTENSION}/`)) {
+      errors.push(e.message);
+    }
+  });
+  const nb = notebookContent([CRASH, 'after = 1']) as any;
+  nb.cells.splice(1, 0, { cell_type: 'raw', source: TALL, metadata: {} });
+  const put = await request.put(`/api/contents/${name}`, {
+    data: { type: 'notebook', content: nb }
+  });
+  expect(put.ok()).toBe(true);
+  await page.goto(app === 'lab' ? `/lab/tree/${name}?reset` : `/notebooks/${name}`);
+  await page.waitForFunction(
+    () => {
+      const kernel = (window as any).jupyterapp?.shell.currentWidget?.sessionContext?.session
+        ?.kernel;
+      return kernel?.connectionStatus === 'connected' && kernel?.status === 'idle';
+    },
+    undefined,
+    { timeout: 60_000 }
+  );
+
+  // The crash cell run; JupyterLab's own dialog says the kernel died.
+  await page.evaluate(() => {
+    const panel = (window as any).jupyterapp.shell.currentWidget;
+    panel.content.activeCellIndex = 0;
+    void (window as any).jupyterapp.commands.execute('notebook:run-cell');
+  });
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toContainText('died', { timeout: 30_000 });
+  await dialog.locator('.jp-mod-accept').click();
+  const toast = page.locator('.Toastify__toast', { hasText: 'the kernel died' });
+  await expect(toast).toContainText(`${name}: the kernel died (Segmentation fault in cell [1], line 2)`, {
+    timeout: 30_000
+  });
+
+  // From the last cell, the toast's "Go to cell" lands on the crash cell.
+  const lastCell = page.locator('.jp-Notebook .jp-Cell', { hasText: 'after = 1' });
+  await lastCell.locator('.jp-InputArea-editor').click();
+  await expect(lastCell).toHaveClass(/jp-mod-active/);
+  await toast.getByRole('button', { name: 'Go to cell' }).click();
+  await expect.poll(() => live(page, 10_000, landed, 'the crash')).toBe('active, in view');
+
+  // "Show details": the panel, at the crash, saying where.
+  await toast.getByRole('button', { name: 'Show details' }).click();
+  const end = page.locator('#jp-active-sessions .jp-ActiveSessions-endedRow.jp-mod-expanded');
+  await expect(end.locator('.jp-ActiveSessions-faultLine')).toContainText(
+    'Segmentation fault in cell [1]'
+  );
+  await expect(end.locator('.jp-ActiveSessions-reason')).toHaveText(
+    'killed by signal 11, restarted'
+  );
+  expect(errors).toEqual([]);
 });

@@ -70,9 +70,11 @@ async def test_nagle_gathers_a_run_of_queued_cells_and_nodelay_is_back_as_it_end
     last = [client.send_execute("pass") for _ in range(3)][-1]
     await api.wait_session(
         kernel_id,
-        lambda s: s["execution_queue"]["active"] is not None
-        and s["execution_queue"]["active"]["msg_id"] == first
-        and s["execution_queue"]["length"] == 3,
+        lambda s: (
+            s["execution_queue"]["active"] is not None
+            and s["execution_queue"]["active"]["msg_id"] == first
+            and s["execution_queue"]["length"] == 3
+        ),
     )
     go.touch()
     await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")

@@ -19,18 +19,27 @@ The control row compares two servers of the same configuration (stock,
 twice): what it shows is the run's noise floor, which a difference between
 on and off must stand clear of to mean anything.
 
-    .venv/bin/python benchmarks/run.py --cpu-only [--rounds 20] [--cells 1000] [--also nodelay store]
+The agents row (`--also agent`) is a server as shipped whose batches an
+agent watches over MCP as an agent does: it calls `wait_for_idle` on the
+kernel as soon as the cells are sent and again whenever a wait returns
+before they are all done (the wait is woken by every change of the kernel).
+
+    .venv/bin/python benchmarks/run.py --cpu-only [--rounds 20] [--cells 1000] [--also nodelay store agent]
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
+import os
 import statistics
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import psutil
+from tornado.httpclient import AsyncHTTPClient
 
 from harness import Client, Server
 
@@ -53,7 +62,12 @@ SERVERS: dict[str, tuple[bool, list[str]]] = {
     "capture off": (True, CAPTURE_OFF),
     "nodelay off": (True, NODELAY_OFF),
     "store off": (True, STORE_OFF),
+    "agent": (True, []),  # as "on", its batches watched by an agent (`watched`)
 }
+# The servers whose batches an agent watches over MCP.
+WATCHED = {"agent"}
+# Waits the agent made, per kernel (printed with the progress).
+WAITS: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ ROWS = [
 OPTIONAL_ROWS = {
     "nodelay": Row("TCP_NODELAY: on vs off, extension on", "on", "nodelay off"),
     "store": Row("the store: on vs off, extension on", "on", "store off"),
+    "agent": Row("agents (MCP): an agent waiting on the kernel vs none", "agent", "on"),
 }
 
 
@@ -130,10 +145,13 @@ async def measure(
     changes what each costs (more messages per wake-up, and TCP_NODELAY's
     packets pile up), so that it no longer measures one server's load."""
     started: dict[str, Server] = {}
+    if WATCHED & set(names):
+        with_sdk()
     try:
         for name in names:
             started[name] = start(*SERVERS[name])
-        clients = {n: await Client.open(s, s.start_kernel()) for n, s in started.items()}
+        kernels = {n: s.start_kernel() for n, s in started.items()}
+        clients = {n: await Client.open(s, kernels[n]) for n, s in started.items()}
         procs = {n: psutil.Process(s.proc.pid) for n, s in started.items()}
         if settle is not None:
             await settle()  # kernels done starting: the rounds measure cells
@@ -143,7 +161,11 @@ async def measure(
             before = cpu_seconds(procs[name])
             # At most WINDOW cells waiting: all 1,000 at once, a server slowed
             # down by the machine lets ZMQ drop replies past its high-water mark.
-            await clients[name].run(["pass"] * n, window=WINDOW, stall=120, until_idle=True)
+            cells = clients[name].run(["pass"] * n, window=WINDOW, stall=120, until_idle=True)
+            if name in WATCHED:
+                await watched(started[name], kernels[name], cells)
+            else:
+                await cells
             return cpu_seconds(procs[name]) - before
 
         for r in range(-1, rounds):
@@ -164,8 +186,55 @@ async def measure(
             server.stop()
 
 
+def with_sdk() -> None:
+    """The servers started from now on find the MCP SDK (the `mcp` extra,
+    which the test venv leaves to a peer venv of its own): all of them, so
+    that the rows compare servers that differ in nothing else."""
+    from peer_venv import MCP, peer_site
+
+    found = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([*([found] if found else []), peer_site("mcp", MCP)])
+
+
+async def watched(server: Server, kernel_id: str, cells: Awaitable[float]) -> None:
+    """`cells` run while an agent waits on the kernel over MCP (raw JSON-RPC,
+    as the SDK sends it): a `wait_for_idle` at once, and again after any that
+    returns before the cells are done."""
+    running = asyncio.ensure_future(cells)
+    http = AsyncHTTPClient()
+    request = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "wait_for_idle",
+                "arguments": {"kernel": kernel_id, "timeout_seconds": 60},
+            },
+        }
+    )
+    while not running.done():
+        answer = await http.fetch(
+            server.url + "api/active-sessions/mcp",
+            method="POST",
+            body=request,
+            headers={
+                **server.auth,
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+            },
+            request_timeout=120,
+        )
+        assert b'"result"' in answer.body, answer.body[:300]
+        WAITS[kernel_id] = WAITS.get(kernel_id, 0) + 1
+        await asyncio.sleep(0.01)  # (an idle between two windows of cells)
+    await running
+
+
 def progress(r: int, rounds: int, spent: dict[str, list[float]]) -> None:
     figures = ", ".join(f"{name} {seconds[-1]:.3f} s" for name, seconds in spent.items())
+    if WAITS:
+        figures += f" (the agent's waits so far: {sum(WAITS.values())})"
     print(f"round {r + 1}/{rounds}: {figures}", file=sys.stderr, flush=True)
 
 

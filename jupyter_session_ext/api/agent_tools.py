@@ -217,7 +217,14 @@ class AgentTools(LoggingConfigurable):
         changed = asyncio.Event()
 
         def listener(changed_kernel: TrackedKernel, actions: tuple[str, ...]) -> None:
-            if changed_kernel.kernel_id == kernel_id:
+            # Woken only by a change that can end the wait: a run of queued
+            # cells changes the kernel several times a cell, and a wake-up
+            # reconciles with the kernel manager (`_settled`).
+            if changed_kernel.kernel_id == kernel_id and (
+                changed_kernel is not tracked
+                or "removed" in actions
+                or _state_settled(changed_kernel) is not None
+            ):
                 changed.set()
 
         changes = self.registry.changes
@@ -256,14 +263,7 @@ class AgentTools(LoggingConfigurable):
             return "ended"
         if current is not tracked:
             return "ended"  # another kernel took its id: not the one waited for
-        state = tracked.state
-        if state.status == EXITED:
-            return "exited"
-        if state.awaiting_input is not None:
-            return "awaiting_input"
-        if state.status in (IDLE, READY) and state.queue.active is None and not len(state.queue):
-            return "idle"
-        return None
+        return _state_settled(tracked)
 
     # -- by name -------------------------------------------------------------------------
 
@@ -273,3 +273,15 @@ class AgentTools(LoggingConfigurable):
         """The tool `name` called with shaped `arguments`."""
         method: Callable[..., Awaitable[dict[str, Any]]] = getattr(self, name)
         return method(caller, **arguments)
+
+
+def _state_settled(tracked: TrackedKernel) -> str | None:
+    """Why a wait on `tracked` is over by its state alone, or None."""
+    state = tracked.state
+    if state.status == EXITED:
+        return "exited"
+    if state.awaiting_input is not None:
+        return "awaiting_input"
+    if state.status in (IDLE, READY) and state.queue.active is None and not len(state.queue):
+        return "idle"
+    return None

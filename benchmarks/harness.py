@@ -57,6 +57,25 @@ class Server(JupyterServer):
         return psutil.Process(self.proc.pid).memory_info().rss
 
 
+async def idle_kernels(server: Server, kernels: int, timeout: float = 300) -> list[str]:
+    """Start `kernels` kernels on `server` and return their ids once each has
+    a process. Not once `api/kernels` says idle: with no client connected,
+    jupyter_server's model of a kernel stays `starting` (the extension, when
+    on, asks the kernel nothing jupyter_server would count). What the
+    kernels load after starting is for `run.settled` to wait out."""
+    import psutil
+
+    ids = [server.start_kernel() for _ in range(kernels)]
+    deadline = time.monotonic() + timeout
+    proc = psutil.Process(server.proc.pid)
+    while time.monotonic() < deadline:
+        listed = server.get("api/kernels")
+        if len(listed) == kernels and len(proc.children()) >= kernels:
+            return ids
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{kernels} kernels not up after {timeout:.0f} s")
+
+
 @contextmanager
 def servers(*enabled: bool) -> Iterator[list[Server]]:
     started = [Server(e) for e in enabled]

@@ -46,7 +46,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 from run import settled  # noqa: E402
 
-from harness import Client, Server  # noqa: E402
+from harness import Client, Server, idle_kernels  # noqa: E402
 
 OURS = "jupyter_session_ext/"
 
@@ -226,14 +226,7 @@ async def idle_profile(
 ) -> list[str]:
     server = Server(enabled)
     try:
-        for _ in range(kernels):
-            server.start_kernel()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            listed = server.get("api/kernels")
-            if len(listed) == kernels and all(k["execution_state"] == "idle" for k in listed):
-                break
-            await asyncio.sleep(1)
+        await idle_kernels(server, kernels)
         await settled(120)
         spy = record(server.proc.pid, rate, out)
         before = cpu_seconds(server.proc.pid)

@@ -33,7 +33,7 @@ import time
 import psutil
 from run import settled
 
-from harness import Client, Server, machine, update_results
+from harness import Client, Server, idle_kernels, machine, update_results
 
 MIXES = [
     ("as shipped (busy kernels every 0.5 s)", True, []),
@@ -41,17 +41,6 @@ MIXES = [
     ("sampling off", True, ["--SessionRegistry.resource_sampling_interval=0"]),
     ("extension disabled", False, []),
 ]
-
-
-async def ready(server: Server, kernels: int) -> list[str]:
-    ids = [server.start_kernel() for _ in range(kernels)]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        listed = server.get("api/kernels")
-        if len(listed) == kernels and all(k["execution_state"] == "idle" for k in listed):
-            break
-        await asyncio.sleep(1)
-    return ids
 
 
 def cpu_seconds(server: Server) -> float:
@@ -70,7 +59,7 @@ async def busy_mix(label: str, enabled: bool, args: list[str], seconds: float) -
     server = Server(enabled, args)
     clients = []
     try:
-        ids = await ready(server, 35)
+        ids = await idle_kernels(server, 35)
         for kernel_id in ids[:5]:
             client = await Client.open(server, kernel_id)
             client.send("import time; time.sleep(3600)")
@@ -87,7 +76,7 @@ async def crowded_host(enabled: bool, seconds: float, extra: int) -> tuple[float
     server = Server(enabled, [])
     others: list[subprocess.Popen[bytes]] = []
     try:
-        await ready(server, 10)
+        await idle_kernels(server, 10)
         quiet = await window(server, seconds)
         others = [subprocess.Popen(["sleep", "3600"]) for _ in range(extra)]
         crowded = await window(server, seconds)
@@ -108,7 +97,7 @@ async def idle_scale(count: int, rounds: int, seconds: float) -> dict[bool, list
     spent: dict[bool, list[float]] = {True: [], False: []}
     try:
         for server in servers.values():
-            await ready(server, count)
+            await idle_kernels(server, count)
         await settled(120)
         for r in range(rounds):
             for enabled in (True, False) if r % 2 == 0 else (False, True):

@@ -121,14 +121,12 @@ class SessionRegistry(LoggingConfigurable):
     tcp_nodelay = Bool(
         True,
         help="""Set TCP_NODELAY on the kernel websockets the extension observes
-        (browser to server) and, in gateway mode, on the server's websocket to
-        the gateway. jupyter_server leaves Nagle's algorithm on, which with
-        delayed ACKs holds each short cell's reply ~40 ms. While a kernel runs
-        a cell with more queued behind it, its websockets go back to Nagle's
-        algorithm, which gathers the many small messages of the run into few
-        packets, and TCP_NODELAY is set again as the run ends. False keeps the
-        sockets exactly as jupyter_server sets them. Applies to connections
-        made after a change.""",
+        (and, in gateway mode, the server's websocket to the gateway):
+        jupyter_server leaves Nagle's algorithm on, which with delayed ACKs
+        holds a short cell's reply ~40 ms. During a run of queued cells
+        Nagle's algorithm is back, gathering the run's many small messages.
+        False keeps the sockets as jupyter_server sets them. Applies to
+        connections made after a change.""",
     ).tag(config=True)
 
     secret_env_patterns = List(

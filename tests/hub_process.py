@@ -50,7 +50,19 @@ c.Authenticator.admin_users = {{"admin"}}
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = "{dir}/home/{{username}}"
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root", "--SessionRegistry.resource_sampling_interval=0.5"]
+c.Spawner.args = [
+    "--allow-root",
+    "--SessionRegistry.resource_sampling_interval=0.5",
+    # Kernels on Unix sockets, as the browser tests' (jupyter_server_test_config.py):
+    # several servers starting kernels on a busy machine, a TCP port
+    # jupyter_client chose can be taken before the kernel binds it, and the
+    # kernel is gone after its restarts (docs/operators/configuration.md).
+    "--KernelManager.transport=ipc",
+]
+# Their sockets in a short folder: a Unix socket's path has at most ~107 bytes.
+c.Spawner.environment = {{
+    "JUPYTER_RUNTIME_DIR": lambda spawner: "{runtime}/" + spawner.user.name,
+}}
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
 # What docs/operators/jupyterhub.md tells an operator to declare.
@@ -119,6 +131,7 @@ class JupyterHub:
         proxy's address with that host named (`host`), as nothing resolves
         *.hub.test here."""
         self.dir = Path(tempfile.mkdtemp(prefix="jupyterhub-"))
+        self.runtime = Path(tempfile.mkdtemp(prefix="jh", dir="/tmp"))
         (self.dir / "home").mkdir()
         for user in users:
             (self.dir / "home" / user).mkdir()
@@ -145,6 +158,7 @@ class JupyterHub:
                 service_port=free_port(),
                 chp=chp(),
                 dir=self.dir,
+                runtime=self.runtime,
                 users=set(users),
                 service=SERVICE,
                 timeout=timeout,
@@ -327,6 +341,7 @@ class JupyterHub:
             proc.kill()
         if not os.environ.get("KEEP_HUB"):
             shutil.rmtree(self.dir, ignore_errors=True)
+            shutil.rmtree(self.runtime, ignore_errors=True)
 
     def _descendants(self) -> list[psutil.Process]:
         try:

@@ -99,7 +99,16 @@ def all_ready(hub: JupyterHub, user: str, kernel_ids: list[str], timeout: float 
         hub.wait(ready, timeout, f"{user}'s kernels to be ready")
     except AssertionError as err:
         states = [(s["session_id"], s["status"], s["process_id"]) for s in seen]
-        raise AssertionError(f"{err}; the server lists {states}") from None
+        # What the Hub's log (the users' servers write there too) says of
+        # these kernels: the Hub's folder goes when the fixture ends.
+        said = [
+            line
+            for line in hub.log.read_text(errors="replace").splitlines()
+            if any(k in line for k in kernel_ids) or "Address already in use" in line
+        ]
+        raise AssertionError(
+            f"{err}; the server lists {states}; the log says:\n" + "\n".join(said[-30:])
+        ) from None
 
 
 async def test_admin_sees_every_users_kernels(hub):

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from store_servers import connect
 
 from jupyter_session_ext.state.message_types import DEFAULT_UNTRACKED_MESSAGE_TYPES
 
 from conftest import ready, started
-from kernel_websocket import KernelWebsocket
 from server_process import JupyterServer
 
 FIELDS = ("execution_state", "last_activity", "connections")
@@ -55,18 +53,6 @@ async def settle(
         if time.monotonic() > deadline:
             raise AssertionError(f"state not reached; last model: {model}")
         await asyncio.sleep(0.05)
-
-
-async def connect(server: JupyterServer, kernel_id: str) -> KernelWebsocket:
-    ws = await websocket_connect(
-        HTTPRequest(
-            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-            headers=server.auth,
-            connect_timeout=60,
-            request_timeout=60,
-        )
-    )
-    return KernelWebsocket(ws, v1=False)
 
 
 @pytest.fixture

@@ -16,10 +16,8 @@ from typing import Any
 
 import pytest
 from mcp_client import MCPError, agent
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from store_servers import connect
 
-from kernel_websocket import KernelWebsocket
 from peer_venv import SERVER_MCP, peer_python
 from server_process import JupyterServer, free_port
 
@@ -86,15 +84,7 @@ def until_ready(srv: JupyterServer, kernel: str) -> None:
 
 async def while_busy(srv: JupyterServer, kernel: str, code: str, then: Any) -> Any:
     """`then()` while `kernel` runs `code`, sent as a browser would."""
-    ws = await websocket_connect(
-        HTTPRequest(
-            f"ws://127.0.0.1:{srv.port}/api/kernels/{kernel}/channels",
-            headers=srv.auth,
-            connect_timeout=60,
-            request_timeout=60,
-        )
-    )
-    client = KernelWebsocket(ws, v1=False)
+    client = await connect(srv, kernel)
     try:
         client.send_execute(code, cell_id="beside-cell")
         deadline = time.monotonic() + 60

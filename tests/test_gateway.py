@@ -11,7 +11,7 @@ from test_socket_options import connections, nodelay
 
 from conftest import poll
 from fields import check_active_session
-from server_process import free_port, start_and_wait, stop
+from server_process import DIR_VARIABLES, free_port, start_and_wait, stop
 
 
 def answering(s):
@@ -34,6 +34,9 @@ def kernel_gateway(tmp_path_factory):
         ],
         url + "/api",
         tmp_path_factory.mktemp("gateway") / "gateway.log",
+        # The gateway gives a kernel only PATH and what this list names: the
+        # folders of the test, or the kernel writes the user's IPython history.
+        env={"KG_ENV_PROCESS_WHITELIST": ",".join(DIR_VARIABLES)},
     )
     yield url
     stop(proc)

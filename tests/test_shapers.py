@@ -122,26 +122,35 @@ def hostile_bytes() -> st.SearchStrategy[bytes]:
 
 
 def ratio_4x(name: str, shape: Callable[[Any], Any], make: Callable[[int], Any], n: int) -> float:
-    """time(make(4n)) / time(make(n)), the fastest of runs side by side.
-    The thread's CPU time, not the clock's: on a loaded machine a run longer
-    than a time slice is preempted, and the clock then counted the other
-    processes' turns in the large input's time only (6.4 under two CPU hogs
-    for what is 4.1 on a quiet machine)."""
+    """time(make(4n)) / time(make(n)), the fastest of runs side by side; the
+    lowest of up to three such measures. The thread's CPU time, not the
+    clock's: on a loaded machine a run longer than a time slice is
+    preempted, and the clock then counted the other processes' turns in the
+    large input's time only (6.4 under two CPU hogs for what is 4.1 on a
+    quiet machine). Three tries, because a neighbour sharing the core's
+    caches still slows one size more than the other now and then (6.4 once
+    in CI for what is 4.0 a hundred times in a row); a quadratic shaper is
+    16x at every try."""
     small, large = make(n), make(4 * n)
-    times: dict[str, list[float]] = {"small": [], "large": []}
-    for _ in range(25):
-        for which, value in (("small", small), ("large", large)):
-            start = time.thread_time()
-            try:
-                shape(value)
-            except untrusted.Refused:
-                pass
-            times[which].append(time.thread_time() - start)
-    fastest = {which: min(runs) for which, runs in times.items()}
-    ratio = fastest["large"] / max(fastest["small"], 1e-7)
+    ratios = []
+    for _ in range(3):
+        times: dict[str, list[float]] = {"small": [], "large": []}
+        for _ in range(25):
+            for which, value in (("small", small), ("large", large)):
+                start = time.thread_time()
+                try:
+                    shape(value)
+                except untrusted.Refused:
+                    pass
+                times[which].append(time.thread_time() - start)
+        fastest = {which: min(runs) for which, runs in times.items()}
+        ratios.append(fastest["large"] / max(fastest["small"], 1e-7))
+        if ratios[-1] <= 6:
+            break
     size = len(large) if isinstance(large, (bytes, str, list)) else 4 * n
-    print(f"\n{name}: {size:,} in {fastest['large']:.4f} s; 4x ratio {ratio:.2f}")
-    return ratio
+    shown = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"\n{name}: {size:,} in {fastest['large']:.4f} s; 4x ratio {shown}")
+    return min(ratios)
 
 
 def loads_any(body: bytes) -> Any:

@@ -56,6 +56,25 @@ async def test_a_query_number_beyond_any_limit_is_a_400(api, limit):
     assert code == 400 and "'limit' must be a whole number" in answer["message"], answer
 
 
+@pytest.mark.parametrize(
+    "route, name, values",
+    [
+        ((), "include", ["x", "ended"]),
+        (("history",), "limit", ["x", "5"]),
+        (("resources",), "points", ["ZJ", "", "3"]),
+    ],
+)
+async def test_a_query_argument_given_twice_is_a_400(api, route, name, values):
+    """tornado answers the last of several, so `?points=x&points=3` was
+    answered as if valid (found by the OpenAPI fuzzer)."""
+    kernel_id = await started(api)
+    parts = ("api", "active-sessions", *((kernel_id, *route) if route else ()))
+    code, answer = await api.call("GET", *parts, params=[(name, v) for v in values])
+    assert code == 400, (code, answer)
+    assert answer["message"] == f"{name!r} may be given once, not {len(values)} times.", answer
+    assert (await api.call("GET", *parts, params=[(name, values[-1])]))[0] == 200
+
+
 async def test_text_that_looks_like_a_format_string_is_never_one(api, caplog):
     """An id or a parameter holding `%s` or `%d` is quoted in the answer as
     sent, and the server's log formats it as text (tornado formats an

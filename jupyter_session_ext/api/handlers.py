@@ -69,6 +69,11 @@ class ActiveSessionsHandler(ExtensionHandlerMixin, APIHandler):
         allowed = self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
         return bool(await ensure_async(allowed))
 
+    def query(self, name: str) -> str | None:
+        """The query argument `name`, or None; validation.BadRequest when
+        it is given more than once."""
+        return validation.once(self.get_query_arguments(name), name)
+
     def tracked(self, session_id: str) -> TrackedKernel:
         try:
             return self.registry.get(session_id)
@@ -143,7 +148,7 @@ class SessionListHandler(ActiveSessionsHandler):
     @authorized
     async def get(self) -> None:
         try:
-            include = validation.list_include(self.get_query_argument("include", None))
+            include = validation.list_include(self.query("include"))
         except validation.BadRequest as err:
             raise Refusal(400, str(err)) from None
         await self.registry.refresh_bound()
@@ -232,7 +237,7 @@ class HistoryHandler(ActiveSessionsHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         try:
-            limit = validation.history_limit(self.get_query_argument("limit", None))
+            limit = validation.history_limit(self.query("limit"))
         except validation.BadRequest as err:
             raise Refusal(400, str(err)) from None
         complete = True
@@ -256,7 +261,7 @@ class ResourcesHandler(ActiveSessionsHandler):
 
     def points(self) -> int | None:
         try:
-            return validation.history_limit(self.get_query_argument("points", None), "points")
+            return validation.history_limit(self.query("points"), "points")
         except validation.BadRequest as err:
             raise Refusal(400, str(err)) from None
 

@@ -122,6 +122,14 @@ def idle_timeout(value: Any) -> int:
     return value
 
 
+def once(values: list[str], name: str) -> str | None:
+    """A query argument given at most once. tornado takes the last of
+    several, so `?limit=x&limit=5` would be answered as if it were valid."""
+    if len(values) > 1:
+        raise BadRequest(f"{name!r} may be given once, not {len(values)} times.")
+    return values[0] if values else None
+
+
 def history_limit(text: str | None, name: str = "limit") -> int | None:
     """The `limit` query argument of the history route (and `points` of the
     resources routes): a whole number from 1."""

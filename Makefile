@@ -12,6 +12,10 @@ PORT ?= 8888
 LAB_ARGS ?=
 # Extra arguments for pytest, e.g. PYTEST_ARGS="-k restart".
 PYTEST_ARGS ?=
+# The Python suite's processes (pytest-xdist; each runs whole files, so a
+# module's server or Hub is started once). Its tests mostly wait on kernels
+# and servers, so two share two cores well; PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 # Runs of the Python suite under CPU load for `make stress`.
 N ?= 5
 
@@ -82,7 +86,7 @@ docs: install-test
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 test-python: install-test chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # jupyter_server's kernel, session, event and gateway tests (from the sdist of
 # the installed version, fetched by pip) with the extension in every ServerApp.

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,22 @@ os.environ.update(own_dirs(SESSION_DIRS))
 
 def pytest_unconfigure(config):
     shutil.rmtree(SESSION_DIRS, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under a node id of its own. pytest-xdist (`make test`)
+    hands tests to its processes by node id, and an id several tests share
+    runs the first of them only, silently. schemathesis (4.32) makes its
+    tests, one per API operation, with no parametrization pytest knows of,
+    and pytest 9.2 builds an id from that alone: the same for all of them.
+    Each gets its operation's name as its parameters, as in its name."""
+    for item in items:
+        tail = item.nodeid.rsplit("::", 1)[-1]
+        if "[" not in tail and item.name.startswith(tail + "[") and hasattr(item, "_id"):
+            item._id = item._id.with_params(item.name[len(tail) + 1 : -1])
+    shared = [nodeid for nodeid, n in Counter(i.nodeid for i in items).items() if n > 1]
+    if shared:
+        raise pytest.UsageError(f"tests sharing a node id (xdist would run one): {shared}")
 
 
 def ready(session: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ once under `.venv-peers/<name>-<python version>` (gitignored) and reused while i
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -109,6 +110,15 @@ def peer_python(name: str, pins: list[str]) -> str:
     """The interpreter of the peer venv `name`, with `pins` installed."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     root = ROOT / ".venv-peers" / f"{name}-{version}"
+    root.parent.mkdir(exist_ok=True)
+    # One process makes it while the others wait: `make test` runs the suite
+    # in several, and two tests may ask for the same peer at once.
+    with (root.parent / f".{name}-{version}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _made(root, pins)
+
+
+def _made(root: Path, pins: list[str]) -> str:
     python = root / "bin" / "python"
     marker = root / "pins.txt"
     # Made for this test venv (make test-min runs others) and these pins.

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from server_process import own_dirs
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("COMPAT_CACHE", ROOT / ".venv-compat"))
 
@@ -218,16 +220,15 @@ def prepare(whl: Path, names: list[str]) -> list[Path]:
 def server_env(root: Path, home: Path) -> dict[str, str]:
     """The environment for a Jupyter of the venv at `root`: its own tools
     first, and config and data only from the venv and `home` (not the
-    user's ~/.jupyter nor the test venv's)."""
+    user's ~/.jupyter nor the test venv's); its kernels' IPython folder
+    (where each keeps its history) under `home` too, not ~/.ipython."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("JUPYTER") and k not in ("VIRTUAL_ENV", "PYTHONPATH")
     }
     env["PATH"] = os.pathsep.join([str(root / "bin"), "/usr/bin", "/bin"])
-    env["JUPYTER_CONFIG_DIR"] = str(home / "config")
-    env["JUPYTER_DATA_DIR"] = str(home / "data")
-    env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    env.update(own_dirs(home))
     return env
 
 

@@ -193,3 +193,34 @@ def test_a_process_that_ended_before_it_answered_failed_to_start():
     assert (first.reason, first.exit_code, first.last_words.text) == ("failed_to_start", 3, "p1")
     second = tracked.last_exit
     assert (second.reason, second.signal, second.last_words.text) == ("killed", 11, "p2")
+
+
+def test_a_process_that_served_a_client_but_not_us_did_start():
+    """A client's request answered (its busy and idle on IOPub), then a cell
+    crashes the kernel while our own kernel_info waits behind it: the kernel
+    was killed, it did not fail to start (as JupyterLab 4.0 and Notebook 7.0
+    sometimes were told)."""
+    from datetime import datetime, timezone
+
+    from jupyter_session_ext.state.kernel_state import KernelState
+    from jupyter_session_ext.state.record import ProcessSnapshot, TrackedKernel
+
+    tracked = TrackedKernel("k", KernelState())
+    now = datetime.now(timezone.utc)
+    tracked.on_launch(
+        ProcessSnapshot(1, [], "me", now, "/", {}), "/", tracked.spec, Ends((None, 11), "p1")
+    )
+    for state in ("busy", "idle"):
+        tracked.state.on_iopub(
+            {
+                "header": {"msg_type": "status", "msg_id": state},
+                "parent_header": {"msg_id": "c", "msg_type": "kernel_info_request"},
+                "content": {"execution_state": state},
+            }
+        )
+    assert not tracked.ready.is_set() and not tracked.state.kernel_info
+    tracked.note_end(auto_restart=True)
+    tracked.on_launch(
+        ProcessSnapshot(2, [], "me", now, "/", {}), "/", tracked.spec, Ends(None, "p2")
+    )
+    assert (tracked.last_exit.reason, tracked.last_exit.signal) == ("killed", 11)

@@ -81,6 +81,10 @@ class KernelState:
         # A cell's expected duration: its last run here, or the owner's answer.
         self._expected_seconds = expected_seconds or self.history.expected_seconds
         self.kernel_info: dict[str, Any] = {}
+        # Whether the current process has told of any request it handled
+        # (busy or idle on IOPub, whoever asked): it got past starting, even
+        # if our own kernel_info waits behind a cell that then crashes it.
+        self.has_served = False
         self.execution_count: int | None = None
         # Executions the kernel started, from any client, over the kernel's life
         # (restarts included): a counter for metrics.
@@ -120,6 +124,7 @@ class KernelState:
     def on_launch(self) -> bool:
         """A kernel process was (re)started: nothing it ran before survives."""
         self.kernel_info = {}
+        self.has_served = False
         self.execution_count = None
         self.awaiting_input = None
         self.queue.clear()
@@ -274,6 +279,8 @@ class KernelState:
         parent_type = parent.msg_type
         if state == "starting":
             return self.on_launch()
+        if state in ("busy", "idle"):
+            self.has_served = True
         if not self._tracked(parent_type):
             # Status for kernel_info, comm_info...: not user activity.
             return False

@@ -251,7 +251,7 @@ class TrackedKernel:
             count = (self.state.execution_count or 0) + 1
             queued[0] = replace(queued[0], execution_count=count)
         self._queued_at_end = tuple(queued)
-        answered = self.ready.is_set() or bool(self.state.kernel_info)
+        answered = self.ready.is_set() or bool(self.state.kernel_info) or self.state.has_served
         return ProcessEnd(
             utcnow(),
             *(status or (None, None)),
